@@ -1,0 +1,52 @@
+"""voipctl: the command line of voip-estate.
+
+``main()`` only parses arguments and dispatches; each command lives in its
+own module that exposes ``register(subparsers)`` and small functions that the
+tests call directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from voipctl import __version__
+from voipctl.console import err
+from voipctl.errors import VoipctlError
+
+# Command modules, in the order `voipctl --help` lists them.
+COMMANDS = [
+    "voipctl.lab",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voipctl",
+        description="Tools for the voip-estate repository: lab, validation, user changes, reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"voipctl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VoipctlError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", markup=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
