@@ -1,0 +1,86 @@
+# voip-estate: the two commands are `make lab` and `make test`.
+# Everything they need is installed by the targets below (Debian 12, as root).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export PATH := $(BIN):$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONDONTWRITEBYTECODE := 1
+
+# Debian packages of the controller: podman (runc) and debootstrap for the
+# lab, SIPp for SIP tests, venv for the Python toolchain.
+APT_PACKAGES := podman runc debootstrap sip-tester python3-venv git openssh-client iproute2 tar
+
+.PHONY: help bootstrap venv lab lab-up lab-fresh lab-down lab-converge lab-idempotence lab-verify \
+        lab-summary test lint unit lab-test freeze clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+bootstrap: ## Install the Debian packages the controller needs (root)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "error: missing Debian packages ($$missing); run 'make bootstrap' as root" >&2; exit 2; fi; \
+	  echo "bootstrap: installing $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "bootstrap: Debian packages present"; fi
+
+$(STAMP): requirements.txt pyproject.toml requirements.yml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/ansible-galaxy collection install -r requirements.yml --offline
+	touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned toolchain and voipctl
+
+lab-up: bootstrap venv ## Build images if needed and start every lab host
+	voipctl lab up
+
+lab-fresh: bootstrap venv ## Recreate every lab host from its image (bare hosts)
+	voipctl lab up --fresh
+
+lab-down: venv ## Remove every lab container and the lab network
+	voipctl lab down
+
+lab-converge: venv ## Converge the lab with playbooks/site.yml
+	voipctl lab converge
+
+lab-idempotence: venv ## Converge again; fail unless every host reports changed=0
+	voipctl lab converge --expect-no-change
+
+lab-verify: venv ## Verify the lab hosts with testinfra
+	pytest -p no:cacheprovider -o testpaths=tests/testinfra tests/testinfra
+
+lab-summary: venv ## Print hosts, what runs on them and the last converge
+	voipctl lab summary
+
+lab: lab-up lab-converge lab-verify lab-summary ## Set up everything, build and converge the lab, verify, summarise
+
+lint: venv ## ansible-lint (production profile), yamllint, ruff
+	ansible-lint
+	yamllint --strict .
+	ruff check .
+	ruff format --check .
+
+unit: venv ## Unit tests
+	pytest -p no:cacheprovider tests/unit
+
+lab-test: lab-fresh lab-converge lab-idempotence lab-verify lab-summary
+
+test: lint unit lab-test ## Lint, unit tests, then the lab: converge, idempotence, testinfra
+
+freeze: venv ## Show the installed toolchain pins (to update requirements.txt by hand)
+	$(BIN)/pip freeze --exclude-editable
+
+clean: ## Remove the virtualenv and lab build trees (not the lab itself)
+	rm -rf $(VENV) .lab/build
