@@ -51,7 +51,7 @@ def load(source: Path, *, template: bool = True) -> Inventory:
     from ansible.plugins.loader import init_plugin_loader
     from ansible.vars.manager import VariableManager
 
-    init_plugin_loader()
+    _init_plugins(init_plugin_loader)
     loader = DataLoader()
     try:
         manager = InventoryManager(loader=loader, sources=[str(source)])
@@ -65,6 +65,17 @@ def load(source: Path, *, template: bool = True) -> Inventory:
     except AnsibleError as exc:
         raise VoipctlError(f"cannot load inventory {source}: {exc}") from exc
     return result
+
+
+_PLUGINS_READY = False
+
+
+def _init_plugins(init_plugin_loader: Any) -> None:
+    """Ansible's plugin loader may be initialised once per process."""
+    global _PLUGINS_READY
+    if not _PLUGINS_READY:
+        init_plugin_loader()
+        _PLUGINS_READY = True
 
 
 def _render(loader: Any, hostvars: dict[str, Any]) -> dict[str, Any]:

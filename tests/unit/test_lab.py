@@ -1,0 +1,206 @@
+"""voipctl lab: topology from the inventory, image recipes, container decisions (podman faked)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from voipctl import images, lab
+from voipctl.errors import LabError
+from voipctl.podman import Podman
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# -- topology -----------------------------------------------------------------------
+
+
+def write_inventory(tmp_path: Path, hosts: dict[str, Any], network: dict | None = None) -> Path:
+    inv = tmp_path / "inventory" / "lab"
+    (inv / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"linux": {"hosts": hosts}}}}))
+    net = network if network is not None else {"name": "t", "subnet": "10.9.0.0/24", "gateway": "10.9.0.1"}
+    (inv / "group_vars" / "all" / "lab.yml").write_text(
+        yaml.safe_dump({"lab_network": net, "lab_state_dir": str(tmp_path / ".lab")})
+    )
+    return inv
+
+
+NODE = {"image": "node", "systemd": True}
+
+
+def test_real_lab_inventory_loads():
+    topo = lab.load_lab(ROOT)
+    names = {h.name for h in topo.hosts}
+    assert {"cs1", "cs2", "prov1", "bak1", "gw1", "sw1"} <= names
+    cs1 = topo.host("cs1")
+    assert "call_servers" in cs1.groups and cs1.systemd and cs1.site == "ams"
+    assert topo.host("voiplab-sw1").name == "sw1"
+
+
+def test_topology_from_a_small_inventory(tmp_path):
+    write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}})
+    topo = lab.load_lab(tmp_path)
+    assert [(h.name, h.address, h.image) for h in topo.hosts] == [("a1", "10.9.0.5", "node")]
+    assert topo.state_dir == tmp_path / ".lab"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "network", "message"),
+    [
+        ({"a1": {"ansible_host": "10.9.0.5"}}, None, "host a1: lab_container.image is not set"),
+        (
+            {"a1": {"ansible_host": "nowhere", "lab_container": NODE}},
+            None,
+            "host a1: ansible_host is not an IPv4",
+        ),
+        (
+            {"a1": {"ansible_host": "10.8.0.5", "lab_container": NODE}},
+            None,
+            "is not a usable address of 10.9.0.0/24",
+        ),
+        ({"a1": {"ansible_host": "10.9.0.1", "lab_container": NODE}}, None, "is not a usable address"),
+        (
+            {
+                "a1": {"ansible_host": "10.9.0.5", "lab_container": NODE},
+                "a2": {"ansible_host": "10.9.0.5", "lab_container": NODE},
+            },
+            None,
+            "hosts a1 and a2 share ansible_host 10.9.0.5",
+        ),
+        (
+            {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}},
+            {"name": "t"},
+            "lab_network needs name, subnet",
+        ),
+    ],
+)
+def test_bad_topology_is_refused_with_the_reason(tmp_path, hosts, network, message):
+    write_inventory(tmp_path, hosts, network)
+    with pytest.raises(LabError) as exc:
+        lab.load_lab(tmp_path)
+    assert message in str(exc.value)
+
+
+def test_unknown_host_is_named():
+    with pytest.raises(LabError, match="'cs9' is not a lab host"):
+        lab.load_lab(ROOT).host("cs9")
+
+
+# -- images ------------------------------------------------------------------------------
+
+
+def test_recipes_and_build_order():
+    recipes = images.load_recipes(ROOT / "lab" / "images")
+    assert images.build_order(recipes, {"node", "netdev"}) == ["base", "netdev", "node"]
+    with pytest.raises(LabError, match="asks for lab image 'nope'"):
+        images.build_order(recipes, {"nope"})
+
+
+def test_recipe_hash_follows_context_and_parent(tmp_path):
+    (tmp_path / "child").mkdir()
+    (tmp_path / "child" / "Containerfile").write_text("FROM x\n")
+    spec = {"base": {"debootstrap": {"suite": "bookworm"}}, "child": {"from": "base", "context": "child"}}
+    (tmp_path / "images.yml").write_text(yaml.safe_dump(spec))
+    before = images.recipe_hash(images.load_recipes(tmp_path), "child")
+    (tmp_path / "child" / "Containerfile").write_text("FROM x\nRUN true\n")
+    after_file = images.recipe_hash(images.load_recipes(tmp_path), "child")
+    spec["base"]["debootstrap"]["suite"] = "trixie"
+    (tmp_path / "images.yml").write_text(yaml.safe_dump(spec))
+    after_parent = images.recipe_hash(images.load_recipes(tmp_path), "child")
+    assert len({before, after_file, after_parent}) == 3
+
+
+def test_recipe_needs_a_source(tmp_path):
+    (tmp_path / "images.yml").write_text(yaml.safe_dump({"x": {"context": "x"}}))
+    with pytest.raises(LabError, match="x needs either 'debootstrap' or 'from'"):
+        images.load_recipes(tmp_path)
+
+
+# -- containers and network (podman faked) -----------------------------------------------------
+
+
+class FakePodman(Podman):
+    def __init__(self, networks=(), existing_network=None):
+        self.calls: list[list[str]] = []
+        self._networks = list(networks)
+        self._existing = existing_network
+        self.env = {}
+
+    def run(self, args, **kwargs):
+        self.calls.append(list(args))
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    def network(self, name):
+        return self._existing
+
+    def networks(self):
+        return self._networks
+
+
+@pytest.fixture
+def topo(tmp_path):
+    write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}})
+    return lab.load_lab(tmp_path)
+
+
+def test_network_created_when_missing(topo, monkeypatch):
+    monkeypatch.setattr(lab, "_host_networks", lambda: [])
+    podman = FakePodman()
+    assert lab.ensure_network(podman, topo) == "created"
+    assert podman.calls[0][:2] == ["network", "create"] and "10.9.0.0/24" in podman.calls[0]
+
+
+def test_network_with_other_subnet_is_refused(topo):
+    podman = FakePodman(existing_network={"subnets": [{"subnet": "10.7.0.0/24"}]})
+    with pytest.raises(LabError, match=r"exists with subnet 10\.7\.0\.0/24"):
+        lab.ensure_network(podman, topo)
+
+
+def test_subnet_used_by_another_network_is_refused(topo, monkeypatch):
+    monkeypatch.setattr(lab, "_host_networks", lambda: [])
+    podman = FakePodman(networks=[{"name": "other", "subnets": [{"subnet": "10.9.0.0/16"}]}])
+    with pytest.raises(LabError, match="in use by podman network other"):
+        lab.ensure_network(podman, topo)
+    assert podman.calls == []
+
+
+def test_subnet_used_by_an_interface_is_refused(topo, monkeypatch):
+    import ipaddress
+
+    monkeypatch.setattr(lab, "_host_networks", lambda: [("eth9", ipaddress.IPv4Network("10.9.0.0/25"))])
+    with pytest.raises(LabError, match="by interface eth9"):
+        lab.ensure_network(FakePodman(), topo)
+
+
+def test_container_decisions(topo):
+    host = topo.hosts[0]
+    args = lab.run_args(topo, host, "img")
+    want = lab.spec_hash(args, "id1")
+    podman = FakePodman()
+    assert lab.ensure_container(podman, topo, host, "img", "id1", None) == "created"
+    running = {"State": "running", "Labels": {lab.SPEC_LABEL: want}}
+    assert lab.ensure_container(podman, topo, host, "img", "id1", running) == "running"
+    stopped = {"State": "exited", "Labels": {lab.SPEC_LABEL: want}}
+    assert lab.ensure_container(podman, topo, host, "img", "id1", stopped).startswith("started")
+    assert lab.ensure_container(podman, topo, host, "img", "id2", running).startswith("recreated")
+    verbs = [c[0] for c in podman.calls]
+    assert verbs == ["run", "start", "rm", "run"]
+
+
+def test_systemd_host_mounts_keys_and_runs_init(topo):
+    args = lab.run_args(topo, topo.hosts[0], "img")
+    assert "--systemd=always" in args and args[-1] == "img"
+    assert any(a.endswith(":/root/.ssh/authorized_keys:ro") for a in args)
+    assert args[args.index("--ip") + 1] == "10.9.0.5"
+
+
+def test_missing_podman_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(LabError, match="podman is not installed"):
+        Podman()
