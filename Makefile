@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 APT_PACKAGES := podman runc debootstrap sip-tester python3-venv git openssh-client iproute2 tar
 
 .PHONY: help bootstrap venv lab lab-up lab-fresh lab-down lab-converge lab-idempotence lab-verify \
-        lab-summary test lint unit lab-test freeze clean
+        lab-summary test lint unit lab-test molecule freeze clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -66,11 +66,16 @@ lab-summary: venv ## Print hosts, what runs on them and the last converge
 
 lab: lab-up lab-converge lab-verify lab-summary ## Set up everything, build and converge the lab, verify, summarise
 
-lint: venv ## ansible-lint (production profile), yamllint, ruff
+lint: venv ## ansible-lint (production profile), yamllint, ruff, molecule config
 	ansible-lint
 	yamllint --strict .
 	ruff check .
 	ruff format --check .
+	ansible-playbook --syntax-check playbooks/site.yml
+	molecule syntax
+
+molecule: bootstrap venv ## The molecule default scenario: create, converge, idempotence, verify
+	molecule test
 
 unit: venv ## Unit tests
 	pytest -p no:cacheprovider tests/unit
