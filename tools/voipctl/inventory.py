@@ -7,6 +7,7 @@ host_vars precedence is exactly Ansible's; nothing here re-implements it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,15 @@ class Inventory:
         )
 
 
-def load(source: Path, *, template: bool = True) -> Inventory:
+def load(source: Path, *, template: bool = True, only: Iterable[str] | None = None) -> Inventory:
     """Load ``source`` (a directory or file) with Ansible's InventoryManager.
 
     With ``template`` the host variables are rendered like in a play (lookups
-    and ``{{ }}`` resolved); otherwise the raw values are returned.
+    and ``{{ }}`` resolved); otherwise the raw values are returned. ``only``
+    limits the result to those variables, so that nothing else is rendered
+    (a lookup of a file that does not exist yet cannot fail the load).
     """
+    wanted = set(only) if only is not None else None
     if not source.exists():
         raise VoipctlError(f"inventory {source} does not exist")
     # Ansible reads its configuration at import time: make it find ours.
@@ -61,7 +65,8 @@ def load(source: Path, *, template: bool = True) -> Inventory:
             result.groups[name] = [h.name for h in group.get_hosts()]
         for host in manager.get_hosts():
             hostvars = variables.get_vars(host=host, include_hostvars=False)
-            result.hosts[host.name] = _render(loader, hostvars) if template else dict(hostvars)
+            keys = [k for k in hostvars if wanted is None or k in wanted]
+            result.hosts[host.name] = _render(loader, hostvars, keys) if template else {k: hostvars[k] for k in keys}
     except AnsibleError as exc:
         raise VoipctlError(f"cannot load inventory {source}: {exc}") from exc
     return result
@@ -78,16 +83,16 @@ def _init_plugins(init_plugin_loader: Any) -> None:
         _PLUGINS_READY = True
 
 
-def _render(loader: Any, hostvars: dict[str, Any]) -> dict[str, Any]:
+def _render(loader: Any, hostvars: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     from ansible.template import Templar
 
     templar = Templar(loader=loader, variables=hostvars)
     rendered: dict[str, Any] = {}
-    for key, value in hostvars.items():
-        # Magic variables (groups, hostvars, ...) are left as Ansible gives them.
+    for key in keys:
+        # Magic variables (groups, hostvars, ...) are left out.
         if key in ("groups", "hostvars", "omit", "vars", "environment"):
             continue
-        rendered[key] = templar.template(value)
+        rendered[key] = templar.template(hostvars[key])
     return rendered
 
 

@@ -34,6 +34,8 @@ LAB_LABEL = "voiplab"
 HOST_LABEL = "voiplab.host"
 SPEC_LABEL = "voiplab.spec"
 READY_TIMEOUT = 90.0
+# The variables the lab topology is read from.
+LAB_VARIABLES = ("ansible_host", "voip_site", "lab_container", "lab_network", "lab_container_prefix", "lab_state_dir")
 # Services the summary reports when they run on a Linux host.
 WATCHED_SERVICES = ["ssh", "chrony", "nftables", "kamailio", "rtpengine", "nginx"]
 
@@ -88,7 +90,9 @@ class Lab:
 def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
     """Read the lab topology from the inventory and check it is complete and consistent."""
     source = paths.resolve_inventory(root, inventory_arg)
-    inv = inventory.load(source)
+    # Only the lab's own variables are rendered: others may look up files
+    # (SSH keys) that `lab up` has not generated yet.
+    inv = inventory.load(source, only=LAB_VARIABLES)
     if not inv.hosts:
         raise LabError(f"inventory {source} has no hosts")
     first = next(iter(inv.hosts.values()))
