@@ -66,7 +66,9 @@ def load(source: Path, *, template: bool = True, only: Iterable[str] | None = No
         for host in manager.get_hosts():
             hostvars = variables.get_vars(host=host, include_hostvars=False)
             keys = [k for k in hostvars if wanted is None or k in wanted]
-            result.hosts[host.name] = _render(loader, hostvars, keys) if template else {k: hostvars[k] for k in keys}
+            result.hosts[host.name] = (
+                _render(loader, hostvars, keys) if template else {k: hostvars[k] for k in keys}
+            )
     except AnsibleError as exc:
         raise VoipctlError(f"cannot load inventory {source}: {exc}") from exc
     return result

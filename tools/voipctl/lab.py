@@ -35,7 +35,14 @@ HOST_LABEL = "voiplab.host"
 SPEC_LABEL = "voiplab.spec"
 READY_TIMEOUT = 90.0
 # The variables the lab topology is read from.
-LAB_VARIABLES = ("ansible_host", "voip_site", "lab_container", "lab_network", "lab_container_prefix", "lab_state_dir")
+LAB_VARIABLES = (
+    "ansible_host",
+    "voip_site",
+    "lab_container",
+    "lab_network",
+    "lab_container_prefix",
+    "lab_state_dir",
+)
 # Services the summary reports when they run on a Linux host.
 WATCHED_SERVICES = ["ssh", "chrony", "nftables", "kamailio", "rtpengine", "nginx"]
 
