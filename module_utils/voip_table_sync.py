@@ -1,0 +1,172 @@
+"""Bring a whole database table to a desired set of rows in one transaction.
+
+Shared by the Kamailio table modules (subscribers, aliases, preferences,
+trusted peers, dispatcher). Runs on the managed host with the Python
+standard library only (sqlite3).
+
+The caller names the key columns (identity of a row) and the value columns.
+Current rows are read once; added, changed and removed rows are computed
+by key; only the difference is written, in one transaction. Columns listed
+as secret never appear in the diff or the returned changes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MASK = "********"
+
+
+class TableSyncError(Exception):
+    """The table cannot be synchronised (bad rows, missing table, database error)."""
+
+
+def _ident(name):
+    if not name.replace("_", "").isalnum():
+        raise TableSyncError(f"invalid SQL identifier {name!r}")
+    return f'"{name}"'
+
+
+def normalise_rows(rows, key_columns, value_columns):
+    """Desired rows as {key tuple: value tuple}; duplicate keys and missing columns are errors."""
+    desired = {}
+    for index, row in enumerate(rows):
+        missing = [c for c in (*key_columns, *value_columns) if c not in row]
+        if missing:
+            raise TableSyncError(f"rows[{index}] lacks column(s) {', '.join(missing)}")
+        key = tuple(_cell(row[c]) for c in key_columns)
+        if key in desired:
+            raise TableSyncError(
+                f"rows[{index}] repeats key {dict(zip(key_columns, key, strict=True))} of an earlier row"
+            )
+        desired[key] = tuple(_cell(row[c]) for c in value_columns)
+    return desired
+
+
+def _cell(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    return str(value)
+
+
+def read_table(conn, table, key_columns, value_columns, where=None):
+    """Current rows as {key tuple: value tuple} (the ``where`` clause scopes the managed rows)."""
+    cols = ", ".join(_ident(c) for c in (*key_columns, *value_columns))
+    sql = f"SELECT {cols} FROM {_ident(table)}"
+    params = []
+    if where:
+        sql += " WHERE " + " AND ".join(f"{_ident(c)} = ?" for c in where)
+        params = list(where.values())
+    current = {}
+    nkey = len(key_columns)
+    try:
+        for record in conn.execute(sql, params):
+            record = tuple(_cell(v) for v in record)
+            # A duplicate key in the table (hand edit): keep the first, the
+            # others are removed as extra rows below.
+            current.setdefault(record[:nkey], record[nkey:])
+    except sqlite3.Error as exc:
+        raise TableSyncError(f"cannot read table {table}: {exc}") from exc
+    return current
+
+
+def compute(current, desired):
+    """Keys to add, change and remove."""
+    added = sorted(k for k in desired if k not in current)
+    removed = sorted(k for k in current if k not in desired)
+    changed = sorted(k for k in desired if k in current and current[k] != desired[k])
+    return added, changed, removed
+
+
+def apply(conn, table, key_columns, value_columns, current, desired, plan, where=None):
+    """Write the plan in one transaction (all or nothing)."""
+    added, changed, removed = plan
+    t = _ident(table)
+    key_sql = " AND ".join(f"{_ident(c)} = ?" for c in key_columns)
+    scope_cols = list(where or {})
+    scope_vals = list((where or {}).values())
+    insert_cols = [*key_columns, *value_columns, *scope_cols]
+    insert_sql = (
+        f"INSERT INTO {t} ({', '.join(_ident(c) for c in insert_cols)}) "
+        f"VALUES ({', '.join('?' for _ in insert_cols)})"
+    )
+    update_sql = f"UPDATE {t} SET {', '.join(f'{_ident(c)} = ?' for c in value_columns)} WHERE {key_sql}"
+    delete_sql = f"DELETE FROM {t} WHERE {key_sql}"
+    if scope_cols:
+        scope_sql = " AND " + " AND ".join(f"{_ident(c)} = ?" for c in scope_cols)
+        update_sql += scope_sql
+        delete_sql += scope_sql
+    try:
+        with conn:
+            conn.executemany(delete_sql, [(*k, *scope_vals) for k in removed])
+            if value_columns:
+                conn.executemany(update_sql, [(*desired[k], *k, *scope_vals) for k in changed])
+            conn.executemany(insert_sql, [(*k, *desired[k], *scope_vals) for k in added])
+    except sqlite3.Error as exc:
+        raise TableSyncError(f"cannot write table {table} (nothing was changed): {exc}") from exc
+
+
+def describe(key_columns, value_columns, current, desired, plan, secret_columns=()):
+    """Changes for the module result and the diff: keys and non-secret fields only."""
+    added, changed, removed = plan
+
+    def fields(values):
+        return {c: (MASK if c in secret_columns else v) for c, v in zip(value_columns, values, strict=True)}
+
+    def key(k):
+        return dict(zip(key_columns, k, strict=True))
+
+    changes = {
+        "added": [{**key(k), **fields(desired[k])} for k in added],
+        "removed": [key(k) for k in removed],
+        "changed": [],
+    }
+    for k in changed:
+        before, after = current[k], desired[k]
+        columns = [c for c, b, a in zip(value_columns, before, after, strict=True) if b != a]
+        changes["changed"].append({**key(k), "fields": columns})
+    return changes
+
+
+def diff_text(table, changes, key_columns):
+    """A readable before/after for --diff, one line per row."""
+
+    def label(row):
+        return " ".join(f"{c}={row[c]}" for c in key_columns)
+
+    before, after = [], []
+    for row in changes["removed"]:
+        before.append(f"{table}: {label(row)}\n")
+    for row in changes["changed"]:
+        before.append(f"{table}: {label(row)} ({', '.join(row['fields'])})\n")
+        after.append(f"{table}: {label(row)} ({', '.join(row['fields'])} changed)\n")
+    for row in changes["added"]:
+        after.append(f"{table}: {label(row)}\n")
+    return {"before": "".join(before), "after": "".join(after), "before_header": table, "after_header": table}
+
+
+def sync(db_path, table, key_columns, value_columns, rows, check_mode=False, secret_columns=(), where=None):
+    """Bring ``table`` of the sqlite database ``db_path`` to ``rows``; return (changed, changes, counts)."""
+    desired = normalise_rows(rows, key_columns, value_columns)
+    try:
+        conn = sqlite3.connect(db_path, timeout=10)
+    except sqlite3.Error as exc:
+        raise TableSyncError(f"cannot open database {db_path}: {exc}") from exc
+    try:
+        current = read_table(conn, table, key_columns, value_columns, where)
+        plan = compute(current, desired)
+        changes = describe(key_columns, value_columns, current, desired, plan, secret_columns)
+        counts = {
+            "added": len(plan[0]),
+            "changed": len(plan[1]),
+            "removed": len(plan[2]),
+            "total": len(desired),
+        }
+        changed = any(plan)
+        if changed and not check_mode:
+            apply(conn, table, key_columns, value_columns, current, desired, plan, where)
+    finally:
+        conn.close()
+    return changed, changes, counts

@@ -1,0 +1,123 @@
+"""module_utils/voip_table_sync: read once, diff by key, write the difference in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from module_utils.voip_table_sync import MASK, TableSyncError, diff_text, sync
+
+# Kamailio 5.6's own schema for the subscriber table (db_sqlite/auth_db-create.sql).
+SCHEMA = """
+CREATE TABLE subscriber (
+    id INTEGER PRIMARY KEY NOT NULL,
+    username VARCHAR(64) DEFAULT '' NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL,
+    password VARCHAR(64) DEFAULT '' NOT NULL,
+    ha1 VARCHAR(128) DEFAULT '' NOT NULL,
+    ha1b VARCHAR(128) DEFAULT '' NOT NULL,
+    CONSTRAINT subscriber_account_idx UNIQUE (username, domain)
+);
+"""
+KEY = ["username", "domain"]
+VALUES = ["ha1", "ha1b"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "kamailio.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA)
+    return str(path)
+
+
+def rows(*users, ha1="h"):
+    return [{"username": u, "domain": "ams.lab", "ha1": f"{ha1}-{u}", "ha1b": f"{ha1}b-{u}"} for u in users]
+
+
+def table(db):
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT username, ha1 FROM subscriber"))
+
+
+def test_check_then_apply_then_reapply(db):
+    changed, _, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"), check_mode=True)
+    assert changed and counts["added"] == 2
+    assert table(db) == []  # check mode wrote nothing
+    changed, _, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"))
+    assert changed and counts == {"added": 2, "changed": 0, "removed": 0, "total": 2}
+    assert table(db) == [("2001", "h-2001"), ("2002", "h-2002")]
+    changed, _, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"))
+    assert not changed and counts["added"] == counts["changed"] == counts["removed"] == 0
+
+
+def test_only_the_difference_is_written(db):
+    sync(db, "subscriber", KEY, VALUES, rows("2001", "2002", "2003"))
+    desired = rows("2001", "2003", "2004")
+    desired[0]["ha1"] = "rotated"
+    _, changes, counts = sync(db, "subscriber", KEY, VALUES, desired, secret_columns=("ha1", "ha1b"))
+    assert counts == {"added": 1, "changed": 1, "removed": 1, "total": 3}
+    assert changes["removed"] == [{"username": "2002", "domain": "ams.lab"}]
+    assert changes["changed"] == [{"username": "2001", "domain": "ams.lab", "fields": ["ha1"]}]
+    assert table(db) == [("2001", "rotated"), ("2003", "h-2003"), ("2004", "h-2004")]
+
+
+def test_secrets_never_in_changes_or_diff(db):
+    _, changes, _ = sync(
+        db, "subscriber", KEY, VALUES, rows("2001", ha1="SECRET"), secret_columns=("ha1", "ha1b")
+    )
+    text = repr(changes) + repr(diff_text("subscriber", changes, KEY))
+    assert "SECRET" not in text
+    assert changes["added"][0]["ha1"] == MASK
+
+
+def test_hand_added_row_is_removed(db):
+    sync(db, "subscriber", KEY, VALUES, rows("2001"))
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES ('intruder', 'ams.lab', 'x', 'y')"
+        )
+    changed, changes, _ = sync(db, "subscriber", KEY, VALUES, rows("2001"))
+    assert changed and changes["removed"] == [{"username": "intruder", "domain": "ams.lab"}]
+    assert table(db) == [("2001", "h-2001")]
+
+
+def test_scope_limits_the_managed_rows(tmp_path):
+    path = str(tmp_path / "d.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE address (id INTEGER PRIMARY KEY, grp INT, ip_addr TEXT, mask INT, tag TEXT)"
+        )
+        conn.execute("INSERT INTO address (grp, ip_addr, mask, tag) VALUES (9, '192.0.2.9', 32, 'other')")
+    peers = [{"ip_addr": "10.0.0.1", "mask": 32, "tag": "gw1"}]
+    changed, _, counts = sync(path, "address", ["ip_addr", "mask"], ["tag"], peers, where={"grp": 1})
+    assert changed and counts["added"] == 1
+    with sqlite3.connect(path) as conn:
+        assert sorted(conn.execute("SELECT grp, ip_addr FROM address")) == [(1, "10.0.0.1"), (9, "192.0.2.9")]
+    assert not sync(path, "address", ["ip_addr", "mask"], ["tag"], peers, where={"grp": 1})[0]
+
+
+def test_failed_write_changes_nothing(db):
+    sync(db, "subscriber", KEY, VALUES, rows("2001"))
+    bad = [*rows("2001"), {"username": None, "domain": "ams.lab", "ha1": "x", "ha1b": "y"}]  # NOT NULL
+    with pytest.raises(TableSyncError, match="nothing was changed"):
+        sync(db, "subscriber", KEY, VALUES, [{**bad[0], "ha1": "new"}, bad[1]])
+    assert table(db) == [("2001", "h-2001")]
+
+
+@pytest.mark.parametrize(
+    ("desired", "message"),
+    [
+        ([{"username": "1", "domain": "d", "ha1": "x"}], r"rows\[0\] lacks column\(s\) ha1b"),
+        (rows("1", "1"), r"rows\[1\] repeats key"),
+    ],
+)
+def test_bad_rows_are_refused(db, desired, message):
+    with pytest.raises(TableSyncError, match=message):
+        sync(db, "subscriber", KEY, VALUES, desired)
+
+
+def test_missing_table_is_a_clear_error(tmp_path):
+    with pytest.raises(TableSyncError, match="cannot read table subscriber"):
+        sync(str(tmp_path / "empty.db"), "subscriber", KEY, VALUES, rows("1"))
