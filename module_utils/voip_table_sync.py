@@ -170,3 +170,31 @@ def sync(db_path, table, key_columns, value_columns, rows, check_mode=False, sec
     finally:
         conn.close()
     return changed, changes, counts
+
+
+def run_module(module, table, key_columns, value_columns, rows_param, secret_columns=(), where=None):
+    """The whole flow of a thin table module: sync ``module.params[rows_param]`` and exit.
+
+    ``module`` is an AnsibleModule with ``db`` (path) and ``rows_param``
+    (list of dicts) parameters. Returns changed, counts, changes (no
+    secrets) and, in diff mode, a diff of row keys.
+    """
+    params = module.params
+    rows = params[rows_param] or []
+    try:
+        changed, changes, counts = sync(
+            params["db"],
+            table,
+            key_columns,
+            value_columns,
+            rows,
+            check_mode=module.check_mode,
+            secret_columns=secret_columns,
+            where=where,
+        )
+    except TableSyncError as exc:
+        module.fail_json(msg=str(exc))
+    result = {"changed": changed, "counts": counts, "changes": changes}
+    if module._diff:
+        result["diff"] = diff_text(table, changes, key_columns)
+    module.exit_json(**result)

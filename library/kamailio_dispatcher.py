@@ -1,0 +1,104 @@
+#!/usr/bin/python
+"""Sync Kamailio's dispatcher destinations (trunks, gateways) in one call."""
+
+DOCUMENTATION = r"""
+module: kamailio_dispatcher
+short_description: Bring Kamailio's dispatcher destinations (trunks and gateways) to the desired rows
+description:
+  - Reads Kamailio's C(dispatcher) table once, computes the rows to add, change and remove,
+    and writes only the difference in one transaction.
+  - Set 1 holds the PSTN trunks of the site, set 2 its media gateways.
+options:
+  db:
+    description: Path of Kamailio's sqlite database.
+    type: path
+    required: true
+  destinations:
+    description: Every dispatcher destination; the whole table is managed.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      setid:
+        description: Dispatcher set.
+        type: int
+        required: true
+      destination:
+        description: SIP URI of the destination.
+        type: str
+        required: true
+      flags:
+        description: Dispatcher flags.
+        type: int
+        default: 0
+      priority:
+        description: Priority inside the set.
+        type: int
+        default: 0
+      attrs:
+        description: Attributes.
+        type: str
+        default: ""
+      description:
+        description: Human description.
+        type: str
+        default: ""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author: voip-estate
+"""
+
+EXAMPLES = r"""
+- name: Sync dispatcher destinations
+  kamailio_dispatcher:
+    db: /var/lib/kamailio/kamailio.sqlite
+    destinations: "{{ __kamailio_data.dispatcher }}"
+"""
+
+RETURN = r"""
+counts:
+  description: Rows added, changed, removed, and the total wanted.
+  type: dict
+  returned: always
+  sample: {added: 1, changed: 0, removed: 0, total: 4}
+changes:
+  description: The rows concerned, by key, with the names of changed fields.
+  type: dict
+  returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voip_table_sync import run_module
+
+ROW = {
+    "setid": {"type": "int", "required": True},
+    "destination": {"type": "str", "required": True},
+    "flags": {"type": "int", "default": 0},
+    "priority": {"type": "int", "default": 0},
+    "attrs": {"type": "str", "default": ""},
+    "description": {"type": "str", "default": ""},
+}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "db": {"type": "path", "required": True},
+            "destinations": {"type": "list", "elements": "dict", "required": True, "options": ROW},
+        },
+        supports_check_mode=True,
+    )
+    run_module(
+        module,
+        "dispatcher",
+        ["setid", "destination"],
+        ["flags", "priority", "attrs", "description"],
+        "destinations",
+    )
+
+
+if __name__ == "__main__":
+    main()

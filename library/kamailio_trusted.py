@@ -1,0 +1,93 @@
+#!/usr/bin/python
+"""Sync Kamailio's trusted peers (permissions address table) in one call."""
+
+DOCUMENTATION = r"""
+module: kamailio_trusted
+short_description: Bring Kamailio's trusted peers (gateways, trunks, other call servers) to the desired rows
+description:
+  - Reads Kamailio's C(address) table once, computes the rows to add, change and remove,
+    and writes only the difference in one transaction.
+  - Trusted peers send calls without digest authentication and are exempt from flood bans.
+options:
+  db:
+    description: Path of Kamailio's sqlite database.
+    type: path
+    required: true
+  peers:
+    description: Every trusted peer; the whole table is managed.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      grp:
+        description: Address group (1 trusted SIP peers).
+        type: int
+        required: true
+      ip_addr:
+        description: Peer address.
+        type: str
+        required: true
+      mask:
+        description: Prefix length.
+        type: int
+        default: 32
+      port:
+        description: Source port (0 any).
+        type: int
+        default: 0
+      tag:
+        description: What the peer is (gateway, trunk, callserver) and its name.
+        type: str
+        required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author: voip-estate
+"""
+
+EXAMPLES = r"""
+- name: Sync trusted peers
+  kamailio_trusted:
+    db: /var/lib/kamailio/kamailio.sqlite
+    peers: "{{ __kamailio_data.trusted }}"
+"""
+
+RETURN = r"""
+counts:
+  description: Rows added, changed, removed, and the total wanted.
+  type: dict
+  returned: always
+  sample: {added: 1, changed: 0, removed: 0, total: 4}
+changes:
+  description: The rows concerned, by key, with the names of changed fields.
+  type: dict
+  returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voip_table_sync import run_module
+
+ROW = {
+    "grp": {"type": "int", "required": True},
+    "ip_addr": {"type": "str", "required": True},
+    "mask": {"type": "int", "default": 32},
+    "port": {"type": "int", "default": 0},
+    "tag": {"type": "str", "required": True},
+}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "db": {"type": "path", "required": True},
+            "peers": {"type": "list", "elements": "dict", "required": True, "options": ROW},
+        },
+        supports_check_mode=True,
+    )
+    run_module(module, "address", ["grp", "ip_addr", "mask", "port"], ["tag"], "peers")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Create the tables of Kamailio modules in a sqlite database, once, from the packaged SQL.
+
+Kamailio ships one ``<module>-create.sql`` per module (``/usr/share/kamailio/db_sqlite``).
+Statements that belong to a table that already exists are skipped, so the
+database is created on the first run and left alone afterwards (no data lost).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+
+CREATE_TABLE = re.compile(r"^\s*CREATE TABLE\s+(\w+)", re.I)
+CREATE_INDEX = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+\w+\s+ON\s+(\w+)", re.I)
+INSERT_VERSION = re.compile(r"^\s*INSERT INTO version .*values\s*\(\s*'(\w+)'", re.I | re.S)
+
+
+class SchemaError(Exception):
+    """The schema files or the database are not usable."""
+
+
+def statements(sql):
+    return [s.strip() for s in sql.split(";\n") if s.strip() and not s.strip().startswith("--")]
+
+
+def table_of(statement):
+    for pattern in (CREATE_TABLE, CREATE_INDEX, INSERT_VERSION):
+        match = pattern.match(statement)
+        if match:
+            return match.group(1)
+    return None
+
+
+def plan(schema_dir, modules, existing):
+    """Statements to run and the tables they create, for the tables not in ``existing``."""
+    todo, created = [], []
+    for module in modules:
+        path = os.path.join(schema_dir, f"{module}-create.sql")
+        try:
+            with open(path, encoding="utf-8") as fh:
+                sql = fh.read()
+        except OSError as exc:
+            raise SchemaError(f"no schema for Kamailio module {module!r}: {exc}") from exc
+        for statement in statements(sql):
+            table = table_of(statement)
+            if table is None or table in existing:
+                continue
+            todo.append(statement)
+            if CREATE_TABLE.match(statement):
+                created.append(table)
+    return todo, created
+
+
+def ensure(db_path, schema_dir, modules, check_mode=False):
+    """Create missing tables; return the list of tables created (or that would be)."""
+    try:
+        conn = sqlite3.connect(db_path)
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot open database {db_path}: {exc}") from exc
+    try:
+        existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        todo, created = plan(schema_dir, modules, existing)
+        if todo and not check_mode:
+            with conn:
+                for statement in todo:
+                    conn.execute(statement)
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot create Kamailio tables in {db_path} (nothing was changed): {exc}") from exc
+    finally:
+        conn.close()
+    return created
