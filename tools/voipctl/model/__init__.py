@@ -1,0 +1,6 @@
+"""The estate model: schema (``schema``), fast inventory loading (``loader``),
+validation (``checks``) and the findings it reports (``problems``).
+
+The model is written once here and used by ``voipctl validate``, the preflight
+play (``action_plugins/voip_validate.py``) and the filter plugins.
+"""

@@ -1,0 +1,856 @@
+"""Validate an estate: formats (schema), uniqueness, references and policy.
+
+``validate(source)`` loads the inventory (fast loader), checks every model
+variable against its schema, then runs the cross checks in one pass over each
+collection with dict/set lookups (O(n) in the number of users). Every finding
+names the file, the key path and, where possible, the line. Nothing here
+raises on bad data: it all becomes findings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import gc
+import ipaddress
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from voipctl.derive.users import COS_RANK, effective_class_of_service
+from voipctl.model import loader as fastloader
+from voipctl.model.loader import LoadedInventory, Origin, Var
+from voipctl.model.problems import ERROR, Problem, Reporter, render_path
+from voipctl.model.schema import (
+    CTI_RIGHTS,
+    ESTATE_VARS,
+    GRANTABLE_FEATURES,
+    HOST_VARS,
+    ITEMS,
+    adapter,
+)
+from voipctl.model.types import PATTERNS, did_number, normalise_mac, parse_range
+from voipctl.model.yamlfile import VaultValue
+
+CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
+    "call_servers",
+    "gateways",
+    "access_switches",
+    "backup_servers",
+)
+
+
+@dataclass
+class Result:
+    """Findings, plus the validated estate-wide variables (invalid list items are None)."""
+
+    problems: list[Problem]
+    estate: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != ERROR]
+
+
+def validate(source: Path, today: datetime.date | None = None) -> Result:
+    """Validate the inventory at ``source`` as of ``today`` (default: the current date)."""
+    # Loading builds millions of small objects and no cycles: the cyclic
+    # collector would only rescan them again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        inv = fastloader.load(Path(source))
+        return _Checker(inv, today or datetime.date.today()).run()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def pydantic_message(error: dict[str, Any]) -> str:
+    """Word one pydantic error for an operator (value named, no pydantic jargon)."""
+    kind, value = error["type"], error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return f"missing required key '{error['loc'][-1]}'"
+    if kind == "extra_forbidden":
+        return f"unknown key '{error['loc'][-1]}'"
+    if kind == "string_pattern_mismatch":
+        wanted = PATTERNS.get(ctx.get("pattern", ""), f"matching {ctx.get('pattern')}")
+        return f"{value!r} is not {wanted}"
+    if kind == "literal_error":
+        return f"{value!r} is not one of {ctx.get('expected')}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind in ("string_type", "int_type", "bool_type", "dict_type", "list_type", "model_type"):
+        wanted = {
+            "string_type": "a string",
+            "int_type": "a whole number",
+            "bool_type": "true or false",
+            "dict_type": "a mapping",
+            "list_type": "a list",
+            "model_type": "a mapping",
+        }[kind]
+        return f"{value!r} is not {wanted}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    return f"{error['msg']} (got {value!r})"
+
+
+def _loc(error: dict[str, Any]) -> tuple:
+    # pydantic adds '[key]' markers for dict keys/values; keep only real keys.
+    return tuple(part for part in error["loc"] if part not in ("[key]",))
+
+
+class _Checker:
+    def __init__(self, inv: LoadedInventory, today: datetime.date):
+        self.inv = inv
+        self.today = today
+        self.rep = Reporter(inv.root)
+        self.estate: dict[str, Any] = {}
+        self.origins: dict[str, Origin] = {}
+        self.hosts: dict[str, dict[str, Any]] = {}
+        self.host_origins: dict[str, dict[str, Origin]] = {}
+        # number -> (description, origin, sub) for every dialable extension
+        self.extensions: dict[int, tuple[str, Origin, tuple]] = {}
+        self.dids: dict[int, tuple[str, Origin, tuple]] = {}
+        self.leaver_extensions: dict[int, str] = {}
+        self.user_by_ext: dict[int, dict[str, Any]] = {}
+        self.device_macs: dict[str, str] = {}
+
+    # -- plumbing ----------------------------------------------------------
+
+    def run(self) -> Result:
+        for file, line, message in self.inv.file_errors:
+            self.rep.file_error(file, line, message)
+        self._load_estate()
+        self._load_hosts()
+        self._check_sites()
+        self._check_numbering()
+        self._check_racks_and_patching()
+        self._check_hunt_groups_numbers()
+        self._check_users()
+        self._check_host_models()
+        self._check_forward_targets()
+        self._check_hunt_group_members()
+        self._check_trunks()
+        self._check_did_coverage()
+        self._check_cti()
+        self._check_backup()
+        self._check_call_server_coverage()
+        return Result(self.rep.problems(), self.estate)
+
+    def err(self, var: str, sub: tuple, message: str) -> None:
+        self.rep.error(self.origins[var], sub, message)
+
+    def warn(self, var: str, sub: tuple, message: str) -> None:
+        self.rep.warning(self.origins[var], sub, message)
+
+    def host_err(self, host: str, var: str, sub: tuple, message: str) -> None:
+        self.rep.error(self.host_origins[host][var], sub, message)
+
+    def _validate(self, schema: Any, item_schema: Any, var: Var) -> Any:
+        """Schema-check one variable; report errors; return the value with bad items None/dropped."""
+        value = var.value
+        try:
+            return adapter(schema).validate_python(value)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self.rep.error(var.origin, _loc(error), pydantic_message(error))
+        if item_schema is None:
+            return None
+        # Keep the valid items so the cross checks still run on them.
+        item = adapter(item_schema)
+        if isinstance(value, list):
+            kept: list[Any] = []
+            for entry in value:
+                try:
+                    kept.append(item.validate_python(entry))
+                except ValidationError:
+                    kept.append(None)
+            return kept
+        if isinstance(value, dict):
+            result = {}
+            for key, entry in value.items():
+                with contextlib.suppress(ValidationError):
+                    result[key] = item.validate_python(entry)
+            return result
+        return None
+
+    def _load_estate(self) -> None:
+        all_vars = self.inv.all_vars()
+        for name, schema in ESTATE_VARS.items():
+            var = all_vars.get(name)
+            if var is None:
+                continue
+            self.origins[name] = var.origin
+            self.estate[name] = self._validate(schema, ITEMS.get(name), var)
+        if "voip_sites" not in all_vars:
+            first = sorted(self.inv.file_vars.get("group:all", {}).values(), key=lambda v: v.origin.file)
+            file = first[0].origin.file if first else "group_vars/all"
+            self.rep.error(Origin(file), (), "voip_sites is not defined: every estate needs its sites")
+        # Estate-wide variables must not differ per host.
+        for host in self.inv.hosts:
+            for name, var in self.inv.host_vars(host).items():
+                if name in ESTATE_VARS and name in all_vars and var.origin != all_vars[name].origin:
+                    self.rep.error(
+                        var.origin,
+                        (),
+                        f"{name} is estate-wide: define it only in group_vars/all (this overrides it for {host})",
+                    )
+                elif name in ESTATE_VARS and name not in all_vars:
+                    self.rep.error(var.origin, (), f"{name} is estate-wide: define it in group_vars/all")
+
+    def _load_hosts(self) -> None:
+        for host in self.inv.hosts:
+            merged = self.inv.host_vars(host)
+            values: dict[str, Any] = {}
+            origins: dict[str, Origin] = {}
+            for name, schema in HOST_VARS.items():
+                var = merged.get(name)
+                if var is None:
+                    continue
+                origins[name] = var.origin
+                values[name] = self._validate(schema, None, var)
+            self.hosts[host] = values
+            self.host_origins[host] = origins
+            self.host_origins[host]["@host"] = self.inv.host_origins.get(host, Origin("hosts.yml"))
+
+    def get(self, name: str, default: Any) -> Any:
+        value = self.estate.get(name)
+        return default if value is None else value
+
+    # -- sites and numbering -----------------------------------------------
+
+    def _check_sites(self) -> None:
+        sites = self.get("voip_sites", {})
+        self.ext_ranges = {n: parse_range(s["extensions"], e164=False) for n, s in sites.items()}
+        self.did_ranges = {n: parse_range(s["dids"], e164=True) for n, s in sites.items()}
+        _overlaps(self, "voip_sites", self.ext_ranges, "extensions", "extension range")
+        _overlaps(self, "voip_sites", self.did_ranges, "dids", "DID range")
+        subnets: list[tuple[Any, str, int]] = []
+        trunk_names = {t["name"] for t in self.get("voip_trunks", []) if t}
+        for name, site in sites.items():
+            code = site.get("country_code")
+            if code and not site["dids"].startswith("+" + code):
+                self.err("voip_sites", (name, "dids"), f"{site['dids']!r} is not in country code +{code}")
+            for i, number in enumerate(site["emergency"]):
+                for other, (olo, ohi) in self.ext_ranges.items():
+                    if olo <= int(number) <= ohi and len(number) == len(str(olo)):
+                        self.err(
+                            "voip_sites",
+                            (name, "emergency", i)
+                            if isinstance(site["emergency"], list)
+                            else (name, "emergency"),
+                            f"emergency number {number} lies in site {other}'s extension range",
+                        )
+            for i, net in enumerate(site.get("voice_subnets", [])):
+                subnets.append((ipaddress.ip_network(net), name, i))
+            for i, trunk in enumerate(site.get("trunks", [])):
+                if trunk not in trunk_names:
+                    self.err("voip_sites", (name, "trunks", i), f"unknown trunk {trunk!r}")
+        subnets.sort(key=lambda s: (s[0].version, s[0].network_address))
+        for (a, site_a, _ia), (b, site_b, ib) in itertools.pairwise(subnets):
+            if a.version == b.version and a.overlaps(b):
+                self.err(
+                    "voip_sites",
+                    (site_b, "voice_subnets", ib),
+                    f"voice subnet {b} overlaps {a} of site {site_a}",
+                )
+
+    def _check_numbering(self) -> None:
+        plan = self.estate.get("voip_numbering")
+        if not plan:
+            return
+        digits = plan["extension_digits"]
+        prefix = plan.get("outside_prefix")
+        for name, (lo, hi) in self.ext_ranges.items():
+            if len(str(lo)) != digits or len(str(hi)) != digits:
+                self.err(
+                    "voip_sites",
+                    (name, "extensions"),
+                    f"extensions must have {digits} digits (voip_numbering.extension_digits)",
+                )
+            if prefix and (str(lo).startswith(prefix) or str(hi).startswith(prefix)):
+                self.err(
+                    "voip_sites",
+                    (name, "extensions"),
+                    f"extensions start with the outside-line prefix {prefix}",
+                )
+        seen: dict[str, str] = {}
+        for feature, code in plan.get("feature_codes", {}).items():
+            if code in seen:
+                self.err(
+                    "voip_numbering",
+                    ("feature_codes", feature),
+                    f"feature code {code} is also used by {seen[code]}",
+                )
+            seen[code] = feature
+
+    # -- numbers: users, hunt groups, FXS ports -----------------------------
+
+    def _claim_extension(self, number: int, what: str, origin: Origin, sub: tuple) -> None:
+        first = self.extensions.get(number)
+        if first is not None:
+            self.rep.error(origin, sub, f"extension {number} is already used by {first[0]}")
+        else:
+            self.extensions[number] = (what, origin, sub)
+
+    def _claim_did(self, did: str, what: str, origin: Origin, sub: tuple) -> None:
+        number = did_number(did)
+        first = self.dids.get(number)
+        if first is not None:
+            self.rep.error(origin, sub, f"DID {did} is already used by {first[0]}")
+        else:
+            self.dids[number] = (what, origin, sub)
+
+    def _in_site(self, origin: Origin, sub: tuple, site: str, extension: int | None, did: str | None) -> None:
+        if site not in self.ext_ranges:
+            return
+        lo, hi = self.ext_ranges[site]
+        if extension is not None and not lo <= extension <= hi:
+            self.rep.error(
+                origin, (*sub, "extension"), f"extension {extension} is outside site {site}'s range {lo}-{hi}"
+            )
+        if did is not None:
+            dlo, dhi = self.did_ranges[site]
+            if not dlo <= did_number(did) <= dhi:
+                self.rep.error(
+                    origin,
+                    (*sub, "did"),
+                    f"DID {did} is outside site {site}'s range {self.get('voip_sites', {})[site]['dids']}",
+                )
+
+    def _site_ref(self, origin: Origin, sub: tuple, site: str) -> bool:
+        if site in self.ext_ranges:
+            return True
+        known = ", ".join(sorted(self.ext_ranges)) or "none defined"
+        self.rep.error(origin, sub, f"unknown site {site!r} (sites: {known})")
+        return False
+
+    def _check_hunt_groups_numbers(self) -> None:
+        self.hunt_groups: dict[str, dict[str, Any]] = {}
+        self.hunt_members: dict[str, int] = {}
+        if "voip_hunt_groups" not in self.origins:
+            return
+        origin = self.origins["voip_hunt_groups"]
+        for i, group in enumerate(self.get("voip_hunt_groups", [])):
+            if group is None:
+                continue
+            if group["id"] in self.hunt_groups:
+                self.rep.error(origin, (i, "id"), f"duplicate hunt group id {group['id']!r}")
+                continue
+            self.hunt_groups[group["id"]] = group
+            self.hunt_members[group["id"]] = 0
+            if self._site_ref(origin, (i, "site"), group["site"]):
+                self._in_site(origin, (i,), group["site"], group["extension"], group.get("did"))
+            self._claim_extension(group["extension"], f"hunt group {group['id']}", origin, (i, "extension"))
+            if "did" in group:
+                self._claim_did(group["did"], f"hunt group {group['id']}", origin, (i, "did"))
+
+    def _check_users(self) -> None:
+        if "voip_users" not in self.origins:
+            return
+        origin = self.origins["voip_users"]
+        models = self.get("voip_phone_models", {})
+        ids: dict[str, int] = {}
+        macs: dict[str, tuple] = {}
+        today = self.today
+        grantable = set(GRANTABLE_FEATURES)
+        for i, user in enumerate(self.get("voip_users", [])):
+            if user is None:
+                continue
+            uid = user["id"]
+            if uid in ids:
+                self.rep.error(
+                    origin, (i, "id"), f"duplicate user id {uid!r} (first at voip_users[{ids[uid]}])"
+                )
+            else:
+                ids[uid] = i
+            site = user["site"]
+            if self._site_ref(origin, (i, "site"), site):
+                self._in_site(origin, (i,), site, user["extension"], user.get("did"))
+            extension = user["extension"]
+            self._claim_extension(extension, f"user {uid} (voip_users[{i}])", origin, (i, "extension"))
+            self.user_by_ext.setdefault(extension, user)
+            did = user.get("did")
+            if did is not None:
+                self._claim_did(did, f"user {uid} (voip_users[{i}])", origin, (i, "did"))
+            leaver = user.get("status") == "leaver"
+            if leaver:
+                self.leaver_extensions[extension] = uid
+                if "leave_date" not in user:
+                    self.rep.error(origin, (i, "status"), "a leaver needs a leave_date")
+            elif "leave_date" in user and user["leave_date"] < today:
+                self.rep.warning(
+                    origin,
+                    (i, "leave_date"),
+                    f"left on {user['leave_date']} but is still active: set status: leaver",
+                )
+            devices = user.get("devices", ())
+            if leaver and devices:
+                self.rep.error(
+                    origin, (i, "devices"), f"leaver {uid} still holds {len(devices)} device(s); remove them"
+                )
+            for j, device in enumerate(devices):
+                mac = normalise_mac(device["mac"])
+                if mac in macs:
+                    self.rep.error(
+                        origin,
+                        (i, "devices", j, "mac"),
+                        f"MAC {device['mac']} is already used by {macs[mac][0]}",
+                    )
+                else:
+                    macs[mac] = (f"user {uid} (voip_users[{i}].devices[{j}])", leaver)
+                    self.device_macs[mac] = uid
+                if device["model"] not in models:
+                    self.rep.error(
+                        origin, (i, "devices", j, "model"), f"unknown phone model {device['model']!r}"
+                    )
+            features = user.get("features")
+            if features:
+                for j, group in enumerate(features.get("hunt_groups", ())):
+                    if group not in self.hunt_groups:
+                        self.rep.error(
+                            origin, (i, "features", "hunt_groups", j), f"unknown hunt group {group!r}"
+                        )
+                    elif leaver:
+                        self.rep.error(
+                            origin,
+                            (i, "features", "hunt_groups", j),
+                            f"leaver {uid} is still a member of hunt group {group!r}",
+                        )
+                    else:
+                        self.hunt_members[group] += 1
+            for j, grant in enumerate(user.get("grants", ())):
+                if grant["feature"] not in grantable:
+                    self.rep.error(
+                        origin,
+                        (i, "grants", j, "feature"),
+                        f"grant for unknown feature {grant['feature']!r} (known: {', '.join(GRANTABLE_FEATURES)})",
+                    )
+                elif grant["until"] < today:
+                    self.rep.warning(
+                        origin,
+                        (i, "grants", j, "until"),
+                        f"grant of {grant['feature']} expired on {grant['until']}; remove it",
+                    )
+
+    # -- forwards, overflow and FXO routes (after every number is known) ----
+
+    def _check_target(self, origin: Origin, sub: tuple, target: Any, owner: dict[str, Any] | None) -> None:
+        if isinstance(target, int):
+            if target not in self.extensions:
+                self.rep.error(origin, sub, f"forward target {target} is not an extension in the estate")
+            elif target in self.leaver_extensions:
+                self.rep.error(
+                    origin, sub, f"forward target {target} belongs to leaver {self.leaver_extensions[target]}"
+                )
+            elif owner is not None and target == owner["extension"]:
+                self.rep.error(origin, sub, "forwards to the user's own extension")
+            return
+        if target == "voicemail":
+            if owner is not None and not owner.get("features", {}).get("voicemail"):
+                self.rep.error(origin, sub, "forwards to voicemail but the user's voicemail is off")
+            return
+        # An external number: the owner's class of service must allow the call.
+        if owner is None:
+            return
+        site = self.get("voip_sites", {}).get(owner["site"], {})
+        code = site.get("country_code")
+        needed = "national" if code and target.startswith("+" + code) else "international"
+        effective = effective_class_of_service(owner, self.today)
+        if COS_RANK[effective] < COS_RANK[needed]:
+            self.rep.error(
+                origin,
+                sub,
+                f"forward to {target} needs class of service {needed} (the user's is {effective} on {self.today})",
+            )
+
+    def _check_forward_targets(self) -> None:
+        if "voip_users" in self.origins:
+            origin = self.origins["voip_users"]
+            for i, user in enumerate(self.get("voip_users", [])):
+                if user is None:
+                    continue
+                forwards = user.get("features", {}).get("call_forward", {})
+                for kind in ("unconditional", "busy", "no_answer"):
+                    if kind in forwards:
+                        self._check_target(
+                            origin, (i, "features", "call_forward", kind), forwards[kind], user
+                        )
+        if "voip_hunt_groups" in self.origins:
+            origin = self.origins["voip_hunt_groups"]
+            for i, group in enumerate(self.get("voip_hunt_groups", [])):
+                if group and "overflow" in group:
+                    self._check_target(origin, (i, "overflow"), group["overflow"], None)
+        for host, values in self.hosts.items():
+            gateway = values.get("voip_gateway")
+            if not gateway:
+                continue
+            origin = self.host_origins[host]["voip_gateway"]
+            for i, port in enumerate(gateway.get("fxo_ports", ())):
+                self._check_target(origin, ("fxo_ports", i, "route_to"), port["route_to"], None)
+
+    def _check_hunt_group_members(self) -> None:
+        for i, group in enumerate(self.get("voip_hunt_groups", [])):
+            if group and self.hunt_members.get(group["id"]) == 0:
+                self.warn("voip_hunt_groups", (i,), f"hunt group {group['id']!r} has no active members")
+
+    # -- hosts: addresses, sites, call servers, gateways, switches ---------
+
+    def _in_group(self, host: str, group: str) -> bool:
+        return group in self.inv.all_groups_of(host)
+
+    def _check_host_models(self) -> None:
+        addresses: dict[str, str] = {}
+        switch_macs: dict[str, str] = {}
+        domains: dict[str, str] = {}
+        for host, values in self.hosts.items():
+            origins = self.host_origins[host]
+            site = values.get("voip_site")
+            if site is not None and not self._site_ref(origins["voip_site"], (), site):
+                site = None
+            if site is None and "voip_site" not in origins:
+                for group in (CALL_SERVERS, GATEWAYS, SWITCHES):
+                    if self._in_group(host, group):
+                        self.rep.error(origins["@host"], (), f"host {host} in {group} needs voip_site")
+                        break
+            address = values.get("ansible_host")
+            if address is not None:
+                if address in addresses:
+                    self.host_err(
+                        host,
+                        "ansible_host",
+                        (),
+                        f"address {address} is also used by host {addresses[address]}",
+                    )
+                else:
+                    addresses[address] = host
+            server = values.get("voip_call_server")
+            if server:
+                if not self._in_group(host, CALL_SERVERS):
+                    self.host_err(host, "voip_call_server", (), f"host {host} is not in group {CALL_SERVERS}")
+                domain = server["sip_domain"]
+                if domain in domains:
+                    self.host_err(
+                        host,
+                        "voip_call_server",
+                        ("sip_domain",),
+                        f"SIP domain {domain} is also used by {domains[domain]}",
+                    )
+                domains.setdefault(domain, host)
+            gateway = values.get("voip_gateway")
+            if gateway:
+                self._check_gateway(host, site, gateway)
+            switch = values.get("voip_switch")
+            if switch:
+                self._check_switch(host, site, switch, switch_macs)
+
+    def _check_gateway(self, host: str, site: str | None, gateway: dict[str, Any]) -> None:
+        origin = self.host_origins[host]["voip_gateway"]
+        if not self._in_group(host, GATEWAYS):
+            self.rep.error(origin, (), f"host {host} is not in group {GATEWAYS}")
+        ports: dict[str, str] = {}
+        for kind in ("pri_spans", "fxs_ports", "fxo_ports"):
+            for i, port in enumerate(gateway.get(kind, ())):
+                name = port["port"]
+                if name in ports:
+                    self.rep.error(origin, (kind, i, "port"), f"port {name} is already used by {ports[name]}")
+                ports.setdefault(name, f"{kind}[{i}]")
+        for i, span in enumerate(gateway.get("pri_spans", ())):
+            for j, text in enumerate(span.get("did_ranges", ())):
+                lo, hi = parse_range(text, e164=True)
+                if site is not None:
+                    slo, shi = self.did_ranges[site]
+                    if lo < slo or hi > shi:
+                        self.rep.error(
+                            origin,
+                            ("pri_spans", i, "did_ranges", j),
+                            f"{text} is outside site {site}'s DID range",
+                        )
+        for i, port in enumerate(gateway.get("fxs_ports", ())):
+            if site is not None:
+                self._in_site(origin, ("fxs_ports", i), site, port["extension"], None)
+            self._claim_extension(
+                port["extension"], f"FXS port {host}:{port['port']}", origin, ("fxs_ports", i, "extension")
+            )
+
+    def _check_switch(
+        self, host: str, site: str | None, switch: dict[str, Any], seen_macs: dict[str, str]
+    ) -> None:
+        origin = self.host_origins[host]["voip_switch"]
+        if not self._in_group(host, SWITCHES):
+            self.rep.error(origin, (), f"host {host} is not in group {SWITCHES}")
+        if site is not None:
+            wanted = self.get("voip_sites", {})[site].get("voice_vlan")
+            if wanted is not None and switch["voice_vlan"] != wanted:
+                self.rep.error(
+                    origin,
+                    ("voice_vlan",),
+                    f"voice VLAN {switch['voice_vlan']} differs from site {site}'s {wanted}",
+                )
+        names: set[str] = set()
+        for i, port in enumerate(switch["ports"]):
+            if port["name"] in names:
+                self.rep.error(origin, ("ports", i, "name"), f"port {port['name']} is listed twice")
+            names.add(port["name"])
+            if "phone_mac" in port:
+                mac = normalise_mac(port["phone_mac"])
+                if mac not in self.device_macs:
+                    self.rep.error(
+                        origin, ("ports", i, "phone_mac"), f"{port['phone_mac']} is not a device of any user"
+                    )
+                if mac in seen_macs:
+                    self.rep.error(
+                        origin,
+                        ("ports", i, "phone_mac"),
+                        f"{port['phone_mac']} is also connected to {seen_macs[mac]}",
+                    )
+                seen_macs.setdefault(mac, f"{host} port {port['name']}")
+
+    # -- racks, patch panels, connections ----------------------------------
+
+    def _check_racks_and_patching(self) -> None:
+        racks = self.get("voip_racks", {})
+        for name, rack in racks.items():
+            self._site_ref(self.origins["voip_racks"], (name, "site"), rack["site"])
+        occupied: dict[tuple[str, int], str] = {}
+
+        def place(
+            origin: Origin, sub: tuple, what: str, rack: str, unit: int, height: int, site: str | None
+        ) -> None:
+            if rack not in racks:
+                self.rep.error(origin, (*sub, "rack"), f"unknown rack {rack!r}")
+                return
+            if site is not None and racks[rack]["site"] != site:
+                self.rep.error(
+                    origin,
+                    (*sub, "rack"),
+                    f"rack {rack} is at site {racks[rack]['site']}, {what} at site {site}",
+                )
+            top = unit + height - 1
+            if top > racks[rack]["height"]:
+                self.rep.error(
+                    origin,
+                    (*sub, "unit"),
+                    f"units {unit}-{top} do not fit in rack {rack} ({racks[rack]['height']} units)",
+                )
+            for u in range(unit, min(top, racks[rack]["height"]) + 1):
+                other = occupied.get((rack, u))
+                if other is not None:
+                    self.rep.error(
+                        origin, (*sub, "unit"), f"unit {u} of rack {rack} is already used by {other}"
+                    )
+                    break
+            for u in range(unit, top + 1):
+                occupied.setdefault((rack, u), what)
+
+        for host, values in self.hosts.items():
+            placement = values.get("voip_rack")
+            if placement:
+                place(
+                    self.host_origins[host]["voip_rack"],
+                    (),
+                    f"host {host}",
+                    placement["rack"],
+                    placement["unit"],
+                    placement.get("height", 1),
+                    values.get("voip_site"),
+                )
+        panels: dict[str, dict[str, Any]] = {}
+        for i, panel in enumerate(self.get("voip_patch_panels", [])):
+            if panel is None:
+                continue
+            if panel["name"] in panels or panel["name"] in self.hosts:
+                self.err(
+                    "voip_patch_panels",
+                    (i, "name"),
+                    f"{panel['name']!r} is already a patch panel or host name",
+                )
+                continue
+            panels[panel["name"]] = panel
+            place(
+                self.origins["voip_patch_panels"],
+                (i,),
+                f"patch panel {panel['name']}",
+                panel["rack"],
+                panel["unit"],
+                panel.get("height", 1),
+                None,
+            )
+        used: dict[tuple[str, str], str] = {}
+        for i, conn in enumerate(self.get("voip_patch_connections", [])):
+            if conn is None:
+                continue
+            ends = []
+            for side in ("a", "b"):
+                end = self._patch_end(i, side, conn[side], panels)
+                if end is None:
+                    continue
+                ends.append(end)
+                if end in used:
+                    self.err(
+                        "voip_patch_connections",
+                        (i, side),
+                        f"port {end[0]}:{end[1]} is already patched by {used[end]}",
+                    )
+                else:
+                    used[end] = f"voip_patch_connections[{i}].{side}"
+
+    def _patch_end(
+        self, i: int, side: str, text: str, panels: dict[str, dict[str, Any]]
+    ) -> tuple[str, str] | None:
+        device, sep, port = text.partition(":")
+        if not sep or not port:
+            self.err("voip_patch_connections", (i, side), f"{text!r} is not DEVICE:PORT")
+            return None
+        if device in panels:
+            if not port.isdigit() or not 1 <= int(port) <= panels[device]["ports"]:
+                self.err(
+                    "voip_patch_connections",
+                    (i, side),
+                    f"panel {device} has ports 1-{panels[device]['ports']}, not {port!r}",
+                )
+                return None
+            return device, str(int(port))
+        if device in self.hosts:
+            switch = self.hosts[device].get("voip_switch")
+            if switch and port not in {p["name"] for p in switch["ports"]}:
+                self.err("voip_patch_connections", (i, side), f"switch {device} has no port {port!r}")
+                return None
+            return device, port
+        self.err(
+            "voip_patch_connections", (i, side), f"unknown device {device!r} (not a patch panel or host)"
+        )
+        return None
+
+    # -- trunks, DIDs, CTI, backup, call servers ---------------------------
+
+    def _check_trunks(self) -> None:
+        names: set[str] = set()
+        all_vars = self.inv.all_vars()
+        for i, trunk in enumerate(self.get("voip_trunks", [])):
+            if trunk is None:
+                continue
+            if trunk["name"] in names:
+                self.err("voip_trunks", (i, "name"), f"duplicate trunk name {trunk['name']!r}")
+            names.add(trunk["name"])
+            self._site_ref(self.origins["voip_trunks"], (i, "site"), trunk["site"])
+            ref = trunk["credentials_ref"]
+            secret = all_vars.get(ref)
+            if (
+                secret is not None
+                and isinstance(secret.value, str)
+                and not isinstance(secret.value, VaultValue)
+            ):
+                self.err(
+                    "voip_trunks",
+                    (i, "credentials_ref"),
+                    f"{ref} holds a plain-text value in {secret.origin.file}; vault it",
+                )
+            if not trunk["classes_of_service"]:
+                self.err("voip_trunks", (i, "classes_of_service"), "no class of service may use this trunk")
+
+    def _check_did_coverage(self) -> None:
+        ranges = [
+            parse_range(r, e164=True) for t in self.get("voip_trunks", []) if t for r in t["did_ranges"]
+        ]
+        for values in self.hosts.values():
+            for span in (values.get("voip_gateway") or {}).get("pri_spans", ()):
+                ranges.extend(parse_range(r, e164=True) for r in span.get("did_ranges", ()))
+        if not ranges:
+            return
+        ranges = _merge(ranges)
+        for number, (what, origin, sub) in self.dids.items():
+            if not any(lo <= number <= hi for lo, hi in ranges):
+                self.rep.warning(
+                    origin,
+                    sub,
+                    f"DID +{number} of {what} is on no trunk or PRI span: inbound calls cannot reach it",
+                )
+
+    def _check_cti(self) -> None:
+        names: set[str] = set()
+        rights = set(CTI_RIGHTS)
+        for i, account in enumerate(self.get("voip_cti_accounts", [])):
+            if account is None:
+                continue
+            if account["name"] in names:
+                self.err("voip_cti_accounts", (i, "name"), f"duplicate CTI account {account['name']!r}")
+            names.add(account["name"])
+            for j, right in enumerate(account["rights"]):
+                if right not in rights:
+                    self.err(
+                        "voip_cti_accounts",
+                        (i, "rights", j),
+                        f"unknown CTI right {right!r} (known: {', '.join(CTI_RIGHTS)})",
+                    )
+            for j, net in enumerate(account["source_networks"]):
+                if ipaddress.ip_network(net).prefixlen == 0:
+                    self.err(
+                        "voip_cti_accounts",
+                        (i, "source_networks", j),
+                        f"{net} lets anyone in; name the networks",
+                    )
+            for j, host in enumerate(account.get("call_servers", ())):
+                if host not in self.hosts or not self._in_group(host, CALL_SERVERS):
+                    self.err(
+                        "voip_cti_accounts",
+                        (i, "call_servers", j),
+                        f"{host!r} is not a host in {CALL_SERVERS}",
+                    )
+            for j, site in enumerate(account.get("sites", ())):
+                self._site_ref(self.origins["voip_cti_accounts"], (i, "sites", j), site)
+
+    def _check_backup(self) -> None:
+        policy = self.estate.get("voip_backup_policy")
+        if not policy:
+            return
+        server = policy["server"]
+        if server not in self.hosts or not self._in_group(server, BACKUP_SERVERS):
+            self.err("voip_backup_policy", ("server",), f"{server!r} is not a host in {BACKUP_SERVERS}")
+
+    def _check_call_server_coverage(self) -> None:
+        served = {
+            values.get("voip_site")
+            for host, values in self.hosts.items()
+            if self._in_group(host, CALL_SERVERS)
+        }
+        counts: dict[str, int] = {}
+        for user in self.get("voip_users", []):
+            if user is not None and user.get("status") != "leaver":
+                counts[user["site"]] = counts.get(user["site"], 0) + 1
+        for site, count in counts.items():
+            if site in self.ext_ranges and site not in served:
+                self.err(
+                    "voip_sites",
+                    (site,),
+                    f"site {site} has {count} active user(s) but no call server (a host in {CALL_SERVERS} with voip_site: {site})",
+                )
+
+
+def _overlaps(checker: _Checker, var: str, ranges: dict[str, tuple[int, int]], key: str, what: str) -> None:
+    ordered = sorted(ranges.items(), key=lambda item: item[1])
+    for (name_a, (_lo_a, hi_a)), (name_b, (lo_b, _hi_b)) in itertools.pairwise(ordered):
+        if lo_b <= hi_a:
+            checker.err(var, (name_b, key), f"{what} overlaps site {name_a}'s")
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+__all__ = ["Result", "pydantic_message", "render_path", "validate"]

@@ -1,0 +1,87 @@
+"""Problems found in an inventory, each naming file, key path and line."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from voipctl.model.loader import Origin
+from voipctl.model.yamlfile import find_lines
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``path`` is the key path inside ``file``, e.g. ``voip_users[12].devices[0].mac``."""
+
+    severity: str
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def render(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.path:
+            where = f"{where}: {self.path}"
+        return f"{self.severity}: {where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def render_path(path: tuple) -> str:
+    """('voip_users', 12, 'devices', 0, 'mac') -> 'voip_users[12].devices[0].mac'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class Reporter:
+    """Collects findings as (origin, sub-path) and resolves their lines at the end."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._found: dict[tuple, None] = {}  # ordered set: (severity, file, path, message)
+
+    def add(self, severity: str, origin: Origin, sub: tuple, message: str) -> None:
+        self._found[(severity, origin.file, (*origin.path, *sub), message)] = None
+
+    def error(self, origin: Origin, sub: tuple, message: str) -> None:
+        self.add(ERROR, origin, sub, message)
+
+    def warning(self, origin: Origin, sub: tuple, message: str) -> None:
+        self.add(WARNING, origin, sub, message)
+
+    def file_error(self, file: str, line: int | None, message: str) -> None:
+        self._found[(ERROR, file, ("@line", line), message)] = None
+
+    def problems(self) -> list[Problem]:
+        """All findings with lines, errors first, then by file and line."""
+        wanted: dict[str, set[tuple]] = defaultdict(set)
+        for _sev, file, path, _msg in self._found:
+            if path[:1] != ("@line",):
+                wanted[file].add(path)
+        lines = {file: find_lines(self.root / file, paths) for file, paths in wanted.items()}
+        result = []
+        for severity, file, path, message in self._found:
+            if path[:1] == ("@line",):
+                result.append(Problem(severity, file, "", message, path[1]))
+                continue
+            found = lines.get(file, {})
+            line = None
+            for cut in range(len(path), 0, -1):
+                line = found.get(path[:cut])
+                if line is not None:
+                    break
+            result.append(Problem(severity, file, render_path(path), message, line))
+        result.sort(key=lambda p: (p.severity != ERROR, p.file, p.line or 0, p.path))
+        return result

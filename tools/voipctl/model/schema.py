@@ -1,0 +1,338 @@
+"""The estate model: one typed schema per inventory variable.
+
+The schema is written as TypedDicts validated by pydantic: values stay the
+plain dicts and lists Ansible hands to roles and filters (no conversion), and
+pydantic checks types and formats in its Rust core (100,000 users in well
+under a second). Unknown keys are refused everywhere (typos are errors).
+
+Estate-wide variables live in ``group_vars/all``; per-host variables in
+``host_vars/<host>`` (or the inventory file). See ``ESTATE_VARS`` and
+``HOST_VARS`` for which is which; ``docs`` of each class describe the shape.
+"""
+
+from typing import Any, Literal, NotRequired
+
+from pydantic import ConfigDict, TypeAdapter, with_config
+from typing_extensions import TypedDict
+
+from voipctl.model.types import (
+    E164,
+    Address,
+    Clock,
+    Date,
+    DidRange,
+    Digits,
+    Email,
+    Emergency,
+    Extension,
+    ExtensionRange,
+    FeatureCode,
+    ForwardTarget,
+    IPAddress,
+    Mac,
+    Name,
+    Network,
+    Text,
+    UserId,
+    VarName,
+    Version,
+    Voicemail,
+    bounded,
+)
+
+CLASSES_OF_SERVICE = ("internal", "national", "international")
+VENDORS = ("yealink", "polycom", "cisco", "snom")
+# Features a temporary grant may give: a class of service, or a feature flag.
+GRANTABLE_FEATURES = (
+    "national",
+    "international",
+    "voicemail",
+    "call_forward_external",
+    "conference",
+    "recording",
+)
+CTI_RIGHTS = ("monitor", "call_control", "presence", "cdr_read", "recording")
+
+_STRICT = ConfigDict(extra="forbid")
+
+CoS = Literal["internal", "national", "international"]
+Vlan = bounded(1, 4094)
+
+
+@with_config(_STRICT)
+class Site(TypedDict):
+    """One site: ``voip_sites: {ams: {...}}``."""
+
+    name: Text
+    timezone: Text
+    country_code: NotRequired[Digits]
+    extensions: ExtensionRange
+    dids: DidRange
+    emergency: Emergency
+    ntp_servers: NotRequired[list[IPAddress]]
+    voice_vlan: NotRequired[Vlan]
+    voice_subnets: NotRequired[list[Network]]
+    trunks: NotRequired[list[Name]]
+
+
+@with_config(_STRICT)
+class Numbering(TypedDict):
+    """The numbering plan: ``voip_numbering``."""
+
+    extension_digits: bounded(2, 8)
+    outside_prefix: NotRequired[Digits]
+    feature_codes: NotRequired[dict[Name, FeatureCode]]
+
+
+@with_config(_STRICT)
+class HuntGroup(TypedDict):
+    """``voip_hunt_groups`` item; members are users naming it in features.hunt_groups."""
+
+    id: Name
+    name: Text
+    site: Name
+    extension: Extension
+    did: NotRequired[E164]
+    strategy: Literal["ring_all", "sequential", "round_robin"]
+    ring_timeout: NotRequired[bounded(5, 300)]
+    overflow: NotRequired[ForwardTarget]
+
+
+@with_config(_STRICT)
+class CallForward(TypedDict):
+    unconditional: NotRequired[ForwardTarget]
+    busy: NotRequired[ForwardTarget]
+    no_answer: NotRequired[ForwardTarget]
+    no_answer_timeout: NotRequired[bounded(5, 120)]
+
+
+@with_config(_STRICT)
+class Features(TypedDict):
+    voicemail: NotRequired[Voicemail]
+    call_forward: NotRequired[CallForward]
+    dnd: NotRequired[bool]
+    hunt_groups: NotRequired[list[Name]]
+
+
+@with_config(_STRICT)
+class Grant(TypedDict):
+    """A temporary feature: ``{feature: international, until: 2026-12-31, reason: ...}``."""
+
+    feature: Name
+    until: Date
+    reason: Text
+
+
+@with_config(_STRICT)
+class Device(TypedDict):
+    mac: Mac
+    model: Name
+
+
+@with_config(_STRICT)
+class User(TypedDict):
+    """One ``voip_users`` item (see DESIGN.md section 3)."""
+
+    id: UserId
+    name: Text
+    email: NotRequired[Email]
+    site: Name
+    extension: Extension
+    did: NotRequired[E164]
+    class_of_service: CoS
+    features: NotRequired[Features]
+    grants: NotRequired[list[Grant]]
+    devices: NotRequired[list[Device]]
+    status: NotRequired[Literal["active", "leaver"]]
+    leave_date: NotRequired[Date]
+
+
+@with_config(_STRICT)
+class PhoneModel(TypedDict):
+    """``voip_phone_models: {yealink-t54w: {...}}``."""
+
+    vendor: Literal["yealink", "polycom", "cisco", "snom"]
+    family: Name
+    line_keys: bounded(1, 64)
+    firmware: Version
+
+
+@with_config(_STRICT)
+class Trunk(TypedDict):
+    """``voip_trunks`` item. ``credentials_ref`` names a vault variable; never a secret."""
+
+    name: Name
+    carrier: Text
+    site: Name
+    address: Address
+    port: NotRequired[bounded(1, 65535)]
+    transport: NotRequired[Literal["udp", "tcp", "tls"]]
+    credentials_ref: VarName
+    did_ranges: list[DidRange]
+    classes_of_service: list[Literal["national", "international"]]
+    channels: NotRequired[bounded(1, 10000)]
+
+
+@with_config(_STRICT)
+class CtiAccount(TypedDict):
+    """``voip_cti_accounts`` item: who (application), from where, which rights."""
+
+    name: Name
+    application: Text
+    source_networks: list[Network]
+    rights: list[Name]
+    call_servers: NotRequired[list[Name]]
+    sites: NotRequired[list[Name]]
+    credentials_ref: NotRequired[VarName]
+
+
+@with_config(_STRICT)
+class Rack(TypedDict):
+    site: Name
+    room: NotRequired[Text]
+    height: bounded(1, 60)
+
+
+@with_config(_STRICT)
+class PatchPanel(TypedDict):
+    name: Name
+    rack: Name
+    unit: bounded(1, 60)
+    height: NotRequired[bounded(1, 4)]
+    ports: bounded(1, 96)
+
+
+@with_config(_STRICT)
+class PatchConnection(TypedDict):
+    """``{a: "ams-r1-pp1:1", b: "sw1:Gi1/0/1"}``: panel or host, a colon, a port."""
+
+    a: Text
+    b: Text
+    cable: NotRequired[Text]
+
+
+@with_config(_STRICT)
+class Retention(TypedDict):
+    daily: bounded(1, 366)
+    weekly: NotRequired[bounded(0, 104)]
+    monthly: NotRequired[bounded(0, 120)]
+
+
+@with_config(_STRICT)
+class BackupPolicy(TypedDict):
+    server: Name
+    time: Clock
+    retention: Retention
+    before_change: NotRequired[bool]
+
+
+@with_config(_STRICT)
+class Release(TypedDict):
+    """The release manifest: target versions per component."""
+
+    version: Version
+    components: dict[Name, Version]
+
+
+# --- per-host variables ---------------------------------------------------
+
+
+@with_config(_STRICT)
+class RackPlacement(TypedDict):
+    """``voip_rack: {rack: ams-r1, unit: 10, height: 2}``: units 10 and 11."""
+
+    rack: Name
+    unit: bounded(1, 60)
+    height: NotRequired[bounded(1, 10)]
+
+
+@with_config(_STRICT)
+class CallServer(TypedDict):
+    sip_domain: Address
+    sip_port: NotRequired[bounded(1, 65535)]
+    rtp_ports: NotRequired[ExtensionRange]
+
+
+@with_config(_STRICT)
+class PriSpan(TypedDict):
+    port: Text
+    switchtype: Literal["primary-net5", "primary-qsig", "primary-ni", "primary-5ess", "primary-4ess"]
+    channels: bounded(1, 31)
+    clock_source: NotRequired[Literal["line", "internal"]]
+    did_ranges: NotRequired[list[DidRange]]
+
+
+@with_config(_STRICT)
+class FxsPort(TypedDict):
+    port: Text
+    extension: Extension
+    description: NotRequired[Text]
+
+
+@with_config(_STRICT)
+class FxoPort(TypedDict):
+    port: Text
+    number: NotRequired[E164]
+    route_to: ForwardTarget
+
+
+@with_config(_STRICT)
+class Gateway(TypedDict):
+    model: NotRequired[Text]
+    pri_spans: NotRequired[list[PriSpan]]
+    fxs_ports: NotRequired[list[FxsPort]]
+    fxo_ports: NotRequired[list[FxoPort]]
+
+
+@with_config(_STRICT)
+class SwitchPort(TypedDict):
+    name: Text
+    description: NotRequired[Text]
+    phone_mac: NotRequired[Mac]
+    poe: NotRequired[bool]
+
+
+@with_config(_STRICT)
+class AccessSwitch(TypedDict):
+    voice_vlan: Vlan
+    data_vlan: NotRequired[Vlan]
+    ports: list[SwitchPort]
+
+
+# Variable name -> schema. Estate-wide ones must come from group_vars/all.
+ESTATE_VARS: dict[str, Any] = {
+    "voip_sites": dict[Name, Site],
+    "voip_numbering": Numbering,
+    "voip_hunt_groups": list[HuntGroup],
+    "voip_users": list[User],
+    "voip_phone_models": dict[Name, PhoneModel],
+    "voip_trunks": list[Trunk],
+    "voip_cti_accounts": list[CtiAccount],
+    "voip_racks": dict[Name, Rack],
+    "voip_patch_panels": list[PatchPanel],
+    "voip_patch_connections": list[PatchConnection],
+    "voip_backup_policy": BackupPolicy,
+    "voip_release": Release,
+}
+HOST_VARS: dict[str, Any] = {
+    "voip_site": Name,
+    "ansible_host": Address,
+    "voip_rack": RackPlacement,
+    "voip_call_server": CallServer,
+    "voip_gateway": Gateway,
+    "voip_switch": AccessSwitch,
+}
+# Item schemas of list/dict variables, to validate item by item after a failure.
+ITEMS: dict[str, Any] = {
+    name: schema.__args__[-1] for name, schema in ESTATE_VARS.items() if hasattr(schema, "__args__")
+}
+
+_ADAPTERS: dict[Any, TypeAdapter] = {}
+
+
+def adapter(schema: Any) -> TypeAdapter:
+    """A cached pydantic TypeAdapter for ``schema``."""
+    found = _ADAPTERS.get(schema)
+    if found is None:
+        found = _ADAPTERS[schema] = TypeAdapter(schema)
+    return found

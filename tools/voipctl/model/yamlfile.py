@@ -1,0 +1,127 @@
+"""Read one YAML file of an inventory: fast subset parser first, full loader second.
+
+Values come out as Ansible's loader would give them (PyYAML safe types);
+``!vault`` scalars become :class:`VaultValue` and ``!unsafe`` strings plain
+strings. Whole-file vault encryption is reported as :data:`ENCRYPTED`.
+Line numbers are found afterwards and only for the key paths asked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voipctl.model import fastyaml
+
+
+class VaultValue(str):
+    """An ``!vault`` encrypted scalar: a secret the validator never sees."""
+
+
+class _EncryptedFile:
+    def __repr__(self) -> str:
+        return "ENCRYPTED"
+
+
+ENCRYPTED = _EncryptedFile()
+
+
+class YamlFileError(Exception):
+    """A file that is not valid YAML; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class _Loader(yaml.CSafeLoader):
+    """PyYAML's C safe loader plus the two tags Ansible adds."""
+
+
+_Loader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
+_Loader.add_constructor("!unsafe", lambda loader, node: str(loader.construct_scalar(node)))
+
+
+def load_text(text: str) -> Any:
+    """Parse YAML text as Ansible's loader would (fast path first)."""
+    if text.startswith("$ANSIBLE_VAULT"):
+        return ENCRYPTED
+    try:
+        return fastyaml.parse(text)
+    except fastyaml.Unsupported:
+        pass
+    except fastyaml.BadScalar as exc:
+        raise YamlFileError(str(exc), _line_of_scalar(text, exc.text)) from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise YamlFileError(problem, mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(str(exc), None) from None
+    except (ValueError, OverflowError, TypeError) as exc:
+        # Constructors reject values such as an unquoted 2026-13-01.
+        raise YamlFileError(f"invalid value: {exc}", None) from None
+
+
+def _line_of_scalar(text: str, scalar: str) -> int | None:
+    at = text.find(scalar)
+    return None if at < 0 else text.count("\n", 0, at) + 1
+
+
+def load_file(path: Path) -> Any:
+    """Parse one file; JSON is YAML too. Raises YamlFileError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlFileError(f"not UTF-8 text ({exc.reason})", None) from None
+    except OSError as exc:
+        raise YamlFileError(f"cannot read: {exc.strerror}", None) from None
+    return load_text(text)
+
+
+def find_lines(path: Path, paths: set[tuple]) -> dict[tuple, int]:
+    """1-based lines of the given key paths (and their ancestors) in ``path``.
+
+    Missing paths are left out; callers fall back to the nearest ancestor.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lines: dict[tuple, int] = {}
+    try:
+        fastyaml.parse(text, want=paths, lines=lines)
+        return lines
+    except fastyaml.Unsupported:
+        lines.clear()
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return {}
+    wanted = {p[:i] for p in paths for i in range(len(p) + 1)}
+    _walk(root, (), wanted, lines)
+    return lines
+
+
+def _walk(node: Any, path: tuple, wanted: set[tuple], lines: dict[tuple, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            try:
+                key = yaml.load(yaml.serialize(key_node), Loader=_Loader)
+            except yaml.YAMLError:
+                continue
+            sub = (*path, key)
+            if sub in wanted:
+                lines[sub] = key_node.start_mark.line + 1
+                _walk(value_node, sub, wanted, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            sub = (*path, index)
+            if sub in wanted:
+                lines[sub] = item.start_mark.line + 1
+                _walk(item, sub, wanted, lines)
