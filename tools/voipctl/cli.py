@@ -18,6 +18,8 @@ from voipctl.errors import VoipctlError
 # Command modules, in the order `voipctl --help` lists them.
 COMMANDS = [
     "voipctl.lab",
+    "voipctl.validate",
+    "voipctl.generate",
 ]
 
 

@@ -1,0 +1,78 @@
+"""``voipctl validate``: check an inventory's estate model; exit 1 on errors.
+
+Every finding names the file (relative to the inventory directory), the key
+path and the line; all findings of a run are reported together. Warnings
+alone exit 0. Bad data never produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+
+from voipctl import paths
+from voipctl.errors import VoipctlError
+from voipctl.model.checks import Result, validate
+
+
+def run(inventory: Path, today: datetime.date | None = None) -> Result:
+    """Validate ``inventory`` (a directory or an inventory file); VoipctlError if it is missing."""
+    if not inventory.exists():
+        raise VoipctlError(f"inventory {inventory} does not exist")
+    return validate(inventory, today)
+
+
+def render_text(result: Result, inventory: Path) -> str:
+    """Human report: one line per finding, then a summary line."""
+    lines = [p.render() for p in result.problems]
+    errors, warnings = len(result.errors), len(result.warnings)
+    verdict = "invalid" if errors else "valid"
+    lines.append(f"{inventory}: {verdict} ({errors} error(s), {warnings} warning(s))")
+    return "\n".join(lines)
+
+
+def render_json(result: Result, inventory: Path) -> str:
+    """Machine report: {inventory, valid, errors, warnings, problems: [...]}."""
+    return json.dumps(
+        {
+            "inventory": str(inventory),
+            "valid": not result.errors,
+            "errors": len(result.errors),
+            "warnings": len(result.warnings),
+            "problems": [p.as_dict() for p in result.problems],
+        },
+        indent=2,
+    )
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    inventory = Path(args.inventory) if args.inventory else paths.repo_root() / "inventory" / "lab"
+    result = run(inventory, args.date)
+    report = render_json(result, inventory) if args.format == "json" else render_text(result, inventory)
+    sys.stdout.write(report + "\n")
+    return 1 if result.errors else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "validate",
+        help="check the estate model of an inventory (exit 1 on errors)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--date", type=_date, default=None, help="validate as of this day (grants, leavers); default today"
+    )
+    parser.set_defaults(func=cmd_validate)
