@@ -88,6 +88,8 @@ def pydantic_message(error: dict[str, Any]) -> str:
         return f"{value!r} is not one of {ctx.get('expected')}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
+    if kind == "string_type" and isinstance(value, (int, float)):
+        return f"{value!r} is not a string: quote it"
     if kind in ("string_type", "int_type", "bool_type", "dict_type", "list_type", "model_type"):
         wanted = {
             "string_type": "a string",
@@ -123,6 +125,9 @@ class _Checker:
         self.leaver_extensions: dict[int, str] = {}
         self.user_by_ext: dict[int, dict[str, Any]] = {}
         self.device_macs: dict[str, str] = {}
+        # Numbers and MACs of entries that failed their schema: references to
+        # them are not reported again (the entry's own error says it all).
+        self.uncertain: set[Any] = set()
 
     # -- plumbing ----------------------------------------------------------
 
@@ -192,9 +197,9 @@ class _Checker:
             self.origins[name] = var.origin
             self.estate[name] = self._validate(schema, ITEMS.get(name), var)
         if "voip_sites" not in all_vars:
-            first = sorted(self.inv.file_vars.get("group:all", {}).values(), key=lambda v: v.origin.file)
-            file = first[0].origin.file if first else "group_vars/all"
-            self.rep.error(Origin(file), (), "voip_sites is not defined: every estate needs its sites")
+            self.rep.error(
+                Origin("group_vars/all"), (), "voip_sites is not defined: every estate needs its sites"
+            )
         # Estate-wide variables must not differ per host.
         for host in self.inv.hosts:
             for name, var in self.inv.host_vars(host).items():
@@ -363,8 +368,10 @@ class _Checker:
         macs: dict[str, tuple] = {}
         today = self.today
         grantable = set(GRANTABLE_FEATURES)
+        raw_users = self.inv.all_vars()["voip_users"].value
         for i, user in enumerate(self.get("voip_users", [])):
             if user is None:
+                self._remember_uncertain(raw_users[i] if isinstance(raw_users, list) else None)
                 continue
             uid = user["id"]
             if uid in ids:
@@ -442,11 +449,26 @@ class _Checker:
                         f"grant of {grant['feature']} expired on {grant['until']}; remove it",
                     )
 
+    def _remember_uncertain(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            return
+        self.uncertain.add(raw.get("extension"))
+        for device in raw.get("devices") or ():
+            if isinstance(device, dict) and isinstance(device.get("mac"), str):
+                self.uncertain.add(normalise_mac(device["mac"]))
+        features = raw.get("features")
+        if isinstance(features, dict) and isinstance(features.get("hunt_groups"), list):
+            for group in features["hunt_groups"]:
+                if group in self.hunt_members:
+                    self.hunt_members[group] += 1
+
     # -- forwards, overflow and FXO routes (after every number is known) ----
 
     def _check_target(self, origin: Origin, sub: tuple, target: Any, owner: dict[str, Any] | None) -> None:
         if isinstance(target, int):
             if target not in self.extensions:
+                if target in self.uncertain:
+                    return
                 self.rep.error(origin, sub, f"forward target {target} is not an extension in the estate")
             elif target in self.leaver_extensions:
                 self.rep.error(
@@ -603,7 +625,7 @@ class _Checker:
             names.add(port["name"])
             if "phone_mac" in port:
                 mac = normalise_mac(port["phone_mac"])
-                if mac not in self.device_macs:
+                if mac not in self.device_macs and mac not in self.uncertain:
                     self.rep.error(
                         origin, ("ports", i, "phone_mac"), f"{port['phone_mac']} is not a device of any user"
                     )

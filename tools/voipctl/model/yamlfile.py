@@ -97,11 +97,11 @@ def find_lines(path: Path, paths: set[tuple]) -> dict[tuple, int]:
     try:
         fastyaml.parse(text, want=paths, lines=lines)
         return lines
-    except fastyaml.Unsupported:
+    except (fastyaml.Unsupported, fastyaml.BadScalar):
         lines.clear()
     try:
         root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):
         return {}
     wanted = {p[:i] for p in paths for i in range(len(p) + 1)}
     _walk(root, (), wanted, lines)
