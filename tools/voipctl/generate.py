@@ -16,7 +16,7 @@ from typing import Any
 
 from voipctl.console import err
 from voipctl.errors import VoipctlError
-from voipctl.model.fastyaml import resolve
+from voipctl.model.fastyaml import BadScalar, Unsupported, resolve
 
 # code, name, timezone, country code, area code, national number length
 SITES = [
@@ -281,7 +281,11 @@ def _users(
             )
         if not leaver and rng.random() < 0.03:
             features["dnd"] = True
-        if not leaver and rng.random() < 0.1:
+        seat = len(active_by_site[code])
+        if not leaver and seat < len(HUNT_GROUPS):
+            # The first active users of a site staff its hunt groups: none is empty.
+            features["hunt_groups"] = [f"{code}-{HUNT_GROUPS[seat][0]}"]
+        elif not leaver and rng.random() < 0.1:
             features["hunt_groups"] = [f"{code}-{rng.choice(HUNT_GROUPS)[0]}"]
         user["features"] = features
         if not leaver and user["class_of_service"] == "internal" and rng.random() < 0.2:
@@ -431,9 +435,16 @@ def _scalar(value: Any) -> str:
         return str(value)
     text = str(value)
     safe = re.fullmatch(r"[A-Za-z0-9_./@()][A-Za-z0-9_ ./@()+-]*", text) and text == text.strip()
-    if safe and resolve(text) == text and ": " not in text:
+    if safe and ": " not in text and _plain_is_string(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _plain_is_string(text: str) -> bool:
+    try:
+        return resolve(text) == text
+    except (BadScalar, Unsupported):
+        return False
 
 
 def _is_leaf(value: Any) -> bool:
