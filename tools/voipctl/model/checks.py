@@ -168,7 +168,8 @@ class _Checker:
         except ValidationError as exc:
             for error in exc.errors():
                 self.rep.error(var.origin, _loc(error), pydantic_message(error))
-        if item_schema is None:
+        container = getattr(schema, "__origin__", None)
+        if item_schema is None or not isinstance(value, container or ()):
             return None
         # Keep the valid items so the cross checks still run on them.
         item = adapter(item_schema)

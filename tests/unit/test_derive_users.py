@@ -1,0 +1,129 @@
+"""voipctl.derive.users and the voip_model filters: grants, class of service, free numbers."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from voipctl.derive.users import (
+    UserDataError,
+    active_features,
+    active_grants,
+    effective_class_of_service,
+    expired_grants,
+    next_free_did,
+    next_free_extension,
+    users_of_site,
+)
+
+ON = datetime.date(2026, 6, 1)
+SITES = {
+    "ams": {"extensions": "2000-2004", "dids": "+31201234000-+31201234002"},
+    "thr": {"extensions": "3000-3999", "dids": "+982188110000-+982188110999"},
+}
+
+
+def user(cos="internal", grants=(), **extra):
+    return {
+        "id": "u1",
+        "site": "ams",
+        "extension": 2000,
+        "class_of_service": cos,
+        "grants": list(grants),
+        **extra,
+    }
+
+
+def grant(feature, until):
+    return {"feature": feature, "until": until, "reason": "test"}
+
+
+@pytest.mark.parametrize(
+    ("base", "grants", "expected"),
+    [
+        ("internal", [], "internal"),
+        ("national", [], "national"),
+        (
+            "internal",
+            [grant("international", datetime.date(2026, 6, 1))],
+            "international",
+        ),  # until is inclusive
+        ("internal", [grant("international", datetime.date(2026, 5, 31))], "internal"),  # expired yesterday
+        ("internal", [grant("national", "2026-12-31")], "national"),  # string dates too
+        ("international", [grant("national", "2026-12-31")], "international"),  # never lowered
+        ("national", [grant("voicemail", "2026-12-31")], "national"),  # feature grants leave CoS alone
+        ("internal", [grant("national", "2027-01-01"), grant("international", "2026-01-01")], "national"),
+    ],
+)
+def test_effective_class_of_service(base, grants, expected):
+    assert effective_class_of_service(user(base, grants), ON) == expected
+
+
+def test_active_and_expired_grants_split_on_the_day():
+    today, old = grant("national", "2026-06-01"), grant("international", "2026-05-31")
+    u = user(grants=[today, old])
+    assert active_grants(u, ON) == [today]
+    assert expired_grants(u, ON) == [old]
+
+
+def test_active_features_add_feature_grants_and_leavers_have_none():
+    u = user(
+        features={"voicemail": False, "dnd": True},
+        grants=[grant("voicemail", "2026-07-01"), grant("international", "2026-07-01")],
+    )
+    assert active_features(u, ON) == {"voicemail": True, "dnd": True}
+    assert active_features(u, datetime.date(2026, 7, 2)) == {"voicemail": False, "dnd": True}
+    assert active_features({**u, "status": "leaver"}, ON) == {}
+
+
+def test_bad_data_names_the_element():
+    with pytest.raises(UserDataError, match="class_of_service 'vip'"):
+        effective_class_of_service(user("vip"), ON)
+    with pytest.raises(UserDataError, match="grant until: 'soon'"):
+        active_grants(user(grants=[grant("national", "soon")]), ON)
+    with pytest.raises(UserDataError, match="unknown site 'rtm'"):
+        next_free_extension([], SITES, "rtm")
+
+
+def test_next_free_extension_skips_used_and_leavers_and_taken():
+    users = [{"extension": 2000}, {"extension": 2001, "status": "leaver"}, {"extension": 2003}]
+    assert next_free_extension(users, SITES, "ams") == 2002
+    assert next_free_extension(users, SITES, "ams", taken=[2002]) == 2004
+    assert next_free_extension(users, SITES, "ams", taken=[2002, 2004]) is None
+    assert next_free_extension([], SITES, "thr") == 3000
+
+
+def test_next_free_did():
+    users = [{"did": "+31201234000"}, {"did": "+31201234001"}, {"extension": 2002}]
+    assert next_free_did(users, SITES, "ams") == "+31201234002"
+    assert next_free_did(users, SITES, "ams", taken=["+31201234002"]) is None
+    assert next_free_did([], SITES, "thr") == "+982188110000"
+
+
+def test_users_of_site():
+    users = [
+        {"id": "a", "site": "ams"},
+        {"id": "b", "site": "thr"},
+        {"id": "c", "site": "ams", "status": "leaver"},
+    ]
+    assert [u["id"] for u in users_of_site(users, "ams")] == ["a"]
+    assert [u["id"] for u in users_of_site(users, "ams", leavers=True)] == ["a", "c"]
+
+
+def test_filters_wrap_the_functions_and_errors():
+    from ansible.errors import AnsibleFilterError
+
+    from filter_plugins.voip_model import FilterModule
+
+    filters = FilterModule().filters()
+    u = user("internal", [grant("international", "2999-12-31")])
+    assert filters["voip_effective_cos"](u) == "international"
+    assert filters["voip_effective_cos"](u, "3000-01-01") == "internal"
+    assert filters["voip_active_grants"](u, "2026-01-01") == u["grants"]
+    assert filters["voip_next_free_extension"]([{"extension": 2000}], SITES, "ams") == 2001
+    assert filters["voip_next_free_did"]([], SITES, "ams") == "+31201234000"
+    assert filters["voip_site_users"]([{"site": "thr"}], "thr") == [{"site": "thr"}]
+    assert filters["voip_active_features"](user(features={"dnd": True}), "2026-01-01") == {"dnd": True}
+    with pytest.raises(AnsibleFilterError, match=r"voip_effective_cos: .*class_of_service"):
+        filters["voip_effective_cos"](user("gold"))

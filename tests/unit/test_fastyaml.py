@@ -1,0 +1,138 @@
+"""The fast YAML subset parser must agree with PyYAML's safe C loader, or step aside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from voipctl.model import fastyaml
+from voipctl.model.yamlfile import ENCRYPTED, VaultValue, YamlFileError, _Loader, find_lines, load_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+AGREE = [
+    "---\na: 1\nb: [1, 2, x]\nc: {d: yes, e: 'it''s', f: \"q\"}\n",
+    "a:\n- 1\n- 2\nb: ~\nc:\n  - x: 1\n    y: 2\n  - z\n",
+    "- a\n- b: 1\n  c: 2\n-\n  - 3\n",
+    'x: 2026-12-31\ny: 1:30\nz: 0o17\nw: 012\nv: 1e3\nu: .inf\nt: +31201234041\ns: "+31"\n',
+    "k: v # comment\n# full line\nl: 'q' # c\nm: [a, b] # c\n",
+    "on: off\n2000: x\n'3000': y\nNo: Yes\n",
+    "a:\n  b:\n    c: [1, {d: [2, 3]}]\n",
+    "mac: 00:15:65:12:34:56\nsexagesimal: 12:34:56\n",
+    "empty: {}\nel: []\nn:\nnull_word: null\ntilde: ~\n",
+    "url: http://x/y\nname: Jan de Vries\n",
+    'dev: {mac: "80:5e:c0:00:00:01", model: yealink-t54w}\nflow: {a: 1, b: x y, c: "1, 2"}\n',
+    "nums: [0x1f, 1_000, -5, +7, 0.5, 0, 00, 08]\n",
+    "words: [y, n, Y, N, TRUE, tRUE, NULL, Null, nULL, off, OFF, Off]\n",
+]
+
+
+@pytest.mark.parametrize("text", AGREE)
+def test_fast_parser_agrees_with_the_c_loader(text):
+    fast = fastyaml.parse(text)
+    full = yaml.load(text, Loader=_Loader)
+    assert fast == full
+    assert repr(fast) == repr(full)  # same types too (True vs 1, date vs str)
+
+
+UNSUPPORTED = [
+    "a: &x 1\nb: *x\n",
+    "a: !vault |\n  $ANSIBLE_VAULT;1.1\n",
+    "a: |\n  text\n",
+    "a: >-\n  folded\n",
+    "a: plain\n  continued\n",
+    'a: "esc\\"aped"\n',
+    "a: 1\na: 2\n",
+    "---\na: 1\n---\nb: 2\n",
+    "? complex\n: key\n",
+    "a:\n\t- tab\n",
+    "<<: {a: 1}\n",
+]
+
+
+@pytest.mark.parametrize("text", UNSUPPORTED)
+def test_outside_the_subset_the_parser_steps_aside(text):
+    with pytest.raises(fastyaml.Unsupported):
+        fastyaml.parse(text)
+
+
+def test_full_loader_takes_over_with_ansible_tags():
+    value = load_text(
+        "---\nsecret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nplain: !unsafe '{{ x }}'\n"
+    )
+    assert isinstance(value["secret"], VaultValue)
+    assert value["plain"] == "{{ x }}"
+
+
+def test_encrypted_file_is_recognised():
+    assert load_text("$ANSIBLE_VAULT;1.1;AES256\n6162\n") is ENCRYPTED
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("a: 1\nb: [1, 2\nc: 3\n", 3, ""),
+        ("a: 1\n  b: 2\n", 2, ""),
+        ("a: 1\nd: 2026-13-01\n", 2, "not a valid timestamp"),
+    ],
+)
+def test_invalid_yaml_names_the_line(text, line, fragment):
+    with pytest.raises(YamlFileError) as info:
+        load_text(text)
+    assert info.value.line == line
+    assert fragment in info.value.message
+
+
+def test_word_table_matches_the_resolver():
+    for word in [
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "on",
+        "Off",
+        "true",
+        "False",
+        "null",
+        "Null",
+        "NULL",
+        "y",
+        "n",
+        "nay",
+    ]:
+        assert fastyaml.resolve(word) == yaml.load(f"v: {word}", Loader=_Loader)["v"], word
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ROOT / "inventory/lab/group_vars/all/users.yml",
+        ROOT / "inventory/lab/hosts.yml",
+        ROOT / "inventory/example/group_vars/all/users.yml",
+        ROOT / "inventory/example/group_vars/all/patching.yml",
+        ROOT / "inventory/example/hosts.yml",
+    ],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_repository_inventory_files_parse_fast_and_identically(path):
+    text = path.read_text()
+    assert fastyaml.parse(text) == yaml.load(text, Loader=_Loader)
+
+
+def test_lines_of_wanted_paths(tmp_path):
+    path = tmp_path / "users.yml"
+    path.write_text(
+        "---\nvoip_users:\n  - id: a\n    devices:\n      - {mac: x, model: y}\n  - id: b\n    devices: []\n"
+    )
+    lines = find_lines(path, {("voip_users", 0, "devices", 0, "mac"), ("voip_users", 1, "id")})
+    assert lines[("voip_users", 0, "devices", 0, "mac")] == 5
+    assert lines[("voip_users", 1, "id")] == 6
+    assert lines[("voip_users",)] == 2
+
+
+def test_lines_fall_back_to_the_full_composer(tmp_path):
+    path = tmp_path / "x.yml"
+    path.write_text("---\nanchor: &a 1\nlist:\n  - *a\n  - |\n    block\n")
+    assert find_lines(path, {("list", 1)})[("list", 1)] == 5

@@ -1,0 +1,83 @@
+"""`voipctl validate` and `voipctl generate-estate` from the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from voipctl.cli import main
+from voipctl.generate import generate, write
+from voipctl.model.checks import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ROOT / "tests" / "data" / "estate_base"
+
+
+def test_lab_and_example_exit_zero(capsys):
+    assert main(["validate", "-i", str(ROOT / "inventory" / "lab")]) == 0
+    assert main(["validate", "-i", str(ROOT / "inventory" / "example")]) == 0
+    assert "valid (0 error(s)" in capsys.readouterr().out
+
+
+def test_errors_exit_one_and_json_lists_them(tmp_path, capsys):
+    root = tmp_path / "e"
+    shutil.copytree(BASE, root)
+    users = root / "group_vars/all/users.yml"
+    users.write_text(users.read_text().replace('mac: "80:5e:c0:00:00:01"', 'mac: "80:5e:c0:00:00"', 1))
+    assert main(["validate", "-i", str(root), "--format", "json", "--date", "2026-06-01"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False
+    (problem,) = [p for p in report["problems"] if p["file"] == "group_vars/all/users.yml"]
+    assert problem["file"] == "group_vars/all/users.yml"
+    assert problem["path"] == "voip_users[0].devices[0].mac"
+    assert problem["line"] == 16  # the line of that device in the file
+
+
+def test_warnings_only_exit_zero(tmp_path, capsys):
+    root = tmp_path / "e"
+    shutil.copytree(BASE, root)
+    users = root / "group_vars/all/users.yml"
+    users.write_text(
+        users.read_text().replace(
+            "    class_of_service: national\n",
+            '    class_of_service: national\n    grants:\n      - {feature: national, until: "2026-01-01", reason: r}\n',
+            1,
+        )
+    )
+    assert main(["validate", "-i", str(root), "--date", "2026-06-01"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: group_vars/all/users.yml:" in out and "expired on 2026-01-01" in out
+
+
+def test_missing_inventory_is_an_operator_error(tmp_path, capsys):
+    assert main(["validate", "-i", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_garbage_never_raises(tmp_path):
+    root = tmp_path / "g"
+    (root / "group_vars" / "all").mkdir(parents=True)
+    (root / "hosts.yml").write_text("---\n- not\n- a mapping\n")
+    (root / "group_vars/all/a.yml").write_text(
+        "---\nvoip_sites: [1, 2]\nvoip_users: {a: 1}\nvoip_trunks: 7\n"
+    )
+    (root / "group_vars/all/b.yml").write_bytes(b"\xff\xfe not utf-8")
+    problems = validate(root).problems
+    rendered = "\n".join(p.render() for p in problems)
+    assert "hosts.yml:1: an inventory file must be a mapping of groups" in rendered
+    assert "voip_sites: [1, 2] is not a mapping" in rendered
+    assert "group_vars/all/b.yml: invalid YAML: not UTF-8" in rendered
+
+
+def test_generator_is_deterministic_and_valid(tmp_path):
+    assert generate(300, 3, seed=5) == generate(300, 3, seed=5)
+    assert generate(300, 3, seed=5) != generate(300, 3, seed=6)
+    write(generate(300, 3, seed=5), tmp_path / "g")
+    assert validate(tmp_path / "g").errors == []
+
+
+def test_generate_estate_command_refuses_a_non_empty_directory(tmp_path, capsys):
+    assert main(["generate-estate", "--users", "40", "--sites", "2", "-o", str(tmp_path / "x")]) == 0
+    assert main(["generate-estate", "--users", "40", "--sites", "2", "-o", str(tmp_path / "x")]) == 2
+    assert "not empty" in capsys.readouterr().err
