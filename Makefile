@@ -80,6 +80,10 @@ molecule: bootstrap venv ## The molecule default scenario: create, converge, ide
 unit: venv ## Unit tests
 	pytest -p no:cacheprovider tests/unit
 
+.PHONY: bench
+bench: venv ## Time `voipctl validate` on a generated 100,000-user estate (target: 5 s)
+	python bench/validate.py
+
 lab-test: lab-fresh lab-converge lab-idempotence lab-verify lab-summary
 
 test: lint unit lab-test ## Lint, unit tests, then the lab: converge, idempotence, testinfra
