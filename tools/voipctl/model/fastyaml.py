@@ -64,6 +64,9 @@ _SIMPLE_MAP = re.compile(
     + r" *)\}"
 )
 _SIMPLE_PAIR = re.compile(r""" *([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\[\]{},:#"']*?)) *(?:,|$)""")
+# A significant row: indentation, then content that is not a comment; trailing spaces dropped.
+_ROW = re.compile(r"^( *)([^ #\n](?:[^\n]*[^ \n])?) *$", re.MULTILINE)
+_MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 _DQ = re.compile(r'"([^"\\]*)"')
 _SQ = re.compile(r"'((?:[^']|'')*)'")
 _FLOW_TOKEN = re.compile(
@@ -128,24 +131,23 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     """
     if "\t" in text or "\r" in text:
         raise Unsupported("tabs or carriage returns")
-    numbers: list[int] = []
-    indents: list[int] = []
-    contents: list[str] = []
-    started = False
-    for number, raw in enumerate(text.split("\n"), 1):
-        stripped = raw.lstrip(" ")
-        if not stripped or stripped[0] == "#":
-            continue
-        if raw[:3] == "---" or raw[:3] == "...":
-            if raw[:3] == "..." or started or contents or raw[3:].strip()[:1] not in ("", "#"):
-                raise Unsupported("several documents or content after ---")
-            started = True
-            continue
-        numbers.append(number)
-        indents.append(len(raw) - len(stripped))
-        contents.append(stripped.rstrip(" "))
+    # Significant rows (not blank, not comment-only) in one C-level scan.
+    found = _ROW.findall(text)
+    indents = [len(spaces) for spaces, _ in found]
+    contents = [content for _, content in found]
+    markers = _MARKER.findall(text)
+    skip = 0
+    if markers:
+        first = contents[0] if contents else ""
+        if markers != ["---"] or indents[0] != 0 or not (first == "---" or first.startswith("--- #")):
+            raise Unsupported("several documents, content after --- or a document end marker")
+        skip = 1
+        del indents[0], contents[0]
     if not contents:
         return None
+    numbers = None
+    if want is not None:
+        numbers = [n for n, raw in enumerate(text.split("\n"), 1) if raw.lstrip(" ")[:1] not in ("", "#")][skip:]
     prefixes = None
     if want is not None:
         prefixes = {tuple(path[:i]) for path in want for i in range(len(path) + 1)}
@@ -154,14 +156,14 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
         raise Unsupported("document does not start at column 0")
     value = parser.node(0, () if prefixes is not None else None)
     if parser.i != len(contents):
-        raise Unsupported(f"unexpected indentation at line {numbers[parser.i]}")
+        raise Unsupported(f"unexpected indentation at row {parser.i}")
     return value
 
 
 class _Parser:
     def __init__(
         self,
-        numbers: list[int],
+        numbers: list[int] | None,
         indents: list[int],
         contents: list[str],
         prefixes: set[tuple] | None,
@@ -175,12 +177,12 @@ class _Parser:
         self.prefixes = prefixes
         self.lines = lines
 
-    def _sub(self, path: tuple | None, key: Any, number: int) -> tuple | None:
+    def _sub(self, path: tuple | None, key: Any, row: int) -> tuple | None:
         if path is None:
             return None
         sub = (*path, key)
         if sub in self.prefixes:
-            self.lines[sub] = number
+            self.lines[sub] = self.numbers[row]
             return sub
         return None
 
@@ -188,14 +190,14 @@ class _Parser:
         i = self.i
         indent, content = self.indents[i], self.contents[i]
         if indent < min_indent:
-            raise Unsupported(f"indentation at line {self.numbers[i]}")
+            raise Unsupported(f"indentation at row {i}")
         if content[0] == "-" and (content == "-" or content[1] == " "):
             return self.sequence(indent, path)
         if _KEY_LINE.match(content):
             return self.mapping(indent, path)
         # A lone scalar as a whole node (document or nested value on its own line).
         self.i += 1
-        return self.scalar(content, self.numbers[i])
+        return self.scalar(content, i)
 
     def mapping(self, indent: int, path: tuple | None) -> dict:
         indents, contents, count = self.indents, self.contents, self.count
@@ -207,23 +209,23 @@ class _Parser:
             ind = indents[i]
             if ind != indent:
                 if ind > indent:
-                    raise Unsupported(f"indentation at line {self.numbers[i]}")
+                    raise Unsupported(f"indentation at row {i}")
                 break
             content = contents[i]
             match = key_line(content)
             if match is None:
                 if content[0] == "-" and (content == "-" or content[1] == " "):
                     break
-                raise Unsupported(f"not a key at line {self.numbers[i]}")
+                raise Unsupported(f"not a key at row {i}")
             raw_key, dq, plain, val = match.group("key", "dq", "plain", "val")
             key = keys.get(raw_key)
             if key is None:
-                key = self.key(raw_key, self.numbers[i])
+                key = self.key(raw_key, i)
                 if isinstance(key, str) and len(keys) < 10000:
                     keys[raw_key] = key
             if key in result:
-                raise Unsupported(f"duplicate key {key!r} at line {self.numbers[i]}")
-            sub = None if path is None else self._sub(path, key, self.numbers[i])
+                raise Unsupported(f"duplicate key {key!r} at row {i}")
+            sub = None if path is None else self._sub(path, key, i)
             i += 1
             if dq is not None:
                 result[key] = dq
@@ -239,7 +241,7 @@ class _Parser:
                     result[key] = None
                 i = self.i
             else:
-                result[key] = self.scalar(val, self.numbers[i - 1], sub)
+                result[key] = self.scalar(val, i - 1, sub)
         self.i = i
         return result
 
@@ -251,9 +253,9 @@ class _Parser:
             ind, content = indents[i], contents[i]
             if ind != indent or not _is_item(content):
                 if ind > indent:
-                    raise Unsupported(f"indentation at line {self.numbers[i]}")
+                    raise Unsupported(f"indentation at row {i}")
                 break
-            number = self.numbers[i]
+            number = i
             sub = None if path is None else self._sub(path, len(result), number)
             rest = content[1:].lstrip(" ")
             if not rest or rest[0] == "#":
@@ -263,7 +265,7 @@ class _Parser:
                 else:
                     result.append(None)
             elif rest[:2] == "- " or rest == "-":
-                raise Unsupported(f"nested compact sequence at line {number}")
+                raise Unsupported(f"nested compact sequence at row {number}")
             elif rest[0] not in "[{\"'" and _KEY_LINE.match(rest):
                 # A compact mapping: its keys line up with the text after "- ".
                 indents[i] = ind + len(content) - len(rest)
@@ -286,7 +288,7 @@ class _Parser:
             return text[1:-1].replace("''", "'")
         key = resolve(text)
         if isinstance(key, (list, dict)):
-            raise Unsupported(f"complex key at line {number}")
+            raise Unsupported(f"complex key at row {number}")
         return key
 
     def scalar(self, text: str, number: int, path: tuple | None = None) -> Any:
@@ -294,7 +296,7 @@ class _Parser:
         if first == '"' or first == "'":
             match = (_DQ if first == '"' else _SQ).match(text)
             if match is None:
-                raise Unsupported(f"quoted scalar at line {number}")
+                raise Unsupported(f"quoted scalar at row {number}")
             if match.end() != len(text):
                 _comment_only(text[match.end() :], number)
             value = match.group(1)
@@ -311,15 +313,15 @@ class _Parser:
                 _comment_only(text[end:], number)
             return value
         if first in _BAD_START or text[:2] == "- " or text == "-":
-            raise Unsupported(f"indicator {first!r} at line {number}")
+            raise Unsupported(f"indicator {first!r} at row {number}")
         if "#" in text:
             cut = text.find(" #")
             if cut >= 0:
                 text = text[:cut].rstrip(" ")
             if "#" in text:
-                raise Unsupported(f"ambiguous plain scalar at line {number}")
+                raise Unsupported(f"ambiguous plain scalar at row {number}")
         if ": " in text or text[-1] == ":":
-            raise Unsupported(f"ambiguous plain scalar at line {number}")
+            raise Unsupported(f"ambiguous plain scalar at row {number}")
         return resolve(text)
 
 
@@ -327,7 +329,7 @@ def _simple_pairs(body: str, number: int) -> dict:
     result: dict = {}
     for key, quoted, plain in _SIMPLE_PAIR.findall(body):
         if key in result:
-            raise Unsupported(f"duplicate key {key!r} at line {number}")
+            raise Unsupported(f"duplicate key {key!r} at row {number}")
         result[_KEYS.get(key) or resolve(key)] = resolve(plain.rstrip(" ")) if plain else quoted
     return result
 
@@ -339,7 +341,7 @@ def _is_item(content: str) -> bool:
 def _comment_only(rest: str, number: int) -> None:
     stripped = rest.strip()
     if stripped and not (stripped[0] == "#" and rest[:1] in (" ", "")):
-        raise Unsupported(f"text after a value at line {number}")
+        raise Unsupported(f"text after a value at row {number}")
 
 
 def _flow(text: str, pos: int, number: int, path: tuple | None, parser: _Parser) -> tuple[Any, int]:
@@ -352,27 +354,27 @@ def _flow(text: str, pos: int, number: int, path: tuple | None, parser: _Parser)
     while True:
         match = _FLOW_TOKEN.match(text, pos)
         if match is None:
-            raise Unsupported(f"flow collection at line {number}")
+            raise Unsupported(f"flow collection at row {number}")
         punct = match.group("p")
         if punct == closing:
             return result, match.end()
         if punct == ",":
             if expect_item:
-                raise Unsupported(f"empty flow entry at line {number}")
+                raise Unsupported(f"empty flow entry at row {number}")
             expect_item = True
             pos = match.end()
             continue
         if not expect_item:
-            raise Unsupported(f"missing comma at line {number}")
+            raise Unsupported(f"missing comma at row {number}")
         item, pos = _flow_scalar_or_collection(text, match, number, path, parser)
         if opening == "[":
             result.append(item)
         else:
             colon = _FLOW_TOKEN.match(text, pos)
             if colon is None or colon.group("colon") is None or isinstance(item, (list, dict)):
-                raise Unsupported(f"flow mapping entry at line {number}")
+                raise Unsupported(f"flow mapping entry at row {number}")
             if item in result:
-                raise Unsupported(f"duplicate key {item!r} at line {number}")
+                raise Unsupported(f"duplicate key {item!r} at row {number}")
             value_match = _FLOW_TOKEN.match(text, colon.end())
             if value_match is None or value_match.group("p") in (",", "}"):
                 result[item] = None
@@ -390,12 +392,12 @@ def _flow_scalar_or_collection(
     if punct in ("[", "{"):
         return _flow(text, match.end() - 1, number, path, parser)
     if punct is not None or match.group("colon") is not None:
-        raise Unsupported(f"flow collection at line {number}")
+        raise Unsupported(f"flow collection at row {number}")
     if match.group("dq") is not None:
         return match.group("dq"), match.end()
     if match.group("sq") is not None:
         return match.group("sq").replace("''", "'"), match.end()
     plain = match.group("plain").rstrip()
     if plain.startswith("- ") or plain == "-":
-        raise Unsupported(f"flow plain scalar at line {number}")
+        raise Unsupported(f"flow plain scalar at row {number}")
     return resolve(plain), match.end()
