@@ -147,7 +147,9 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
         return None
     numbers = None
     if want is not None:
-        numbers = [n for n, raw in enumerate(text.split("\n"), 1) if raw.lstrip(" ")[:1] not in ("", "#")][skip:]
+        numbers = [n for n, raw in enumerate(text.split("\n"), 1) if raw.lstrip(" ")[:1] not in ("", "#")][
+            skip:
+        ]
     prefixes = None
     if want is not None:
         prefixes = {tuple(path[:i]) for path in want for i in range(len(path) + 1)}
