@@ -38,9 +38,10 @@ class ActionModule(ActionBase):
         sources = self._task.args.get("inventory") or task_vars.get("ansible_inventory_sources") or []
         if isinstance(sources, str):
             sources = [sources]
-        sources = sorted(os.path.abspath(str(s)) for s in sources)
+        # Host lists such as "-i host1," are not inventories of the estate.
+        sources = sorted(os.path.abspath(str(s)) for s in sources if os.path.exists(str(s)))
         if not sources:
-            result.update(failed=True, msg="voip_validate: no inventory source to validate")
+            result.update(failed=True, msg="voip_validate: no inventory directory or file to validate")
             return result
         if not self._task.args.get("force") and task_vars.get(FACT) == sources:
             result["msg"] = "estate model already validated in this run"
