@@ -14,6 +14,9 @@ export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONDONTWRITEBYTECODE := 1
+# The lab's vault password is lab-only and committed; real environments set
+# ANSIBLE_VAULT_PASSWORD_FILE from their secret store.
+export ANSIBLE_VAULT_PASSWORD_FILE ?= $(CURDIR)/lab/vault-password.lab
 
 # Debian packages of the controller: podman (runc) and debootstrap for the
 # lab, SIPp for SIP tests, venv for the Python toolchain.
@@ -58,8 +61,8 @@ lab-converge: venv ## Converge the lab with playbooks/site.yml
 lab-idempotence: venv ## Converge again; fail unless every host reports changed=0
 	voipctl lab converge --expect-no-change
 
-lab-verify: venv ## Verify the lab hosts with testinfra
-	pytest -p no:cacheprovider -o testpaths=tests/testinfra tests/testinfra
+lab-verify: venv ## Verify the lab: testinfra per host, real SIP (SIPp), preflight stops bad data
+	pytest -p no:cacheprovider tests/testinfra tests/sip tests/lab
 
 lab-summary: venv ## Print hosts, what runs on them and the last converge
 	voipctl lab summary

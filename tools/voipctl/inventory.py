@@ -57,6 +57,7 @@ def load(source: Path, *, template: bool = True, only: Iterable[str] | None = No
 
     _init_plugins(init_plugin_loader)
     loader = DataLoader()
+    _vault_secrets(loader)
     try:
         manager = InventoryManager(loader=loader, sources=[str(source)])
         variables = VariableManager(loader=loader, inventory=manager)
@@ -75,6 +76,20 @@ def load(source: Path, *, template: bool = True, only: Iterable[str] | None = No
 
 
 _PLUGINS_READY = False
+
+
+def _vault_secrets(loader: Any) -> None:
+    """Give the loader the vault password of ANSIBLE_VAULT_PASSWORD_FILE, as ansible-playbook would."""
+    path = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE")
+    if not path:
+        return
+    from ansible.parsing.vault import VaultSecret
+
+    try:
+        secret = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise VoipctlError(f"cannot read the vault password file {path}: {exc.strerror}") from exc
+    loader.set_vault_secrets([("default", VaultSecret(secret))])
 
 
 def _init_plugins(init_plugin_loader: Any) -> None:

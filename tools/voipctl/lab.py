@@ -97,6 +97,11 @@ class Lab:
 def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
     """Read the lab topology from the inventory and check it is complete and consistent."""
     source = paths.resolve_inventory(root, inventory_arg)
+    # The lab's vault password is lab-only and committed (real environments
+    # set ANSIBLE_VAULT_PASSWORD_FILE from their secret store).
+    vault_file = root / "lab" / "vault-password.lab"
+    if "ANSIBLE_VAULT_PASSWORD_FILE" not in os.environ and vault_file.is_file():
+        os.environ["ANSIBLE_VAULT_PASSWORD_FILE"] = str(vault_file)
     # Only the lab's own variables are rendered: others may look up files
     # (SSH keys) that `lab up` has not generated yet.
     inv = inventory.load(source, only=LAB_VARIABLES)
