@@ -1,0 +1,70 @@
+"""Kamailio filters: a call server's data from the estate model. Logic lives in voipctl.derive.kamailio."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from voipctl.derive.kamailio import KamailioDataError, call_server_data
+    from voipctl.derive.secrets import SecretError
+    from voipctl.derive.users import UserDataError
+except ImportError as exc:  # pragma: no cover - depends on the controller's environment
+    call_server_data = None
+    _IMPORT_ERROR = exc
+
+
+def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, cti_rights_methods=None,
+                       voicemail_uri=None, today=None):  # fmt: skip
+    """``inventory_hostname | voip_kamailio_data(hostvars, groups, master_secret, ...)``."""
+    if call_server_data is None:
+        raise AnsibleFilterError(
+            f"voip_kamailio_data needs the voipctl package (run `make venv`): {_IMPORT_ERROR}"
+        )
+    me = hostvars[host]
+    peers = [
+        {
+            "name": name,
+            "site": hostvars[name]["voip_site"],
+            "address": hostvars[name]["ansible_host"],
+            "port": (hostvars[name].get("voip_call_server") or {}).get("sip_port", 5060),
+        }
+        for name in groups.get("call_servers", [])
+        if name != host
+    ]
+    gateways = [
+        {"name": name, "site": hostvars[name]["voip_site"], "address": hostvars[name]["ansible_host"]}
+        for name in groups.get("gateways", [])
+    ]
+    try:
+        return call_server_data(
+            host,
+            site=me["voip_site"],
+            address=me["ansible_host"],
+            call_server=me.get("voip_call_server") or {},
+            sites=me["voip_sites"],
+            users=me.get("voip_users") or [],
+            hunt_groups=me.get("voip_hunt_groups") or [],
+            trunks=me.get("voip_trunks") or [],
+            gateways=gateways,
+            peers=peers,
+            cti_accounts=me.get("voip_cti_accounts") or [],
+            cti_secrets=cti_secrets,
+            cti_rights_methods=cti_rights_methods,
+            master_secret=master_secret,
+            voicemail_uri=voicemail_uri or None,
+            today=today,
+        )
+    except (KamailioDataError, SecretError, UserDataError, KeyError) as exc:
+        raise AnsibleFilterError(f"voip_kamailio_data({host}): {exc}") from exc
+
+
+def voip_pin_versions(packages, prefix, version):
+    """Pin the packages whose name starts with ``prefix`` to ``version*`` (apt syntax); others unchanged."""
+    if not version:
+        return list(packages)
+    return [f"{p}={version}*" if str(p).startswith(prefix) else p for p in packages]
+
+
+class FilterModule:
+    def filters(self):
+        return {"voip_kamailio_data": voip_kamailio_data, "voip_pin_versions": voip_pin_versions}

@@ -1,0 +1,111 @@
+"""voipctl.derive.kamailio and .secrets: what a call server gets from the model."""
+
+from __future__ import annotations
+
+import pytest
+
+from voipctl.derive import secrets
+from voipctl.derive.kamailio import KamailioDataError, call_server_data
+
+MASTER = "m" * 32
+SITES = {
+    "ams": {"extensions": "2000-2999", "emergency": ["112"]},
+    "thr": {"extensions": "3000-3999", "emergency": ["110", "115"]},
+}
+USERS = [
+    {"id": "a", "site": "ams", "extension": 2001, "did": "+31201234001", "class_of_service": "internal",
+     "grants": [{"feature": "international", "until": "2026-12-31", "reason": "r"}],
+     "features": {"dnd": True, "call_forward": {"busy": 2002}, "hunt_groups": ["rec"]}},
+    {"id": "b", "site": "ams", "extension": 2002, "class_of_service": "national", "features": {"hunt_groups": ["rec"]}},
+    {"id": "c", "site": "ams", "extension": 2003, "class_of_service": "national", "status": "leaver"},
+    {"id": "d", "site": "thr", "extension": 3001, "class_of_service": "national"},
+]  # fmt: skip
+
+
+def data(**kw):
+    args = dict(
+        site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=USERS,
+        hunt_groups=[{"id": "rec", "site": "ams", "extension": 2900}],
+        trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c"}],
+        peers=[{"name": "cs2", "site": "thr", "address": "10.0.0.12"}],
+        master_secret=MASTER, today="2026-11-22",
+    )  # fmt: skip
+    args.update(kw)
+    return call_server_data("cs1", **args)
+
+
+def prefs(d, user):
+    return {p["attribute"]: p["value"] for p in d["preferences"] if p["username"] == user}
+
+
+def test_only_active_local_users_get_accounts_with_ha1():
+    d = data()
+    assert [s["username"] for s in d["subscribers"]] == ["2001", "2002"]
+    pw = secrets.sip_password(MASTER, "a")
+    assert d["subscribers"][0]["ha1"] == secrets.ha1("2001", "ams.test", pw)
+    assert "password" not in d["subscribers"][0]
+
+
+def test_grant_raises_class_of_service_until_its_date():
+    assert prefs(data(), "2001")["cos"] == "international"
+    assert prefs(data(today="2027-01-01"), "2001")["cos"] == "internal"
+
+
+def test_features_and_caller_id():
+    p = prefs(data(), "2001")
+    assert p["dnd"] == "1" and p["cfb"] == "2002" and p["did"] == "+31201234001"
+    assert "did" not in prefs(data(), "2002")
+
+
+def test_did_and_hunt_group_aliases():
+    aliases = {(a["alias_username"], a["username"]) for a in data()["aliases"]}
+    assert aliases == {("+31201234001", "2001"), ("2900", "2001"), ("2900", "2002")}
+
+
+def test_peers_trunks_and_routing_ranges():
+    d = data()
+    assert {t["tag"] for t in d["trusted"]} == {"callserver:cs2", "trunk:t1"}
+    assert d["dispatcher"][0]["destination"] == "sip:10.0.0.61:5060;transport=udp"
+    assert d["peers"] == [{"name": "cs2", "site": "thr", "address": "10.0.0.12", "port": 5060,
+                           "ext_from": 3000, "ext_to": 3999}]  # fmt: skip
+    assert d["local"]["emergency"] == ["112"]
+
+
+def test_cti_account_gets_methods_of_its_rights_and_a_digest():
+    accounts = [
+        {"name": "rec", "source_networks": ["10.0.0.0/24"], "rights": ["monitor"], "credentials_ref": "v"}
+    ]
+    d = data(cti_accounts=accounts, cti_secrets={"v": "s3cret"}, cti_rights_methods={"monitor": ["ul.dump"]})
+    assert d["cti"] == [{"name": "rec", "user": "rec", "secret_sha256": secrets.basic_digest("rec", "s3cret"),
+                         "networks": ["10.0.0.0/24"], "methods": ["ul.dump"]}]  # fmt: skip
+    assert "s3cret" not in repr(d)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"site": "xxx"}, "site 'xxx' is not in voip_sites"),
+        ({"call_server": {}}, "sip_domain is not set"),
+        (
+            {"cti_accounts": [{"name": "r", "rights": ["nope"], "credentials_ref": "v"}]},
+            "right 'nope' has no methods",
+        ),
+        (
+            {"cti_accounts": [{"name": "r", "rights": [], "credentials_ref": "v"}]},
+            "secret 'v' is not in the vault",
+        ),
+    ],
+)
+def test_missing_data_is_named(kw, message):
+    with pytest.raises(KamailioDataError, match=message):
+        data(**kw)
+
+
+def test_short_master_secret_is_refused_without_showing_it():
+    with pytest.raises(secrets.SecretError) as exc:
+        secrets.sip_password("Qx7-tiny", "a")
+    assert "Qx7-tiny" not in str(exc.value)
+
+
+def test_passwords_differ_per_user_and_rotation():
+    assert len({secrets.sip_password(MASTER, u, r) for u in "ab" for r in (0, 1)}) == 4
