@@ -152,7 +152,7 @@ def test_sip_reaches_only_call_servers(lab_host):
 
 
 def test_unlisted_port_is_dropped(lab_host):
-    assert _tcp_probe(lab_host.address, 8080) == "filtered"
+    assert _tcp_probe(lab_host.address, 9) == "filtered"  # discard: no service offers it
 
 
 # -- logs --------------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Real SIP against cs1 and cs2: registration, calls through rtpengine, features, class of service."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+
+def first(users, *, site=None, status="active", where=lambda u: True):
+    for user in users.values():
+        if user.status == status and (site is None or user.site == site) and where(user):
+            return user
+    pytest.fail(f"the lab directory has no {status} user for this test (site={site})")
+
+
+@pytest.mark.parametrize("site", ["ams", "thr"])
+def test_active_user_registers(users, register, site):
+    user = first(users, site=site)
+    result = register(user)
+    assert result.final == "200", result.log
+
+
+def test_wrong_password_is_forbidden(users, register):
+    user = first(users)
+    assert register(user, password="not-" + user.password).final == "403"
+
+
+def test_unknown_user_is_forbidden(users, register):
+    known = first(users)
+    taken = {u.extension for u in users.values()}
+    unknown = next(str(n) for n in range(int(known.extension) + 1, 10**6) if str(n) not in taken)
+    stranger = type(known)(
+        id="stranger", extension=unknown, password="x" * 20, site=known.site, domain=known.domain,
+        server=known.server, status="active",
+    )  # fmt: skip
+    assert register(stranger).final == "403"
+
+
+def test_leaver_is_forbidden(users, register):
+    leaver = first(users, status="leaver")
+    # The right password of a removed account still gets nothing.
+    assert register(leaver).final == "403"
+
+
+def test_call_between_users_anchors_media_on_rtpengine(users, call, answering):
+    caller = first(users, site="ams")
+    callee = first(users, site="ams", where=lambda u: u.extension != caller.extension and not dnd(u))
+    waiter = answering(callee)
+    result = call(caller, callee.extension)
+    answered = waiter()
+    assert result.final == "200", result.log
+    assert "BYE 200" in result.log
+    # The answer's SDP points at the call server (rtpengine), not at the callee.
+    assert result.value("MEDIA") == caller.server
+    assert f"sip:{caller.extension}@" in (answered.value("ANSWERED") or ""), answered.log
+
+
+def test_call_to_other_site(users, call, answering):
+    caller = first(users, site="ams")
+    callee = first(users, site="thr")
+    waiter = answering(callee)
+    result = call(caller, callee.extension)
+    answered = waiter()
+    assert result.final == "200", result.log
+    assert answered.value("ANSWERED"), answered.log
+
+
+def dnd(user) -> bool:
+    return bool((user.model.get("features") or {}).get("dnd"))
+
+
+def test_do_not_disturb_is_busy(users, call):
+    callee = first(users, where=dnd)
+    caller = first(users, site=callee.site, where=lambda u: not dnd(u))
+    assert call(caller, callee.extension).final == "486"
+
+
+def test_internal_user_cannot_dial_international(users, call):
+    caller = first(
+        users, where=lambda u: u.model.get("class_of_service") == "internal" and not u.model.get("grants")
+    )
+    assert call(caller, "0044207946000").final == "403"

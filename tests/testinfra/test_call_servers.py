@@ -1,0 +1,60 @@
+"""Call servers: Kamailio and rtpengine installed, running, listening, populated from the model."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import HOSTVARS, LAB
+
+from voipctl.derive.users import users_of_site
+
+CALL_SERVERS = [h.name for h in LAB.hosts if "call_servers" in h.groups]
+
+
+@pytest.fixture(params=CALL_SERVERS)
+def cs(request):
+    import testinfra
+
+    return request.param, testinfra.get_host(f"podman://{LAB.prefix}{request.param}")
+
+
+def test_packages_at_the_manifest_version(cs):
+    name, host = cs
+    release = HOSTVARS[name]["voip_release"]["components"]
+    assert host.package("kamailio").version.startswith(release["kamailio"])
+    assert host.package("rtpengine-daemon").version.startswith(release["rtpengine"])
+    assert not host.package("rtpengine").is_installed  # no DKMS metapackage
+
+
+@pytest.mark.parametrize("service", ["kamailio", "rtpengine-daemon"])
+def test_services_running_and_enabled(cs, service):
+    _, host = cs
+    assert host.service(service).is_running
+    assert host.service(service).is_enabled
+
+
+def test_sip_listens_on_the_host_address_only(cs):
+    name, host = cs
+    address = HOSTVARS[name]["ansible_host"]
+    assert host.socket(f"udp://{address}:5060").is_listening
+    assert host.socket(f"tcp://{address}:5060").is_listening
+    assert not host.socket("udp://0.0.0.0:5060").is_listening
+
+
+def test_installed_config_validates(cs):
+    _, host = cs
+    assert host.run("kamailio -c -f /etc/kamailio/kamailio.cfg").rc == 0
+    cfg = host.file("/etc/kamailio/kamailio.cfg")
+    assert (cfg.user, cfg.group, cfg.mode) == ("root", "kamailio", 0o640)
+
+
+def test_subscribers_are_the_sites_active_users_with_ha1_only(cs):
+    name, host = cs
+    hv = HOSTVARS[name]
+    expected = sorted(str(u["extension"]) for u in users_of_site(hv["voip_users"], hv["voip_site"]))
+    db = "/var/lib/kamailio/kamailio.sqlite"
+    rows = host.check_output(f"sqlite3 {db} 'select username from subscriber order by username'").split()
+    assert rows == expected
+    # No plain passwords on the server.
+    assert host.check_output(f"sqlite3 {db} \"select count(*) from subscriber where password != ''\"") == "0"
+    dbfile = host.file(db)
+    assert (dbfile.user, dbfile.mode & 0o007) == ("kamailio", 0)
