@@ -1,4 +1,4 @@
-"""testinfra verification of the lab: expectations come from the lab inventory.
+"""testinfra verification of the lab: expectations come from the lab inventory (lab_expect).
 
 Hosts are reached through podman (``podman://voiplab-NAME``), which is much
 faster than going through Ansible; functional probes (SSH, firewall) go over
@@ -7,41 +7,17 @@ the lab network from the controller, like an operator or a phone would.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import testinfra
-import yaml
+from lab_expect import HOSTVARS, LAB, OS_BASELINE_DEFAULTS, hosts_of
 
-from voipctl import inventory, lab
-
-ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
-
-
-def _lab() -> lab.Lab:
-    return lab.load_lab(ROOT)
-
-
-LAB = _lab()
-HOSTVARS = inventory.load(LAB.inventory_path).hosts
-OS_BASELINE_DEFAULTS = yaml.safe_load((ROOT / "roles/os_baseline/defaults/main.yml").read_text())
-
-
-def hosts_of(group: str) -> list[str]:
-    return [h.name for h in LAB.hosts if group in h.groups]
+from voipctl import lab
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for fixture, group in (("linux_name", "linux"), ("device_name", "network_devices")):
         if fixture in metafunc.fixturenames:
             metafunc.parametrize(fixture, hosts_of(group))
-
-
-@pytest.fixture(scope="session")
-def lab_topology() -> lab.Lab:
-    return LAB
 
 
 @pytest.fixture
@@ -62,8 +38,3 @@ def lab_host(linux_name: str) -> lab.LabHost:
 @pytest.fixture(scope="session")
 def baseline_defaults() -> dict:
     return OS_BASELINE_DEFAULTS
-
-
-def var(hostvars: dict, name: str):
-    """A host variable, falling back to the os_baseline role default."""
-    return hostvars[name] if name in hostvars else OS_BASELINE_DEFAULTS[name]

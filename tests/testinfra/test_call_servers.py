@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import HOSTVARS, LAB
+from lab_expect import HOSTVARS, LAB
 
 from voipctl.derive.users import users_of_site
 

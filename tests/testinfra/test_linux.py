@@ -6,7 +6,7 @@ import socket
 import subprocess
 
 import pytest
-from conftest import LAB, var
+from lab_expect import LAB, var
 
 
 def ssh_cmd(address: str, user: str, *remote: str, extra: tuple[str, ...] = ()) -> list[str]:

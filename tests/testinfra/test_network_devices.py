@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import LAB
+from lab_expect import LAB
 from netmiko import ConnectHandler
 
 from voipctl.lab import ssh_banner
