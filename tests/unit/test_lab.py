@@ -19,14 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 # -- topology -----------------------------------------------------------------------
 
 
-def write_inventory(tmp_path: Path, hosts: dict[str, Any], network: dict | None = None) -> Path:
+def write_inventory(
+    tmp_path: Path, hosts: dict[str, Any], network: dict | None = None, peers: dict | None = None
+) -> Path:
     inv = tmp_path / "inventory" / "lab"
     (inv / "group_vars" / "all").mkdir(parents=True)
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"linux": {"hosts": hosts}}}}))
     net = network if network is not None else {"name": "t", "subnet": "10.9.0.0/24", "gateway": "10.9.0.1"}
     (inv / "group_vars" / "all" / "lab.yml").write_text(
-        yaml.safe_dump({"lab_network": net, "lab_state_dir": str(tmp_path / ".lab")})
+        yaml.safe_dump(
+            {"lab_network": net, "lab_state_dir": str(tmp_path / ".lab")}
+            | ({"lab_peers": peers} if peers is not None else {})
+        )
     )
     return inv
 
@@ -48,6 +53,52 @@ def test_topology_from_a_small_inventory(tmp_path):
     topo = lab.load_lab(tmp_path)
     assert [(h.name, h.address, h.image) for h in topo.hosts] == [("a1", "10.9.0.5", "node")]
     assert topo.state_dir == tmp_path / ".lab"
+
+
+def test_real_lab_has_peers_without_ssh():
+    topo = lab.load_lab(ROOT)
+    carrier = topo.host("carrier")
+    assert carrier.peer and not carrier.ssh and not carrier.systemd
+    assert carrier.command == ["sleep", "infinity"]
+    assert all(h.ssh for h in topo.hosts if not h.peer)
+
+
+def test_peers_are_read_after_hosts(tmp_path):
+    write_inventory(
+        tmp_path,
+        {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}},
+        peers={"far": {"address": "10.9.0.60", "image": "sipp", "description": "a carrier"}},
+    )
+    topo = lab.load_lab(tmp_path)
+    assert [(h.name, h.address, h.peer) for h in topo.hosts] == [
+        ("a1", "10.9.0.5", False),
+        ("far", "10.9.0.60", True),
+    ]
+    assert topo.host("far").description == "a carrier"
+
+
+@pytest.mark.parametrize(
+    ("peers", "message"),
+    [
+        ({"far": {"image": "sipp"}}, "lab_peers.far: needs address and image"),
+        ({"far": {"address": "10.9.0.5", "image": "sipp"}}, "10.9.0.5 is already used by a1"),
+        ({"far": {"address": "10.8.0.5", "image": "sipp"}}, "is not a usable address of 10.9.0.0/24"),
+        ({"a1": {"address": "10.9.0.9", "image": "sipp"}}, "a1 is already the name of an inventory host"),
+        (["far"], "lab_peers must be a mapping"),
+    ],
+)
+def test_bad_peers_are_refused(tmp_path, peers, message):
+    write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}}, peers=peers)
+    with pytest.raises(LabError, match=message):
+        lab.load_lab(tmp_path)
+
+
+def test_all_up_needs_ssh_only_from_managed_hosts():
+    host = {"container": "running", "ssh": True}
+    peer = {"container": "running", "ssh": False, "peer": True}
+    assert lab.all_up([host, peer])
+    assert not lab.all_up([{**host, "ssh": False}, peer])
+    assert not lab.all_up([host, {**peer, "container": "exited"}])
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ LAB_VARIABLES = (
     "lab_network",
     "lab_container_prefix",
     "lab_state_dir",
+    "lab_peers",
 )
 # Services the summary reports when they run on a Linux host.
 WATCHED_SERVICES = ["ssh", "chrony", "nftables", "kamailio", "rtpengine", "nginx"]
@@ -57,6 +58,15 @@ class LabHost:
     systemd: bool
     capabilities: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
+    # A party outside the estate that the lab plays (a carrier, a voicemail
+    # server, an untrusted source): not managed, no SSH; tests drive it with
+    # `podman exec`.
+    peer: bool = False
+    description: str = ""
+
+    @property
+    def ssh(self) -> bool:
+        return not self.peer
 
     def container(self, prefix: str) -> str:
         return f"{prefix}{self.name}"
@@ -150,6 +160,7 @@ def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
                 command=[str(c) for c in spec.get("command", [])],
             )
         )
+    hosts += _peers(first.get("lab_peers"), f"{where}/lab.yml", subnet, gateway, seen)
     return Lab(
         root=root,
         inventory_path=source,
@@ -160,6 +171,46 @@ def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
         state_dir=state_dir,
         hosts=hosts,
     )
+
+
+def _peers(
+    spec: Any, where: str, subnet: ipaddress.IPv4Network, gateway: str, seen: dict[str, str]
+) -> list[LabHost]:
+    """The lab's peers (``lab_peers``: name -> address, image, description)."""
+    if spec is None:
+        return []
+    if not isinstance(spec, dict):
+        raise LabError(f"{where}: lab_peers must be a mapping of peer name to its settings")
+    peers = []
+    for name, settings in spec.items():
+        what = f"{where}: lab_peers.{name}"
+        if not isinstance(settings, dict) or "image" not in settings or "address" not in settings:
+            raise LabError(f"{what}: needs address and image")
+        try:
+            address = ipaddress.IPv4Address(settings["address"])
+        except ValueError as exc:
+            raise LabError(f"{what}.address: {exc}") from exc
+        if address not in subnet or str(address) in (gateway, str(subnet.network_address)):
+            raise LabError(f"{what}.address: {address} is not a usable address of {subnet}")
+        if str(address) in seen:
+            raise LabError(f"{what}.address: {address} is already used by {seen[str(address)]}")
+        if name in seen.values():
+            raise LabError(f"{what}: {name} is already the name of an inventory host")
+        seen[str(address)] = str(name)
+        peers.append(
+            LabHost(
+                name=str(name),
+                address=str(address),
+                groups=["lab_peers"],
+                site=None,
+                image=str(settings["image"]),
+                systemd=False,
+                command=[str(c) for c in settings.get("command", ["sleep", "infinity"])],
+                peer=True,
+                description=str(settings.get("description", "")),
+            )
+        )
+    return peers
 
 
 # -- SSH keys ----------------------------------------------------------------
@@ -335,7 +386,7 @@ def ensure_container(
 def wait_ready(lab: Lab, timeout: float = READY_TIMEOUT) -> dict[str, str]:
     """Wait until every host answers SSH with a protocol banner; return host -> banner."""
     deadline = time.monotonic() + timeout
-    pending = {h.name: h for h in lab.hosts}
+    pending = {h.name: h for h in lab.hosts if h.ssh}
     banners: dict[str, str] = {}
     while pending and time.monotonic() < deadline:
         for name, host in list(pending.items()):
@@ -418,9 +469,11 @@ def status_rows(lab: Lab, podman: Podman) -> list[dict[str, Any]]:
     for host in lab.hosts:
         c = existing.get(host.name)
         state = c.get("State", "?") if c else "missing"
-        banner = ssh_banner(host.address) if state == "running" else None
+        banner = ssh_banner(host.address) if state == "running" and host.ssh else None
         services: list[str] = []
-        if state == "running" and host.systemd:
+        if host.peer:
+            services = [host.description] if host.description else []
+        elif state == "running" and host.systemd:
             services = active_services(podman, host.container(lab.prefix))
         elif banner:
             services = [banner.split(" ")[0]]
@@ -432,10 +485,16 @@ def status_rows(lab: Lab, podman: Podman) -> list[dict[str, Any]]:
                 "groups": [g for g in host.groups if g not in ("linux", "network_devices")],
                 "container": state,
                 "ssh": bool(banner),
+                "peer": host.peer,
                 "services": services,
             }
         )
     return rows
+
+
+def all_up(rows: list[dict[str, Any]]) -> bool:
+    """Every container runs, and every managed host answers SSH."""
+    return all(r["container"] == "running" and (r["ssh"] or r.get("peer")) for r in rows)
 
 
 def active_services(podman: Podman, container: str) -> list[str]:
@@ -457,7 +516,7 @@ def render_status(rows: list[dict[str, Any]], title: str, converge: dict[str, An
             row["address"],
             ", ".join(row["groups"]),
             row["container"],
-            "yes" if row["ssh"] else "no",
+            "-" if row.get("peer") else ("yes" if row["ssh"] else "no"),
             ", ".join(row["services"]) or "-",
         ]
         if converge:
@@ -573,7 +632,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         out.print_json(json.dumps(rows))
     else:
         out.print(render_status(rows, "lab status"))
-    return 0 if all(r["container"] == "running" and r["ssh"] for r in rows) else 3
+    return 0 if all_up(rows) else 3
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -585,12 +644,18 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if converge:
         title += f" (last converge: {converge.get('playbook')}, {converge.get('finished')})"
     out.print(render_status(rows, title, converge))
-    return 0 if all(r["container"] == "running" and r["ssh"] for r in rows) else 3
+    return 0 if all_up(rows) else 3
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
     lab, _podman = _context(args)
     host = lab.host(args.host)
+    if host.peer:
+        # Peers run no SSH server: a shell inside their container.
+        podman = Podman(lab.containers_conf)
+        os.environ.update(podman.env)
+        cmd = [podman.executable, "exec", "-it", host.container(lab.prefix), *(args.remote or ["/bin/bash"])]
+        os.execvp(cmd[0], cmd)
     if host.systemd:
         cmd = [
             "ssh",
