@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 from voipctl import inventory, lab
 from voipctl.derive.secrets import sip_password
@@ -104,8 +105,42 @@ def controller(lab_topology) -> str:
     return lab_topology.gateway
 
 
+class SippRun:
+    """A SIPp run in the background: call it to wait for the result, ``kill`` to abandon it."""
+
+    def __init__(self, proc: subprocess.Popen, timeout: int, read_log):
+        self.proc = proc
+        self.timeout = timeout
+        self.read_log = read_log
+        self.result: SippResult | None = None
+
+    def __call__(self) -> SippResult:
+        if self.result is None:
+            try:
+                _, stderr = self.proc.communicate(timeout=self.timeout + 10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                _, stderr = self.proc.communicate()
+            self.result = SippResult(self.proc.returncode, self.read_log() + (stderr or ""))
+        return self.result
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+def _sipp_args(scenario: str, server: str, local: str, port: int, timeout: int, log: str) -> list[str]:
+    return [
+        "sipp", f"{server}:5060", "-sf", scenario, "-i", local, "-p", str(port), "-mi", local,
+        "-mp", str(port + 10000), "-m", "1", "-l", "1", "-timeout", f"{timeout}s", "-timeout_error",
+        "-nostdin", "-trace_logs", "-log_file", log,
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def sipp(controller, tmp_path_factory):
+    """Run a scenario from the controller; ``background=True`` returns a SippRun."""
     if shutil.which("sipp") is None:
         pytest.fail("sipp is not installed (make bootstrap installs sip-tester)")
     workdir = tmp_path_factory.mktemp("sipp")
@@ -114,41 +149,127 @@ def sipp(controller, tmp_path_factory):
             timeout: int = 20):  # fmt: skip
         port = port or next(_PORTS)
         tag = f"{scenario}-{port}-{time.monotonic_ns()}"
-        csv = workdir / f"{tag}.csv"
-        csv.write_text("SEQUENTIAL\n" + ";".join(fields) + ";\n")
         log = workdir / f"{tag}.log"
-        cmd = [
-            "sipp", f"{server}:5060", "-sf", str(SCENARIOS / f"{scenario}.xml"), "-inf", str(csv),
-            "-i", controller, "-p", str(port), "-mi", controller, "-mp", str(port + 10000),
-            "-m", "1", "-l", "1", "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
-            "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(workdir / f"{tag}.err"),
-        ]  # fmt: skip
-        if not fields:
-            # The answering side needs no injection file.
-            cmd = [c for c in cmd if c not in ("-inf", str(csv))]
+        cmd = _sipp_args(str(SCENARIOS / f"{scenario}.xml"), server, controller, port, timeout, str(log))
+        if fields:
+            csv = workdir / f"{tag}.csv"
+            csv.write_text("SEQUENTIAL\n" + ";".join(fields) + ";\n")
+            cmd += ["-inf", str(csv)]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-        def finish() -> SippResult:
-            try:
-                _, stderr = proc.communicate(timeout=timeout + 10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _, stderr = proc.communicate()
-            text = log.read_text() if log.exists() else ""
-            return SippResult(proc.returncode, text + stderr)
-
-        if background:
-            return finish
-        return finish()
+        handle = SippRun(proc, timeout, lambda: log.read_text() if log.exists() else "")
+        return handle if background else handle()
 
     return run
 
 
 @pytest.fixture(scope="session")
-def register(sipp):
-    def reg(user: SipUser, password: str | None = None, *, port: int | None = None) -> SippResult:
-        return sipp("register", user.server, [user.extension, user.auth(password), user.domain], port=port)
+def podman_exec(lab_topology):
+    """Run a command in a lab container (peers run no SSH; tests drive them this way)."""
 
+    def run(host: str, *command: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        container = lab_topology.host(host).container(lab_topology.prefix)
+        return subprocess.run(["podman", "exec", container, *command], capture_output=True, text=True,
+                              check=check, **kwargs)  # fmt: skip
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def peer(lab_topology, podman_exec):
+    """Start a scenario on a lab peer (carrier, voicemail, outsider) at its SIP port; returns a SippRun."""
+    copied = set()
+
+    def start(name: str, scenario: str, *, timeout: int = 20, port: int = 5060) -> SippRun:
+        host = lab_topology.host(name)
+        container = host.container(lab_topology.prefix)
+        if name not in copied:
+            subprocess.run(["podman", "cp", f"{SCENARIOS}/.", f"{container}:/tmp/scenarios"], check=True)
+            copied.add(name)
+        log = f"/tmp/{scenario}-{time.monotonic_ns()}.log"
+        cmd = _sipp_args(f"/tmp/scenarios/{scenario}.xml", "127.0.0.1", host.address, port, timeout, log)
+        proc = subprocess.Popen(["podman", "exec", container, *cmd], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        _wait_listening(podman_exec, name, port)
+
+        def read_log() -> str:
+            return podman_exec(name, "cat", log, check=False).stdout
+
+        return SippRun(proc, timeout, read_log)
+
+    return start
+
+
+def _wait_listening(podman_exec, host: str, port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if podman_exec(host, "ss", "-Hlun", f"sport = :{port}", check=False).stdout.strip():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"nothing listens on udp port {port} of lab peer {host} after {timeout:.0f}s")
+
+
+def _wait_local_listening(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["ss", "-Hlun", f"sport = :{port}"], capture_output=True, text=True, check=False
+        )
+        if found.stdout.strip():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"SIPp did not listen on udp port {port} within {timeout:.0f}s")
+
+
+@pytest.fixture(scope="session")
+def kamailio_setting(estate):
+    """A kamailio role setting as cs1 gets it: the inventory's value, else the role default."""
+    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+
+    def get(name: str):
+        host = estate.hosts["cs1"]
+        return host[name] if name in host else defaults[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def call_servers(lab_topology, estate) -> dict[str, str]:
+    """Call server inventory name by site."""
+    return {estate.hosts[name]["voip_site"]: name for name in estate.hosts_in("call_servers")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stale_registrations(users, call_servers, podman_exec):
+    """Start (and end) with no bindings of directory users: stale contacts would fork calls to nobody."""
+
+    def clear():
+        for user in users.values():
+            podman_exec(call_servers[user.site], "kamcmd", "ul.rm", "location", user.extension, check=False)
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture(scope="session")
+def register(sipp):
+    """REGISTER ``user`` from ``port``; unless ``keep``, the binding is removed again after a 200."""
+
+    def reg(user: SipUser, password: str | None = None, *, port: int | None = None, keep: bool = False
+            ) -> SippResult:  # fmt: skip
+        port = port or next(_PORTS)
+        result = sipp(
+            "register", user.server, [user.extension, user.auth(password), user.domain, "300"], port=port
+        )
+        if result.final == "200" and not keep:
+            unregister(user, port)
+        return result
+
+    def unregister(user: SipUser, port: int) -> None:
+        result = sipp("register", user.server, [user.extension, user.auth(), user.domain, "0"], port=port)
+        assert result.final == "200", f"removing the binding of {user.extension}: {result.log}"
+
+    reg.unregister = unregister
     return reg
 
 
@@ -160,14 +281,34 @@ def call(sipp):
     return dial
 
 
-@pytest.fixture(scope="session")
-def answering(sipp, register):
-    """Register ``user`` from a port and answer the next call there; returns a waiter for the result."""
+@pytest.fixture
+def phone(sipp, register):
+    """A registered phone of ``user`` that plays ``scenario`` (answer, busy, ring) on the next call.
 
-    def start(user: SipUser):
+    Returns a SippRun; the phone's binding is removed when the test ends.
+    """
+    started = []
+
+    def start(user: SipUser, scenario: str = "answer") -> SippRun:
         port = next(_PORTS)
-        result = register(user, port=port)
+        result = register(user, port=port, keep=True)
         assert result.final == "200", result.log
-        return sipp("answer", user.server, [], port=port, background=True)
+        handle = sipp(scenario, user.server, [], port=port, background=True)
+        started.append((user, port, handle))
+        _wait_local_listening(port)
+        return handle
+
+    yield start
+    for user, port, handle in started:
+        handle.kill()
+        register.unregister(user, port)
+
+
+@pytest.fixture
+def answering(phone):
+    """Register ``user`` and answer the next call there; returns a waiter for the result."""
+
+    def start(user: SipUser) -> SippRun:
+        return phone(user, "answer")
 
     return start

@@ -14,6 +14,10 @@ def first(users, *, site=None, status="active", where=lambda u: True):
     pytest.fail(f"the lab directory has no {status} user for this test (site={site})")
 
 
+def features(user) -> dict:
+    return user.model.get("features") or {}
+
+
 @pytest.mark.parametrize("site", ["ams", "thr"])
 def test_active_user_registers(users, register, site):
     user = first(users, site=site)
@@ -67,7 +71,7 @@ def test_call_to_other_site(users, call, answering):
 
 
 def dnd(user) -> bool:
-    return bool((user.model.get("features") or {}).get("dnd"))
+    return bool(features(user).get("dnd"))
 
 
 def test_do_not_disturb_is_busy(users, call):
@@ -81,3 +85,58 @@ def test_internal_user_cannot_dial_international(users, call):
         users, where=lambda u: u.model.get("class_of_service") == "internal" and not u.model.get("grants")
     )
     assert call(caller, "0044207946000").final == "403"
+
+
+def test_call_forward_busy_reaches_the_target(users, call, phone):
+    callee = first(users, where=lambda u: (features(u).get("call_forward") or {}).get("busy"))
+    target = next(u for u in users.values() if u.extension == str(features(callee)["call_forward"]["busy"]))
+    caller = first(users, site=callee.site, where=lambda u: u not in (callee, target) and not dnd(u))
+    busy = phone(callee, "busy")
+    answered = phone(target, "answer")
+    result = call(caller, callee.extension)
+    assert result.final == "200", result.log
+    assert busy().value("BUSY"), "the callee's phone never saw the call"
+    # The target answered the call meant for the callee, from the original caller.
+    assert f"sip:{caller.extension}@" in (answered().value("ANSWERED") or ""), answered().log
+
+
+def test_hunt_group_rings_all_members(users, estate, call, phone):
+    group = next(g for g in estate.hosts["cs1"]["voip_hunt_groups"] if g.get("strategy") == "ring_all")
+    members = [
+        u
+        for u in users.values()
+        if u.status == "active" and group["id"] in (features(u).get("hunt_groups") or [])
+    ]
+    assert len(members) >= 2, f"hunt group {group['id']} needs two members for this test"
+    caller = first(users, site=group["site"], where=lambda u: u not in members and not dnd(u))
+    answerer = phone(members[0], "answer")
+    ringers = [phone(m, "ring") for m in members[1:]]
+    result = call(caller, str(group["extension"]))
+    assert result.final == "200", result.log
+    assert answerer().value("ANSWERED"), answerer().log
+    for member, ringer in zip(members[1:], ringers, strict=True):
+        log = ringer()
+        # Every other member rang at the same time and was cancelled when one answered.
+        assert log.value("RANG"), f"{member.id} did not ring: {log.log}"
+        assert "CANCELLED" in log.log, log.log
+
+
+def test_busy_user_goes_to_voicemail(users, estate, call, phone, peer):
+    uri = estate.hosts["cs1"].get("kamailio_voicemail_uri")
+    assert uri, "the lab sets kamailio_voicemail_uri (its voicemail server is a lab peer)"
+    callee = first(
+        users,
+        where=lambda u: features(u).get("voicemail") and not features(u).get("call_forward") and not dnd(u),
+    )
+    caller = first(users, site=callee.site, where=lambda u: u != callee and not dnd(u))
+    mailbox = peer("voicemail", "answer")
+    busy = phone(callee, "busy")
+    result = call(caller, callee.extension)
+    assert result.final == "200", result.log
+    assert busy().value("BUSY")
+    seen = mailbox()
+    assert seen.returncode == 0, seen.log
+    # The voicemail server got the call for the callee's box, from the caller.
+    box = uri.format(extension=callee.extension, domain=callee.domain)
+    assert f"INVITE {box} SIP/2.0" == seen.value("REQUEST"), seen.log
+    assert f"sip:{caller.extension}@" in (seen.value("ANSWERED") or "")

@@ -1,0 +1,57 @@
+"""Flood protection on the call servers: a flooding source is throttled and banned,
+while a normal user keeps registering."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+FLOOD = Path(__file__).with_name("tools") / "register_flood.py"
+
+
+@pytest.fixture
+def unbanned(lab_topology, call_servers, podman_exec):
+    """The outsider starts and ends with no ban on the ams call server."""
+    outsider = lab_topology.host("outsider").address
+    server = call_servers["ams"]
+
+    def unban():
+        podman_exec(server, "kamcmd", "htable.delete", "ipban", outsider, check=False)
+
+    unban()
+    yield outsider
+    unban()
+
+
+def test_register_flood_is_throttled_while_users_register(
+    users, lab_topology, estate, unbanned, register, kamailio_setting
+):
+    site = estate.hosts["cs1"]["voip_site"]
+    user = next(u for u in users.values() if u.status == "active" and u.site == site)
+    # Ten times what pike lets through per sampling unit, sent over about 1.5 units.
+    density = int(kamailio_setting("kamailio_pike_reqs_density_per_unit"))
+    count = density * 10
+    container = lab_topology.host("outsider").container(lab_topology.prefix)
+    flood = subprocess.Popen(
+        ["podman", "exec", "-i", container, "python3", "-", unbanned, user.server, user.domain, str(count), "200"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    flood.stdin.write(FLOOD.read_text())
+    flood.stdin.close()
+    # A user registers while the flood runs.
+    during = register(user)
+    stdout = flood.stdout.read()
+    flood.wait(timeout=60)
+    assert flood.returncode == 0, flood.stderr.read()
+    report = json.loads(stdout)
+    assert during.final == "200", during.log
+    # The first requests were served, then the source was throttled and banned.
+    assert 0 < report["answered"] < report["sent"] // 2, report
+    assert report["probe_answered"] is False, report
+    after = register(user)
+    assert after.final == "200", after.log
