@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from voipctl.derive import secrets
 from voipctl.derive.kamailio import KamailioDataError, call_server_data
+from voipctl.model.schema import CTI_RIGHTS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MASTER = "m" * 32
 SITES = {
@@ -71,14 +77,22 @@ def test_peers_trunks_and_routing_ranges():
     assert d["local"]["emergency"] == ["112"]
 
 
-def test_cti_account_gets_methods_of_its_rights_and_a_digest():
+def test_cti_account_gets_methods_of_its_rights_and_a_digest_row():
     accounts = [
         {"name": "rec", "source_networks": ["10.0.0.0/24"], "rights": ["monitor"], "credentials_ref": "v"}
     ]
     d = data(cti_accounts=accounts, cti_secrets={"v": "s3cret"}, cti_rights_methods={"monitor": ["ul.dump"]})
-    assert d["cti"] == [{"name": "rec", "user": "rec", "secret_sha256": secrets.basic_digest("rec", "s3cret"),
-                         "networks": ["10.0.0.0/24"], "methods": ["ul.dump"]}]  # fmt: skip
+    # What kamailio.cfg is rendered from carries no credential material ...
+    assert d["cti"] == [{"name": "rec", "user": "rec", "networks": ["10.0.0.0/24"], "methods": ["ul.dump"]}]
+    # ... the digest goes to the database's htable.
+    assert d["cti_credentials"] == [{"key_name": "rec", "key_type": 0, "value_type": 0,
+                                     "key_value": secrets.basic_digest("rec", "s3cret"), "expires": 0}]  # fmt: skip
     assert "s3cret" not in repr(d)
+
+
+def test_role_maps_every_cti_right_of_the_model():
+    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+    assert set(defaults["kamailio_cti_rights_methods"]) == set(CTI_RIGHTS)
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,7 @@ def call_server_data(
         peer_ranges.append({"name": peer["name"], "site": peer["site"], "address": peer["address"],
                             "port": peer.get("port", 5060), "ext_from": lo, "ext_to": hi})  # fmt: skip
 
-    cti = []
+    cti, cti_credentials = [], []
     rights_methods = cti_rights_methods or {}
     for account in cti_accounts:
         servers = account.get("call_servers")
@@ -206,8 +206,14 @@ def call_server_data(
         if not secret:
             raise KamailioDataError(f"CTI account {account['name']}: its secret {ref!r} is not in the vault")
         cti.append(
-            {"name": account["name"], "user": account["name"], "secret_sha256": secrets.basic_digest(account["name"], secret),
-             "networks": list(account.get("source_networks", [])), "methods": sorted(methods)}
+            {"name": account["name"], "user": account["name"], "networks": list(account.get("source_networks", [])),
+             "methods": sorted(methods)}
+        )  # fmt: skip
+        # The credential check's digest lives in the database (htable "cti"),
+        # never in kamailio.cfg: a config diff must not carry credential material.
+        cti_credentials.append(
+            {"key_name": account["name"], "key_type": 0, "value_type": 0,
+             "key_value": secrets.basic_digest(account["name"], secret), "expires": 0}
         )  # fmt: skip
 
     return {
@@ -228,4 +234,5 @@ def call_server_data(
         "trusted": trusted,
         "dispatcher": dispatcher,
         "cti": cti,
+        "cti_credentials": cti_credentials,
     }
