@@ -1,0 +1,34 @@
+"""One JSON-RPC call over HTTP with basic authentication; prints the outcome as JSON.
+
+Usage: python3 jsonrpc_call.py URL ACCOUNT PASSWORD METHOD
+Runs on the controller or, piped to `python3 -`, inside a lab container.
+Prints {"status": HTTP status or null, "body": text, "error": connection error or null}.
+"""
+
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+
+
+def main() -> None:
+    url, account, password, method = sys.argv[1:5]
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1}).encode()
+    token = base64.b64encode(f"{account}:{password}".encode()).decode()
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+    )
+    outcome = {"status": None, "body": "", "error": None}
+    try:
+        with urllib.request.urlopen(request, timeout=3) as answer:
+            outcome.update(status=answer.status, body=answer.read().decode(errors="replace"))
+    except urllib.error.HTTPError as exc:
+        outcome.update(status=exc.code, body=exc.read().decode(errors="replace"))
+    except OSError as exc:
+        outcome["error"] = str(exc)
+    print(json.dumps(outcome))
+
+
+if __name__ == "__main__":
+    main()
