@@ -1,6 +1,6 @@
 """Estate-model filters: derived user values. Logic lives in voipctl.derive.users.
 
-``on`` (a date or YYYY-MM-DD) defaults to today on the controller.
+``on`` (a date or YYYY-MM-DD, not a timestamp such as ``now()``) defaults to today on the controller.
 """
 
 from __future__ import annotations

@@ -9,10 +9,6 @@ description:
     and writes only the difference in one transaction.
   - A DID maps to one user; a hunt group number maps to each member (one row per member, parallel ring).
 options:
-  db:
-    description: Path of Kamailio's sqlite database.
-    type: path
-    required: true
   aliases:
     description: Every alias of the call server; the whole table is managed.
     type: list
@@ -35,11 +31,8 @@ options:
         description: Domain of that user.
         type: str
         required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - voip_table_sync
 author: voip-estate
 """
 
@@ -62,7 +55,6 @@ changes:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_table_sync import run_module
 
 ROW = {
@@ -74,14 +66,7 @@ ROW = {
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "db": {"type": "path", "required": True},
-            "aliases": {"type": "list", "elements": "dict", "required": True, "options": ROW},
-        },
-        supports_check_mode=True,
-    )
-    run_module(module, "dbaliases", ["alias_username", "alias_domain", "username", "domain"], [], "aliases")
+    run_module("dbaliases", ["alias_username", "alias_domain", "username", "domain"], [], "aliases", ROW)
 
 
 if __name__ == "__main__":

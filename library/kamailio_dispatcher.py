@@ -9,10 +9,6 @@ description:
     and writes only the difference in one transaction.
   - Set 1 holds the PSTN trunks of the site, set 2 its media gateways.
 options:
-  db:
-    description: Path of Kamailio's sqlite database.
-    type: path
-    required: true
   destinations:
     description: Every dispatcher destination; the whole table is managed.
     type: list
@@ -43,11 +39,8 @@ options:
         description: Human description.
         type: str
         default: ""
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - voip_table_sync
 author: voip-estate
 """
 
@@ -70,7 +63,6 @@ changes:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_table_sync import run_module
 
 ROW = {
@@ -84,19 +76,12 @@ ROW = {
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "db": {"type": "path", "required": True},
-            "destinations": {"type": "list", "elements": "dict", "required": True, "options": ROW},
-        },
-        supports_check_mode=True,
-    )
     run_module(
-        module,
         "dispatcher",
         ["setid", "destination"],
         ["flags", "priority", "attrs", "description"],
         "destinations",
+        ROW,
     )
 
 

@@ -9,10 +9,6 @@ description:
     and writes only the difference in one transaction.
   - One row per user and attribute (class of service, forward targets, DND, voicemail, caller id).
 options:
-  db:
-    description: Path of Kamailio's sqlite database.
-    type: path
-    required: true
   preferences:
     description: Every preference of every user of the call server; the whole table is managed.
     type: list
@@ -39,11 +35,8 @@ options:
         description: The value.
         type: str
         required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - voip_table_sync
 author: voip-estate
 """
 
@@ -66,7 +59,6 @@ changes:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_table_sync import run_module
 
 ROW = {
@@ -79,16 +71,7 @@ ROW = {
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "db": {"type": "path", "required": True},
-            "preferences": {"type": "list", "elements": "dict", "required": True, "options": ROW},
-        },
-        supports_check_mode=True,
-    )
-    run_module(
-        module, "usr_preferences", ["username", "domain", "attribute"], ["type", "value"], "preferences"
-    )
+    run_module("usr_preferences", ["username", "domain", "attribute"], ["type", "value"], "preferences", ROW)
 
 
 if __name__ == "__main__":

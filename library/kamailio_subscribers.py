@@ -10,10 +10,6 @@ description:
   - Only HA1 hashes are stored; the plain password column stays empty.
   - The whole table is managed; accounts not in O(subscribers) are removed (leavers, hand edits).
 options:
-  db:
-    description: Path of Kamailio's sqlite database.
-    type: path
-    required: true
   subscribers:
     description: Every account the call server must know.
     type: list
@@ -37,11 +33,10 @@ options:
         type: str
         required: true
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The diff names accounts and changed fields, never hashes.
+extends_documentation_fragment:
+  - voip_table_sync
 author: voip-estate
 """
 
@@ -64,29 +59,26 @@ changes:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_table_sync import run_module
+
+# ha1 and ha1b are secret: no_log here, masked in changes and diff (run_module enforces both).
+ROW = {
+    "username": {"type": "str", "required": True},
+    "domain": {"type": "str", "required": True},
+    "ha1": {"type": "str", "required": True, "no_log": True},
+    "ha1b": {"type": "str", "required": True, "no_log": True},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "db": {"type": "path", "required": True},
-            "subscribers": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "username": {"type": "str", "required": True},
-                    "domain": {"type": "str", "required": True},
-                    "ha1": {"type": "str", "required": True, "no_log": True},
-                    "ha1b": {"type": "str", "required": True, "no_log": True},
-                },
-            },
-        },
-        supports_check_mode=True,
+    run_module(
+        "subscriber",
+        ["username", "domain"],
+        ["ha1", "ha1b"],
+        "subscribers",
+        ROW,
+        secret_columns=("ha1", "ha1b"),
     )
-    run_module(module, "subscriber", ["username", "domain"], ["ha1", "ha1b"], "subscribers", ("ha1", "ha1b"))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,6 @@ description:
     and writes only the difference in one transaction.
   - Trusted peers send calls without digest authentication and are exempt from flood bans.
 options:
-  db:
-    description: Path of Kamailio's sqlite database.
-    type: path
-    required: true
   peers:
     description: Every trusted peer; the whole table is managed.
     type: list
@@ -39,11 +35,8 @@ options:
         description: What the peer is (gateway, trunk, callserver) and its name.
         type: str
         required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - voip_table_sync
 author: voip-estate
 """
 
@@ -66,7 +59,6 @@ changes:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_table_sync import run_module
 
 ROW = {
@@ -79,14 +71,7 @@ ROW = {
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "db": {"type": "path", "required": True},
-            "peers": {"type": "list", "elements": "dict", "required": True, "options": ROW},
-        },
-        supports_check_mode=True,
-    )
-    run_module(module, "address", ["grp", "ip_addr", "mask", "port"], ["tag"], "peers")
+    run_module("address", ["grp", "ip_addr", "mask", "port"], ["tag"], "peers", ROW)
 
 
 if __name__ == "__main__":

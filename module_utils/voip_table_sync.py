@@ -1,8 +1,9 @@
 """Bring a whole database table to a desired set of rows in one transaction.
 
 Shared by the Kamailio table modules (subscribers, aliases, preferences,
-trusted peers, dispatcher). Runs on the managed host with the Python
-standard library only (sqlite3).
+trusted peers, dispatcher). Runs on the managed host; the sync itself uses
+the Python standard library only (sqlite3), run_module wraps it in an
+AnsibleModule so that a table module is its docs, a row spec and one call.
 
 The caller names the key columns (identity of a row) and the value columns.
 Current rows are read once; added, changed and removed rows are computed
@@ -13,6 +14,8 @@ as secret never appear in the diff or the returned changes.
 from __future__ import annotations
 
 import sqlite3
+
+from ansible.module_utils.basic import AnsibleModule
 
 MASK = "********"
 
@@ -172,13 +175,37 @@ def sync(db_path, table, key_columns, value_columns, rows, check_mode=False, sec
     return changed, changes, counts
 
 
-def run_module(module, table, key_columns, value_columns, rows_param, secret_columns=(), where=None):
-    """The whole flow of a thin table module: sync ``module.params[rows_param]`` and exit.
+def argument_spec(rows_param, row_options, secret_columns=()):
+    """The arguments of a table module: ``db`` and ``rows_param``, a list of rows of ``row_options``.
 
-    ``module`` is an AnsibleModule with ``db`` (path) and ``rows_param``
-    (list of dicts) parameters. Returns changed, counts, changes (no
-    secrets) and, in diff mode, a diff of row keys.
+    Secret columns are always ``no_log`` (whatever ``row_options`` says), so
+    their values are masked in the module's logged and returned arguments.
+    ``row_options`` itself is not changed.
     """
+    unknown = [c for c in secret_columns if c not in row_options]
+    if unknown:
+        raise ValueError(f"secret column(s) {', '.join(unknown)} not among the row options")
+    options = {
+        name: {**spec, "no_log": True} if name in secret_columns else dict(spec)
+        for name, spec in row_options.items()
+    }
+    return {
+        "db": {"type": "path", "required": True},
+        rows_param: {"type": "list", "elements": "dict", "required": True, "options": options},
+    }
+
+
+def run_module(table, key_columns, value_columns, rows_param, row_options, secret_columns=(), where=None):
+    """The whole flow of a thin table module: build the AnsibleModule, sync its rows, exit.
+
+    The module takes ``db`` (path) and ``rows_param`` (list of dicts with
+    ``row_options``), supports check mode, and returns changed, counts,
+    changes (no secrets) and, in diff mode, a diff of row keys.
+    """
+    module = AnsibleModule(
+        argument_spec=argument_spec(rows_param, row_options, secret_columns),
+        supports_check_mode=True,
+    )
     params = module.params
     rows = params[rows_param] or []
     try:

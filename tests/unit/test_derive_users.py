@@ -10,6 +10,7 @@ from voipctl.derive.users import (
     UserDataError,
     active_features,
     active_grants,
+    as_date,
     effective_class_of_service,
     expired_grants,
     next_free_did,
@@ -86,6 +87,36 @@ def test_bad_data_names_the_element():
         next_free_extension([], SITES, "rtm")
 
 
+def test_as_date_reads_dates_and_iso_strings():
+    assert as_date(ON) == as_date("2026-06-01") == ON
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "grant until: 'soon' is not a date YYYY-MM-DD"),
+        ("2026-02-30", "grant until: '2026-02-30' is not a date YYYY-MM-DD"),
+        (None, "grant until: None is not a date YYYY-MM-DD"),
+        # A timestamp (YAML 2026-06-01 10:00:00, Jinja now()) is refused, not cut to its day.
+        (
+            datetime.datetime(2026, 6, 1, 10, 0),
+            "grant until: 2026-06-01 10:00:00 is a timestamp; give a date",
+        ),
+    ],
+)
+def test_as_date_refuses_non_dates_naming_the_element(value, message):
+    with pytest.raises(UserDataError) as exc:
+        as_date(value, "grant until")
+    assert str(exc.value).startswith(message)
+
+
+def test_a_timestamp_grant_or_day_is_refused():
+    with pytest.raises(UserDataError, match=r"user 'u1' grant until: 2026-06-01 00:00:00 is a timestamp"):
+        active_grants(user(grants=[grant("national", datetime.datetime(2026, 6, 1))]), ON)
+    with pytest.raises(UserDataError, match=r"^on: 2026-06-01 09:30:00 is a timestamp"):
+        effective_class_of_service(user(), datetime.datetime(2026, 6, 1, 9, 30))
+
+
 def test_next_free_extension_skips_used_and_leavers_and_taken():
     users = [{"extension": 2000}, {"extension": 2001, "status": "leaver"}, {"extension": 2003}]
     assert next_free_extension(users, SITES, "ams") == 2002
@@ -127,3 +158,6 @@ def test_filters_wrap_the_functions_and_errors():
     assert filters["voip_active_features"](user(features={"dnd": True}), "2026-01-01") == {"dnd": True}
     with pytest.raises(AnsibleFilterError, match=r"voip_effective_cos: .*class_of_service"):
         filters["voip_effective_cos"](user("gold"))
+    # Jinja's now() is a timestamp: a clear error, not a silent cut to the day.
+    with pytest.raises(AnsibleFilterError, match=r"voip_active_grants: on: .* is a timestamp; give a date"):
+        filters["voip_active_grants"](u, datetime.datetime.now())

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from module_utils.voip_table_sync import MASK, TableSyncError, diff_text, sync
+from module_utils.voip_table_sync import MASK, TableSyncError, argument_spec, diff_text, sync
 
 # Kamailio 5.6's own schema for the subscriber table (db_sqlite/auth_db-create.sql).
 SCHEMA = """
@@ -121,3 +121,19 @@ def test_bad_rows_are_refused(db, desired, message):
 def test_missing_table_is_a_clear_error(tmp_path):
     with pytest.raises(TableSyncError, match="cannot read table subscriber"):
         sync(str(tmp_path / "empty.db"), "subscriber", KEY, VALUES, rows("1"))
+
+
+def test_argument_spec_makes_secret_columns_no_log():
+    row = {"username": {"type": "str", "required": True}, "ha1": {"type": "str", "required": True}}
+    spec = argument_spec("subscribers", row, secret_columns=("ha1",))
+    assert spec["db"] == {"type": "path", "required": True}
+    rows = spec["subscribers"]
+    assert (rows["type"], rows["elements"], rows["required"]) == ("list", "dict", True)
+    assert rows["options"]["ha1"] == {"type": "str", "required": True, "no_log": True}
+    assert "no_log" not in rows["options"]["username"]
+    assert "no_log" not in row["ha1"]  # the module's row spec is left as it was
+
+
+def test_argument_spec_refuses_an_unknown_secret_column():
+    with pytest.raises(ValueError, match=r"secret column\(s\) ha1b not among the row options"):
+        argument_spec("subscribers", {"ha1": {"type": "str"}}, secret_columns=("ha1", "ha1b"))

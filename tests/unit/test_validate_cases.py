@@ -173,6 +173,14 @@ CASES = [
         "is not a date",
     ),
     case(
+        "leave-date-timestamp",
+        # An unquoted YAML timestamp is a datetime: refused, not cut to its day.
+        text(USERS, "status: active", "leave_date: 2026-09-30 10:00:00\n    status: active"),
+        USERS,
+        "voip_users[0].leave_date",
+        "2026-09-30 10:00:00 is a timestamp; give a date YYYY-MM-DD",
+    ),
+    case(
         "grant-no-reason",
         user(6, grants=[{"feature": "international", "until": "2027-01-01"}]),
         USERS,

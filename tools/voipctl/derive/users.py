@@ -2,7 +2,8 @@
 
 Pure functions over the model's plain data (a user is a ``voip_users`` item,
 a site a ``voip_sites`` value). Dates may be ``datetime.date`` or
-``"YYYY-MM-DD"``; a grant is active up to and including its ``until`` day.
+``"YYYY-MM-DD"`` (not timestamps, see voipctl.dates); a grant is active up
+to and including its ``until`` day.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from voipctl.dates import parse_date
 
 COS_RANK = {"internal": 0, "national": 1, "international": 2}
 # Grantable features that raise the class of service rather than switch a feature on.
@@ -21,17 +24,14 @@ class UserDataError(ValueError):
 
 
 def as_date(value: Any, what: str = "date") -> datetime.date:
-    """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string (not a datetime)."""
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise UserDataError(f"{what}: {value!r} is not a date YYYY-MM-DD")
+    """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string (voipctl.dates); a timestamp is refused.
+
+    Raises UserDataError naming ``what``.
+    """
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise UserDataError(f"{what}: {exc}") from None
 
 
 def _grants(user: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
+from voipctl.dates import parse_date
+
 # pattern -> what a value must look like (used to word pydantic's messages)
 PATTERNS: dict[str, str] = {}
 
@@ -78,19 +80,6 @@ def _did_range(value: Any) -> Any:
     return value
 
 
-def _date(value: Any) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        raise ValueError(f"{value!s} is a timestamp; give a date YYYY-MM-DD")
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
-
-
 def _ip(value: Any) -> Any:
     try:
         ipaddress.ip_address(value if isinstance(value, str) else "")
@@ -141,7 +130,8 @@ def _extension(value: Any) -> Any:
 
 ExtensionRange = Annotated[str, BeforeValidator(_ext_range)]
 DidRange = Annotated[str, BeforeValidator(_did_range)]
-Date = Annotated[datetime.date, BeforeValidator(_date)]
+# A day (voipctl.dates): a date or 'YYYY-MM-DD'; a timestamp is refused.
+Date = Annotated[datetime.date, BeforeValidator(parse_date)]
 IPAddress = Annotated[str, BeforeValidator(_ip)]
 Network = Annotated[str, BeforeValidator(_network)]
 Address = Annotated[str, BeforeValidator(_address)]

@@ -1,0 +1,193 @@
+"""library/kamailio_* table modules end to end: module args in, sqlite rows and the JSON result out."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sqlite3
+import sys
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+import module_utils.voip_table_sync as table_sync
+
+# Kamailio 5.6's sqlite tables (db_sqlite/*-create.sql), the columns the modules manage.
+SCHEMA = """
+CREATE TABLE subscriber (
+    id INTEGER PRIMARY KEY NOT NULL,
+    username VARCHAR(64) DEFAULT '' NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL,
+    password VARCHAR(64) DEFAULT '' NOT NULL,
+    ha1 VARCHAR(128) DEFAULT '' NOT NULL,
+    ha1b VARCHAR(128) DEFAULT '' NOT NULL
+);
+CREATE TABLE dbaliases (
+    id INTEGER PRIMARY KEY NOT NULL,
+    alias_username VARCHAR(64) DEFAULT '' NOT NULL,
+    alias_domain VARCHAR(64) DEFAULT '' NOT NULL,
+    username VARCHAR(64) DEFAULT '' NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL
+);
+CREATE TABLE usr_preferences (
+    id INTEGER PRIMARY KEY NOT NULL,
+    uuid VARCHAR(64) DEFAULT '' NOT NULL,
+    username VARCHAR(255) DEFAULT 0 NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL,
+    attribute VARCHAR(32) DEFAULT '' NOT NULL,
+    type INTEGER DEFAULT 0 NOT NULL,
+    value VARCHAR(128) DEFAULT '' NOT NULL
+);
+CREATE TABLE address (
+    id INTEGER PRIMARY KEY NOT NULL,
+    grp INTEGER DEFAULT 1 NOT NULL,
+    ip_addr VARCHAR(50) NOT NULL,
+    mask INTEGER DEFAULT 32 NOT NULL,
+    port SMALLINT DEFAULT 0 NOT NULL,
+    tag VARCHAR(64)
+);
+CREATE TABLE dispatcher (
+    id INTEGER PRIMARY KEY NOT NULL,
+    setid INTEGER DEFAULT 0 NOT NULL,
+    destination VARCHAR(192) DEFAULT '' NOT NULL,
+    flags INTEGER DEFAULT 0 NOT NULL,
+    priority INTEGER DEFAULT 0 NOT NULL,
+    attrs VARCHAR(128) DEFAULT '' NOT NULL,
+    description VARCHAR(64) DEFAULT '' NOT NULL
+);
+"""
+
+# module -> (rows parameter, rows wanted, SELECT of the stored rows, the rows stored (defaults filled in))
+CASES = {
+    "kamailio_subscribers": (
+        "subscribers",
+        [{"username": "2001", "domain": "ams.lab", "ha1": "HA1SECRET", "ha1b": "HA1BSECRET"}],
+        "SELECT username, domain, ha1, ha1b FROM subscriber",
+        [("2001", "ams.lab", "HA1SECRET", "HA1BSECRET")],
+    ),
+    "kamailio_aliases": (
+        "aliases",
+        [
+            {
+                "alias_username": "+31201234000",
+                "alias_domain": "ams.lab",
+                "username": "2001",
+                "domain": "ams.lab",
+            }
+        ],
+        "SELECT alias_username, alias_domain, username, domain FROM dbaliases",
+        [("+31201234000", "ams.lab", "2001", "ams.lab")],
+    ),
+    "kamailio_preferences": (
+        "preferences",
+        [{"username": "2001", "domain": "ams.lab", "attribute": "cos", "value": "national"}],
+        "SELECT username, domain, attribute, type, value FROM usr_preferences",
+        [("2001", "ams.lab", "cos", 0, "national")],
+    ),
+    "kamailio_trusted": (
+        "peers",
+        [{"grp": 1, "ip_addr": "10.0.0.1", "tag": "gateway gw1"}],
+        "SELECT grp, ip_addr, mask, port, tag FROM address",
+        [(1, "10.0.0.1", 32, 0, "gateway gw1")],
+    ),
+    "kamailio_dispatcher": (
+        "destinations",
+        [{"setid": 1, "destination": "sip:192.0.2.1:5060"}],
+        "SELECT setid, destination, flags, priority, attrs, description FROM dispatcher",
+        [(1, "sip:192.0.2.1:5060", 0, 0, "", "")],
+    ),
+}
+
+
+# module -> its required row fields (the others have defaults)
+REQUIRED = {
+    "kamailio_subscribers": {"username", "domain", "ha1", "ha1b"},
+    "kamailio_aliases": {"alias_username", "alias_domain", "username", "domain"},
+    "kamailio_preferences": {"username", "domain", "attribute", "value"},
+    "kamailio_trusted": {"grp", "ip_addr", "tag"},
+    "kamailio_dispatcher": {"setid", "destination"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _module_utils_as_ansible_ships_it(monkeypatch):
+    # The modules import ansible.module_utils.voip_table_sync, the name AnsiballZ gives it.
+    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_table_sync", table_sync)
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "kamailio.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA)
+    return str(path)
+
+
+@pytest.fixture
+def run(capsys):
+    def run(module, args, check=False, diff=False):
+        main = importlib.import_module(f"library.{module}").main
+        args = {**args, "_ansible_check_mode": check, "_ansible_diff": diff}
+        with patch_module_args(args), pytest.raises(SystemExit) as exit_:
+            main()
+        out = capsys.readouterr().out
+        return exit_.value.code, json.loads(out), out
+
+    return run
+
+
+def stored(db, select):
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute(select))
+
+
+@pytest.mark.parametrize("module", CASES)
+def test_check_apply_reapply(module, db, run):
+    param, rows, select, expected = CASES[module]
+    args = {"db": db, param: rows}
+    code, result, _ = run(module, args, check=True, diff=True)
+    assert code == 0 and result["changed"]
+    assert result["counts"] == {"added": 1, "changed": 0, "removed": 0, "total": 1}
+    assert result["diff"]["after"].startswith(result["diff"]["after_header"])
+    assert stored(db, select) == []  # check mode wrote nothing
+    code, result, _ = run(module, args)
+    assert code == 0 and result["changed"] and "diff" not in result
+    assert stored(db, select) == expected
+    code, result, _ = run(module, args)
+    assert code == 0 and not result["changed"]
+    assert result["changes"] == {"added": [], "changed": [], "removed": []}
+
+
+@pytest.mark.parametrize("module", CASES)
+def test_empty_list_empties_the_table(module, db, run):
+    param, rows, select, _ = CASES[module]
+    run(module, {"db": db, param: rows})
+    code, result, _ = run(module, {"db": db, param: []})
+    assert code == 0 and result["changed"] and result["counts"]["removed"] == 1
+    assert stored(db, select) == []
+
+
+@pytest.mark.parametrize("module", CASES)
+def test_bad_arguments_and_missing_table_fail(module, tmp_path, run):
+    param, rows, _, _ = CASES[module]
+    code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: rows})
+    assert code == 1 and result["failed"] and "cannot read table" in result["msg"]
+    code, result, _ = run(module, {param: rows})
+    assert code == 1 and "db" in result["msg"]
+    code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: [{}]})
+    assert code == 1 and f"missing required arguments: {', '.join(sorted(REQUIRED[module]))}" in result["msg"]
+    code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: [{**rows[0], "bogus": 1}]})
+    assert code == 1 and "Unsupported parameters" in result["msg"] and "bogus" in result["msg"]
+
+
+def test_subscriber_hashes_never_leave_the_module(db, run):
+    param, rows, _, _ = CASES["kamailio_subscribers"]
+    for check, diff in ((True, True), (False, True)):
+        _, result, out = run("kamailio_subscribers", {"db": db, param: rows}, check=check, diff=diff)
+        assert result["changes"]["added"][0]["ha1"] == table_sync.MASK
+        # no_log on ha1/ha1b: the echoed module arguments are masked too.
+        assert "SECRET" not in out
+    rotated = [{**rows[0], "ha1": "NEWSECRET"}]
+    _, result, out = run("kamailio_subscribers", {"db": db, param: rotated}, diff=True)
+    assert result["changes"]["changed"] == [{"username": "2001", "domain": "ams.lab", "fields": ["ha1"]}]
+    assert "SECRET" not in out

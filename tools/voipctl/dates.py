@@ -1,0 +1,27 @@
+"""Dates of the estate model: the one rule for reading a day (leave dates, grant ends, "on" / "today").
+
+A day is a ``datetime.date`` (what YAML gives for an unquoted 2026-06-01) or
+an ISO string ``"YYYY-MM-DD"``. A ``datetime`` is a timestamp (YAML gives one
+for ``2026-06-01 10:00:00``; Jinja's ``now()`` is one) and is refused rather than
+silently cut to its day. Callers wrap the ValueError in their own error type
+(the model's pydantic validators, derive's UserDataError naming the element).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+
+def parse_date(value: Any) -> datetime.date:
+    """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string; ValueError naming the value otherwise."""
+    if isinstance(value, datetime.datetime):
+        raise ValueError(f"{value!s} is a timestamp; give a date YYYY-MM-DD")
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
