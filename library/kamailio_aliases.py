@@ -40,7 +40,7 @@ EXAMPLES = r"""
 - name: Sync DIDs and hunt groups
   kamailio_aliases:
     db: /var/lib/kamailio/kamailio.sqlite
-    aliases: "{{ __kamailio_data.aliases }}"
+    aliases: "{{ kamailio_data.aliases }}"
 """
 
 RETURN = r"""

@@ -48,7 +48,7 @@ EXAMPLES = r"""
 - name: Sync dispatcher destinations
   kamailio_dispatcher:
     db: /var/lib/kamailio/kamailio.sqlite
-    destinations: "{{ __kamailio_data.dispatcher }}"
+    destinations: "{{ kamailio_data.dispatcher }}"
 """
 
 RETURN = r"""

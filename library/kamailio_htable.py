@@ -10,15 +10,8 @@ description:
   - Kamailio loads the table at start; reload it with C(kamcmd htable.reload NAME) after a change.
   - Values are treated as secrets (for example credential digests of CTI accounts); they never
     appear in the returned changes or the diff.
+  - Manages Kamailio's C(htable) table, which the call server's C(cti) htable loads (C(dbtable=htable)).
 options:
-  db:
-    description: Path of Kamailio's sqlite database.
-    type: path
-    required: true
-  table:
-    description: Database table the htable is loaded from (the htable's C(dbtable)).
-    type: str
-    default: htable
   entries:
     description: Every entry of the htable; the whole table is managed.
     type: list
@@ -45,11 +38,8 @@ options:
         description: Expiry as a UNIX time, 0 for never.
         type: int
         default: 0
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - voip_table_sync
 author: voip-estate
 """
 
@@ -73,7 +63,6 @@ changes:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_table_sync import run_module
 
 ROW = {
@@ -86,20 +75,12 @@ ROW = {
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "db": {"type": "path", "required": True},
-            "table": {"type": "str", "default": "htable"},
-            "entries": {"type": "list", "elements": "dict", "required": True, "options": ROW},
-        },
-        supports_check_mode=True,
-    )
     run_module(
-        module,
-        module.params["table"],
+        "htable",
         ["key_name"],
         ["key_type", "value_type", "key_value", "expires"],
         "entries",
+        ROW,
         secret_columns=["key_value"],
     )
 

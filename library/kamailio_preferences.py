@@ -44,7 +44,7 @@ EXAMPLES = r"""
 - name: Sync call features
   kamailio_preferences:
     db: /var/lib/kamailio/kamailio.sqlite
-    preferences: "{{ __kamailio_data.preferences }}"
+    preferences: "{{ kamailio_data.preferences }}"
 """
 
 RETURN = r"""

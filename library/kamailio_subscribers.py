@@ -44,7 +44,7 @@ EXAMPLES = r"""
 - name: Sync the SIP accounts of the site
   kamailio_subscribers:
     db: /var/lib/kamailio/kamailio.sqlite
-    subscribers: "{{ voip_users | voip_kamailio_subscribers(voip_site, kamailio_domain, kamailio_secret) }}"
+    subscribers: "{{ kamailio_data.subscribers }}"
 """
 
 RETURN = r"""

@@ -44,7 +44,7 @@ EXAMPLES = r"""
 - name: Sync trusted peers
   kamailio_trusted:
     db: /var/lib/kamailio/kamailio.sqlite
-    peers: "{{ __kamailio_data.trusted }}"
+    peers: "{{ kamailio_data.trusted }}"
 """
 
 RETURN = r"""

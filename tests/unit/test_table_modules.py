@@ -55,6 +55,14 @@ CREATE TABLE dispatcher (
     attrs VARCHAR(128) DEFAULT '' NOT NULL,
     description VARCHAR(64) DEFAULT '' NOT NULL
 );
+CREATE TABLE htable (
+    id INTEGER PRIMARY KEY NOT NULL,
+    key_name VARCHAR(64) DEFAULT '' NOT NULL,
+    key_type INTEGER DEFAULT 0 NOT NULL,
+    value_type INTEGER DEFAULT 0 NOT NULL,
+    key_value VARCHAR(128) DEFAULT '' NOT NULL,
+    expires INTEGER DEFAULT 0 NOT NULL
+);
 """
 
 # module -> (rows parameter, rows wanted, SELECT of the stored rows, the rows stored (defaults filled in))
@@ -96,6 +104,12 @@ CASES = {
         "SELECT setid, destination, flags, priority, attrs, description FROM dispatcher",
         [(1, "sip:192.0.2.1:5060", 0, 0, "", "")],
     ),
+    "kamailio_htable": (
+        "entries",
+        [{"key_name": "lab-recorder", "key_value": "DIGESTSECRET"}],
+        "SELECT key_name, key_type, value_type, key_value, expires FROM htable",
+        [("lab-recorder", 0, 0, "DIGESTSECRET", 0)],
+    ),
 }
 
 
@@ -106,6 +120,7 @@ REQUIRED = {
     "kamailio_preferences": {"username", "domain", "attribute", "value"},
     "kamailio_trusted": {"grp", "ip_addr", "tag"},
     "kamailio_dispatcher": {"setid", "destination"},
+    "kamailio_htable": {"key_name", "key_value"},
 }
 
 
@@ -190,4 +205,16 @@ def test_subscriber_hashes_never_leave_the_module(db, run):
     rotated = [{**rows[0], "ha1": "NEWSECRET"}]
     _, result, out = run("kamailio_subscribers", {"db": db, param: rotated}, diff=True)
     assert result["changes"]["changed"] == [{"username": "2001", "domain": "ams.lab", "fields": ["ha1"]}]
+    assert "SECRET" not in out
+
+
+def test_htable_values_never_leave_the_module(db, run):
+    param, rows, _, _ = CASES["kamailio_htable"]
+    for check, diff in ((True, True), (False, True)):
+        _, result, out = run("kamailio_htable", {"db": db, param: rows}, check=check, diff=diff)
+        assert result["changes"]["added"][0]["key_value"] == table_sync.MASK
+        assert "SECRET" not in out
+    rotated = [{**rows[0], "key_value": "NEWSECRET"}]
+    _, result, out = run("kamailio_htable", {"db": db, param: rotated}, diff=True)
+    assert result["changes"]["changed"] == [{"key_name": "lab-recorder", "fields": ["key_value"]}]
     assert "SECRET" not in out
