@@ -19,8 +19,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 export ANSIBLE_VAULT_PASSWORD_FILE ?= $(CURDIR)/lab/vault-password.lab
 
 # Debian packages of the controller: podman (runc) and debootstrap for the
-# lab, SIPp for SIP tests, venv for the Python toolchain.
-APT_PACKAGES := podman runc debootstrap sip-tester python3-venv git openssh-client iproute2 tar
+# lab, SIPp and baresip (real calls with RTP) for SIP tests, venv for the
+# Python toolchain.
+APT_PACKAGES := podman runc debootstrap sip-tester baresip-core python3-venv git openssh-client iproute2 tar
 
 .PHONY: help bootstrap venv lab lab-up lab-fresh lab-down lab-converge lab-idempotence lab-verify \
         lab-summary test lint unit lab-test molecule freeze clean
