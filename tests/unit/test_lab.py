@@ -255,3 +255,17 @@ def test_missing_podman_is_a_clear_error(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(LabError, match="podman is not installed"):
         Podman()
+
+
+def test_run_logs_are_kept_private_and_pruned(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+    paths = [
+        lab.keep_run_log(tmp_path, start + timedelta(seconds=i), "playbooks/site.yml", f"run {i}\n", keep=3)
+        for i in range(5)
+    ]
+    kept = sorted(tmp_path.glob("*.log"))
+    assert kept == paths[2:]
+    assert kept[-1].read_text() == "run 4\n" and kept[-1].name.endswith("-site.log")
+    assert kept[-1].stat().st_mode & 0o777 == 0o600

@@ -34,6 +34,8 @@ LAB_LABEL = "voiplab"
 HOST_LABEL = "voiplab.host"
 SPEC_LABEL = "voiplab.spec"
 READY_TIMEOUT = 90.0
+# Converge outputs kept under <state dir>/runs.
+RUN_LOGS = 20
 # The variables the lab topology is read from.
 LAB_VARIABLES = (
     "ansible_host",
@@ -601,6 +603,7 @@ def cmd_converge(args: argparse.Namespace) -> int:
     }
     lab.state_dir.mkdir(parents=True, exist_ok=True)
     (lab.state_dir / "last-converge.json").write_text(json.dumps(record, indent=2) + "\n")
+    keep_run_log(lab.state_dir / "runs", started, args.playbook, result.output)
     if not result.ok:
         raise LabError(
             f"{args.playbook} failed (exit {result.returncode}); see the output above", exit_code=1
@@ -613,6 +616,23 @@ def cmd_converge(args: argparse.Namespace) -> int:
             )
         err.print(f"idempotence: changed=0 on all {len(result.hosts)} hosts")
     return 0
+
+
+def keep_run_log(
+    directory: Path, started: datetime, playbook_path: str, output: str, keep: int = RUN_LOGS
+) -> Path:
+    """Store a run's output as ``<UTC start>-<playbook>.log``; keep the newest ``keep`` logs.
+
+    The end-to-end tests scan these logs for secrets (none may appear).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{Path(playbook_path).stem}.log"
+    path = directory / name
+    path.write_text(output)
+    path.chmod(0o600)
+    for old in sorted(directory.glob("*.log"))[:-keep]:
+        old.unlink()
+    return path
 
 
 def cmd_down(args: argparse.Namespace) -> int:

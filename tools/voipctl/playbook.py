@@ -33,6 +33,7 @@ class PlaybookResult:
     returncode: int
     hosts: dict[str, dict[str, int]] = field(default_factory=dict)
     changed_tasks: list[tuple[str, str]] = field(default_factory=list)
+    output: str = ""
 
     @property
     def changed(self) -> int:
@@ -91,4 +92,5 @@ def run(
     proc.wait()
     result = parse_output(lines)
     result.returncode = proc.returncode
+    result.output = "".join(lines)
     return result
