@@ -1,0 +1,168 @@
+"""Check mode on a changed user directory, and no secret in any run output.
+
+A copy of the lab inventory gets a changed user directory (a forward target
+changed, a user made leaver, a joiner added). ``call_servers.yml --check
+--diff`` against the running lab must report exactly those users as the ones
+that would change, change nothing on the host, and print no secret. The
+outputs of the lab's converges (kept by ``voipctl lab converge`` under
+.lab/runs) are scanned for the same secrets.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from voipctl import inventory
+from voipctl.derive import secrets
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "inventory" / "lab"
+STATE = ROOT / ".lab"
+USER_TABLE_TASKS = {"kamailio_subscribers", "kamailio_aliases", "kamailio_preferences"}
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        CONTAINERS_CONF=str(ROOT / "lab" / "containers.conf"),
+        ANSIBLE_NOCOLOR="1",
+        VOIPLAB_STATE_DIR=str(STATE),
+        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def model():
+    os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
+    inv = inventory.load(LAB)
+    return inv.hosts["cs1"], {name: inv.hosts[name] for name in inv.hosts_in("call_servers")}
+
+
+@pytest.fixture(scope="module")
+def every_secret(model) -> set[str]:
+    """Every secret of the lab and every value derived from one (passwords, HA1, digests)."""
+    host, servers = model
+    found = {str(v) for k, v in host.items() if k.startswith("vault_")}
+    master = host["vault_voip_sip_master_secret"]
+    domains = {s["voip_call_server"]["sip_domain"] for s in servers.values()}
+    for user in host["voip_users"]:
+        password = secrets.sip_password(master, user["id"], int(user.get("password_rotation", 0)))
+        ext = str(user["extension"])
+        found.add(password)
+        for domain in domains:
+            found.update({secrets.ha1(ext, domain, password), secrets.ha1b(ext, domain, domain, password)})
+    for account in host["voip_cti_accounts"]:
+        found.add(secrets.basic_digest(account["name"], host[account["credentials_ref"]]))
+    assert all(len(s) >= 12 for s in found), "a secret this short could match by chance"
+    return found
+
+
+def leaks(text: str, every_secret: set[str]) -> list[str]:
+    return sorted(f"{s[:3]}... (length {len(s)})" for s in every_secret if s in text)
+
+
+def changed_directory(
+    users: list[dict], site: str, today: datetime.date
+) -> tuple[list[dict], set[str], list[str]]:
+    """The directory with three moves, adds and changes on ``site``.
+
+    Returns it, the extensions concerned and the MACs of the leaver's phones
+    (their switch ports must be unpatched too).
+    """
+    users = [dict(u) for u in users]
+    active = [u for u in users if u.get("status", "active") == "active" and u["site"] == site]
+    forwarder = next(u for u in active if (u.get("features") or {}).get("call_forward", {}).get("busy"))
+    old_target = str(forwarder["features"]["call_forward"]["busy"])
+    new_target = next(
+        u for u in active if str(u["extension"]) not in (old_target, str(forwarder["extension"]))
+    )
+    forwarder["features"] = {
+        **forwarder["features"],
+        "call_forward": {**forwarder["features"]["call_forward"], "busy": new_target["extension"]},
+    }
+    leaver = next(u for u in active if u not in (forwarder, new_target) and not u.get("grants"))
+    macs = [d["mac"] for d in leaver.get("devices", [])]
+    leaver.update(status="leaver", leave_date=str(today - datetime.timedelta(days=1)))
+    leaver.pop("devices", None)
+    leaver["features"] = {k: v for k, v in (leaver.get("features") or {}).items() if k != "hunt_groups"}
+    taken = {int(u["extension"]) for u in users}
+    site_top = max(int(u["extension"]) for u in users if u["site"] == site)
+    joiner_ext = next(n for n in range(site_top + 1, site_top + 100) if n not in taken)
+    users.append(
+        {"id": "checkmode", "name": "Check Mode", "email": "checkmode@example.com", "site": site,
+         "extension": joiner_ext, "class_of_service": "internal", "features": {"voicemail": True},
+         "status": "active"}
+    )  # fmt: skip
+    return users, {str(forwarder["extension"]), str(leaver["extension"]), str(joiner_ext)}, macs
+
+
+def table_rows(podman_host: str, sql: str) -> list[str]:
+    out = subprocess.run(
+        ["podman", "exec", podman_host, "sqlite3", "/var/lib/kamailio/kamailio.sqlite", sql],
+        capture_output=True, text=True, check=True, env=_environment(),
+    )  # fmt: skip
+    return out.stdout.split()
+
+
+def test_check_mode_reports_exactly_the_users_that_would_change(tmp_path, model, every_secret):
+    host, _servers = model
+    inventory_copy = tmp_path / "lab"
+    shutil.copytree(LAB, inventory_copy)
+    users_file = inventory_copy / "group_vars" / "all" / "users.yml"
+    plain = yaml.safe_load(users_file.read_text())["voip_users"]
+    users, expected, macs = changed_directory(plain, str(host["voip_site"]), datetime.date.today())
+    switch_file = inventory_copy / "host_vars" / "sw1" / "switch.yml"
+    for mac in macs:
+        switch_file.write_text(switch_file.read_text().replace(f', phone_mac: "{mac}"', ""))
+    users_file.write_text("---\n" + yaml.safe_dump({"voip_users": users}, sort_keys=False))
+    before = table_rows("voiplab-cs1", "SELECT username FROM subscriber ORDER BY username")
+
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory_copy),
+         str(ROOT / "playbooks" / "call_servers.yml"), "--check", "--diff", "--limit", "localhost,cs1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env=_environment(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not leaks(run.stdout + run.stderr, every_secret), "a secret appeared in the check-mode output"
+    # The JSON report, then profile_tasks' timing table.
+    report, _ = json.JSONDecoder().raw_decode(run.stdout[run.stdout.index("{") :])
+
+    would_change: set[str] = set()
+    changed_tasks: set[str] = set()
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            result = task["hosts"].get("cs1")
+            if not result or not result.get("changed"):
+                continue
+            action = result.get("action", task["task"]["name"])
+            changed_tasks.add(action)
+            for kind in ("added", "changed", "removed"):
+                would_change.update(str(row["username"]) for row in result["changes"][kind])
+            assert result.get("diff"), f"{action} reported a change without a diff"
+    assert changed_tasks == USER_TABLE_TASKS, f"tasks that would change: {changed_tasks}"
+    assert would_change == expected
+    # Check mode wrote nothing.
+    assert table_rows("voiplab-cs1", "SELECT username FROM subscriber ORDER BY username") == before
+
+
+def test_no_secret_in_converge_output(every_secret):
+    logs = sorted((STATE / "runs").glob("*.log"))
+    assert logs, "no converge output under .lab/runs: run `voipctl lab converge` (make lab) first"
+    for log in logs:
+        found = leaks(log.read_text(), every_secret)
+        assert not found, f"{log.name}: secrets in the output: {found}"
