@@ -168,8 +168,9 @@ def podman_exec(lab_topology):
 
     def run(host: str, *command: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
         container = lab_topology.host(host).container(lab_topology.prefix)
-        return subprocess.run(["podman", "exec", container, *command], capture_output=True, text=True,
-                              check=check, **kwargs)  # fmt: skip
+        interactive = ["-i"] if "input" in kwargs else []
+        return subprocess.run(["podman", "exec", *interactive, container, *command], capture_output=True,
+                              text=True, check=check, **kwargs)  # fmt: skip
 
     return run
 
@@ -179,17 +180,24 @@ def peer(lab_topology, podman_exec):
     """Start a scenario on a lab peer (carrier, voicemail, outsider) at its SIP port; returns a SippRun."""
     copied = set()
 
-    def start(name: str, scenario: str, *, timeout: int = 20, port: int = 5060) -> SippRun:
+    def start(name: str, scenario: str, *, timeout: int = 20, port: int = 5060, server: str = "127.0.0.1",
+              fields: list[str] | None = None) -> SippRun:  # fmt: skip
         host = lab_topology.host(name)
         container = host.container(lab_topology.prefix)
         if name not in copied:
             subprocess.run(["podman", "cp", f"{SCENARIOS}/.", f"{container}:/tmp/scenarios"], check=True)
             copied.add(name)
-        log = f"/tmp/{scenario}-{time.monotonic_ns()}.log"
-        cmd = _sipp_args(f"/tmp/scenarios/{scenario}.xml", "127.0.0.1", host.address, port, timeout, log)
+        tag = f"/tmp/{scenario}-{time.monotonic_ns()}"
+        log = f"{tag}.log"
+        cmd = _sipp_args(f"/tmp/scenarios/{scenario}.xml", server, host.address, port, timeout, log)
+        if fields:
+            podman_exec(name, "sh", "-c", f"cat > {tag}.csv", input="SEQUENTIAL\n" + ";".join(fields) + ";\n")
+            cmd += ["-inf", f"{tag}.csv"]
         proc = subprocess.Popen(["podman", "exec", container, *cmd], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
-        _wait_listening(podman_exec, name, port)
+        if not fields:
+            # A called party: wait until it listens.
+            _wait_listening(podman_exec, name, port)
 
         def read_log() -> str:
             return podman_exec(name, "cat", log, check=False).stdout
@@ -239,12 +247,20 @@ def call_servers(lab_topology, estate) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_stale_registrations(users, call_servers, podman_exec):
-    """Start (and end) with no bindings of directory users: stale contacts would fork calls to nobody."""
+def no_stale_registrations(users, call_servers, podman_exec, controller):
+    """Start (and end) with no bindings of directory users: stale contacts would fork calls to nobody.
+
+    The controller's authentication failures (the tests make some on
+    purpose) are forgotten too, so that repeated test runs do not add up to
+    a ban of the controller.
+    """
 
     def clear():
         for user in users.values():
             podman_exec(call_servers[user.site], "kamcmd", "ul.rm", "location", user.extension, check=False)
+        for server in call_servers.values():
+            for table in ("authfail", "ipban"):
+                podman_exec(server, "kamcmd", "htable.delete", table, controller, check=False)
 
     clear()
     yield

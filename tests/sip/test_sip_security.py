@@ -16,12 +16,13 @@ FLOOD = Path(__file__).with_name("tools") / "register_flood.py"
 
 @pytest.fixture
 def unbanned(lab_topology, call_servers, podman_exec):
-    """The outsider starts and ends with no ban on the ams call server."""
+    """The outsider starts and ends with no ban and no counted failures on the ams call server."""
     outsider = lab_topology.host("outsider").address
     server = call_servers["ams"]
 
     def unban():
-        podman_exec(server, "kamcmd", "htable.delete", "ipban", outsider, check=False)
+        for table in ("ipban", "authfail"):
+            podman_exec(server, "kamcmd", "htable.delete", table, outsider, check=False)
 
     unban()
     yield outsider
@@ -55,3 +56,19 @@ def test_register_flood_is_throttled_while_users_register(
     assert report["probe_answered"] is False, report
     after = register(user)
     assert after.final == "200", after.log
+
+
+def test_repeated_authentication_failures_ban_the_source(users, estate, unbanned, peer, kamailio_setting):
+    site = estate.hosts["cs1"]["voip_site"]
+    user = next(u for u in users.values() if u.status == "active" and u.site == site)
+    failures = int(kamailio_setting("kamailio_auth_failures_before_ban"))
+    wrong = [user.extension, user.auth("not-" + user.password), user.domain, "300"]
+    for attempt in range(failures):
+        result = peer(
+            "outsider", "register", server=user.server, port=5070 + attempt, fields=wrong, timeout=5
+        )()
+        assert result.final == "403", f"attempt {attempt + 1}: {result.log}"
+    # The source is banned now: even the right password gets no answer.
+    right = [user.extension, user.auth(), user.domain, "300"]
+    after = peer("outsider", "register", server=user.server, port=5090, fields=right, timeout=4)()
+    assert after.final is None, after.log
