@@ -291,8 +291,10 @@ def register(sipp):
 
 @pytest.fixture(scope="session")
 def call(sipp):
-    def dial(caller: SipUser, number: str) -> SippResult:
-        return sipp("call", caller.server, [caller.extension, caller.auth(), caller.domain, number])
+    def dial(caller: SipUser, number: str, *, domain: str | None = None) -> SippResult:
+        """Call ``number`` at the caller's domain (or ``domain``) through the caller's call server."""
+        fields = [caller.extension, caller.auth(), caller.domain, number, domain or caller.domain]
+        return sipp("call", caller.server, fields)
 
     return dial
 

@@ -140,3 +140,9 @@ def test_busy_user_goes_to_voicemail(users, estate, call, phone, peer):
     box = uri.format(extension=callee.extension, domain=callee.domain)
     assert f"INVITE {box} SIP/2.0" == seen.value("REQUEST"), seen.log
     assert f"sip:{caller.extension}@" in (seen.value("ANSWERED") or "")
+
+
+def test_no_relay_to_foreign_domains(users, call):
+    """An authenticated user cannot use the call server to reach another domain (no open relay)."""
+    caller = first(users, where=lambda u: u.model.get("class_of_service") == "international")
+    assert call(caller, "someone", domain="example.net").final == "403"
