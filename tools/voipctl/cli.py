@@ -20,6 +20,7 @@ COMMANDS = [
     "voipctl.lab",
     "voipctl.validate",
     "voipctl.generate",
+    "voipctl.users_cli",
 ]
 
 

@@ -227,6 +227,16 @@ class BackupPolicy(TypedDict):
 
 
 @with_config(_STRICT)
+class DirectoryPolicy(TypedDict):
+    """How the user directory is kept (``voipctl user``)."""
+
+    # Days a leaver's entry, and with it their extension and DID, stays in the
+    # directory after the leave date before ``voipctl user purge`` removes it:
+    # the numbers' quarantine before they can be issued again.
+    leaver_grace_days: NotRequired[bounded(0, 3650)]
+
+
+@with_config(_STRICT)
 class Release(TypedDict):
     """The release manifest: target versions per component."""
 
@@ -313,6 +323,7 @@ ESTATE_VARS: dict[str, Any] = {
     "voip_patch_connections": list[PatchConnection],
     "voip_backup_policy": BackupPolicy,
     "voip_release": Release,
+    "voip_directory_policy": DirectoryPolicy,
 }
 HOST_VARS: dict[str, Any] = {
     "voip_site": Name,

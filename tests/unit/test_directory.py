@@ -1,0 +1,193 @@
+"""voipctl.directory and `voipctl user`: round-trip edits of a copy of the lab inventory."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from voipctl import directory as ops
+from voipctl.cli import main
+from voipctl.directory import Directory, DirectoryError
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = datetime.date(2026, 11, 22)
+USERS = "group_vars/all/users.yml"
+SWITCH = "host_vars/sw1/switch.yml"
+
+
+@pytest.fixture
+def inv(tmp_path) -> Path:
+    copy = tmp_path / "lab"
+    shutil.copytree(ROOT / "inventory" / "lab", copy)
+    return copy
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    import difflib
+
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    removed = [d[1:] for d in diff if d.startswith("-") and not d.startswith("---")]
+    added = [d[1:] for d in diff if d.startswith("+") and not d.startswith("+++")]
+    return removed, added
+
+
+def test_untouched_documents_render_byte_for_byte(inv):
+    d = Directory(inv)
+    for rel in (USERS, SWITCH, "group_vars/all/hunt_groups.yml"):
+        path = inv / rel
+        d.doc(path)
+        assert d.render(path) == path.read_text(), rel
+
+
+def test_add_takes_the_next_free_numbers_and_adds_only_its_lines(inv):
+    before = (inv / USERS).read_text()
+    d = Directory(inv)
+    change = ops.add(d, "tnew", name="Tom New", site="ams", today=TODAY, class_of_service="national",
+                     devices=[("80:5E:C0:10:20:07", "yealink-t54w")])  # fmt: skip
+    assert not d.check(TODAY).errors
+    d.write()
+    removed, added = changed_lines(before, (inv / USERS).read_text())
+    assert removed == []
+    assert added == [
+        "  - id: tnew", "    name: Tom New", "    site: ams", "    extension: 2000",
+        '    did: "+31201234000"', "    class_of_service: national", "    devices:",
+        '      - {mac: "80:5e:c0:10:20:07", model: yealink-t54w}', "    status: active",
+    ]  # fmt: skip
+    assert change.subject == "add tnew (ams, ext 2000, did +31201234000)"
+
+
+def test_leave_removes_every_reference(inv):
+    d = Directory(inv)
+    change = ops.leave(d, "svisser", today=TODAY)
+    assert not d.check(TODAY).errors, d.check(TODAY).errors
+    d.write()
+    users = (inv / USERS).read_text()
+    switch = (inv / SWITCH).read_text()
+    assert "call_forward: {busy: 2002}" not in users
+    assert "00:04:13:10:20:02" not in users and "00:04:13:10:20:02" not in switch
+    assert 'leave_date: "2026-11-22"' in users
+    assert any("call forward busy to 2002 removed" in line for line in change.details)
+
+
+def test_move_renumbers_and_retargets_forwards(inv):
+    d = Directory(inv)
+    ops.move(d, "svisser", site="thr", today=TODAY)
+    assert not d.check(TODAY).errors
+    d.write()
+    users = (inv / USERS).read_text()
+    assert "call_forward: {busy: 3000}" in users
+    moved = Directory(inv).user("svisser")
+    assert (moved["site"], moved["extension"]) == ("thr", 3000)
+
+
+def test_grant_revoke_and_prune(inv):
+    d = Directory(inv)
+    ops.grant(d, "svisser", "international", until=datetime.date(2026, 12, 31), reason="OPS-200", today=TODAY)
+    assert d.user("svisser")["grants"][0]["feature"] == "international"
+    ops.revoke(d, "svisser", "international", today=TODAY)
+    assert "grants" not in d.user("svisser")
+    pruned = ops.prune_grants(d, today=TODAY)
+    # mjansen's grant ended on 2026-06-30; pbakker's (2027-12-31) stays.
+    assert [c.user for c in pruned] == ["mjansen"]
+    assert "grants" not in d.user("mjansen") and d.user("pbakker")["grants"]
+
+
+def test_expiring_lists_soonest_first(inv):
+    rows = ops.expiring(Directory(inv), today=TODAY, within_days=7)
+    assert [(r["user"], r["days_left"]) for r in rows] == [("mjansen", -145)]
+    later = ops.expiring(Directory(inv), today=TODAY, within_days=800)
+    assert [r["user"] for r in later] == ["mjansen", "pbakker"]
+
+
+def test_purge_respects_the_grace_period(inv):
+    d = Directory(inv)
+    # kbos left on 2026-09-30: 53 days before TODAY.
+    assert ops.purge(d, today=TODAY, grace_days=60) == []
+    gone = ops.purge(d, today=TODAY, grace_days=30)
+    assert [c.user for c in gone] == ["kbos"]
+    assert "kbos" not in [u["id"] for u in d.users]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda d: ops.add(d, "jdevries", name="X", site="ams", today=TODAY), "already exists"),
+        (lambda d: ops.add(d, "x", name="X", site="nowhere", today=TODAY), "unknown site 'nowhere'"),
+        (lambda d: ops.leave(d, "jdevris", today=TODAY), "did you mean jdevries"),
+        (lambda d: ops.leave(d, "kbos", today=TODAY), "already a leaver"),
+        (lambda d: ops.move(d, "jdevries", site="ams", today=TODAY), "already at site ams"),
+        (lambda d: ops.revoke(d, "jdevries", "conference", today=TODAY), "no grant or feature"),
+        (
+            lambda d: ops.grant(
+                d,
+                "jdevries",
+                "international",
+                until=TODAY - datetime.timedelta(days=1),
+                reason="x",
+                today=TODAY,
+            ),
+            "lies in the past",
+        ),
+        (lambda d: ops.set_values(d, "jdevries", ["extension=9"], today=TODAY), "cannot be set here"),
+    ],
+)
+def test_bad_requests_are_refused(inv, call, message):
+    with pytest.raises(DirectoryError, match=message):
+        call(Directory(inv))
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def repo(inv) -> Path:
+    git(inv, "init", "-q")
+    git(inv, "config", "user.email", "ops@example.com")
+    git(inv, "config", "user.name", "Ops")
+    git(inv, "add", ".")
+    git(inv, "commit", "-qm", "baseline")
+    return inv
+
+
+def test_cli_add_commits_with_a_structured_message(repo, capsys):
+    code = main(["user", "add", "tnew", "--name", "Tom New", "--site", "ams", "--cos", "national",
+                 "-i", str(repo), "--date", "2026-11-22", "--commit", "--ticket", "OPS-123"])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.splitlines()[0] == "users: add tnew (ams, ext 2000, did +31201234000) [OPS-123]"
+    assert "Ticket: OPS-123" in message
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [USERS]
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_cli_refuses_an_invalid_result_and_writes_nothing(repo, capsys):
+    before = (repo / USERS).read_text()
+    # 2001 belongs to jdevries: validation names the clash, nothing is written.
+    code = main(["user", "add", "dup", "--name", "Dup", "--site", "ams", "--extension", "2001",
+                 "-i", str(repo), "--date", "2026-11-22", "--commit"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "extension 2001 is already used by user jdevries" in captured.err
+    assert "nothing was written" in captured.err
+    assert (repo / USERS).read_text() == before
+    assert git(repo, "log", "--oneline").count("\n") == 1
+
+
+def test_cli_commit_refuses_files_with_uncommitted_edits(repo, capsys):
+    (repo / USERS).write_text((repo / USERS).read_text() + "# a hand edit\n")
+    code = main(["user", "leave", "svisser", "-i", str(repo), "--date", "2026-11-22", "--commit"])
+    assert code == 2
+    assert "uncommitted changes" in capsys.readouterr().err
+    assert 'status: leaver\n    leave_date: "2026-11-22"' not in (repo / USERS).read_text()
+
+
+def test_cli_dry_run_writes_nothing(repo, capsys):
+    before = (repo / USERS).read_text()
+    assert main(["user", "leave", "svisser", "-i", str(repo), "--dry-run"]) == 0
+    assert "dry run: nothing written" in capsys.readouterr().out
+    assert (repo / USERS).read_text() == before
