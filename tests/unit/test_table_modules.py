@@ -195,26 +195,21 @@ def test_bad_arguments_and_missing_table_fail(module, tmp_path, run):
     assert code == 1 and "Unsupported parameters" in result["msg"] and "bogus" in result["msg"]
 
 
-def test_subscriber_hashes_never_leave_the_module(db, run):
-    param, rows, _, _ = CASES["kamailio_subscribers"]
+@pytest.mark.parametrize(
+    ("module", "column", "changed_key"),
+    [
+        ("kamailio_subscribers", "ha1", {"username": "2001", "domain": "ams.lab"}),
+        ("kamailio_htable", "key_value", {"key_name": "lab-recorder"}),
+    ],
+)
+def test_secret_columns_never_leave_the_module(db, run, module, column, changed_key):
+    param, rows, _, _ = CASES[module]
     for check, diff in ((True, True), (False, True)):
-        _, result, out = run("kamailio_subscribers", {"db": db, param: rows}, check=check, diff=diff)
-        assert result["changes"]["added"][0]["ha1"] == table_sync.MASK
-        # no_log on ha1/ha1b: the echoed module arguments are masked too.
+        _, result, out = run(module, {"db": db, param: rows}, check=check, diff=diff)
+        assert result["changes"]["added"][0][column] == table_sync.MASK
+        # no_log on the secret suboptions: the echoed module arguments are masked too.
         assert "SECRET" not in out
-    rotated = [{**rows[0], "ha1": "NEWSECRET"}]
-    _, result, out = run("kamailio_subscribers", {"db": db, param: rotated}, diff=True)
-    assert result["changes"]["changed"] == [{"username": "2001", "domain": "ams.lab", "fields": ["ha1"]}]
-    assert "SECRET" not in out
-
-
-def test_htable_values_never_leave_the_module(db, run):
-    param, rows, _, _ = CASES["kamailio_htable"]
-    for check, diff in ((True, True), (False, True)):
-        _, result, out = run("kamailio_htable", {"db": db, param: rows}, check=check, diff=diff)
-        assert result["changes"]["added"][0]["key_value"] == table_sync.MASK
-        assert "SECRET" not in out
-    rotated = [{**rows[0], "key_value": "NEWSECRET"}]
-    _, result, out = run("kamailio_htable", {"db": db, param: rotated}, diff=True)
-    assert result["changes"]["changed"] == [{"key_name": "lab-recorder", "fields": ["key_value"]}]
+    rotated = [{**rows[0], column: "NEWSECRET"}]
+    _, result, out = run(module, {"db": db, param: rotated}, diff=True)
+    assert result["changes"]["changed"] == [{**changed_key, "fields": [column]}]
     assert "SECRET" not in out

@@ -315,6 +315,20 @@ def _insert_ordered(mapping: CommentedMap, key: str, value: Any) -> None:
     mapping.insert(position, key, value)
 
 
+def _free_extension(users: list[dict], sites: dict[str, Any], site: str) -> int:
+    extension = next_free_extension(users, sites, site)
+    if extension is None:
+        raise DirectoryError(f"site {site}: no free extension in {sites[site].get('extensions')}")
+    return extension
+
+
+def _free_did(users: list[dict], sites: dict[str, Any], site: str) -> str:
+    did = next_free_did(users, sites, site)
+    if did is None:
+        raise DirectoryError(f"site {site}: no free DID in {sites[site].get('dids')}")
+    return did
+
+
 def add(
     directory: Directory,
     uid: str,
@@ -340,13 +354,9 @@ def add(
         raise DirectoryError(f"class of service {class_of_service!r} is not one of {', '.join(COS_RANK)}")
     users = plain(directory.users)
     if extension is None:
-        extension = next_free_extension(users, sites, site)
-        if extension is None:
-            raise DirectoryError(f"site {site}: no free extension in {sites[site].get('extensions')}")
+        extension = _free_extension(users, sites, site)
     if not no_did and did is None and sites[site].get("dids"):
-        did = next_free_did(users, sites, site)
-        if did is None:
-            raise DirectoryError(f"site {site}: no free DID in {sites[site].get('dids')}")
+        did = _free_did(users, sites, site)
     entry = CommentedMap()
     entry["id"] = uid
     entry["name"] = name
@@ -390,14 +400,12 @@ def move(
         raise DirectoryError(f"user {uid!r} is already at site {site}")
     users = plain(directory.users)
     if extension is None:
-        extension = next_free_extension(users, sites, site)
-        if extension is None:
-            raise DirectoryError(f"site {site}: no free extension in {sites[site].get('extensions')}")
+        extension = _free_extension(users, sites, site)
     details = [f"site {old_site} -> {site}", f"extension {old_ext} -> {extension}"]
     user["site"] = site
     user["extension"] = int(extension)
     if old_did:
-        new_did = did or (next_free_did(users, sites, site) if sites[site].get("dids") else None)
+        new_did = did or (_free_did(users, sites, site) if sites[site].get("dids") else None)
         if new_did:
             user["did"] = _quoted(new_did)
             details.append(f"DID {old_did} -> {new_did}")
