@@ -104,6 +104,8 @@ class Directory:
         self._docs: dict[Path, Any] = {}
         self._original: dict[Path, str] = {}
         self.dirty: set[Path] = set()
+        # Rendering a large directory is the expensive part: once per change.
+        self._rendered: dict[Path, str] = {}
         found = self.files_with("voip_users", scope=("group_vars",))
         if not found:
             raise DirectoryError(f"{inventory}: no file in group_vars defines voip_users")
@@ -145,9 +147,16 @@ class Directory:
         return self._docs[path]
 
     def touch(self, path: Path) -> None:
+        """Mark ``path`` changed (call after editing its document)."""
         self.dirty.add(path)
+        self._rendered.pop(path, None)
 
     def render(self, path: Path) -> str:
+        if path not in self._rendered:
+            self._rendered[path] = self._render(path)
+        return self._rendered[path]
+
+    def _render(self, path: Path) -> str:
         buf = io.StringIO()
         if self._original[path].lstrip().startswith("---"):
             self._yaml.explicit_start = True
