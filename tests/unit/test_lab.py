@@ -269,3 +269,22 @@ def test_run_logs_are_kept_private_and_pruned(tmp_path):
     assert kept == paths[2:]
     assert kept[-1].read_text() == "run 4\n" and kept[-1].name.endswith("-site.log")
     assert kept[-1].stat().st_mode & 0o777 == 0o600
+
+
+def test_up_recreates_a_host_that_never_answers(topo, monkeypatch):
+    """A container podman calls running but whose sshd is gone is recreated once, then must answer."""
+    host = topo.hosts[0]
+    name = host.container(topo.prefix)
+    args = lab.run_args(topo, host, "img:1")
+    running = {"Names": [name], "State": "running", "Labels": {lab.HOST_LABEL: "a1", lab.SPEC_LABEL: lab.spec_hash(args, "id1")}}  # fmt: skip
+    podman = FakePodman()
+    monkeypatch.setattr(lab.images, "load_recipes", lambda d: {"node": type("R", (), {"ref": "img:1"})()})
+    monkeypatch.setattr(lab.images, "ensure_images", lambda *a, **k: {"node": "id1"})
+    monkeypatch.setattr(lab, "ensure_keys", lambda lab_: None)
+    monkeypatch.setattr(lab, "ensure_network", lambda podman_, lab_: "exists")
+    monkeypatch.setattr(lab, "lab_containers", lambda p: {"a1": running})
+    answers = iter([({}, ["a1"]), ({"a1": "SSH-2.0"}, [])])
+    monkeypatch.setattr(lab, "poll_ready", lambda hosts, timeout: next(answers))
+    rows = lab.up(topo, podman)
+    assert (name, "recreated (no SSH answer although it was reported running)") in rows
+    assert [c[0] for c in podman.calls] == ["rm", "run"]

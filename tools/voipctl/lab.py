@@ -385,10 +385,10 @@ def ensure_container(
     return action
 
 
-def wait_ready(lab: Lab, timeout: float = READY_TIMEOUT) -> dict[str, str]:
-    """Wait until every host answers SSH with a protocol banner; return host -> banner."""
+def poll_ready(hosts: list[LabHost], timeout: float) -> tuple[dict[str, str], list[str]]:
+    """Poll SSH until every host answers or ``timeout``; return (host -> banner, hosts still silent)."""
     deadline = time.monotonic() + timeout
-    pending = {h.name: h for h in lab.hosts if h.ssh}
+    pending = {h.name: h for h in hosts if h.ssh}
     banners: dict[str, str] = {}
     while pending and time.monotonic() < deadline:
         for name, host in list(pending.items()):
@@ -398,10 +398,18 @@ def wait_ready(lab: Lab, timeout: float = READY_TIMEOUT) -> dict[str, str]:
                 del pending[name]
         if pending:
             time.sleep(0.5)
+    return banners, sorted(pending)
+
+
+def wait_ready(
+    lab: Lab, timeout: float = READY_TIMEOUT, hosts: list[LabHost] | None = None
+) -> dict[str, str]:
+    """Wait until every host answers SSH with a protocol banner; return host -> banner."""
+    banners, pending = poll_ready(lab.hosts if hosts is None else hosts, timeout)
     if pending:
         raise LabError(
-            f"no SSH answer within {timeout:.0f}s from: {', '.join(sorted(pending))}",
-            hint="look at `podman logs " + " ".join(lab.prefix + n for n in sorted(pending)) + "`",
+            f"no SSH answer within {timeout:.0f}s from: {', '.join(pending)}",
+            hint="look at `podman logs " + " ".join(lab.prefix + n for n in pending) + "`",
         )
     return banners
 
@@ -443,7 +451,16 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
         ref = recipes[host.image].ref
         action = ensure_container(podman, lab, host, ref, image_ids[host.image], existing.get(host.name))
         rows.append((host.container(lab.prefix), action))
-    wait_ready(lab)
+    _, silent = poll_ready(lab.hosts, READY_TIMEOUT / 2)
+    if silent:
+        # Podman can report a container as running whose processes are gone
+        # (seen here after an image build): recreate those once.
+        for host in (lab.host(name) for name in silent):
+            cname = host.container(lab.prefix)
+            podman.run(["rm", "-f", "-t", "5", cname], what=f"removing unresponsive container {cname}")
+            ensure_container(podman, lab, host, recipes[host.image].ref, image_ids[host.image], None)
+            rows.append((cname, "recreated (no SSH answer although it was reported running)"))
+        wait_ready(lab, hosts=[lab.host(name) for name in silent])
     return rows
 
 
