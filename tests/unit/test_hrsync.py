@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from voipctl import hrsync
+from voipctl.cli import main
 from voipctl.directory import Directory, plain
 from voipctl.hrsync import HrRow, parse_csv, reconcile
+from voipctl.model.checks import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "hr"
 EXPORT = DATA / "lab-export.csv"
 TODAY = datetime.date(2026, 11, 22)
+USERS = "group_vars/all/users.yml"
+SWITCH = "host_vars/sw1/switch.yml"
 HEADER = "employee_id,name,email,site,start_date,end_date\n"
 SITES = ("ams", "thr")
 
@@ -30,6 +36,7 @@ LAB_REPORT = [
     ("rename", "zkarimi", "Zahra Karimi", "",
      "name Zahra Karimi -> Zahra Karimi-Nouri, email zkarimi@example.com -> zahra.karimi@example.com"),
 ]  # fmt: skip
+CHANGED_USERS = {"evandam", "bsmit", "nrostami", "mjansen", "lmeijer", "rahmadi", "zkarimi"}
 
 
 @pytest.fixture
@@ -37,6 +44,11 @@ def inv(tmp_path) -> Path:
     copy = tmp_path / "lab"
     shutil.copytree(ROOT / "inventory" / "lab", copy)
     return copy
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file of a tree, by relative path (to prove that nothing was written)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def write_csv(tmp_path: Path, body: str, name: str = "hr.csv", header: str = HEADER) -> Path:
@@ -52,6 +64,23 @@ def lab_plan(inv: Path, csv: Path = EXPORT) -> hrsync.Plan:
     return reconcile(rows, plain(directory.users), TODAY)
 
 
+def user_blocks(text: str) -> dict[str, str]:
+    """The lines of each ``- id:`` entry of a users.yml, by id."""
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("  - id: "):
+            current = line.split(": ", 1)[1]
+            blocks[current] = []
+        if current:
+            blocks[current].append(line)
+    return {uid: "\n".join(lines) for uid, lines in blocks.items()}
+
+
+def run(inv: Path, *args: str) -> int:
+    return main(["hr-sync", *args, "-i", str(inv), "--date", TODAY.isoformat()])
+
+
 # -- the report --------------------------------------------------------------------------
 
 
@@ -61,6 +90,36 @@ def test_the_lab_export_reports_exactly_its_changes(inv):
     assert plan.summary() == "3 joiners, 2 leavers, 1 mover, 1 rename"
     # Not reported: kbos (already a leaver), pbakker (ends later), hvos (left long ago).
     assert not {"kbos", "pbakker", "hvos"} & {row[1] for row in hrsync.report_rows(plan)}
+
+
+def test_cli_report_prints_the_table_and_writes_nothing(inv, capsys):
+    before = snapshot(inv)
+    assert run(inv, str(EXPORT)) == 0
+    output = capsys.readouterr().out
+    assert "3 joiners, 2 leavers, 1 mover, 1 rename" in output
+    assert "report only, nothing written" in output
+    for change, uid, *_ in LAB_REPORT:
+        assert any(change in line and uid in line for line in output.splitlines()), uid
+    assert snapshot(inv) == before
+
+
+def test_future_joiners_and_rehires_are_reported_not_applied(inv, tmp_path, capsys):
+    text = EXPORT.read_text().replace("2017-04-03,2026-09-30", "2017-04-03,")  # kbos works again per HR
+    csv = write_csv(tmp_path, text + "fstart,Fay Start,fstart@example.com,thr,2026-12-01,\n", header="")
+    plan = lab_plan(inv, csv)
+    rows = hrsync.report_rows(plan)
+    assert rows[: len(LAB_REPORT)] == LAB_REPORT
+    assert rows[len(LAB_REPORT) :] == [
+        ("future joiner", "fstart", "Fay Start", "thr", "starts 2026-12-01; not added yet"),
+        ("conflict", "kbos", "Kees Bos", "",
+         "a leaver since 2026-09-30, but working in HR (line 6); not changed: re-activate by hand"),
+    ]  # fmt: skip
+    assert plan.summary().endswith("(and 1 future joiner, 1 conflict, not applied)")
+    assert run(inv, str(csv), "--apply") == 0
+    output = capsys.readouterr().out
+    assert "future joiner fstart: starts 2026-12-01; not added yet" in output
+    users = {u["id"]: u for u in plain(Directory(inv).users)}
+    assert "fstart" not in users and users["kbos"]["status"] == "leaver"
 
 
 def test_boundaries_of_dates():
@@ -81,6 +140,153 @@ def test_boundaries_of_dates():
     assert [r.employee_id for r in plan.joiners] == ["new"]
     assert [(x.uid, x.on) for x in plan.leavers] == [("gone", TODAY)]
     assert plan.movers == plan.renames == plan.future_joiners == plan.conflicts == []
+
+
+# -- --apply -------------------------------------------------------------------------------
+
+
+def in_range(number: str | int, text: str) -> bool:
+    low, high = text.replace("-+", "-").split("-")
+    return int(low.lstrip("+")) <= int(str(number).lstrip("+")) <= int(high.lstrip("+"))
+
+
+def test_apply_makes_the_changes_and_the_result_validates(inv, capsys):
+    assert run(inv, str(EXPORT), "--apply") == 0, capsys.readouterr()
+    directory = Directory(inv)
+    users = {u["id"]: u for u in plain(directory.users)}
+    sites = directory.sites
+    for uid, site in (("evandam", "ams"), ("bsmit", "ams"), ("nrostami", "thr")):
+        user = users[uid]
+        assert (user["site"], user["class_of_service"], user["status"]) == (site, "internal", "active")
+        assert in_range(user["extension"], sites[site]["extensions"])
+        assert in_range(user["did"], sites[site]["dids"])
+    assert users["evandam"]["email"] == "evandam@example.com"
+    assert len({u["extension"] for u in users.values()}) == len(users)
+    assert (users["mjansen"]["status"], users["mjansen"]["leave_date"]) == ("leaver", "2026-11-22")
+    assert (users["lmeijer"]["status"], users["lmeijer"]["leave_date"]) == ("leaver", "2026-11-13")
+    assert "devices" not in users["mjansen"] and "devices" not in users["lmeijer"]
+    assert users["rahmadi"]["site"] == "ams" and in_range(users["rahmadi"]["extension"], "2000-2999")
+    assert (users["zkarimi"]["name"], users["zkarimi"]["email"]) == (
+        "Zahra Karimi-Nouri",
+        "zahra.karimi@example.com",
+    )
+    assert validate(inv, TODAY).errors == []
+    # Applied, the export and the directory agree: a second run finds nothing.
+    assert lab_plan(inv).size == 0
+    assert run(inv, str(EXPORT), "--apply") == 0
+    assert "hr-sync: nothing to change" in capsys.readouterr().out
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    removed = [d[1:] for d in diff if d.startswith("-") and not d.startswith("---")]
+    added = [d[1:] for d in diff if d.startswith("+") and not d.startswith("+++")]
+    return removed, added
+
+
+def test_apply_changes_only_the_intended_lines(inv):
+    before = snapshot(inv)
+    assert run(inv, str(EXPORT), "--apply") == 0
+    after = snapshot(inv)
+    assert sorted(k for k in before if before[k] != after[k]) == [USERS, SWITCH]
+    old, new = before[USERS].decode(), after[USERS].decode()
+    old_blocks, new_blocks = user_blocks(old), user_blocks(new)
+    for uid in old_blocks.keys() - CHANGED_USERS:
+        assert new_blocks[uid] == old_blocks[uid], uid
+    assert list(new_blocks) == [*old_blocks, "evandam", "bsmit", "nrostami"]
+    removed, added = changed_lines(old, new)
+    assert removed == [
+        "    grants:",
+        '      - {feature: international, until: "2026-06-30", reason: "trade fair, ticket OPS-87"}',
+        "    devices:",
+        '      - {mac: "64:16:7f:10:20:04", model: polycom-vvx450}',
+        "    status: active",
+        "    devices:",
+        '      - {mac: "00:1b:54:10:20:05", model: cisco-cp8841}',
+        "    status: active",
+        "    name: Zahra Karimi",
+        "    email: zkarimi@example.com",
+        "    site: thr",
+        "    extension: 3004",
+    ]
+    assert added[:8] == [
+        "    status: leaver",
+        '    leave_date: "2026-11-22"',
+        "    status: leaver",
+        '    leave_date: "2026-11-13"',
+        "    name: Zahra Karimi-Nouri",
+        "    email: zahra.karimi@example.com",
+        "    site: ams",
+        "    extension: 2008",
+    ]
+    assert added[8:] == [
+        line for uid in ("evandam", "bsmit", "nrostami") for line in new_blocks[uid].splitlines()
+    ]
+    removed, added = changed_lines(before[SWITCH].decode(), after[SWITCH].decode())
+    assert [line.split(",")[0] for line in removed] == ["    - {name: Gi1/0/4", "    - {name: Gi1/0/5"]
+    assert all("phone_mac" not in line for line in added) and len(added) == 2
+
+
+def test_apply_reports_each_change_as_it_goes(inv):
+    directory = Directory(inv)
+    plan = lab_plan(inv)
+    seen = []
+    changes = hrsync.apply(plan, directory, TODAY, step=seen.append)
+    assert seen == changes and len(changes) == plan.size == 7
+    assert [c.verb for c in changes] == ["add"] * 3 + ["leave"] * 2 + ["move", "rename"]
+    assert not directory.check(TODAY).errors
+    assert snapshot(inv) == snapshot(ROOT / "inventory" / "lab")  # apply writes nothing
+
+
+def test_dry_run_writes_nothing(inv, capsys):
+    before = snapshot(inv)
+    assert run(inv, str(EXPORT), "--apply", "--dry-run") == 0
+    output = capsys.readouterr().out
+    assert "dry run: nothing written" in output and "+  - id: evandam" in output
+    assert snapshot(inv) == before
+
+
+@pytest.mark.parametrize("name", ["O'Brien: Jr.", "true", "#1 Fan", "Ann [temp]", "José Ñúñez", "2026"])
+def test_renames_keep_any_name_exactly(inv, tmp_path, name):
+    text = EXPORT.read_text().replace("Zahra Karimi-Nouri", name)
+    assert run(inv, str(write_csv(tmp_path, text, header="")), "--apply") == 0
+    assert Directory(inv).user("zkarimi")["name"] == name
+    assert validate(inv, TODAY).errors == []
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def test_commit_makes_one_commit_with_the_counts(inv, capsys):
+    git(inv, "init", "-q")
+    git(inv, "config", "user.email", "ops@example.com")
+    git(inv, "config", "user.name", "Ops")
+    git(inv, "add", ".")
+    git(inv, "commit", "-qm", "baseline")
+    assert run(inv, str(EXPORT), "--apply", "--commit", "--ticket", "OPS-7") == 0, capsys.readouterr()
+    assert git(inv, "rev-list", "--count", "HEAD").strip() == "2"
+    message = git(inv, "log", "-1", "--format=%B").splitlines()
+    assert message[0] == "users: hr-sync 3 joiners, 2 leavers, 1 mover, 1 rename [OPS-7]"
+    body = [line for line in message if line.startswith("- ")]
+    assert body == [
+        "- add evandam (ams, ext 2000, did +31201234000)",
+        "- add bsmit (ams, ext 2007, did +31201234002)",
+        "- add nrostami (thr, ext 3000, did +982188110000)",
+        "- leave mjansen (ams, ext 2004, left 2026-11-22)",
+        "- leave lmeijer (ams, ext 2005, left 2026-11-13)",
+        "- move rahmadi (thr -> ams, ext 3004 -> 2008)",
+        "- rename zkarimi (name Zahra Karimi -> Zahra Karimi-Nouri, "
+        "email zkarimi@example.com -> zahra.karimi@example.com)",
+    ]
+    assert "  not in the HR export" in message and "Ticket: OPS-7" in message
+    assert sorted(git(inv, "show", "--name-only", "--format=", "HEAD").split()) == [USERS, SWITCH]
+    assert git(inv, "status", "--porcelain") == ""
+
+
+def test_commit_without_apply_is_refused(inv, capsys):
+    assert run(inv, str(EXPORT), "--commit") == 2
+    assert "--commit and --ticket go with --apply" in capsys.readouterr().err
 
 
 # -- malformed exports ---------------------------------------------------------------------
@@ -111,6 +317,21 @@ MALFORMED = {
 def test_malformed_exports_report_every_problem(name):
     problems = parse_csv(DATA / name, SITES)[1]
     assert [str(p) for p in problems] == [f"{DATA / name}:{message}" for message in MALFORMED[name]]
+
+
+@pytest.mark.parametrize("apply", [False, True])
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_cli_refuses_malformed_exports_and_writes_nothing(inv, tmp_path, monkeypatch, capsys, name, apply):
+    shutil.copy(DATA / name, tmp_path / "hr.csv")
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(inv)
+    assert run(inv, "hr.csv", *(["--apply", "--commit"] if apply else [])) == 1
+    errors = capsys.readouterr().err
+    for message in MALFORMED[name]:
+        assert f"hr.csv:{message}\n" in errors
+    count = len(MALFORMED[name])
+    assert f"hr.csv: {count} problem{'s' if count > 1 else ''}; nothing was changed" in errors
+    assert snapshot(inv) == before
 
 
 @pytest.mark.parametrize(
@@ -153,6 +374,11 @@ def test_parse_refuses_text_that_is_not_utf8(tmp_path):
     assert [str(p) for p in parse_csv(path)[1]] == [
         f"{path}:2: not UTF-8 text (byte 0xe9); export as UTF-8 CSV"
     ]
+
+
+def test_a_missing_file_is_an_error(inv, tmp_path, capsys):
+    assert run(inv, str(tmp_path / "nope.csv")) == 1
+    assert "cannot read the HR export" in capsys.readouterr().err
 
 
 # -- scale ------------------------------------------------------------------------------------

@@ -26,30 +26,47 @@ The export is UTF-8 CSV with a header row of exactly the columns in COLUMNS
 is required. Every problem of the file is reported at once, each naming the
 file, the line and the column; with one, nothing is changed.
 
-Pure steps, O(rows + users) with dict lookups: ``parse_csv`` ->
-``reconcile`` (the plan) -> ``report_rows``.
+The steps: ``parse_csv`` and ``reconcile`` are pure and O(rows + users)
+(dict lookups); ``apply`` makes the plan's changes in the loaded documents
+and writes nothing (``cmd_hr_sync`` validates and writes through
+``apply_changes``). ``apply`` runs one directory operation per change, and
+each of those scans the directory.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime
 import difflib
 import io
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+from ruamel.yaml import YAML
+
+from voipctl import directory as ops
+from voipctl.console import err, out
+from voipctl.directory import Change, Directory
 from voipctl.errors import VoipctlError
 from voipctl.model.types import PATTERNS, Email, UserId
+from voipctl.users_cli import _common, _inventory, _today, apply_changes
 
 COLUMNS = ("employee_id", "name", "email", "site", "start_date", "end_date")
 OPTIONAL = frozenset({"end_date"})
+CLASS_OF_SERVICE = "internal"  # of every joiner; raise it with `voipctl user set` or a grant
 MAX_NAME = 200  # as the model's Text
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A bar for --apply only when there is enough to wait for (and a terminal to draw it on).
+PROGRESS_FROM = 100
 
 
 class HrSyncError(VoipctlError):
@@ -98,13 +115,15 @@ class HrRow:
     end_date: datetime.date | None = None
 
     def started(self, today: datetime.date) -> bool:
+        """start_date on or before ``today``."""
         return self.start_date <= today
 
     def ended(self, today: datetime.date) -> bool:
+        """end_date on or before ``today`` (the end_date is the first day gone)."""
         return self.end_date is not None and self.end_date <= today
 
     def working(self, today: datetime.date) -> bool:
-        """Employed on ``today``: started and not ended (the end_date is the first day gone)."""
+        """Employed on ``today``: started and not ended."""
         return self.started(today) and not self.ended(today)
 
 
@@ -267,6 +286,8 @@ class Leaver:
 
 @dataclass(frozen=True)
 class Mover:
+    """An active user whose site in HR is another one."""
+
     uid: str
     name: str
     old_site: str
@@ -326,10 +347,12 @@ class Plan:
 
 
 def _count(number: int, noun: str) -> str:
+    """``3 joiners``, ``1 joiner``; empty for none."""
     return f"{number} {noun}{'' if number == 1 else 's'}" if number else ""
 
 
 def _text(value: Any) -> str | None:
+    """A directory value compared as text (None stays None: an absent e-mail address)."""
     return None if value is None else str(value)
 
 
@@ -396,3 +419,135 @@ def report_rows(plan: Plan) -> list[tuple[str, str, str, str, str]]:
     ]
     rows += [("conflict", c.uid, c.name, "", c.message) for c in plan.conflicts]
     return rows
+
+
+# -- applying -------------------------------------------------------------------------------
+
+_SAFE = YAML(typ="safe", pure=True)
+
+
+def _yaml_text(value: str) -> str:
+    """``value`` as YAML that loads back as the same string: plain if it can be, else quoted."""
+    try:
+        if _SAFE.load(value) == value:
+            return value
+    except Exception:  # ruamel raises several error types; quoting is the answer to all
+        pass
+    return json.dumps(value, ensure_ascii=False)
+
+
+def apply(
+    plan: Plan,
+    directory: Directory,
+    today: datetime.date,
+    *,
+    step: Callable[[Change], None] | None = None,
+) -> list[Change]:
+    """Make the plan's changes in ``directory`` (not written); the Changes, one per user and kind.
+
+    Joiners come first, so that they never take a number a mover has just
+    left. Future joiners and conflicts are not touched. ``step`` is called
+    after each change (progress).
+    """
+    changes: list[Change] = []
+
+    def done(change: Change) -> None:
+        changes.append(change)
+        if step is not None:
+            step(change)
+
+    for row in plan.joiners:
+        change = ops.add(
+            directory, row.employee_id, name=row.name, email=row.email, site=row.site,
+            class_of_service=CLASS_OF_SERVICE, today=today,
+        )  # fmt: skip
+        change.details.insert(0, f"HR start_date {row.start_date}")
+        done(change)
+    for leaver in plan.leavers:
+        change = ops.leave(directory, leaver.uid, today=today, on=leaver.on)
+        change.details.insert(0, leaver.reason)
+        done(change)
+    for mover in plan.movers:
+        done(ops.move(directory, mover.uid, site=mover.new_site, today=today))
+    for rename in plan.renames:
+        ops.set_values(
+            directory, rename.uid, [f"{key}={_yaml_text(new)}" for key, _, new in rename.fields], today=today
+        )
+        done(Change("rename", rename.uid, rename.summary))
+    return changes
+
+
+# -- command --------------------------------------------------------------------------------
+
+
+def load_plan(path: Path, directory: Directory, today: datetime.date) -> Plan:
+    """Parse the export against the directory's sites and reconcile; refuse it on any problem."""
+    rows, problems = parse_csv(path, directory.sites)
+    if problems:
+        for problem in problems:
+            err.print(str(problem), markup=False, soft_wrap=True, highlight=False)
+        raise HrSyncError(f"{path}: {_count(len(problems), 'problem')}; nothing was changed")
+    return reconcile(rows, ops.plain(directory.users), today)
+
+
+def report_table(rows: Iterable[tuple[str, ...]], title: str) -> Table:
+    """``rows`` of report_rows as a rich table (cells as plain text: names are not markup)."""
+    table = Table(title=Text(title), title_justify="left")
+    for column in ("change", "user", "name", "site", "detail"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
+def _print_not_applied(plan: Plan) -> None:
+    """With --apply: what the export holds but hr-sync does not change."""
+    for change, uid, _name, _site, detail in report_rows(plan):
+        if change in ("future joiner", "conflict"):
+            out.print(Text(f"{change} {uid}: {detail}"))
+
+
+def _apply_with_progress(plan: Plan, directory: Directory, today: datetime.date) -> list[Change]:
+    """apply, with a progress bar on stderr for a big plan on a terminal."""
+    if plan.size < PROGRESS_FROM or not err.is_terminal:
+        return apply(plan, directory, today)
+    columns = (TextColumn("hr-sync"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("hr-sync", total=plan.size)
+        return apply(plan, directory, today, step=lambda _change: progress.advance(task))
+
+
+def cmd_hr_sync(args: argparse.Namespace) -> int:
+    """Report (default) or apply (--apply) the differences between the export and the directory."""
+    if not args.apply and (args.commit or args.ticket):
+        raise VoipctlError("--commit and --ticket go with --apply (without it, hr-sync only reports)")
+    if not args.apply:
+        today = _today(args)
+        plan = load_plan(args.csv, Directory(_inventory(args)), today)
+        out.print(report_table(report_rows(plan), f"hr-sync {args.csv} on {today}: {plan.summary()}"))
+        out.print("report only, nothing written" + ("; --apply makes these changes" if plan.size else ""))
+        return 0
+
+    def edit(directory: Directory, today: datetime.date) -> list[Change]:
+        plan = load_plan(args.csv, directory, today)
+        _print_not_applied(plan)
+        return _apply_with_progress(plan, directory, today)
+
+    return apply_changes(args, edit, verb="hr-sync", batch="hr-sync")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """``voipctl hr-sync FILE.csv [--apply] [-i INVENTORY] [--date D] [--dry-run] [--commit] [--ticket T]``."""
+    parser = sub.add_parser(
+        "hr-sync", help="reconcile an HR export (CSV) with the user directory: report, or --apply"
+    )
+    parser.add_argument(
+        "csv", type=Path, metavar="FILE.csv", help=f"HR export with the columns {','.join(COLUMNS)}"
+    )
+    parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="make the changes (joiners, leavers, movers, renames) through the user-change flow",
+    )
+    _common(parser, edits=True)
+    parser.set_defaults(func=cmd_hr_sync)
