@@ -191,3 +191,15 @@ def test_cli_dry_run_writes_nothing(repo, capsys):
     assert main(["user", "leave", "svisser", "-i", str(repo), "--dry-run"]) == 0
     assert "dry run: nothing written" in capsys.readouterr().out
     assert (repo / USERS).read_text() == before
+
+
+def test_commit_subject_of_a_batch_counts_changes_by_kind():
+    from voipctl.directory import Change
+    from voipctl.users_cli import commit_message, commit_subject
+
+    changes = [Change("leave", "a"), Change("add", "b"), Change("add", "c"), Change("rename", "d")]
+    assert commit_subject(changes, None, batch="hr-sync") == "users: hr-sync 2 joiners, 1 leaver, 1 rename"
+    assert commit_subject(changes[:1], "OPS-9", batch="hr-sync") == "users: hr-sync 1 leaver [OPS-9]"
+    # Without a batch, the subjects stay as before.
+    assert commit_subject(changes, None) == "users: add/leave/rename 4 users"
+    assert commit_message(changes, None, batch="hr-sync").splitlines()[2:4] == ["- leave a", "- add b"]

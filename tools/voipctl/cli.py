@@ -21,6 +21,7 @@ COMMANDS = [
     "voipctl.validate",
     "voipctl.generate",
     "voipctl.users_cli",
+    "voipctl.hrsync",
 ]
 
 

@@ -16,6 +16,7 @@ import datetime
 import json
 import re
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,13 @@ from voipctl.errors import VoipctlError
 from voipctl.validate import render_text
 
 TICKET = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
+# How a batch's commit subject counts its changes: verb -> (one, several), in this order.
+NOUNS = {
+    "add": ("joiner", "joiners"),
+    "leave": ("leaver", "leavers"),
+    "move": ("mover", "movers"),
+    "rename": ("rename", "renames"),
+}
 
 
 # -- shared flow ------------------------------------------------------------------------
@@ -45,9 +53,17 @@ def _today(args: argparse.Namespace) -> datetime.date:
 
 
 def apply_changes(
-    args: argparse.Namespace, edit: Callable[[Directory, datetime.date], list[Change]], *, verb: str
+    args: argparse.Namespace,
+    edit: Callable[[Directory, datetime.date], list[Change]],
+    *,
+    verb: str,
+    batch: str | None = None,
 ) -> int:
-    """Load, edit, validate, show, then write (and commit) or refuse; the exit code."""
+    """Load, edit, validate, show, then write (and commit) or refuse; the exit code.
+
+    ``batch`` names a run of many changes (``hr-sync``): its commit subject
+    counts them (see commit_subject).
+    """
     inventory = _inventory(args)
     today = _today(args)
     if args.ticket and not TICKET.match(args.ticket):
@@ -72,8 +88,8 @@ def apply_changes(
         _refuse_uncommitted(directory.root, dirty)
     written = directory.write()
     if args.commit and written:
-        sha = commit(directory.root, written, changes, args.ticket)
-        out.print(f"committed {sha}: {commit_subject(changes, args.ticket)}")
+        sha = commit(directory.root, written, changes, args.ticket, batch=batch)
+        out.print(f"committed {sha}: {commit_subject(changes, args.ticket, batch=batch)}")
     return 0
 
 
@@ -89,8 +105,22 @@ def _print_changes(changes: list[Change], directory: Directory) -> None:
         out.print(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
 
 
-def commit_subject(changes: list[Change], ticket: str | None) -> str:
-    if len(changes) == 1:
+def count_changes(changes: list[Change]) -> str:
+    """``3 joiners, 2 leavers, 1 mover, 1 rename``: changes counted by verb (NOUNS order first)."""
+    counts = Counter(change.verb for change in changes)
+    verbs = [v for v in NOUNS if v in counts] + sorted(v for v in counts if v not in NOUNS)
+    parts = []
+    for verb in verbs:
+        one, several = NOUNS.get(verb, (verb, verb))
+        parts.append(f"{counts[verb]} {one if counts[verb] == 1 else several}")
+    return ", ".join(parts)
+
+
+def commit_subject(changes: list[Change], ticket: str | None, *, batch: str | None = None) -> str:
+    """The first line: one change named in full, several by verbs, a batch by counts."""
+    if batch:
+        subject = f"users: {batch} {count_changes(changes)}"
+    elif len(changes) == 1:
         subject = f"users: {changes[0].subject}"
     else:
         verbs = sorted({c.verb for c in changes})
@@ -98,8 +128,9 @@ def commit_subject(changes: list[Change], ticket: str | None) -> str:
     return subject + (f" [{ticket}]" if ticket else "")
 
 
-def commit_message(changes: list[Change], ticket: str | None) -> str:
-    lines = [commit_subject(changes, ticket), ""]
+def commit_message(changes: list[Change], ticket: str | None, *, batch: str | None = None) -> str:
+    """Subject, then each change with its details, then the ticket trailer."""
+    lines = [commit_subject(changes, ticket, batch=batch), ""]
     for change in changes:
         lines.append(f"- {change.subject}")
         lines.extend(f"  {detail}" for detail in change.details)
@@ -129,10 +160,13 @@ def _refuse_uncommitted(root: Path, files: list[Path]) -> None:
         )
 
 
-def commit(root: Path, files: list[Path], changes: list[Change], ticket: str | None) -> str:
+def commit(
+    root: Path, files: list[Path], changes: list[Change], ticket: str | None, *, batch: str | None = None
+) -> str:
     """Commit exactly ``files`` with the structured message; return the short hash."""
+    message = commit_message(changes, ticket, batch=batch)
     _git(root, "add", "--", *map(str, files))
-    _git(root, "commit", "-q", "-F", "-", "--", *map(str, files), input_text=commit_message(changes, ticket))
+    _git(root, "commit", "-q", "-F", "-", "--", *map(str, files), input_text=message)
     return _git(root, "rev-parse", "--short", "HEAD").strip()
 
 
