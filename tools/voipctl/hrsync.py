@@ -57,7 +57,7 @@ from voipctl.console import err, out
 from voipctl.directory import Change, Directory
 from voipctl.errors import VoipctlError
 from voipctl.model.types import PATTERNS, Email, UserId
-from voipctl.users_cli import _common, _inventory, _today, apply_changes
+from voipctl.users_cli import add_common_options, apply_changes, inventory_of, today_of
 
 COLUMNS = ("employee_id", "name", "email", "site", "start_date", "end_date")
 OPTIONAL = frozenset({"end_date"})
@@ -522,8 +522,8 @@ def cmd_hr_sync(args: argparse.Namespace) -> int:
     if not args.apply and (args.commit or args.ticket):
         raise VoipctlError("--commit and --ticket go with --apply (without it, hr-sync only reports)")
     if not args.apply:
-        today = _today(args)
-        plan = load_plan(args.csv, Directory(_inventory(args)), today)
+        today = today_of(args)
+        plan = load_plan(args.csv, Directory(inventory_of(args)), today)
         out.print(report_table(report_rows(plan), f"hr-sync {args.csv} on {today}: {plan.summary()}"))
         out.print("report only, nothing written" + ("; --apply makes these changes" if plan.size else ""))
         return 0
@@ -549,5 +549,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="make the changes (joiners, leavers, movers, renames) through the user-change flow",
     )
-    _common(parser, edits=True)
+    add_common_options(parser, edits=True)
     parser.set_defaults(func=cmd_hr_sync)

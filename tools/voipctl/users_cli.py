@@ -44,11 +44,11 @@ NOUNS = {
 # -- shared flow ------------------------------------------------------------------------
 
 
-def _inventory(args: argparse.Namespace) -> Path:
+def inventory_of(args: argparse.Namespace) -> Path:
     return Path(args.inventory) if args.inventory else paths.repo_root() / "inventory" / "lab"
 
 
-def _today(args: argparse.Namespace) -> datetime.date:
+def today_of(args: argparse.Namespace) -> datetime.date:
     return args.date or datetime.date.today()
 
 
@@ -64,8 +64,8 @@ def apply_changes(
     ``batch`` names a run of many changes (``hr-sync``): its commit subject
     counts them (see commit_subject).
     """
-    inventory = _inventory(args)
-    today = _today(args)
+    inventory = inventory_of(args)
+    today = today_of(args)
     if args.ticket and not TICKET.match(args.ticket):
         raise VoipctlError(f"--ticket {args.ticket!r} is not a ticket id such as OPS-123")
     directory = Directory(inventory)
@@ -250,8 +250,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    directory = Directory(_inventory(args))
-    today = _today(args)
+    directory = Directory(inventory_of(args))
+    today = today_of(args)
     user = ops.plain(directory.user(args.id))
     derived = {
         "class_of_service_today": effective_class_of_service(user, today),
@@ -275,8 +275,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    directory = Directory(_inventory(args))
-    today = _today(args)
+    directory = Directory(inventory_of(args))
+    today = today_of(args)
     rows = []
     for user in ops.plain(directory.users):
         status = user.get("status", "active")
@@ -309,8 +309,8 @@ def cmd_grants(args: argparse.Namespace) -> int:
             return ops.prune_grants(d, today=today)
 
         return apply_changes(args, edit, verb="grants prune")
-    directory = Directory(_inventory(args))
-    rows = ops.expiring(directory, today=_today(args), within_days=args.expiring)
+    directory = Directory(inventory_of(args))
+    rows = ops.expiring(directory, today=today_of(args), within_days=args.expiring)
     if args.format == "json":
         out.print_json(json.dumps(rows))
         return 0
@@ -329,7 +329,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------
 
 
-def _common(parser: argparse.ArgumentParser, *, edits: bool) -> None:
+def add_common_options(parser: argparse.ArgumentParser, *, edits: bool) -> None:
     parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
     parser.add_argument("--date", type=_date, help="act as on this day (default: today)")
     if edits:
@@ -356,7 +356,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cos", default="internal", help="class of service: internal, national, international")
     p.add_argument("--voicemail", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--device", action="append", type=_device, default=[], metavar="MAC:MODEL")
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_add)
 
     p = users.add_parser("move", help="a mover: to another site with a number there; references follow")
@@ -364,13 +364,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--site", required=True)
     p.add_argument("--extension", type=int)
     p.add_argument("--did")
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_move)
 
     p = users.add_parser("leave", help="a leaver: account, phones, hunt groups and forwards to them removed")
     p.add_argument("id")
     p.add_argument("--on", type=_date, help="leave date (default: today)")
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_leave)
 
     p = users.add_parser("grant", help="a temporary feature or class of service until a date")
@@ -378,44 +378,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("feature", help="international, national, or a feature such as conference")
     p.add_argument("--until", type=_date, required=True)
     p.add_argument("--reason", required=True)
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_grant)
 
     p = users.add_parser("revoke", help="end a grant now, or switch a feature off")
     p.add_argument("id")
     p.add_argument("feature")
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_revoke)
 
     p = users.add_parser("set", help="set KEY=VALUE (name, email, class_of_service, did, features.*)")
     p.add_argument("id")
     p.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_set)
 
     p = users.add_parser("purge", help="remove leavers past their grace period; their numbers become free")
     p.add_argument("--grace-days", type=int, help="default: voip_directory_policy.leaver_grace_days (90)")
-    _common(p, edits=True)
+    add_common_options(p, edits=True)
     p.set_defaults(func=cmd_purge)
 
     p = users.add_parser("show", help="one user and what is in force today")
     p.add_argument("id")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    _common(p, edits=False)
+    add_common_options(p, edits=False)
     p.set_defaults(func=cmd_show)
 
     p = users.add_parser("list", help="the directory, filtered")
     p.add_argument("--site")
     p.add_argument("--status", choices=["active", "leaver"])
     p.add_argument("--format", choices=["table", "json"], default="table")
-    _common(p, edits=False)
+    add_common_options(p, edits=False)
     p.set_defaults(func=cmd_list)
 
     g = sub.add_parser("grants", help="temporary grants: what ends soon, and pruning expired ones")
     g.add_argument("--expiring", type=_days, default=7, metavar="DAYS", help="window such as 7d (default 7d)")
     g.add_argument("--prune", action="store_true", help="remove expired grants from the YAML")
     g.add_argument("--format", choices=["table", "json"], default="table")
-    _common(g, edits=True)
+    add_common_options(g, edits=True)
     g.set_defaults(func=cmd_grants)
 
 
