@@ -19,7 +19,6 @@ machine's load decides the exact figures; the target for one joiner at
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from voipctl.generate import generate, write
+from voipctl.lab import ansible_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "inventory" / "lab"
@@ -77,15 +77,7 @@ def bench_inventory(users: int, work: Path) -> Path:
 
 
 def environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        VOIPLAB_STATE_DIR=str(ROOT / ".lab"),
-        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-    )
-    env.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
-    return env
+    return ansible_environment(ROOT)
 
 
 def timed(cmd: list[str]) -> tuple[float, str]:

@@ -22,6 +22,7 @@ import yaml
 
 from voipctl import inventory
 from voipctl.derive import secrets
+from voipctl.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 
@@ -32,17 +33,7 @@ USER_TABLE_TASKS = {"kamailio_subscribers", "kamailio_aliases", "kamailio_prefer
 
 
 def _environment(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        CONTAINERS_CONF=str(ROOT / "lab" / "containers.conf"),
-        ANSIBLE_NOCOLOR="1",
-        VOIPLAB_STATE_DIR=str(STATE),
-        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-    )
-    env.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
-    env.update(extra)
-    return env
+    return ansible_environment(ROOT, **extra)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,14 @@ model the same run would converge the lab hosts.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from voipctl.lab import ansible_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"
@@ -62,16 +63,7 @@ RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=\d+", re.MULTILINE)
 
 
 def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
-    env["CONTAINERS_CONF"] = str(ROOT / "lab" / "containers.conf")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    password = ROOT / "lab" / "vault-password.lab"
-    if password.is_file():
-        env.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(password))
-    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    return env
+    return ansible_environment(ROOT)
 
 
 @pytest.mark.lab

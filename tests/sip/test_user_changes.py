@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from voipctl.cli import main as voipctl
 from voipctl.derive.secrets import sip_password
+from voipctl.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 
@@ -26,14 +26,7 @@ INTERNATIONAL = "0044207946000"
 
 
 def apply_users(inventory: Path) -> str:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        VOIPLAB_STATE_DIR=str(ROOT / ".lab"),
-        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-    )
-    env.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
+    env = ansible_environment(ROOT)
     run = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / "users.yml")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,

@@ -635,6 +635,27 @@ def cmd_converge(args: argparse.Namespace) -> int:
     return 0
 
 
+def ansible_environment(root: Path, **extra: str) -> dict[str, str]:
+    """Environment for running Ansible against the lab from another checkout or a copy of its inventory.
+
+    The repository's ansible.cfg and venv, no colours, the lab's state
+    directory (SSH keys) even for an inventory copied elsewhere, the lab's
+    vault password unless one is set; ``extra`` on top.
+    """
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(root / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        CONTAINERS_CONF=str(root / "lab" / "containers.conf"),
+        VOIPLAB_STATE_DIR=str(root / ".lab"),
+        PATH=f"{root / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
+    env.update(extra)
+    return env
+
+
 def keep_run_log(
     directory: Path, started: datetime, playbook_path: str, output: str, keep: int = RUN_LOGS
 ) -> Path:
