@@ -39,7 +39,8 @@ def test_untouched_documents_render_byte_for_byte(inv):
     d = Directory(inv)
     for rel in (USERS, SWITCH, "group_vars/all/hunt_groups.yml"):
         path = inv / rel
-        d.doc(path)
+        if path != d.users_file:
+            d.doc(path)
         assert d.render(path) == path.read_text(), rel
 
 

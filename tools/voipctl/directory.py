@@ -18,6 +18,7 @@ import datetime
 import difflib
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -36,6 +37,7 @@ from voipctl.derive.users import (
     next_free_extension,
 )
 from voipctl.errors import VoipctlError
+from voipctl.model import fastyaml
 from voipctl.model.checks import Result, validate
 
 # Key order of a new user entry (the order the directories are written in).
@@ -113,6 +115,7 @@ class Directory:
             names = ", ".join(str(p.relative_to(self.root)) for p in found)
             raise DirectoryError(f"{inventory}: voip_users is defined in several files ({names})")
         self.users_file = found[0]
+        self._users = _UserFile(self.users_file, self._yaml)
 
     # -- files -----------------------------------------------------------------
 
@@ -125,18 +128,18 @@ class Directory:
                         yield path
 
     def files_with(self, key: str, scope: Iterable[str] = ("group_vars", "host_vars")) -> list[Path]:
-        """Files whose top level defines ``key`` (encrypted files are skipped)."""
+        """Files whose top level defines ``key`` (encrypted files are skipped; nothing is parsed)."""
+        pattern = re.compile(rf"^{re.escape(key)}:", re.MULTILINE)
         found = []
         for path in self._yaml_files(scope):
             text = path.read_text()
-            if text.startswith("$ANSIBLE_VAULT") or f"{key}:" not in text:
-                continue
-            doc = self.doc(path)
-            if isinstance(doc, dict) and key in doc:
+            if not text.startswith("$ANSIBLE_VAULT") and pattern.search(text):
                 found.append(path)
         return found
 
     def doc(self, path: Path) -> Any:
+        if path == self.users_file:
+            raise DirectoryError("internal: the user directory is edited through Directory.users")
         if path not in self._docs:
             text = path.read_text()
             self._original[path] = text
@@ -153,8 +156,11 @@ class Directory:
 
     def render(self, path: Path) -> str:
         if path not in self._rendered:
-            self._rendered[path] = self._render(path)
+            self._rendered[path] = self._users.render() if path == self.users_file else self._render(path)
         return self._rendered[path]
+
+    def original(self, path: Path) -> str:
+        return self._users.text if path == self.users_file else self._original[path]
 
     def _render(self, path: Path) -> str:
         buf = io.StringIO()
@@ -172,7 +178,7 @@ class Directory:
             rel = str(path.relative_to(self.root))
             chunks.extend(
                 difflib.unified_diff(
-                    self._original[path].splitlines(True),
+                    self.original(path).splitlines(True),
                     self.render(path).splitlines(True),
                     f"a/{rel}",
                     f"b/{rel}",
@@ -194,7 +200,7 @@ class Directory:
         written = []
         for path in sorted(self.dirty):
             text = self.render(path)
-            if text == self._original[path]:
+            if text == self.original(path):
                 continue
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             try:
@@ -205,7 +211,10 @@ class Directory:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            self._original[path] = text
+            if path == self.users_file:
+                self._users = _UserFile(path, self._yaml)
+            else:
+                self._original[path] = text
             written.append(path)
         self.dirty.clear()
         return written
@@ -213,20 +222,19 @@ class Directory:
     # -- model access ------------------------------------------------------------
 
     @property
-    def users(self) -> CommentedSeq:
-        users = self.doc(self.users_file)["voip_users"]
-        if not isinstance(users, list):
-            raise DirectoryError(f"{self.users_file.relative_to(self.root)}: voip_users is not a list")
-        return users
+    def users(self) -> _UserFile:
+        """The user directory: plain data for reading, nodes for the entries a change edits."""
+        return self._users
 
     def user(self, uid: str) -> CommentedMap:
-        for user in self.users:
-            if str(user.get("id")) == uid:
-                return user
-        ids = [str(u.get("id")) for u in self.users]
-        close = difflib.get_close_matches(uid, ids, n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise DirectoryError(f"no user {uid!r} in {self.users_file.relative_to(self.root)}{hint}")
+        """The editable node of user ``uid`` (DirectoryError naming close ids when unknown)."""
+        index = self._users.index_of(uid)
+        if index is None:
+            ids = [str(u.get("id")) for u in self._users.data()]
+            close = difflib.get_close_matches(uid, ids, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise DirectoryError(f"no user {uid!r} in {self.users_file.relative_to(self.root)}{hint}")
+        return self._users.node(index)
 
     def estate(self, key: str, default: Any = None) -> Any:
         """An estate-wide variable (group_vars) as plain data."""
@@ -243,23 +251,139 @@ class Directory:
         return int(policy.get("leaver_grace_days", DEFAULT_GRACE_DAYS))
 
 
+class _UserFile:
+    """The file holding ``voip_users``, edited entry by entry.
+
+    A directory of thousands of users would take ruamel.yaml tens of seconds
+    to load and dump whole. The file is instead split into its users' text
+    blocks (an entry runs from its ``- `` line to the next entry's); reading
+    uses the fast parser's plain data, and only the entries a change edits
+    are loaded (and dumped again) by ruamel.yaml. Untouched entries keep
+    their exact text. A file whose layout is not a plain block sequence under
+    a top-level ``voip_users:`` is edited whole, the slow way.
+    """
+
+    def __init__(self, path: Path, yaml: YAML):
+        self.path = path
+        self.text = path.read_text()
+        self._yaml = yaml
+        self._head, blocks, self._tail = _split_users(self.text)
+        try:
+            data = fastyaml.parse(self.text)
+        except fastyaml.Unsupported:
+            data = None
+        plain_users = data.get("voip_users") if isinstance(data, dict) else None
+        if blocks is None or not isinstance(plain_users, list) or len(plain_users) != len(blocks):
+            raise DirectoryError(
+                f"{path.name}: voip_users must be a block sequence under a top-level 'voip_users:' key"
+            )
+        # Per entry: [original text or None, plain data, ruamel node or None]
+        self._entries: list[list[Any]] = [[b, u, None] for b, u in zip(blocks, plain_users, strict=True)]
+        self._index: dict[str, int] | None = None
+
+    # reading
+    def data(self) -> list[dict[str, Any]]:
+        """Every user as plain data, edits included."""
+        return [plain(node) if node is not None else data for _, data, node in self._entries]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.data())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def index_of(self, uid: str) -> int | None:
+        if self._index is None:
+            self._index = {
+                str(node.get("id") if node is not None else data.get("id")): i
+                for i, (_, data, node) in enumerate(self._entries)
+            }
+        return self._index.get(uid)
+
+    # editing
+    def node(self, index: int) -> CommentedMap:
+        entry = self._entries[index]
+        if entry[2] is None:
+            seq = self._yaml.load(entry[0])
+            entry[2] = seq[0]
+        return entry[2]
+
+    def append(self, node: CommentedMap) -> None:
+        self._entries.append([None, None, node])
+        self._index = None
+
+    def remove(self, uid: str) -> None:
+        index = self.index_of(uid)
+        if index is None:
+            raise DirectoryError(f"no user {uid!r}")
+        del self._entries[index]
+        self._index = None
+
+    def render(self) -> str:
+        out = [self._head]
+        for text, _, node in self._entries:
+            if node is None:
+                out.append(text)
+            else:
+                buf = io.StringIO()
+                self._yaml.explicit_start = False
+                seq = CommentedSeq([node])
+                self._yaml.dump(seq, buf)
+                out.append(buf.getvalue())
+        out.append(self._tail)
+        return "".join(out)
+
+
+def _split_users(text: str) -> tuple[str, list[str] | None, str]:
+    """(head, entry blocks, tail) of a file whose top-level ``voip_users:`` holds a block sequence."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == "voip_users:"), None)
+    if start is None:
+        return text, None, ""
+    blocks: list[list[str]] = []
+    indent = None
+    end = len(lines)
+    for i in range(start + 1, len(lines)):
+        line = lines[i]
+        stripped = line.lstrip(" ")
+        if not stripped.strip() or stripped.startswith("#"):
+            if blocks:
+                blocks[-1].append(line)
+                continue
+            if indent is None:
+                return text, None, ""
+        column = len(line) - len(stripped)
+        if column == 0 and stripped.strip() and not stripped.startswith("#"):
+            end = i
+            break
+        if stripped.startswith("- ") and (indent is None or column == indent):
+            indent = column
+            blocks.append([line])
+        elif blocks and column > (indent or 0):
+            blocks[-1].append(line)
+        else:
+            return text, None, ""
+    head = "".join(lines[: start + 1])
+    return head, ["".join(b) for b in blocks], "".join(lines[end:])
+
+
 # -- references to a user's numbers and phones ----------------------------------
 
 
 def _forward_refs(directory: Directory, extension: int) -> Iterator[tuple[CommentedMap, str]]:
-    """(call_forward mapping, kind) of every user forwarding to ``extension``."""
-    for other in directory.users:
+    """(user node, kind) of every call forward to ``extension`` (scanned on plain data)."""
+    for index, other in enumerate(directory.users.data()):
         forwards = (other.get("features") or {}).get("call_forward")
         if not isinstance(forwards, dict):
             continue
         for kind in ("unconditional", "busy", "no_answer"):
             if kind in forwards and str(forwards[kind]) == str(extension):
-                yield forwards, kind
+                yield directory.users.node(index), kind
 
 
 def _drop_forwards_to(directory: Directory, user: CommentedMap, details: list[str]) -> None:
-    for forwards, kind in list(_forward_refs(directory, user["extension"])):
-        owner = next(u for u in directory.users if (u.get("features") or {}).get("call_forward") is forwards)
+    for owner, kind in list(_forward_refs(directory, user["extension"])):
+        forwards = owner["features"]["call_forward"]
         del forwards[kind]
         if kind == "no_answer" and "no_answer_timeout" in forwards:
             del forwards["no_answer_timeout"]
@@ -270,8 +394,8 @@ def _drop_forwards_to(directory: Directory, user: CommentedMap, details: list[st
 
 
 def _retarget_forwards(directory: Directory, old: int, new: int, details: list[str]) -> None:
-    for forwards, kind in list(_forward_refs(directory, old)):
-        forwards[kind] = new
+    for owner, kind in list(_forward_refs(directory, old)):
+        owner["features"]["call_forward"][kind] = new
         directory.touch(directory.users_file)
         details.append(f"call forward {kind} to {old} now goes to {new}")
 
@@ -354,14 +478,14 @@ def add(
     devices: Iterable[tuple[str, str]] = (),
 ) -> Change:
     """A joiner: a new entry with the next free extension and DID of the site unless given."""
-    if any(str(u.get("id")) == uid for u in directory.users):
+    if directory.users.index_of(uid) is not None:
         raise DirectoryError(f"user {uid!r} already exists")
     sites = directory.sites
     if site not in sites:
         raise DirectoryError(f"unknown site {site!r} (sites: {', '.join(sorted(sites))})")
     if class_of_service not in COS_RANK:
         raise DirectoryError(f"class of service {class_of_service!r} is not one of {', '.join(COS_RANK)}")
-    users = plain(directory.users)
+    users = directory.users.data()
     if extension is None:
         extension = _free_extension(users, sites, site)
     if not no_did and did is None and sites[site].get("dids"):
@@ -407,7 +531,7 @@ def move(
     old_site, old_ext, old_did = str(user["site"]), int(user["extension"]), user.get("did")
     if site == old_site:
         raise DirectoryError(f"user {uid!r} is already at site {site}")
-    users = plain(directory.users)
+    users = directory.users.data()
     if extension is None:
         extension = _free_extension(users, sites, site)
     details = [f"site {old_site} -> {site}", f"extension {old_ext} -> {extension}"]
@@ -560,12 +684,12 @@ def purge(directory: Directory, *, today: datetime.date, grace_days: int | None 
     """Remove leavers whose leave date lies more than the grace period back; their numbers return to the pool."""
     grace = directory.grace_days() if grace_days is None else grace_days
     changes = []
-    for user in list(directory.users):
+    for user in directory.users.data():
         if user.get("status") != "leaver" or not user.get("leave_date"):
             continue
-        left = as_date(plain(user["leave_date"]), f"user {user.get('id')} leave_date")
+        left = as_date(user["leave_date"], f"user {user.get('id')} leave_date")
         if (today - left).days > grace:
-            directory.users.remove(user)
+            directory.users.remove(str(user["id"]))
             directory.touch(directory.users_file)
             freed = f"ext {user['extension']}" + (f", did {user['did']}" if user.get("did") else "")
             changes.append(Change("purge", str(user["id"]), f"left {left.isoformat()}, {freed} free again"))
@@ -575,7 +699,7 @@ def purge(directory: Directory, *, today: datetime.date, grace_days: int | None 
 def expiring(directory: Directory, *, today: datetime.date, within_days: int) -> list[dict[str, Any]]:
     """Grants ending within ``within_days`` (and those already expired), soonest first."""
     rows = []
-    for user in plain(directory.users):
+    for user in directory.users.data():
         for item in user.get("grants") or []:
             until = as_date(item.get("until"), f"user {user.get('id')} grant until")
             days = (until - today).days
@@ -590,13 +714,12 @@ def expiring(directory: Directory, *, today: datetime.date, within_days: int) ->
 def prune_grants(directory: Directory, *, today: datetime.date) -> list[Change]:
     """Remove grants whose date has passed (their effect ended at the first apply after it)."""
     changes = []
-    for user in directory.users:
-        grants = user.get("grants")
-        if not grants:
+    for index, data in enumerate(directory.users.data()):
+        if not data.get("grants") or not expired_grants(data, today):
             continue
+        user = directory.users.node(index)
+        grants = user["grants"]
         expired = expired_grants(plain(user), today)
-        if not expired:
-            continue
         gone = {(g.get("feature"), str(g.get("until"))) for g in expired}
         kept = [g for g in grants if (g.get("feature"), str(g.get("until"))) not in gone]
         if kept:

@@ -487,7 +487,7 @@ def load_plan(path: Path, directory: Directory, today: datetime.date) -> Plan:
         for problem in problems:
             err.print(str(problem), markup=False, soft_wrap=True, highlight=False)
         raise HrSyncError(f"{path}: {_count(len(problems), 'problem')}; nothing was changed")
-    return reconcile(rows, ops.plain(directory.users), today)
+    return reconcile(rows, directory.users.data(), today)
 
 
 def report_table(rows: Iterable[tuple[str, ...]], title: str) -> Table:

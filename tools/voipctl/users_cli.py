@@ -278,7 +278,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     directory = Directory(inventory_of(args))
     today = today_of(args)
     rows = []
-    for user in ops.plain(directory.users):
+    for user in directory.users.data():
         status = user.get("status", "active")
         if (args.site and user.get("site") != args.site) or (args.status and status != args.status):
             continue
