@@ -205,9 +205,15 @@ def run_module(table, key_columns, value_columns, rows_param, row_options, secre
     module = AnsibleModule(
         argument_spec=argument_spec(rows_param, row_options, secret_columns),
         supports_check_mode=True,
+        # Rows with secrets are not written to the host's log either.
+        no_log=bool(secret_columns),
     )
     params = module.params
     rows = params[rows_param] or []
+    # The arguments as echoed back: the rows summarised, not repeated.
+    # Thousands of rows would be returned for nothing, and Ansible scrubs
+    # every no_log value out of every returned string (seconds at 10,000 users).
+    invocation = {"module_args": {"db": params["db"], rows_param: f"{len(rows)} row(s), not echoed"}}
     try:
         changed, changes, counts = sync(
             params["db"],
@@ -220,8 +226,8 @@ def run_module(table, key_columns, value_columns, rows_param, row_options, secre
             where=where,
         )
     except TableSyncError as exc:
-        module.fail_json(msg=str(exc))
-    result = {"changed": changed, "counts": counts, "changes": changes}
+        module.fail_json(msg=str(exc), invocation=invocation)
+    result = {"changed": changed, "counts": counts, "changes": changes, "invocation": invocation}
     if module._diff:
         result["diff"] = diff_text(table, changes, key_columns)
     module.exit_json(**result)
