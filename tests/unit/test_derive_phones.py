@@ -183,3 +183,29 @@ def test_lab_inventory_gives_every_device_a_phone():
     )  # fmt: skip
     devices = sum(len(u.get("devices") or []) for u in users if u.get("status", "active") == "active")
     assert len(entries) == devices and len({e["mac"] for e in entries}) == devices
+
+
+def test_filters_over_hostvars_and_groups():
+    from ansible.errors import AnsibleFilterError
+
+    from filter_plugins.voip_phones import FilterModule
+
+    filters = FilterModule().filters()
+    common = {"voip_sites": SITES, "voip_users": USERS, "voip_phone_models": MODELS, "voip_release": {}}
+    hostvars = {
+        "prov1": {**common, "voip_site": "ams", "ansible_host": "10.0.0.21"},
+        "cs1": {**common, "voip_site": "ams", "ansible_host": "10.0.0.11", "voip_call_server": {"sip_domain": "ams.test"}},
+        "cs2": {**common, "voip_site": "thr", "ansible_host": "10.0.0.12", "voip_call_server": {"sip_domain": "thr.test"}},
+    }  # fmt: skip
+    groups = {"call_servers": ["cs1", "cs2"]}
+    entries = filters["voip_phone_data"](
+        "prov1", hostvars, groups, MASTER, "http://prov.test", today="2026-11-22"
+    )
+    assert entries == data(syslog_server=None)
+    assert (
+        filters["voip_phone_common"]("prov1", hostvars, "http://prov.test")["timezone"] == "Europe/Amsterdam"
+    )
+    with pytest.raises(
+        AnsibleFilterError, match=r"voip_phone_data\(prov1\): user e: site 'thr' has no call server"
+    ):
+        filters["voip_phone_data"]("prov1", hostvars, {"call_servers": ["cs1"]}, MASTER, "http://p")
