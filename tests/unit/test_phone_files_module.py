@@ -200,3 +200,27 @@ def test_vendor_change_of_a_mac_removes_its_old_file(dest, run):
     _, result, _ = run(args(dest, phones))
     assert result["counts"]["removed"] == 1 and result["counts"]["written"] == 1
     assert not (dest / "805ec0000000.cfg").exists() and (dest / "805ec0000000.xml").exists()
+
+
+def test_documentation_matches_the_argument_spec():
+    import yaml
+
+    module = importlib.import_module("library.phone_files")
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert yaml.safe_load(module.EXAMPLES) and yaml.safe_load(module.RETURN)
+    assert {a: doc["attributes"][a]["support"] for a in ("check_mode", "diff_mode")} == {
+        "check_mode": "full",
+        "diff_mode": "full",
+    }
+
+    def compare(spec, options, path):
+        assert set(spec) == set(options), path
+        for name, arg in spec.items():
+            for field, default in (("type", None), ("required", False), ("default", None), ("choices", None),
+                                   ("elements", None)):  # fmt: skip
+                assert arg.get(field, default) == options[name].get(field, default), f"{path}{name}.{field}"
+            if "options" in arg:
+                compare(arg["options"], options[name]["suboptions"], f"{path}{name}.")
+
+    compare(phone_files.ARGUMENT_SPEC, doc["options"], "")
+    assert phone_files.ACCOUNT_OPTIONS["password"]["no_log"] is True
