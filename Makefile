@@ -84,11 +84,14 @@ molecule: bootstrap venv ## The molecule default scenario: create, converge, ide
 unit: venv ## Unit tests
 	pytest -p no:cacheprovider tests/unit
 
-.PHONY: bench bench-validate bench-users
-bench: bench-validate bench-users ## All benchmarks (bench-users needs the running lab: make lab)
+.PHONY: bench bench-validate bench-users bench-phones
+bench: bench-validate bench-phones bench-users ## All benchmarks (bench-users needs the running lab: make lab)
 
 bench-validate: venv ## Time `voipctl validate` on a generated 100,000-user estate (target: 5 s)
 	python bench/validate.py
+
+bench-phones: venv ## Provisioning files of 10,000 phones through the phone_files module: first run, no-change rerun
+	python bench/phone_files.py
 
 bench-users: venv ## One joiner end to end (voipctl user add + users.yml) at 100, 1,000, 10,000 users
 	python bench/users_apply.py

@@ -1,0 +1,81 @@
+"""Desk phone filters: what the provisioning server serves. Logic lives in voipctl.derive.phones."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
+    from voipctl.derive.secrets import SecretError
+    from voipctl.derive.users import UserDataError
+except ImportError as exc:  # pragma: no cover - depends on the controller's environment
+    phone_data = phone_common = None
+    _IMPORT_ERROR = exc
+
+
+def _need_voipctl(name):
+    if phone_data is None:
+        raise AnsibleFilterError(f"{name} needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
+
+
+def call_servers(hostvars, groups):
+    """The call servers of the inventory as phone_data wants them (name, site, address, sip_domain, sip_port)."""
+    servers = []
+    for name in groups.get("call_servers", []):
+        host = hostvars[name]
+        server = host.get("voip_call_server") or {}
+        servers.append(
+            {
+                "name": name,
+                "site": host.get("voip_site"),
+                "address": host.get("ansible_host", name),
+                "sip_domain": server.get("sip_domain"),
+                "sip_port": server.get("sip_port", 5060),
+            }
+        )
+    return servers
+
+
+def voip_phone_data(host, hostvars, groups, master_secret, provisioning_url, syslog_server=None, today=None):
+    """``inventory_hostname | voip_phone_data(hostvars, groups, master_secret, provisioning_url, ...)``.
+
+    One entry per device of every active user (voipctl.derive.phones.phone_data).
+    """
+    _need_voipctl("voip_phone_data")
+    me = hostvars[host]
+    try:
+        return phone_data(
+            sites=me["voip_sites"],
+            users=me.get("voip_users") or [],
+            phone_models=me.get("voip_phone_models") or {},
+            call_servers=call_servers(hostvars, groups),
+            release=me.get("voip_release") or {},
+            master_secret=master_secret,
+            provisioning_url=provisioning_url,
+            syslog_server=syslog_server or None,
+            today=today,
+        )
+    except (PhoneDataError, SecretError, UserDataError, KeyError) as exc:
+        raise AnsibleFilterError(f"voip_phone_data({host}): {exc}") from exc
+
+
+def voip_phone_common(host, hostvars, provisioning_url, syslog_server=None):
+    """``inventory_hostname | voip_phone_common(hostvars, provisioning_url)``: the unassigned profile's settings."""
+    _need_voipctl("voip_phone_common")
+    me = hostvars[host]
+    try:
+        return phone_common(
+            sites=me["voip_sites"],
+            phone_models=me.get("voip_phone_models") or {},
+            release=me.get("voip_release") or {},
+            provisioning_url=provisioning_url,
+            syslog_server=syslog_server or None,
+            default_site=me.get("voip_site"),
+        )
+    except (PhoneDataError, KeyError) as exc:
+        raise AnsibleFilterError(f"voip_phone_common({host}): {exc}") from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"voip_phone_data": voip_phone_data, "voip_phone_common": voip_phone_common}

@@ -1,0 +1,261 @@
+"""What the provisioning server serves to desk phones, derived from the estate model.
+
+``phone_data`` gives one entry per device of every active user: the MAC (bare
+and with colons), vendor, model, firmware, the SIP account (user name = the
+extension, password derived from the master secret as the call server's HA1
+is, domain and registrar of the call server of the user's site), the site's
+time, NTP and voice VLAN, the syslog target, and BLF line keys for the other
+members of the user's hunt groups. ``phone_common`` gives the settings of the
+"unassigned" profile a phone gets once its MAC is no longer in the model, and
+``unassigned_macs`` the rule that decides which MACs those are.
+
+The module ``phone_files`` renders these entries on the provisioning server
+(module_utils/voip_phone_templates.py); nothing here renders files.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from voipctl.derive import secrets
+from voipctl.derive.users import active_features, as_date
+
+VENDORS = ("yealink", "polycom", "cisco", "snom")
+_HEX12 = re.compile(r"^[0-9a-f]{12}$")
+
+
+class PhoneDataError(ValueError):
+    """The model lacks something a phone needs; the message names the element."""
+
+
+def bare_mac(mac: Any, what: str = "MAC") -> str:
+    """``80:5E:C0:12:34:56`` (or with dashes, dots, or none) as ``805ec0123456``."""
+    text = re.sub(r"[:\-. ]", "", str(mac)).lower()
+    if not _HEX12.match(text):
+        raise PhoneDataError(f"{what}: {mac!r} is not a MAC address (12 hex digits)")
+    return text
+
+
+def colon_mac(bare: str) -> str:
+    """``805ec0123456`` as ``80:5e:c0:12:34:56``."""
+    return ":".join(bare[i : i + 2] for i in range(0, 12, 2))
+
+
+def utc_offset_minutes(timezone: str, what: str = "timezone") -> int:
+    """Standard (winter) offset of an IANA zone from UTC in minutes; phones apply DST themselves."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PhoneDataError(f"{what}: {timezone!r} is not a known IANA time zone") from exc
+    year = datetime.date.today().year
+    offsets = []
+    for month in (1, 7):
+        offset = datetime.datetime(year, month, 1, 12, tzinfo=zone).utcoffset()
+        offsets.append(int(offset.total_seconds() // 60) if offset else 0)
+    return min(offsets)
+
+
+def _site_settings(sites: Mapping[str, Any], site: str, what: str) -> dict[str, Any]:
+    if site not in sites:
+        raise PhoneDataError(f"{what}: site {site!r} is not in voip_sites")
+    data = sites[site] or {}
+    timezone = data.get("timezone")
+    if not timezone:
+        raise PhoneDataError(f"voip_sites.{site}.timezone is not set")
+    return {
+        "timezone": timezone,
+        "utc_offset_minutes": utc_offset_minutes(timezone, f"voip_sites.{site}.timezone"),
+        "ntp_servers": [str(s) for s in data.get("ntp_servers") or []],
+        "voice_vlan": data.get("voice_vlan"),
+    }
+
+
+def firmware(
+    model_name: str, phone_models: Mapping[str, Any], release: Mapping[str, Any] | None, provisioning_url: str
+) -> dict[str, str]:
+    """Firmware version and URL of a model.
+
+    The version is the model's ``firmware``, unless the release manifest's
+    ``components`` names the model (``voip_release.components.yealink-t54w``),
+    which then wins: a firmware roll-out is a release like any other.
+    """
+    model = phone_models[model_name]
+    components = (release or {}).get("components") or {}
+    version = str(components.get(model_name) or model.get("firmware") or "")
+    if not version:
+        raise PhoneDataError(f"voip_phone_models.{model_name}: no firmware version")
+    url = f"{provisioning_url.rstrip('/')}/firmware/{model['vendor']}/{model_name}/{version}"
+    return {"version": version, "url": url}
+
+
+def _model(phone_models: Mapping[str, Any], name: Any, what: str) -> Mapping[str, Any]:
+    if name not in phone_models:
+        raise PhoneDataError(
+            f"{what}: unknown phone model {name!r} (known: {', '.join(sorted(phone_models)) or 'none'})"
+        )
+    model = phone_models[name]
+    if model.get("vendor") not in VENDORS:
+        raise PhoneDataError(
+            f"voip_phone_models.{name}.vendor: {model.get('vendor')!r} is not one of {', '.join(VENDORS)}"
+        )
+    return model
+
+
+def _servers_by_site(call_servers: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The call server of each site: the first by name when a site has several."""
+    by_site: dict[str, Mapping[str, Any]] = {}
+    for server in sorted(call_servers, key=lambda s: str(s.get("name"))):
+        by_site.setdefault(server.get("site"), server)
+    return by_site
+
+
+def phone_data(
+    *,
+    sites: Mapping[str, Any],
+    users: Iterable[Mapping[str, Any]],
+    phone_models: Mapping[str, Any],
+    call_servers: Iterable[Mapping[str, Any]],
+    release: Mapping[str, Any] | None,
+    master_secret: str,
+    provisioning_url: str,
+    syslog_server: str | None = None,
+    today: Any = None,
+) -> list[dict[str, Any]]:
+    """One entry per device of every active user, in directory order (see the module docstring).
+
+    ``call_servers`` are dicts with ``name``, ``site``, ``address`` (its
+    ``ansible_host``), ``sip_domain`` and optionally ``sip_port``. ``today``
+    decides time-bound features (grants). BLF keys go to the other active
+    members of the user's hunt groups homed at the same site (the same
+    registrar), by extension, as many as the model has line keys beyond the
+    first (the user's own line). Raises PhoneDataError naming the element.
+    """
+    day = as_date(today or datetime.date.today(), "today")
+    if not provisioning_url:
+        raise PhoneDataError("provisioning_url is not set")
+    servers = _servers_by_site(call_servers)
+    active = [u for u in users if u.get("status", "active") != "leaver"]
+
+    members: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    features_of: dict[str, dict[str, Any]] = {}
+    for user in active:
+        features = active_features(user, day)
+        features_of[user["id"]] = features
+        for group in features.get("hunt_groups") or []:
+            members.setdefault((user.get("site"), group), []).append(user)
+
+    site_cache: dict[str, dict[str, Any]] = {}
+    entries: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for user in active:
+        uid = user["id"]
+        devices = user.get("devices") or []
+        if not devices:
+            continue
+        site = user.get("site")
+        what = f"user {uid}"
+        if site not in site_cache:
+            site_cache[site] = _site_settings(sites, site, what)
+        server = servers.get(site)
+        if server is None:
+            raise PhoneDataError(f"{what}: site {site!r} has no call server (group call_servers)")
+        domain = server.get("sip_domain")
+        if not domain:
+            raise PhoneDataError(f"call server {server.get('name')}: voip_call_server.sip_domain is not set")
+        ext = str(user["extension"])
+        password = secrets.sip_password(master_secret, uid, int(user.get("password_rotation", 0)))
+        blf: dict[str, Mapping[str, Any]] = {}
+        for group in features_of[uid].get("hunt_groups") or []:
+            for other in members.get((site, group), []):
+                if other["id"] != uid:
+                    blf.setdefault(str(other["extension"]), other)
+        blf_sorted = sorted(blf.items(), key=lambda item: (len(item[0]), item[0]))
+        for j, device in enumerate(devices):
+            dwhat = f"{what} devices[{j}]"
+            model_name = device.get("model")
+            model = _model(phone_models, model_name, dwhat)
+            mac = bare_mac(device.get("mac"), f"{dwhat}.mac")
+            if mac in seen:
+                raise PhoneDataError(f"{dwhat}: MAC {colon_mac(mac)} is already a device of user {seen[mac]}")
+            seen[mac] = uid
+            room = max(int(model.get("line_keys", 1)) - 1, 0)
+            entries.append(
+                {
+                    "mac": mac,
+                    "mac_colon": colon_mac(mac),
+                    "vendor": model["vendor"],
+                    "model": model_name,
+                    "user": uid,
+                    "site": site,
+                    "display_name": str(user.get("name") or ext),
+                    "extension": ext,
+                    "firmware": firmware(model_name, phone_models, release, provisioning_url),
+                    "account": {
+                        "username": ext,
+                        "auth_name": ext,
+                        "password": password,
+                        "domain": domain,
+                        "registrar": server["address"],
+                        "port": int(server.get("sip_port") or 5060),
+                    },
+                    **site_cache[site],
+                    "syslog_server": syslog_server or None,
+                    "line_keys": [
+                        {"type": "blf", "extension": number, "label": str(other.get("name") or number)}
+                        for number, other in blf_sorted[:room]
+                    ],
+                }
+            )
+    return entries
+
+
+def phone_common(
+    *,
+    sites: Mapping[str, Any],
+    phone_models: Mapping[str, Any],
+    release: Mapping[str, Any] | None,
+    provisioning_url: str,
+    syslog_server: str | None = None,
+    default_site: str | None = None,
+) -> dict[str, Any]:
+    """Settings of the "unassigned" profile (module phone_files, option ``common``).
+
+    Per site (time, NTP, voice VLAN) and per model (firmware); a phone keeps
+    the site and model its last profile named. ``default_site`` (else the
+    first site by name) serves phones whose site is unknown.
+    """
+    if not sites:
+        raise PhoneDataError("voip_sites is empty")
+    for name in phone_models:
+        _model(phone_models, name, f"voip_phone_models.{name}")
+    default = default_site or sorted(sites)[0]
+    if default not in sites:
+        raise PhoneDataError(f"default_site {default!r} is not in voip_sites")
+    per_site = {site: _site_settings(sites, site, f"voip_sites.{site}") for site in sorted(sites)}
+    return {
+        **per_site[default],
+        "syslog_server": syslog_server or None,
+        "sites": per_site,
+        "firmware": {
+            name: {
+                "vendor": phone_models[name]["vendor"],
+                **firmware(name, phone_models, release, provisioning_url),
+            }
+            for name in sorted(phone_models)
+        },
+    }
+
+
+def unassigned_macs(present: Iterable[str], phones: Iterable[Mapping[str, Any]]) -> list[str]:
+    """MACs among ``present`` (any notation) that no entry of ``phones`` has, bare, sorted.
+
+    The model keeps no history, so "had been assigned" means "has a file on
+    the provisioning server": the module applies the same rule to its
+    directory listing.
+    """
+    wanted = {bare_mac(p["mac"]) for p in phones}
+    return sorted({bare_mac(m) for m in present} - wanted)
