@@ -10,6 +10,8 @@ import dataclasses
 import datetime
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,17 @@ def directory(tmp_path_factory):
     shutil.copytree(LAB, copy)
     yield copy
     apply_users(LAB)
+
+
+def fetch_text(server: str, name: str) -> str | None:
+    """A file from the provisioning server as a phone on the voice network fetches it (None: 404)."""
+    try:
+        with urllib.request.urlopen(f"http://{server}/{name}", timeout=5) as answer:
+            return answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
 
 
 def user_cli(inventory: Path, *args: str) -> None:
@@ -102,9 +115,16 @@ def test_leaver_is_refused_after_apply(directory, users, estate, register):
     leaver = next(u for u in users.values() if u.status == "active" and u.site == "ams" and u.model.get("grants") is None
                   and not (u.model.get("features") or {}).get("dnd"))  # fmt: skip
     assert register(leaver).final == "200"
+    macs = [d["mac"].replace(":", "").lower() for d in leaver.model.get("devices") or []]
+    assert macs, "the leaver has a desk phone"
     user_cli(directory, "leave", leaver.id)
     apply_users(directory)
     assert register(leaver).final == "403"
+    # The leaver's desk phone now fetches the unassigned profile: no account, no password.
+    prov = estate.hosts[estate.hosts_in("provisioning_servers")[0]]["ansible_host"]
+    for mac in macs:
+        text = next(t for t in (fetch_text(prov, f"{mac}.{ext}") for ext in ("cfg", "xml")) if t is not None)
+        assert "unassigned" in text and leaver.password not in text and f"user={leaver.id}" not in text
 
 
 def test_grant_lets_international_through_and_revoke_ends_it(directory, users, estate, call, peer):

@@ -1,0 +1,90 @@
+"""Desk phone files as phones fetch them: per vendor, from the model, and usable.
+
+Every active user's phone file is fetched over HTTP from the controller (a
+voice network), parsed the way its vendor writes it, checked against the
+model, and then used: a SIPp phone configured only from the fetched file
+(account, password, server) registers with the call server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+
+def parse(vendor: str, text: str) -> dict[str, str]:
+    """(user, password, domain, proxy, vlan, name) as the vendor's file states them."""
+    if vendor == "yealink":
+        kv = dict(
+            line.split(" = ", 1) for line in text.splitlines() if " = " in line and not line.startswith("#")
+        )
+        return {"user": kv["account.1.user_name"], "password": kv["account.1.password"],
+                "domain": kv["account.1.sip_server.1.address"], "proxy": kv["account.1.outbound_proxy.1.address"],
+                "vlan": kv["network.vlan.internet_port.vid"], "name": kv["account.1.display_name"]}  # fmt: skip
+    root = ET.fromstring(text)
+    if vendor == "polycom":
+        a = root.find("ALL").attrib
+        return {"user": a["reg.1.auth.userId"], "password": a["reg.1.auth.password"],
+                "domain": a["reg.1.server.1.address"], "proxy": a["reg.1.outboundProxy.address"],
+                "vlan": a["device.net.vlanId"], "name": a["reg.1.displayName"]}  # fmt: skip
+    if vendor == "cisco":
+        f = {child.tag: child.text or "" for child in root}
+        return {"user": f["User_ID_1_"], "password": f["Password_1_"], "domain": f["Proxy_1_"],
+                "proxy": f["Outbound_Proxy_1_"].split(":")[0], "vlan": f["VLAN_ID"], "name": f["Display_Name_1_"]}  # fmt: skip
+    if vendor == "snom":
+        s = {child.tag: child.text or "" for child in root.find("phone-settings")}
+        return {"user": s["user_name1"], "password": s["user_pass1"], "domain": s["user_host1"],
+                "proxy": s["user_outbound1"].split(":")[0], "vlan": s["vlan_id"], "name": s["user_realname1"]}  # fmt: skip
+    raise AssertionError(f"no parser for {vendor}")
+
+
+def file_name(vendor: str, mac: str) -> str:
+    bare = mac.replace(":", "").lower()
+    return f"{bare}.cfg" if vendor in ("yealink", "polycom") else f"{bare}.xml"
+
+
+@pytest.fixture(scope="module")
+def provisioning(estate):
+    name = estate.hosts_in("provisioning_servers")[0]
+    return estate.hosts[name]
+
+
+def fetch(server: str, name: str) -> str:
+    with urllib.request.urlopen(f"http://{server}/{name}", timeout=5) as answer:
+        assert answer.status == 200
+        return answer.read().decode()
+
+
+def devices(users, estate):
+    models = estate.hosts["cs1"]["voip_phone_models"]
+    for user in users.values():
+        if user.status != "active":
+            continue
+        for device in user.model.get("devices") or []:
+            yield user, device, models[device["model"]]["vendor"]
+
+
+def test_every_active_users_phone_file_matches_the_model(users, estate, provisioning):
+    vlans = {site: data["voice_vlan"] for site, data in estate.hosts["cs1"]["voip_sites"].items()}
+    vendors = set()
+    for user, device, vendor in devices(users, estate):
+        settings = parse(vendor, fetch(provisioning["ansible_host"], file_name(vendor, device["mac"])))
+        assert settings == {"user": user.extension, "password": user.password, "domain": user.domain,
+                            "proxy": user.server, "vlan": str(vlans[user.site]), "name": user.model["name"]}, user.id  # fmt: skip
+        vendors.add(vendor)
+    assert vendors == {"yealink", "polycom", "cisco", "snom"}, "the lab has a phone of every vendor"
+
+
+@pytest.mark.parametrize("vendor", ["yealink", "polycom", "cisco", "snom"])
+def test_a_phone_configured_from_its_file_registers(users, estate, provisioning, register, vendor):
+    user, device, _ = next(d for d in devices(users, estate) if d[2] == vendor)
+    settings = parse(vendor, fetch(provisioning["ansible_host"], file_name(vendor, device["mac"])))
+    # Only what the file says: the account, its password and the server.
+    phone = dataclasses.replace(user, extension=settings["user"], password=settings["password"],
+                                domain=settings["domain"], server=settings["proxy"])  # fmt: skip
+    assert register(phone).final == "200"
