@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import importlib
-import json
 import os
 import stat
 import sys
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 import module_utils.voip_phone_files as phone_files
 import module_utils.voip_phone_templates as templates
@@ -57,14 +55,9 @@ def dest(tmp_path):
 
 
 @pytest.fixture
-def run(capsys):
+def run(module_runner):
     def run(args, check=False, diff=False):
-        main = importlib.import_module("library.phone_files").main
-        args = {**args, "_ansible_check_mode": check, "_ansible_diff": diff}
-        with patch_module_args(args), pytest.raises(SystemExit) as exit_:
-            main()
-        out = capsys.readouterr().out
-        return exit_.value.code, json.loads(out), out
+        return module_runner("phone_files", args, check, diff)
 
     return run
 

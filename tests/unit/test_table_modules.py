@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 import sqlite3
 import sys
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 import module_utils.voip_table_sync as table_sync
 
@@ -139,16 +136,8 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def run(capsys):
-    def run(module, args, check=False, diff=False):
-        main = importlib.import_module(f"library.{module}").main
-        args = {**args, "_ansible_check_mode": check, "_ansible_diff": diff}
-        with patch_module_args(args), pytest.raises(SystemExit) as exit_:
-            main()
-        out = capsys.readouterr().out
-        return exit_.value.code, json.loads(out), out
-
-    return run
+def run(module_runner):
+    return module_runner
 
 
 def stored(db, select):
