@@ -157,3 +157,39 @@ def test_no_secret_in_converge_output(every_secret):
     for log in logs:
         found = leaks(log.read_text(), every_secret)
         assert not found, f"{log.name}: secrets in the output: {found}"
+
+
+def test_changing_one_user_changes_exactly_one_phone_file(tmp_path, every_secret):
+    """users.yml --check after renaming one user: exactly that user's phone file would be written."""
+    inventory_copy = tmp_path / "lab"
+    shutil.copytree(LAB, inventory_copy)
+    users_file = inventory_copy / "group_vars" / "all" / "users.yml"
+    plain = yaml.safe_load(users_file.read_text())["voip_users"]
+    user = next(
+        u for u in plain if u.get("status", "active") == "active" and len(u.get("devices") or []) == 1
+    )
+    text = users_file.read_text()
+    assert text.count(f"name: {user['name']}\n") == 1
+    users_file.write_text(text.replace(f"name: {user['name']}\n", f"name: {user['name']} (renamed)\n"))
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory_copy),
+         str(ROOT / "playbooks" / "users.yml"), "--check", "--diff", "--limit", "localhost,provisioning_servers"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env=_environment(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not leaks(run.stdout + run.stderr, every_secret), "a secret appeared in the check-mode output"
+    report, _ = json.JSONDecoder().raw_decode(run.stdout[run.stdout.index("{") :])
+    results = [
+        result
+        for play in report["plays"]
+        for task in play["tasks"]
+        for result in task["hosts"].values()
+        if result.get("action") == "phone_files"
+    ]
+    assert results, "users.yml rendered no phone files"
+    mac = user["devices"][0]["mac"].replace(":", "").lower()
+    for result in results:
+        assert result["counts"]["written"] == 1, result["counts"]
+        assert [w["file"] for w in result["changes"]["written"]] in ([f"{mac}.cfg"], [f"{mac}.xml"])
+        assert result["counts"]["unassigned"] == 0 and result["counts"]["removed"] == 0
