@@ -101,6 +101,21 @@ def changed_directory(
     return users, {str(forwarder["extension"]), str(leaver["extension"]), str(joiner_ext)}, macs
 
 
+def check_run(inventory: Path, playbook: str, limit: str, every_secret: set[str]) -> dict:
+    """``playbook --check --diff`` on ``inventory``: its JSON report, after proving it printed no secret."""
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory),
+         str(ROOT / "playbooks" / playbook), "--check", "--diff", "--limit", limit],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env=_environment(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not leaks(run.stdout + run.stderr, every_secret), f"a secret appeared in the output of {playbook}"
+    # The JSON report, then profile_tasks' timing table.
+    report, _ = json.JSONDecoder().raw_decode(run.stdout[run.stdout.index("{") :])
+    return report
+
+
 def table_rows(podman_host: str, sql: str) -> list[str]:
     out = subprocess.run(
         ["podman", "exec", podman_host, "sqlite3", "/var/lib/kamailio/kamailio.sqlite", sql],
@@ -122,16 +137,7 @@ def test_check_mode_reports_exactly_the_users_that_would_change(tmp_path, model,
     users_file.write_text("---\n" + yaml.safe_dump({"voip_users": users}, sort_keys=False))
     before = table_rows("voiplab-cs1", "SELECT username FROM subscriber ORDER BY username")
 
-    run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory_copy),
-         str(ROOT / "playbooks" / "call_servers.yml"), "--check", "--diff", "--limit", "localhost,cs1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-        env=_environment(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert not leaks(run.stdout + run.stderr, every_secret), "a secret appeared in the check-mode output"
-    # The JSON report, then profile_tasks' timing table.
-    report, _ = json.JSONDecoder().raw_decode(run.stdout[run.stdout.index("{") :])
+    report = check_run(inventory_copy, "call_servers.yml", "localhost,cs1", every_secret)
 
     would_change: set[str] = set()
     changed_tasks: set[str] = set()
@@ -171,15 +177,7 @@ def test_changing_one_user_changes_exactly_one_phone_file(tmp_path, every_secret
     text = users_file.read_text()
     assert text.count(f"name: {user['name']}\n") == 1
     users_file.write_text(text.replace(f"name: {user['name']}\n", f"name: {user['name']} (renamed)\n"))
-    run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory_copy),
-         str(ROOT / "playbooks" / "users.yml"), "--check", "--diff", "--limit", "localhost,provisioning_servers"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-        env=_environment(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert not leaks(run.stdout + run.stderr, every_secret), "a secret appeared in the check-mode output"
-    report, _ = json.JSONDecoder().raw_decode(run.stdout[run.stdout.index("{") :])
+    report = check_run(inventory_copy, "users.yml", "localhost,provisioning_servers", every_secret)
     results = [
         result
         for play in report["plays"]

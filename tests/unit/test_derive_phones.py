@@ -13,7 +13,6 @@ from voipctl.derive.phones import (
     bare_mac,
     phone_common,
     phone_data,
-    unassigned_macs,
     utc_offset_minutes,
 )
 from voipctl.derive.secrets import SecretError
@@ -141,14 +140,6 @@ def test_errors_name_the_element(change, message):
 def test_short_master_secret_is_refused():
     with pytest.raises(SecretError):
         data(master_secret="short")
-
-
-def test_unassigned_macs_any_notation():
-    present = ["80:5E:C0:00:00:01", "aabbccddeeff", "00-04-13-00-00-09"]
-    assert unassigned_macs(present, data()) == ["000413000009", "aabbccddeeff"]
-    assert unassigned_macs([], data()) == []
-    with pytest.raises(PhoneDataError):
-        unassigned_macs(["nonsense"], data())
 
 
 def test_bare_mac_and_offsets():

@@ -6,8 +6,9 @@ extension, password derived from the master secret as the call server's HA1
 is, domain and registrar of the call server of the user's site), the site's
 time, NTP and voice VLAN, the syslog target, and BLF line keys for the other
 members of the user's hunt groups. ``phone_common`` gives the settings of the
-"unassigned" profile a phone gets once its MAC is no longer in the model, and
-``unassigned_macs`` the rule that decides which MACs those are.
+"unassigned" profile a phone gets once its MAC is no longer in the model
+(which MACs those are is decided once, by the module, from the files on the
+provisioning server).
 
 The module ``phone_files`` renders these entries on the provisioning server
 (module_utils/voip_phone_templates.py); nothing here renders files.
@@ -248,14 +249,3 @@ def phone_common(
             for name in sorted(phone_models)
         },
     }
-
-
-def unassigned_macs(present: Iterable[str], phones: Iterable[Mapping[str, Any]]) -> list[str]:
-    """MACs among ``present`` (any notation) that no entry of ``phones`` has, bare, sorted.
-
-    The model keeps no history, so "had been assigned" means "has a file on
-    the provisioning server": the module applies the same rule to its
-    directory listing.
-    """
-    wanted = {bare_mac(p["mac"]) for p in phones}
-    return sorted({bare_mac(m) for m in present} - wanted)
