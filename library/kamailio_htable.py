@@ -13,9 +13,11 @@ description:
   - Manages Kamailio's C(htable) table, which the call server's C(cti) htable loads (C(dbtable=htable)).
 options:
   entries:
-    description: Every entry of the htable; the whole table is managed.
-    type: list
-    elements: dict
+    description:
+      - Every entry of the htable; the whole table is managed.
+      - A list of rows, or that list as one JSON string (what the role passes, as Ansible templates
+        one string at no cost but walks every element of 10,000 rows). Validated alike.
+    type: raw
     required: true
     suboptions:
       key_name:

@@ -11,9 +11,11 @@ description:
   - The whole table is managed; accounts not in O(subscribers) are removed (leavers, hand edits).
 options:
   subscribers:
-    description: Every account the call server must know.
-    type: list
-    elements: dict
+    description:
+      - Every account the call server must know.
+      - A list of rows, or that list as one JSON string (what the role passes, as Ansible templates
+        one string at no cost but walks every element of 10,000 rows). Validated alike.
+    type: raw
     required: true
     suboptions:
       username:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
-from module_utils.voip_table_sync import MASK, TableSyncError, argument_spec, diff_text, sync
+from module_utils.voip_table_sync import (
+    MASK,
+    TableSyncError,
+    argument_spec,
+    diff_text,
+    rows_spec,
+    sync,
+    validate_rows,
+)
 
 # Kamailio 5.6's own schema for the subscriber table (db_sqlite/auth_db-create.sql).
 SCHEMA = """
@@ -123,17 +132,61 @@ def test_missing_table_is_a_clear_error(tmp_path):
         sync(str(tmp_path / "empty.db"), "subscriber", KEY, VALUES, rows("1"))
 
 
-def test_argument_spec_makes_secret_columns_no_log():
+def test_rows_spec_makes_secret_columns_no_log():
     row = {"username": {"type": "str", "required": True}, "ha1": {"type": "str", "required": True}}
-    spec = argument_spec("subscribers", row, secret_columns=("ha1",))
-    assert spec["db"] == {"type": "path", "required": True}
-    rows = spec["subscribers"]
+    assert argument_spec("subscribers") == {
+        "db": {"type": "path", "required": True},
+        "subscribers": {"type": "raw", "required": True},
+    }
+    rows = rows_spec("subscribers", row, secret_columns=("ha1",))["subscribers"]
     assert (rows["type"], rows["elements"], rows["required"]) == ("list", "dict", True)
     assert rows["options"]["ha1"] == {"type": "str", "required": True, "no_log": True}
     assert "no_log" not in rows["options"]["username"]
     assert "no_log" not in row["ha1"]  # the module's row spec is left as it was
 
 
-def test_argument_spec_refuses_an_unknown_secret_column():
+def test_rows_spec_refuses_an_unknown_secret_column():
     with pytest.raises(ValueError, match=r"secret column\(s\) ha1b not among the row options"):
-        argument_spec("subscribers", {"ha1": {"type": "str"}}, secret_columns=("ha1", "ha1b"))
+        rows_spec("subscribers", {"ha1": {"type": "str"}}, secret_columns=("ha1", "ha1b"))
+
+
+SPEC = {"username": {"type": "str", "required": True}, "ha1": {"type": "str", "required": True},
+        "flags": {"type": "int", "default": 0}}  # fmt: skip
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_rows_are_validated_alike_as_a_list_or_as_json(as_json):
+    given = [{"username": 2001, "ha1": "h1"}, {"username": "2002", "ha1": "h2", "flags": "3"}]
+    value = json.dumps(given) if as_json else given
+    rows, secrets = validate_rows(value, "subscribers", rows_spec("subscribers", SPEC, ("ha1",)))
+    assert rows == [
+        {"username": "2001", "ha1": "h1", "flags": 0},
+        {"username": "2002", "ha1": "h2", "flags": 3},
+    ]
+    assert secrets == {"h1", "h2"}
+
+
+def test_plain_rows_take_the_fast_path_with_the_validators_result():
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    spec = rows_spec("subscribers", {**SPEC, "note": {"type": "str"}}, ("ha1",))
+    given = [{"username": "2001", "ha1": "h1"}, {"username": "2002", "ha1": "h2", "flags": 3}]
+    rows, secrets = validate_rows(json.dumps(given), "subscribers", spec)
+    reference = ArgumentSpecValidator(spec).validate({"subscribers": given})
+    assert rows == reference.validated_parameters["subscribers"]
+    assert secrets == reference._no_log_values == {"h1", "h2"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[{", r"subscribers is a string but not JSON"),
+        ('{"username": "1"}', r"subscribers must be a list of rows \(or its JSON\), not dict"),
+        ('[{"username": "1"}]', r"missing required arguments: ha1 found in subscribers"),
+        ('[{"username": "1", "ha1": "x", "bogus": 1}]', r"Unsupported parameters: subscribers\.bogus"),
+        ('[{"username": "1", "ha1": "x", "flags": "many"}]', r"flags.*int"),
+    ],
+)
+def test_bad_rows_json_is_refused(value, message):
+    with pytest.raises(TableSyncError, match=message):
+        validate_rows(value, "subscribers", rows_spec("subscribers", SPEC))
