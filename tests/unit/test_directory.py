@@ -204,3 +204,53 @@ def test_commit_subject_of_a_batch_counts_changes_by_kind():
     # Without a batch, the subjects stay as before.
     assert commit_subject(changes, None) == "users: add/leave/rename 4 users"
     assert commit_message(changes, None, batch="hr-sync").splitlines()[2:4] == ["- leave a", "- add b"]
+
+
+def _patched(before: list[str], diff: list[str]) -> list[str]:
+    """``before`` with a unified diff applied (the test's own reading of the format)."""
+    import re
+
+    out, at = [], 0
+    for line in diff[2:]:
+        hunk = re.match(r"@@ -(\d+)(?:,(\d+))? ", line)
+        if hunk:
+            start, length = int(hunk[1]), int(hunk[2] if hunk[2] is not None else 1)
+            upto = start - 1 if length else start
+            out += before[at:upto]
+            at = upto
+        elif line[0] == " ":
+            assert before[at] == line[1:]
+            out.append(line[1:])
+            at += 1
+        elif line[0] == "-":
+            assert before[at] == line[1:]
+            at += 1
+        else:
+            out.append(line[1:])
+    return out + before[at:]
+
+
+def test_unified_diff_is_a_correct_diff_and_difflibs_own_on_distinct_lines():
+    import difflib
+    import random
+
+    from voipctl.directory import unified_diff
+
+    rng = random.Random(7)
+    for _ in range(300):
+        before = [f"line {rng.randrange(6)}\n" for _ in range(rng.randrange(0, 40))]
+        after = list(before)
+        for _ in range(rng.randrange(0, 4)):
+            at = rng.randrange(len(after) + 1)
+            if after and rng.random() < 0.5:
+                del after[min(at, len(after) - 1)]
+            else:
+                after.insert(at, f"new {rng.randrange(3)}\n")
+        for context in (0, 1, 3):
+            diff = unified_diff("".join(before), "".join(after), "a/x", "b/x", context)
+            assert _patched(before, diff) == after if diff else before == after
+    # A directory's lines are mostly distinct: there the hunks are exactly difflib's.
+    before = [f"user {n}\n" for n in range(2000)]
+    after = [*before[:700], "joiner\n", *before[700:1500], *before[1501:]]
+    expected = list(difflib.unified_diff(before, after, "a/x", "b/x"))
+    assert unified_diff("".join(before), "".join(after), "a/x", "b/x") == expected
