@@ -90,11 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     phones, common = estate_phones(options.phones)
     print(f"derived {len(phones)} phones in {time.perf_counter() - started:.2f} s")
     with tempfile.TemporaryDirectory(prefix="bench-phones-") as dest:
-        args = {"dest": dest, "phones": phones, "common": common, "_ansible_diff": True}
+        # The phones as the role passes them: one JSON string.
+        args = {"dest": dest, "phones": json.dumps(phones), "common": common, "_ansible_diff": True}
         for label, run_args in (
             ("first run", args),
             ("no-change rerun", args),
-            ("one password rotated", {**args, "phones": rotated(phones)}),
+            ("one password rotated", {**args, "phones": json.dumps(rotated(phones))}),
         ):
             seconds, result = run_module(copy.deepcopy(run_args))
             if result.get("failed"):

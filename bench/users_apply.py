@@ -2,7 +2,7 @@
 
 For each size N (default 100, 1,000 and 10,000 users) a bench inventory is
 made from a generated estate (``voipctl generate-estate``, seeded) whose
-call servers are the running lab's cs1 and cs2. Then, timed end to end, as
+call servers and provisioning server are the running lab's cs1, cs2 and prov1. Then, timed end to end, as
 an operator or the pipeline would run them:
 
 1. ``playbooks/users.yml`` once to load the N users (the initial sync);
@@ -36,20 +36,20 @@ ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "inventory" / "lab"
 TARGET_SECONDS = 10.0
 TASK = re.compile(r"^TASK \[", re.MULTILINE)
-RECAP = re.compile(r"^(cs\d)\s+: ok=(\d+)\s+changed=(\d+)", re.MULTILINE)
+RECAP = re.compile(r"^(cs\d|prov\d)\s+: ok=(\d+)\s+changed=(\d+)", re.MULTILINE)
 
 
 def bench_inventory(users: int, work: Path) -> Path:
-    """A generated N-user estate whose only hosts are the lab's call servers."""
+    """A generated N-user estate whose only hosts are the lab's call servers and provisioning server."""
     inv = work / f"estate-{users}"
     write(generate(users, 2, seed=1), inv)
     lab_hosts = yaml.safe_load((LAB / "hosts.yml").read_text())
-    servers = lab_hosts["all"]["children"]["linux"]["children"]["call_servers"]
-    (inv / "hosts.yml").write_text(
-        yaml.safe_dump({"all": {"children": {"linux": {"children": {"call_servers": servers}}}}})
-    )
+    linux = lab_hosts["all"]["children"]["linux"]["children"]
+    groups = {name: linux[name] for name in ("call_servers", "provisioning_servers")}
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"linux": {"children": groups}}}}))
+    hosts = {host for group in groups.values() for host in group["hosts"]}
     for host_dir in (inv / "host_vars").iterdir():
-        if host_dir.name not in servers["hosts"]:
+        if host_dir.name not in hosts:
             shutil.rmtree(host_dir)
         else:
             (host_dir / "rack.yml").unlink(missing_ok=True)
@@ -57,7 +57,8 @@ def bench_inventory(users: int, work: Path) -> Path:
         (inv / "group_vars" / "all" / name).unlink(missing_ok=True)
     # The lab's connection, lab settings and vault; the generated CTI and
     # trunk credentials get bench-only values (nothing secret is involved).
-    shutil.copytree(LAB / "group_vars" / "linux", inv / "group_vars" / "linux")
+    for group in ("linux", "provisioning_servers"):
+        shutil.copytree(LAB / "group_vars" / group, inv / "group_vars" / group, dirs_exist_ok=True)
     for name in ("lab.yml", "vault.yml"):
         shutil.copy(LAB / "group_vars" / "all" / name, inv / "group_vars" / "all" / name)
     refs = set()
@@ -91,7 +92,7 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def apply(inventory: Path) -> tuple[float, int, dict[str, tuple[int, int]]]:
-    """Seconds, tasks run, and (ok, changed) per call server of one users.yml run."""
+    """Seconds, tasks run, and (ok, changed) per host of one users.yml run."""
     book = str(ROOT / "playbooks" / "users.yml")
     elapsed, output = timed([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), book])
     recap = {host: (int(ok), int(changed)) for host, ok, changed in RECAP.findall(output)}

@@ -23,8 +23,10 @@ import tempfile
 
 try:
     from ansible.module_utils import voip_phone_templates as templates
+    from ansible.module_utils.voip_args import ArgumentError, validate_list
 except ImportError:  # pragma: no cover - outside Ansible (tests, bench)
     from module_utils import voip_phone_templates as templates
+    from module_utils.voip_args import ArgumentError, validate_list
 
 PER_MAC = re.compile(r"^([0-9a-f]{12})\.(cfg|xml)$")
 COMMON_NAMES = (templates.YEALINK_COMMON, templates.POLYCOM_MASTER)
@@ -307,7 +309,9 @@ PHONE_OPTIONS = {
 
 ARGUMENT_SPEC = {
     "dest": {"type": "path", "required": True},
-    "phones": {"type": "list", "elements": "dict", "required": True, "options": PHONE_OPTIONS},
+    # A list of phones or its JSON (module_utils/voip_args: fast to template,
+    # kept out of the host's journal), validated against PHONES_SPEC.
+    "phones": {"type": "raw", "required": True, "no_log": True},
     "common": {"type": "dict", "default": {}},
     "owner": {"type": "str"},
     "group": {"type": "str"},
@@ -316,18 +320,26 @@ ARGUMENT_SPEC = {
 }
 
 
+PHONES_SPEC = {"phones": {"type": "list", "elements": "dict", "required": True, "options": PHONE_OPTIONS}}
+
+
 def run_module():
     """The whole flow of the phone_files module: arguments, sync, result (never the phones, never a secret)."""
     from ansible.module_utils.basic import AnsibleModule
 
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        supports_check_mode=True,
-        # The phones carry passwords: not written to the host's log either.
-        no_log=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    phones = params["phones"] or []
+    try:
+        phones, secrets = validate_list(params["phones"], "phones", PHONES_SPEC)
+    except ArgumentError as exc:
+        module.fail_json(
+            msg=str(exc), invocation={"module_args": {"dest": params["dest"], "phones": "not echoed"}}
+        )
+    # Masked in anything returned: the passwords (and the JSON as a whole),
+    # not every value of the no_log phones argument (file names stay).
+    module.no_log_values = set(secrets)
+    if isinstance(params["phones"], str):
+        module.no_log_values.add(params["phones"])
     # The arguments as echoed back: the phones summarised, not repeated
     # (see voip_table_sync.run_module: Ansible scrubs every no_log value out
     # of every returned string).

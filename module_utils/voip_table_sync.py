@@ -13,12 +13,14 @@ as secret never appear in the diff or the returned changes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
+
+try:
+    from ansible.module_utils.voip_args import ArgumentError, validate_list
+except ImportError:  # imported from the repository (unit tests, benches)
+    from module_utils.voip_args import ArgumentError, validate_list
 
 MASK = "********"
 
@@ -186,10 +188,15 @@ def argument_spec(rows_param):
     tags every element of a list of 10,000 dicts (seconds on the controller),
     so the roles pass JSON. Either way the rows are validated against
     ``row_options`` by ``rows_spec`` in the module, with Ansible's own messages.
+
+    The rows are ``no_log``: AnsibleModule logs its arguments to the host's
+    journal unless the task itself is ``no_log`` (the module's own ``no_log``
+    is overridden by the task's), and rows are large and may hold secrets.
+    run_module narrows the values masked in the result to the secret cells.
     """
     return {
         "db": {"type": "path", "required": True},
-        rows_param: {"type": "raw", "required": True},
+        rows_param: {"type": "raw", "required": True, "no_log": True},
     }
 
 
@@ -208,65 +215,6 @@ def rows_spec(rows_param, row_options, secret_columns=()):
     return {rows_param: {"type": "list", "elements": "dict", "required": True, "options": options}}
 
 
-def validate_rows(value, rows_param, spec):
-    """``value`` (a list of rows or its JSON) validated: (rows, no_log values); TableSyncError if bad."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise TableSyncError(f"{rows_param} is a string but not JSON: {exc}") from exc
-    if not isinstance(value, list):
-        raise TableSyncError(f"{rows_param} must be a list of rows (or its JSON), not {type(value).__name__}")
-    fast = _plain_rows(value, spec[rows_param]["options"])
-    if fast is not None:
-        return fast
-    result = ArgumentSpecValidator(spec).validate({rows_param: value})
-    if result.error_messages:
-        # Worded as AnsibleModule words its own argument errors.
-        raise TableSyncError(
-            "; ".join(
-                f"Unsupported parameters: {error.msg}" if isinstance(error, UnsupportedError) else error.msg
-                for error in result.errors
-            )
-        )
-    return result.validated_parameters[rows_param], result._no_log_values
-
-
-_PLAIN_TYPES = {"str": (str,), "int": (int,)}
-
-
-def _plain_rows(rows, options):
-    """Rows that need no conversion, checked quickly: (rows with defaults, no_log values), else None.
-
-    Ansible's validator deep-copies and converts every cell (half a second
-    for 10,000 rows). Rows whose cells already have their types, with no
-    unknown or missing column, come out of it unchanged but for defaults:
-    those take this path. Anything else goes to Ansible's validator, for its
-    conversions and its messages.
-    """
-    required = {name for name, spec in options.items() if spec.get("required")}
-    known = set(options)
-    # What Ansible fills in for an absent column: its default, else None.
-    absent = {name: spec.get("default") for name, spec in options.items()}
-    types = {}
-    for name, spec in options.items():
-        if spec.get("type", "str") not in _PLAIN_TYPES:
-            return None
-        types[name] = _PLAIN_TYPES[spec.get("type", "str")]
-    secret = [name for name, spec in options.items() if spec.get("no_log")]
-    out, secrets = [], set()
-    for row in rows:
-        if not isinstance(row, dict) or not required <= row.keys() or not row.keys() <= known:
-            return None
-        for name, value in row.items():
-            # bool is an int to isinstance, not to Ansible.
-            if not isinstance(value, types[name]) or isinstance(value, bool):
-                return None
-        out.append({**absent, **row})
-        secrets.update(row[name] for name in secret if row.get(name))
-    return out, secrets
-
-
 def run_module(table, key_columns, value_columns, rows_param, row_options, secret_columns=(), where=None):
     """The whole flow of a thin table module: build the AnsibleModule, sync its rows, exit.
 
@@ -278,8 +226,6 @@ def run_module(table, key_columns, value_columns, rows_param, row_options, secre
     module = AnsibleModule(
         argument_spec=argument_spec(rows_param),
         supports_check_mode=True,
-        # Rows with secrets are not written to the host's log either.
-        no_log=bool(secret_columns),
     )
     params = module.params
     # The arguments as echoed back: the rows summarised, not repeated.
@@ -287,11 +233,14 @@ def run_module(table, key_columns, value_columns, rows_param, row_options, secre
     # every no_log value out of every returned string (seconds at 10,000 users).
     invocation = {"module_args": {"db": params["db"], rows_param: "rows not echoed"}}
     try:
-        rows, secrets = validate_rows(params[rows_param], rows_param, spec)
-    except TableSyncError as exc:
+        rows, secrets = validate_list(params[rows_param], rows_param, spec)
+    except ArgumentError as exc:
         module.fail_json(msg=str(exc), invocation=invocation)
-    # Secret cells are masked in anything returned, as for no_log arguments.
-    module.no_log_values.update(secrets)
+    # Masked in anything returned: the secret cells (and the JSON as a
+    # whole), not every cell of the no_log rows argument (user names stay).
+    module.no_log_values = set(secrets)
+    if isinstance(params[rows_param], str):
+        module.no_log_values.add(params[rows_param])
     invocation["module_args"][rows_param] = f"{len(rows)} row(s), not echoed"
     try:
         changed, changes, counts = sync(

@@ -123,3 +123,34 @@ def test_short_master_secret_is_refused_without_showing_it():
 
 def test_passwords_differ_per_user_and_rotation():
     assert len({secrets.sip_password(MASTER, u, r) for u in "ab" for r in (0, 1)}) == 4
+
+
+def test_filter_gives_tables_as_json_on_request():
+    import json
+
+    from ansible.errors import AnsibleFilterError
+
+    from filter_plugins.voip_kamailio import voip_kamailio_data
+
+    common = {
+        "voip_sites": SITES,
+        "voip_users": USERS,
+        "voip_hunt_groups": [{"id": "rec", "site": "ams", "extension": 2900}],
+    }
+    hostvars = {
+        "cs1": {**common, "voip_site": "ams", "ansible_host": "10.0.0.11", "voip_call_server": {"sip_domain": "ams.test"}},
+        "cs2": {**common, "voip_site": "thr", "ansible_host": "10.0.0.12", "voip_call_server": {"sip_domain": "thr.test"}},
+    }  # fmt: skip
+    groups = {"call_servers": ["cs1", "cs2"]}
+    whole = voip_kamailio_data("cs1", hostvars, groups, MASTER, today="2026-11-22")
+    tables = voip_kamailio_data(
+        "cs1", hostvars, groups, MASTER, today="2026-11-22", rows_json=["subscribers", "aliases"]
+    )
+    assert set(tables) == {"subscribers", "aliases"}
+    assert all(isinstance(text, str) and ", " not in text for text in tables.values())
+    assert {name: json.loads(text) for name, text in tables.items()} == {
+        "subscribers": whole["subscribers"],
+        "aliases": whole["aliases"],
+    }
+    with pytest.raises(AnsibleFilterError, match=r"rows_json names unknown table\(s\) bogus"):
+        voip_kamailio_data("cs1", hostvars, groups, MASTER, today="2026-11-22", rows_json=["bogus"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,10 @@ def test_filters_over_hostvars_and_groups():
         "prov1", hostvars, groups, MASTER, "http://prov.test", today="2026-11-22"
     )
     assert entries == data(syslog_server=None)
+    # As JSON (what the role passes to phone_files): the same list, compact.
+    text = filters["voip_phone_data"]("prov1", hostvars, groups, MASTER, "http://prov.test", today="2026-11-22",
+                                      as_json=True)  # fmt: skip
+    assert isinstance(text, str) and ", " not in text and json.loads(text) == entries
     assert (
         filters["voip_phone_common"]("prov1", hostvars, "http://prov.test")["timezone"] == "Europe/Amsterdam"
     )

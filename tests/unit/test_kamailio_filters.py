@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-import pytest
-from ansible.errors import AnsibleFilterError
-
-from filter_plugins.voip_kamailio import voip_pin_versions, voip_rows_json
-
-
-def test_rows_json_gives_each_table_as_one_compact_json_string():
-    data = {"subscribers": [{"username": "2001", "ha1": "x"}], "aliases": [], "domain": "ams.lab"}
-    tables = voip_rows_json(data, ["subscribers", "aliases"])
-    assert tables == {"subscribers": '[{"username":"2001","ha1":"x"}]', "aliases": "[]"}
-    assert json.loads(tables["subscribers"]) == data["subscribers"]
-
-
-def test_rows_json_names_a_missing_table():
-    with pytest.raises(AnsibleFilterError, match="no trusted in the data"):
-        voip_rows_json({"subscribers": []}, ["subscribers", "trusted"])
+from filter_plugins.voip_kamailio import voip_pin_versions
 
 
 def test_pin_versions_pins_only_the_prefixed_packages():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import os
 import stat
 import sys
@@ -86,6 +87,24 @@ def test_check_apply_reapply(dest, run):
     assert code == 0 and not result["changed"]
     assert result["counts"] == {"written": 0, "unchanged": 6, "unassigned": 0, "removed": 0, "total": 6}
     assert result["diff"]["before"] == result["diff"]["after"] == ""
+
+
+def test_phones_as_json_render_alike_and_are_not_logged_on_the_host(dest, run, tmp_path, monkeypatch):
+    """AnsibleModule logs its arguments to the host's journal unless the *task* is no_log."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    logged = []
+    monkeypatch.setattr(AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
+    _, from_list, _ = run(args(dest))
+    other = tmp_path / "other"
+    other.mkdir()
+    _, from_json, out = run({**args(other, phones=json.dumps(PHONES)), "_ansible_no_log": False})
+    assert from_json["counts"] == from_list["counts"] and from_json["changed"]
+    assert {p.name: p.read_text() for p in other.iterdir()} == {p.name: p.read_text() for p in dest.iterdir()}
+    # File names are in the result, unmasked; passwords nowhere.
+    assert sorted(w["file"] for w in from_json["changes"]["written"]) == sorted(NAMES + COMMON_FILES)
+    assert no_secret(out) and len(logged) == 2
+    assert all("phones=NOT_LOGGING_PARAMETER" in m and no_secret(m) for m in logged)
 
 
 def test_phones_are_not_echoed(dest, run):
@@ -215,5 +234,8 @@ def test_documentation_matches_the_argument_spec():
             if "options" in arg:
                 compare(arg["options"], options[name]["suboptions"], f"{path}{name}.")
 
-    compare(phone_files.ARGUMENT_SPEC, doc["options"], "")
+    # phones is raw (a list or its JSON), validated in the module against PHONES_SPEC.
+    assert phone_files.ARGUMENT_SPEC["phones"] == {"type": "raw", "required": True, "no_log": True}
+    compare({**phone_files.ARGUMENT_SPEC, "phones": {"type": "raw", "required": True,
+             "options": phone_files.PHONES_SPEC["phones"]["options"]}}, doc["options"], "")  # fmt: skip
     assert phone_files.ACCOUNT_OPTIONS["password"]["no_log"] is True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 
 import module_utils.voip_table_sync as table_sync
 
@@ -182,6 +184,22 @@ def test_bad_arguments_and_missing_table_fail(module, tmp_path, run):
     assert code == 1 and f"missing required arguments: {', '.join(sorted(REQUIRED[module]))}" in result["msg"]
     code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: [{**rows[0], "bogus": 1}]})
     assert code == 1 and "Unsupported parameters" in result["msg"] and "bogus" in result["msg"]
+
+
+@pytest.mark.parametrize("module", CASES)
+def test_rows_as_json_sync_alike_and_are_not_logged_on_the_host(module, db, run, monkeypatch):
+    """AnsibleModule logs its arguments to the host's journal unless the *task* is no_log."""
+    logged = []
+    monkeypatch.setattr(AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
+    param, rows, select, expected = CASES[module]
+    code, result, out = run(module, {"db": db, param: json.dumps(rows), "_ansible_no_log": False})
+    assert code == 0 and result["changed"] and stored(db, select) == expected
+    assert result["invocation"]["module_args"][param] == "1 row(s), not echoed"
+    # The rows' keys are in the result, unmasked; secrets are not.
+    assert result["changes"]["added"][0][next(iter(rows[0]))] == next(iter(rows[0].values()))
+    assert "SECRET" not in out
+    assert len(logged) == 1 and f"{param}=NOT_LOGGING_PARAMETER" in logged[0]
+    assert "SECRET" not in logged[0]
 
 
 @pytest.mark.parametrize(

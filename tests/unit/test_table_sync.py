@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from module_utils.voip_args import ArgumentError, validate_list
 from module_utils.voip_table_sync import (
     MASK,
     TableSyncError,
@@ -14,7 +15,6 @@ from module_utils.voip_table_sync import (
     diff_text,
     rows_spec,
     sync,
-    validate_rows,
 )
 
 # Kamailio 5.6's own schema for the subscriber table (db_sqlite/auth_db-create.sql).
@@ -136,7 +136,7 @@ def test_rows_spec_makes_secret_columns_no_log():
     row = {"username": {"type": "str", "required": True}, "ha1": {"type": "str", "required": True}}
     assert argument_spec("subscribers") == {
         "db": {"type": "path", "required": True},
-        "subscribers": {"type": "raw", "required": True},
+        "subscribers": {"type": "raw", "required": True, "no_log": True},
     }
     rows = rows_spec("subscribers", row, secret_columns=("ha1",))["subscribers"]
     assert (rows["type"], rows["elements"], rows["required"]) == ("list", "dict", True)
@@ -158,7 +158,7 @@ SPEC = {"username": {"type": "str", "required": True}, "ha1": {"type": "str", "r
 def test_rows_are_validated_alike_as_a_list_or_as_json(as_json):
     given = [{"username": 2001, "ha1": "h1"}, {"username": "2002", "ha1": "h2", "flags": "3"}]
     value = json.dumps(given) if as_json else given
-    rows, secrets = validate_rows(value, "subscribers", rows_spec("subscribers", SPEC, ("ha1",)))
+    rows, secrets = validate_list(value, "subscribers", rows_spec("subscribers", SPEC, ("ha1",)))
     assert rows == [
         {"username": "2001", "ha1": "h1", "flags": 0},
         {"username": "2002", "ha1": "h2", "flags": 3},
@@ -171,7 +171,7 @@ def test_plain_rows_take_the_fast_path_with_the_validators_result():
 
     spec = rows_spec("subscribers", {**SPEC, "note": {"type": "str"}}, ("ha1",))
     given = [{"username": "2001", "ha1": "h1"}, {"username": "2002", "ha1": "h2", "flags": 3}]
-    rows, secrets = validate_rows(json.dumps(given), "subscribers", spec)
+    rows, secrets = validate_list(json.dumps(given), "subscribers", spec)
     reference = ArgumentSpecValidator(spec).validate({"subscribers": given})
     assert rows == reference.validated_parameters["subscribers"]
     assert secrets == reference._no_log_values == {"h1", "h2"}
@@ -188,5 +188,5 @@ def test_plain_rows_take_the_fast_path_with_the_validators_result():
     ],
 )
 def test_bad_rows_json_is_refused(value, message):
-    with pytest.raises(TableSyncError, match=message):
-        validate_rows(value, "subscribers", rows_spec("subscribers", SPEC))
+    with pytest.raises(ArgumentError, match=message):
+        validate_list(value, "subscribers", rows_spec("subscribers", SPEC))
