@@ -72,6 +72,7 @@ PUSH = [
     " station-id name Lobby",
     " station-id number 2001",
     " caller-id enable",
+    " cptone de",
     "ntp server 10.231.0.1",
 ]
 
@@ -118,6 +119,7 @@ voice-port 0/0/0
  station-id name Lobby
  station-id number 2001
  caller-id enable
+ cptone DE
 !
 voice-port 0/1/0:15
 !
@@ -249,9 +251,8 @@ def test_no_forms(device):
         "no sip",
     )
     assert section(device, "^interface Gig") == "interface GigabitEthernet0/0/0\n no ip address\n"
-    assert (
-        section(device, "^voice-port 0/0/0")
-        == "voice-port 0/0/0\n station-id number 2001\n caller-id enable\n"
+    assert section(device, "^voice-port 0/0/0") == (
+        "voice-port 0/0/0\n station-id number 2001\n caller-id enable\n cptone DE\n"
     )
     peers = section(device, "^dial-peer")
     assert "dial-peer voice 100" not in peers

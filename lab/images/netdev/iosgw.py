@@ -17,7 +17,7 @@ SSH: password authentication for the one user given on the command line
 (the ``username`` lines of the configuration are data, they do not change the
 login). An interactive shell with a PTY (netmiko uses ``invoke_shell``): input
 is echoed, output uses CRLF line endings, backspace, Ctrl-U, Ctrl-C and
-Ctrl-Z work. ``ssh gw1 show version`` (an exec request) runs one command.
+Ctrl-Z work. ``ssh gw1 show version`` (an exec request) runs one user EXEC command.
 Every session shares one device; every configuration command is logged to
 stdout (secrets masked) for ``podman logs``. The host key is generated once
 and kept in the state directory (a new temporary directory when
@@ -258,7 +258,7 @@ ARG_TYPES: dict[str, Callable[[str], str | None]] = {
     "DIALSTRING": _regex(r"[0-9*#,]+"),
     "PATTERN": _regex(r"[0-9A-Da-dTt*#.+?%$^\[\]()\-,]+"),
     "TIMESLOTS": _regex(r"\d+(-\d+)?(,\d+(-\d+)?)*"),
-    "COUNTRY": _regex(r"[A-Za-z]{2}", str.lower),
+    "COUNTRY": _regex(r"[A-Za-z]{2}", str.upper),
     "TARGET": _target,
 }
 
