@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from lab_expect import LAB
 from netmiko import ConnectHandler
 
+from voipctl import inventory
 from voipctl.lab import ssh_banner
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_device_answers_ssh(device_name):
@@ -14,13 +20,14 @@ def test_device_answers_ssh(device_name):
 
 def test_device_shows_its_running_config(device_name):
     """Functional: netmiko logs in, enters enable mode and reads the configuration."""
-    # The simulators' lab login; real credentials come from the vault (issue on gateways).
+    # The devices' login from the inventory (the password from the vault).
+    os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
+    login = inventory.load(ROOT / "inventory" / "lab", only=("voip_device_username", "voip_device_password"))
     conn = ConnectHandler(
         device_type="cisco_ios",
         host=LAB.host(device_name).address,
-        username="root",
-        password="root",
-        secret="",
+        username=login.hosts[device_name]["voip_device_username"],
+        password=login.hosts[device_name]["voip_device_password"],
         timeout=20,
     )
     try:
