@@ -1,0 +1,129 @@
+#!/usr/bin/python
+"""Fetch a network device's running configuration into the backup store, checksummed."""
+
+DOCUMENTATION = r"""
+module: netdev_backup
+short_description: Store a network device's running configuration with its sha256
+description:
+  - Runs on the controller and opens one netmiko session to the device. Fetches the running
+    configuration, strips the lines that change by themselves (build header, configuration size,
+    last-change timestamps) and writes it, whole and with its secrets (a backup must restore), to
+    O(dest) atomically with mode C(0600), next to a C(.sha256) file in C(sha256sum) format.
+  - Changed only when the stored configuration differs from what O(dest) held.
+  - The configuration's text is never returned; its checksum, size and line count are.
+options:
+  dest:
+    description: File to write on the controller (the backup store's layout is the caller's).
+    type: path
+    required: true
+extends_documentation_fragment:
+  - voip_netdev
+author: voip-estate
+"""
+
+EXAMPLES = r"""
+- name: Back up the gateway's configuration
+  netdev_backup:
+    host: "{{ ansible_host }}"
+    username: "{{ voip_device_username }}"
+    password: "{{ voip_device_password }}"
+    dest: "{{ backup_dir }}/{{ inventory_hostname }}/running-config"
+"""
+
+RETURN = r"""
+sha256:
+  description: sha256 of the stored configuration.
+  type: str
+  returned: success
+path:
+  description: Where it is stored.
+  type: str
+  returned: success
+size:
+  description: Bytes stored.
+  type: int
+  returned: success
+lines:
+  description: Configuration lines stored.
+  type: int
+  returned: success
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voip_netdev import (
+    CONNECTION_SPEC,
+    NetdevError,
+    connect,
+    mask,
+    running_config,
+    sha256,
+    strip_volatile,
+)
+
+
+def _write(path, text):
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".netdev-backup-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={**CONNECTION_SPEC, "dest": {"type": "path", "required": True}},
+        supports_check_mode=True,
+    )
+    params = module.params
+    dest = params["dest"]
+    session = None
+    try:
+        session = connect(params)
+        text = strip_volatile(running_config(session))
+    except NetdevError as exc:
+        module.fail_json(msg=mask(str(exc)))
+    finally:
+        if session is not None:
+            session.disconnect()
+    if len(text.strip()) == 0:
+        module.fail_json(msg=f"{params['host']}: the device returned an empty configuration; nothing stored")
+    digest = sha256(text)
+    try:
+        with open(dest) as handle:
+            before = handle.read()
+    except OSError:
+        before = None
+    changed = before != text
+    if changed and not module.check_mode:
+        try:
+            _write(dest, text)
+            _write(f"{dest}.sha256", f"{digest}  {os.path.basename(dest)}\n")
+        except OSError as exc:
+            module.fail_json(msg=f"cannot write {dest}: {exc}")
+    result = {
+        "changed": changed,
+        "sha256": digest,
+        "path": dest,
+        "size": len(text.encode()),
+        "lines": text.count("\n"),
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": "" if before is None else f"sha256 {sha256(before)}\n",
+            "after": f"sha256 {digest}\n",
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

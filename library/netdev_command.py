@@ -1,0 +1,76 @@
+#!/usr/bin/python
+"""Run read-only show commands on a network device (health, troubleshooting)."""
+
+DOCUMENTATION = r"""
+module: netdev_command
+short_description: Run read-only show commands on a network device
+description:
+  - Runs on the controller and opens one netmiko session to the device; runs each command of
+    O(commands) and returns its output. Only C(show) commands are accepted, so the module can
+    never change the device; it never reports a change.
+  - Secrets in the output are masked.
+options:
+  commands:
+    description: The show commands, for example C(show isdn status).
+    type: list
+    elements: str
+    required: true
+extends_documentation_fragment:
+  - voip_netdev
+author: voip-estate
+"""
+
+EXAMPLES = r"""
+- name: PRI and voice port status of the gateway
+  netdev_command:
+    host: "{{ ansible_host }}"
+    username: "{{ voip_device_username }}"
+    password: "{{ voip_device_password }}"
+    commands: [show isdn status, show voice port summary]
+"""
+
+RETURN = r"""
+outputs:
+  description: The output of each command, by command.
+  type: dict
+  returned: success
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voip_netdev import CONNECTION_SPEC, INVALID, NetdevError, connect, mask
+
+READ_ONLY = re.compile(r"^show\s+\S")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={**CONNECTION_SPEC, "commands": {"type": "list", "elements": "str", "required": True}},
+        supports_check_mode=True,
+    )
+    params = module.params
+    refused = [c for c in params["commands"] if not READ_ONLY.match(c.strip())]
+    if refused:
+        module.fail_json(msg=f"only show commands are run here, not: {', '.join(refused)}")
+    session = None
+    outputs = {}
+    try:
+        session = connect(params)
+        for command in params["commands"]:
+            output = session.send_command(command.strip(), read_timeout=60)
+            if INVALID.search(output):
+                raise NetdevError(
+                    f"{params['host']}: the device refused {command!r}: {INVALID.search(output).group(0)}"
+                )
+            outputs[command] = "\n".join(mask(line) for line in output.splitlines())
+    except NetdevError as exc:
+        module.fail_json(msg=mask(str(exc)))
+    finally:
+        if session is not None:
+            session.disconnect()
+    module.exit_json(changed=False, outputs=outputs)
+
+
+if __name__ == "__main__":
+    main()

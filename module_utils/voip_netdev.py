@@ -1,0 +1,266 @@
+"""Network devices (gateways, access switches) over SSH with netmiko: the shared part of the netdev modules.
+
+Runs on the controller (the netdev tasks use ``ansible_connection: local``).
+Pure functions first (parsing, planning, masking: unit-tested without a
+device), then the netmiko session.
+
+A configuration is Cisco IOS text: a top-level line, its children indented
+below it. ``plan`` compares the running configuration with the intended one
+(rendered from the model) and returns the commands that bring the device
+there:
+
+- a missing top-level line or block is pushed whole;
+- inside a block the model holds, missing child lines are pushed and child
+  lines the model does not have are negated (``no ...``): the block is
+  exactly what the model says (a line changed by hand is put back);
+- a top-level line or block of the running configuration that matches one
+  of the ``managed`` patterns but is not intended is removed (a dial-peer
+  removed from the model is removed from the device); anything else on the
+  device is left alone.
+
+Secrets in lines (``secret``, ``password``, ``key`` values) are masked in
+everything returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# Lines that change without a configuration change; not part of a
+# configuration's identity (backups and comparisons drop them).
+VOLATILE = [
+    re.compile(r"^Building configuration"),
+    re.compile(r"^Current configuration\s*:"),
+    re.compile(r"^Using \d+ out of \d+ bytes"),
+    re.compile(r"^! (Last configuration change|NVRAM config last updated|No configuration change)"),
+    re.compile(r"^ntp clock-period "),
+    re.compile(r"^\s*$"),
+]
+# Header and footer lines of ``show running-config`` that are not configuration.
+_NOT_CONFIG = re.compile(r"^(!.*|end|version \S+)$")
+SECRET = re.compile(r"(?P<key>\b(?:secret|password|key|community)(?: [0-9])?) (?P<value>\S+)")
+MASK = "********"
+
+
+class NetdevError(Exception):
+    """The device cannot be configured as asked (bad input, connection, command refused)."""
+
+
+def mask(line: str) -> str:
+    """``line`` with the values of secrets replaced by ``********``."""
+    return SECRET.sub(lambda m: f"{m.group('key')} {MASK}", line)
+
+
+def strip_volatile(text: str) -> str:
+    """A configuration's text without the lines that change by themselves (timestamps, sizes)."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return "\n".join(line for line in lines if not any(p.search(line) for p in VOLATILE)) + "\n"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse(text: str) -> list[tuple[str, list]]:
+    """IOS configuration text as a tree: [(line, children), ...] in order.
+
+    Indentation makes the hierarchy; ``!`` separators, the header, ``end``
+    and blank lines are dropped; trailing spaces are ignored.
+    """
+    root: list[tuple[str, list]] = []
+    stack: list[tuple[int, list]] = [(-1, root)]
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.rstrip()
+        if not line.strip() or any(p.search(line) for p in VOLATILE):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        stripped = line.strip()
+        if indent == 0 and _NOT_CONFIG.match(stripped):
+            continue
+        if indent > 0 and stripped == "!":
+            continue
+        while stack[-1][0] >= indent:
+            stack.pop()
+        node: tuple[str, list] = (stripped, [])
+        stack[-1][1].append(node)
+        stack.append((indent, node[1]))
+    return root
+
+
+def _negate(line: str) -> str:
+    return line[3:] if line.startswith("no ") else f"no {line}"
+
+
+def _as_dict(tree):
+    return {line: children for line, children in tree}
+
+
+def plan(running: str, intended: str, managed: list[str] = ()) -> dict:
+    """What to send to bring ``running`` to ``intended``.
+
+    Returns ``commands`` (lines in configuration mode, parents entered
+    before their children, in order), ``added`` and ``removed`` (the
+    configuration lines, with their parents as ``parent / child``) for the
+    diff and counts.
+    """
+    try:
+        patterns = [re.compile(p) for p in managed]
+    except re.error as exc:
+        raise NetdevError(f"managed: not a regular expression: {exc}") from exc
+    have = _as_dict(parse(running))
+    want = parse(intended)
+    commands: list[str] = []
+    added: list[str] = []
+    removed: list[str] = []
+    want_lines = {line for line, _ in want}
+    for line, children in want:
+        if line not in have:
+            commands.append(line)
+            added.append(line)
+            for child in _flatten(children):
+                commands.append(child)
+                added.append(f"{line} / {child.strip()}")
+            continue
+        block = _block_commands(line, have[line], children, added, removed)
+        commands.extend(block)
+    for line, _children in parse(running):
+        if line in want_lines or not any(p.search(line) for p in patterns):
+            continue
+        commands.append(_negate(line))
+        removed.append(line)
+    return {"commands": commands, "added": added, "removed": removed}
+
+
+def _flatten(children, depth=1):
+    out = []
+    for line, sub in children:
+        out.append(" " * depth + line)
+        out.extend(_flatten(sub, depth + 1))
+    return out
+
+
+def _block_commands(parent, have_children, want_children, added, removed):
+    """Commands inside an existing block: extra children negated first, then missing ones pushed."""
+    have = _as_dict(have_children)
+    want_lines = [line for line, _ in want_children]
+    body = []
+    for line in have:
+        if line not in want_lines:
+            body.append(f" {_negate(line)}")
+            removed.append(f"{parent} / {line}")
+    for line, sub in want_children:
+        if line not in have:
+            body.append(f" {line}")
+            body.extend(_flatten(sub, 2))
+            added.append(f"{parent} / {line}")
+        elif sub:
+            inner_added: list[str] = []
+            inner_removed: list[str] = []
+            inner = _block_commands(line, have[line], sub, inner_added, inner_removed)
+            if inner:
+                body.append(f" {line}")
+                body.extend(f" {c}" for c in inner)
+                added.extend(f"{parent} / {a}" for a in inner_added)
+                removed.extend(f"{parent} / {r}" for r in inner_removed)
+    return [parent, *body] if body else []
+
+
+def diff_text(host: str, added: list[str], removed: list[str]) -> dict:
+    """--diff of configuration lines (secrets masked)."""
+    return {
+        "before_header": f"{host} running-config",
+        "after_header": f"{host} intended",
+        "before": "".join(f"{mask(line)}\n" for line in removed),
+        "after": "".join(f"{mask(line)}\n" for line in added),
+    }
+
+
+# -- the device ------------------------------------------------------------------
+
+CONNECTION_SPEC = {
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int", "default": 22},
+    "username": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+    "enable_secret": {"type": "str", "default": "", "no_log": True},
+    "device_type": {"type": "str", "default": "cisco_ios"},
+    "timeout": {"type": "int", "default": 20},
+}
+
+
+def connect(params: dict):
+    """A netmiko session to the device, in privileged mode; NetdevError with a clear message otherwise."""
+    try:
+        from netmiko import ConnectHandler
+        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+    except ImportError as exc:  # pragma: no cover - depends on the controller's environment
+        raise NetdevError(f"netmiko is not installed on the controller: {exc}") from exc
+    where = f"{params['host']}:{params['port']}"
+    try:
+        session = ConnectHandler(
+            device_type=params["device_type"],
+            host=params["host"],
+            port=params["port"],
+            username=params["username"],
+            password=params["password"],
+            secret=params.get("enable_secret") or "",
+            timeout=params["timeout"],
+            conn_timeout=params["timeout"],
+            auth_timeout=params["timeout"],
+            banner_timeout=params["timeout"],
+            fast_cli=False,
+        )
+    except NetmikoAuthenticationException as exc:
+        raise NetdevError(f"{where}: authentication failed for user {params['username']!r}") from exc
+    except NetmikoTimeoutException as exc:
+        raise NetdevError(
+            f"{where}: no SSH answer within {params['timeout']} s (device down or unreachable)"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise NetdevError(f"{where}: cannot connect: {exc}") from exc
+    try:
+        if not session.check_enable_mode():
+            session.enable()
+    except (OSError, ValueError) as exc:
+        session.disconnect()
+        raise NetdevError(f"{where}: cannot enter privileged mode: {exc}") from exc
+    return session
+
+
+INVALID = re.compile(r"^% (Invalid input|Incomplete command|Ambiguous command).*$", re.MULTILINE)
+
+
+def running_config(session) -> str:
+    return session.send_command("show running-config", read_timeout=60)
+
+
+def startup_config(session) -> str:
+    return session.send_command("show startup-config", read_timeout=60)
+
+
+def push(session, commands: list[str]) -> str:
+    """Send ``commands`` in configuration mode; NetdevError (with the refused line) if the device refuses one."""
+    output = session.send_config_set(commands, cmd_verify=False, read_timeout=60)
+    refused = INVALID.search(output)
+    if refused:
+        # The line the device refused is the one echoed before the error.
+        lines = output.splitlines()
+        at = next((i for i, line in enumerate(lines) if INVALID.match(line)), 0)
+        echoed = next((mask(line) for line in reversed(lines[:at]) if line.strip() and "^" not in line), "?")
+        with _quiet():
+            session.exit_config_mode()
+        raise NetdevError(f"the device refused a line: {echoed.strip()!r}: {refused.group(0)}")
+    return output
+
+
+def save(session) -> str:
+    return session.save_config()
+
+
+class _quiet:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return exc[0] is not None and issubclass(exc[0], Exception)

@@ -1,0 +1,153 @@
+"""module_utils/voip_netdev (parse, plan, mask) and voipctl.derive.netdev (intended configurations)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from module_utils.voip_netdev import mask, parse, plan, strip_volatile
+from voipctl.derive.netdev import (
+    GATEWAY_MANAGED,
+    NetdevDataError,
+    gateway_config,
+    ios_patterns,
+    switch_config,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+RUNNING = """Building configuration...
+
+Current configuration : 310 bytes
+!
+! Last configuration change at 09:27:53 UTC Sun Nov 22 2026 by admin
+version 17.6
+!
+hostname gw1
+username admin privilege 15 secret 9 $9$abc$def
+!
+dial-peer voice 400 pots
+ description FXS
+ destination-pattern 2999
+ port 0/2/0
+!
+dial-peer voice 999 voip
+ description by hand
+!
+interface GigabitEthernet0/0/0
+ no ip address
+!
+end
+"""
+
+INTENDED = """hostname gw1
+dial-peer voice 400 pots
+ description FXS
+ destination-pattern 2990
+ port 0/2/0
+dial-peer voice 401 pots
+ destination-pattern 2991
+"""
+
+
+def test_parse_drops_header_separators_and_volatile_lines():
+    tree = parse(RUNNING)
+    assert [line for line, _ in tree] == [
+        "hostname gw1", "username admin privilege 15 secret 9 $9$abc$def", "dial-peer voice 400 pots",
+        "dial-peer voice 999 voip", "interface GigabitEthernet0/0/0",
+    ]  # fmt: skip
+    assert tree[2][1] == [("description FXS", []), ("destination-pattern 2999", []), ("port 0/2/0", [])]
+    assert "Last configuration change" not in strip_volatile(RUNNING)
+    assert strip_volatile(RUNNING) == strip_volatile(
+        RUNNING.replace("09:27:53", "10:00:00").replace("310", "999")
+    )
+
+
+def test_plan_repairs_blocks_adds_missing_and_removes_only_managed_extras():
+    todo = plan(RUNNING, INTENDED, ["^dial-peer voice "])
+    assert todo["commands"] == [
+        "dial-peer voice 400 pots", " no destination-pattern 2999", " destination-pattern 2990",
+        "dial-peer voice 401 pots", " destination-pattern 2991",
+        "no dial-peer voice 999 voip",
+    ]  # fmt: skip
+    assert todo["removed"] == [
+        "dial-peer voice 400 pots / destination-pattern 2999",
+        "dial-peer voice 999 voip",
+    ]
+    # Unmanaged lines (the username, the interface) are left alone; converged means no command.
+    converged = RUNNING.replace("2999", "2990").replace(
+        "dial-peer voice 999 voip\n description by hand\n", ""
+    )
+    assert plan(converged + INTENDED.split("dial-peer voice 401")[0], INTENDED, ["^dial-peer voice "])
+    assert plan(INTENDED, INTENDED, ["^dial-peer voice "])["commands"] == []
+
+
+def test_negating_a_no_line_restores_it():
+    todo = plan("interface Serial0/1/0:15\n no cdp enable\n", "interface Serial0/1/0:15\n", [])
+    assert todo["commands"] == ["interface Serial0/1/0:15", " cdp enable"]
+
+
+def test_secrets_are_masked():
+    assert (
+        mask("username admin privilege 15 secret 9 $9$abc") == "username admin privilege 15 secret 9 ********"
+    )
+    assert mask("enable secret s3cret") == "enable secret ********"
+    # Conservative: whatever follows one of the words is masked, even in a description.
+    assert mask("description FXS port") == "description FXS port"
+    assert mask("description the key 42") == "description the key ********"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        ("2000", "2999", ["2..."]),
+        ("2041", "2117", ["204[1-9]", "20[5-9].", "210.", "211[0-7]"]),
+        ("+31201234900", "+31201234999", ["+312012349.."]),
+        ("2990", "2990", ["2990"]),
+    ],
+)
+def test_ios_patterns_match_exactly_the_range(low, high, expected):
+    patterns = ios_patterns(low, high)
+    assert patterns == expected
+    regex = re.compile("|".join(p.replace("+", r"\+").replace(".", "[0-9]") for p in patterns))
+    lo, hi = int(low.lstrip("+")), int(high.lstrip("+"))
+    width = len(low.lstrip("+"))
+    prefix = "+" if low.startswith("+") else ""
+    for n in range(max(0, lo - 150), min(10**width, hi + 150)):
+        assert bool(regex.fullmatch(f"{prefix}{n:0{width}d}")) == (lo <= n <= hi), n
+
+
+def test_ios_patterns_refuse_a_bad_range():
+    with pytest.raises(NetdevDataError, match="not a range"):
+        ios_patterns("300", "2000")
+
+
+def load(path: str):
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def test_lab_gateway_and_switch_configurations():
+    sites = load("inventory/lab/group_vars/all/sites.yml")["voip_sites"]
+    gw = load("inventory/lab/host_vars/gw1/gateway.yml")["voip_gateway"]
+    servers = [
+        {"name": "cs2", "site": "thr", "address": "10.0.0.12"},
+        {"name": "cs1", "site": "ams", "address": "10.0.0.11"},
+    ]
+    text = gateway_config("gw1", gateway=gw, site="ams", sites=sites, call_servers=servers)
+    tree = dict(parse(text))
+    # The site's own call server first (preference 0), the other as fallback.
+    assert ("session target ipv4:10.0.0.11:5060", []) in tree["dial-peer voice 100 voip"]
+    assert ("preference 1", []) in tree["dial-peer voice 102 voip"]
+    assert ("destination-pattern 2990", []) in tree["dial-peer voice 400 pots"]
+    assert ("connection plar opx 2900", []) in tree["voice-port 0/3/0"]
+    assert ("pri-group timeslots 1-31", []) in tree["controller E1 0/1/0"]
+    # Every voice-port the device creates for the PRI is in the model (managed lines are removed otherwise).
+    assert "voice-port 0/1/0:15" in tree and "^voice-port " in GATEWAY_MANAGED
+    sw = load("inventory/lab/host_vars/sw1/switch.yml")["voip_switch"]
+    switch = dict(parse(switch_config("sw1", switch=sw, site="ams", sites=sites)))
+    assert ("switchport voice vlan 110", []) in switch["interface GigabitEthernet1/0/1"]
+    assert ("mls qos trust dscp", []) in switch["interface GigabitEthernet1/0/1"]
+    assert switch["interface GigabitEthernet1/0/48"] == [("description uplink", [])]
