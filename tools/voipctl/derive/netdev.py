@@ -1,0 +1,269 @@
+"""Intended configurations of the network devices (media gateways, access switches) from the estate model.
+
+Pure functions, no Ansible: the filters in filter_plugins/voip_netdev.py call
+them with hostvars, the netdev_config module compares their text with the
+device's running configuration.
+
+Gateway (Cisco IOS voice-gateway style), dial-peer tags by kind so that a tag
+stays the same from run to run:
+
+- 100-199 VoIP towards the call servers, the site's own first (preference 0),
+  one per number pattern (the site's extensions, the PRIs' DID ranges);
+- 200-299 PSTN out over each PRI (E.164 numbers, ``+T``);
+- 300-399 PSTN in over each PRI (direct inward dial);
+- 400-499 FXS ports, one per port, by its extension;
+- 500-599 FXO lines in (the voice-port rings its PLAR target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+E1_SWITCHTYPES = {"primary-net5", "primary-qsig"}
+DEFAULT_CODECS = ("g711alaw", "g711ulaw", "g729r8")
+# Top-level lines the gateway's model owns entirely (others on the device are left alone).
+GATEWAY_MANAGED = (
+    "^dial-peer voice ",
+    "^voice-port ",
+    "^voice class codec ",
+    "^ntp server ",
+    "^logging host ",
+)
+SWITCH_MANAGED = ("^logging host ",)
+
+
+class NetdevDataError(ValueError):
+    """The model cannot give a device configuration (names the element)."""
+
+
+def ios_patterns(low: str, high: str) -> list[str]:
+    """IOS destination patterns (digits, ``.`` and ``[a-b]``) matching exactly the numbers low..high.
+
+    Both bounds have the same number of digits; a leading ``+`` is kept.
+    """
+    plus = low.startswith("+")
+    lo, hi = low.lstrip("+"), high.lstrip("+")
+    if len(lo) != len(hi) or not (lo.isdigit() and hi.isdigit()) or int(lo) > int(hi):
+        raise NetdevDataError(f"{low}-{high} is not a range of numbers of the same length")
+    prefix = "+" if plus else ""
+    return [prefix + p for p in _patterns(lo, hi)]
+
+
+def _digits(a: int, b: int) -> str:
+    if (a, b) == (0, 9):
+        return "."
+    return str(a) if a == b else f"[{a}-{b}]"
+
+
+def _patterns(lo: str, hi: str) -> list[str]:
+    if lo == hi:
+        return [lo]
+    i = next(k for k in range(len(lo)) if lo[k] != hi[k])
+    head, rest = lo[:i], len(lo) - i - 1
+    a, b = int(lo[i]), int(hi[i])
+    if lo[i + 1 :] == "0" * rest and hi[i + 1 :] == "9" * rest:
+        return [head + _digits(a, b) + "." * rest]
+    out, upper = [], []
+    if lo[i + 1 :] != "0" * rest:
+        out += _patterns(lo, head + str(a) + "9" * rest)
+        a += 1
+    if hi[i + 1 :] != "9" * rest:
+        upper = _patterns(head + str(b) + "0" * rest, hi)
+        b -= 1
+    if a <= b:
+        out.append(head + _digits(a, b) + "." * rest)
+    return out + upper
+
+
+def _range(text: str, what: str) -> tuple[str, str]:
+    low, sep, high = str(text).partition("-")
+    if not sep:
+        raise NetdevDataError(f"{what}: {text!r} is not a range LOW-HIGH")
+    return low.strip(), high.strip()
+
+
+def _block(line: str, children: Iterable[str]) -> list[str]:
+    return [line, *(f" {c}" for c in children)]
+
+
+def _pri(span: Mapping[str, Any], what: str) -> dict[str, str]:
+    switchtype = span["switchtype"]
+    e1 = switchtype in E1_SWITCHTYPES
+    port = str(span["port"])
+    return {
+        "port": port,
+        "controller": f"controller {'E1' if e1 else 'T1'} {port}",
+        "timeslots": "1-31" if e1 else "1-24",
+        "serial": f"Serial{port}:{15 if e1 else 23}",
+        "voice_port": f"{port}:{15 if e1 else 23}",
+        "switchtype": switchtype,
+    }
+
+
+def gateway_config(
+    name: str,
+    *,
+    gateway: Mapping[str, Any],
+    site: str,
+    sites: Mapping[str, Any],
+    call_servers: Iterable[Mapping[str, Any]],
+    source_interface: str = "GigabitEthernet0/0/0",
+    codecs: Iterable[str] = DEFAULT_CODECS,
+    syslog_server: str | None = None,
+) -> str:
+    """The intended configuration of media gateway ``name`` (IOS text, one space per level).
+
+    ``call_servers`` are dicts with ``name``, ``site``, ``address`` and
+    optionally ``sip_port``; the site's own come first.
+    """
+    if site not in sites:
+        raise NetdevDataError(f"gateway {name}: site {site!r} is not in voip_sites")
+    site_data = sites[site] or {}
+    servers = sorted(call_servers, key=lambda s: (s.get("site") != site, s["name"]))
+    if not servers:
+        raise NetdevDataError(f"gateway {name}: there is no call server (group call_servers)")
+    spans = [
+        _pri(span, f"{name}.voip_gateway.pri_spans[{i}]")
+        for i, span in enumerate(gateway.get("pri_spans") or [])
+    ]
+    lines: list[str] = [f"hostname {name}"]
+    for server in site_data.get("ntp_servers") or []:
+        lines.append(f"ntp server {server}")
+    if syslog_server:
+        lines.append(f"logging host {syslog_server}")
+    if spans:
+        lines.append(f"isdn switch-type {spans[0]['switchtype']}")
+    lines += _block(
+        "voice service voip",
+        ["allow-connections sip to sip", "sip", f" bind control source-interface {source_interface}",
+         f" bind media source-interface {source_interface}"],
+    )  # fmt: skip
+    lines += _block("voice class codec 1", [f"codec preference {i} {c}" for i, c in enumerate(codecs, 1)])
+    for span in spans:
+        lines += _block(
+            span["controller"],
+            [f"clock source {_clock(gateway, span)}", f"pri-group timeslots {span['timeslots']}"],
+        )
+        lines += _block(
+            f"interface {span['serial']}",
+            [
+                "no ip address",
+                f"isdn switch-type {span['switchtype']}",
+                "isdn incoming-voice voice",
+                "no cdp enable",
+            ],
+        )
+        lines += _block(f"voice-port {span['voice_port']}", [f"description PRI {span['port']}"])
+    for port in gateway.get("fxs_ports") or []:
+        label = port.get("description") or f"extension {port['extension']}"
+        lines += _block(
+            f"voice-port {port['port']}",
+            [f"description {label}", f"station-id name {label}", f"station-id number {port['extension']}", "caller-id enable"],
+        )  # fmt: skip
+    for port in gateway.get("fxo_ports") or []:
+        label = f"FXO {port['number']}" if port.get("number") else f"FXO {port['port']}"
+        lines += _block(
+            f"voice-port {port['port']}", [f"description {label}", f"connection plar opx {port['route_to']}"]
+        )
+
+    # Number patterns towards the call servers: the site's extensions, the PRIs' DIDs.
+    patterns = ios_patterns(*_range(site_data.get("extensions", ""), f"voip_sites.{site}.extensions"))
+    for i, span in enumerate(gateway.get("pri_spans") or []):
+        for did_range in span.get("did_ranges") or []:
+            patterns += ios_patterns(*_range(did_range, f"{name}.voip_gateway.pri_spans[{i}].did_ranges"))
+    tag = 100
+    for preference, server in enumerate(servers):
+        for pattern in patterns:
+            if tag > 199:
+                raise NetdevDataError(
+                    f"gateway {name}: more than 100 VoIP dial-peers (patterns x call servers)"
+                )
+            lines += _block(
+                f"dial-peer voice {tag} voip",
+                [f"description to call server {server['name']}", f"destination-pattern {pattern}",
+                 "session protocol sipv2", f"session target ipv4:{server['address']}:{server.get('sip_port') or 5060}",
+                 "session transport udp", "voice-class codec 1", "dtmf-relay rtp-nte", f"preference {preference}",
+                 "no vad"],
+            )  # fmt: skip
+            tag += 1
+    for i, span in enumerate(spans):
+        lines += _block(
+            f"dial-peer voice {200 + i} pots",
+            [f"description PSTN out via PRI {span['port']}", "destination-pattern +T", f"port {span['voice_port']}",
+             "forward-digits all"],
+        )  # fmt: skip
+        lines += _block(
+            f"dial-peer voice {300 + i} pots",
+            [f"description PSTN in via PRI {span['port']}", "incoming called-number .", "direct-inward-dial",
+             f"port {span['voice_port']}"],
+        )  # fmt: skip
+    for i, port in enumerate(gateway.get("fxs_ports") or []):
+        label = port.get("description") or f"extension {port['extension']}"
+        lines += _block(
+            f"dial-peer voice {400 + i} pots",
+            [f"description FXS {port['port']} {label}", f"destination-pattern {port['extension']}", f"port {port['port']}"],
+        )  # fmt: skip
+    for i, port in enumerate(gateway.get("fxo_ports") or []):
+        lines += _block(
+            f"dial-peer voice {500 + i} pots",
+            [f"description FXO {port['port']} in", "incoming called-number .", f"port {port['port']}"],
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _clock(gateway: Mapping[str, Any], span: Mapping[str, str]) -> str:
+    for item in gateway.get("pri_spans") or []:
+        if str(item["port"]) == span["port"]:
+            return item.get("clock_source") or "line"
+    return "line"
+
+
+def switch_config(
+    name: str,
+    *,
+    switch: Mapping[str, Any],
+    site: str,
+    sites: Mapping[str, Any],
+    syslog_server: str | None = None,
+) -> str:
+    """The intended configuration of access switch ``name``: voice VLAN, phone ports, QoS trust for voice."""
+    if site not in sites:
+        raise NetdevDataError(f"switch {name}: site {site!r} is not in voip_sites")
+    site_data = sites[site] or {}
+    voice_vlan = switch.get("voice_vlan") or site_data.get("voice_vlan")
+    if not voice_vlan:
+        raise NetdevDataError(
+            f"switch {name}: no voice VLAN (voip_switch.voice_vlan or voip_sites.{site}.voice_vlan)"
+        )
+    data_vlan = switch.get("data_vlan")
+    lines = [f"hostname {name}"]
+    if syslog_server:
+        lines.append(f"logging host {syslog_server}")
+    lines += _block(f"vlan {voice_vlan}", [f"name voice-{site}"])
+    if data_vlan:
+        lines += _block(f"vlan {data_vlan}", [f"name data-{site}"])
+    lines.append("mls qos")
+    for port in switch.get("ports") or []:
+        children = [f"description {port['description']}"] if port.get("description") else []
+        phone = bool(port.get("phone_mac") or port.get("poe"))
+        if phone:
+            if data_vlan:
+                children.append(f"switchport access vlan {data_vlan}")
+            children += ["switchport mode access", f"switchport voice vlan {voice_vlan}", "mls qos trust dscp",
+                         "spanning-tree portfast"]  # fmt: skip
+        if port.get("poe") is False:
+            children.append("power inline never")
+        lines += _block(f"interface {_interface(port['name'])}", children)
+    return "\n".join(lines) + "\n"
+
+
+_SHORT = {"gi": "GigabitEthernet", "te": "TenGigabitEthernet", "fa": "FastEthernet"}
+
+
+def _interface(name: str) -> str:
+    """``Gi1/0/1`` as the device shows it (``GigabitEthernet1/0/1``)."""
+    for short, full in _SHORT.items():
+        if name.lower().startswith(short) and not name.lower().startswith(full.lower()):
+            return full + name[len(short) :]
+    return name
