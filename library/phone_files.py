@@ -153,6 +153,16 @@ options:
     type: str
     default: profile
     choices: [profile, remove]
+  http_auth_file:
+    description:
+      - An htpasswd file (for nginx's C(auth_basic_user_file)) to keep with one login per MAC served
+        (assigned, or given the unassigned profile); user name the bare MAC, password derived from
+        O(http_auth_secret) and the MAC. Written with the files' owner, group and mode; not set, none.
+      - The web server then serves a per-MAC file only to the login of that MAC.
+    type: path
+  http_auth_secret:
+    description: Secret the device passwords derive from (from the vault). Required with O(http_auth_file).
+    type: str
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -173,7 +183,8 @@ EXAMPLES = r"""
     owner: root
     group: www-data
     mode: "0640"
-  no_log: true
+    http_auth_file: /etc/nginx/provisioning.htpasswd
+    http_auth_secret: "{{ vault_voip_sip_master_secret }}"
 """
 
 RETURN = r"""
@@ -181,7 +192,7 @@ counts:
   description: Files written, unchanged, given the unassigned profile, removed, and the total managed.
   type: dict
   returned: always
-  sample: {written: 1, unchanged: 9999, unassigned: 1, removed: 0, total: 10003}
+  sample: {written: 1, unchanged: 9999, unassigned: 1, removed: 0, total: 10003, http_logins: 10001}
 changes:
   description:
     - The files concerned (C(written) with the names of changed settings), cut to 50 names per list

@@ -13,8 +13,11 @@ setting names, never values: a password never leaves the host.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import grp
+import hashlib
+import hmac
 import os
 import pwd
 import re
@@ -148,8 +151,49 @@ def _attrs_differ(st, mode, uid, gid):
     )
 
 
+def device_http_password(secret, mac):
+    """A phone's HTTP password for its provisioning files (user name: the bare MAC), derived from ``secret``."""
+    digest = hmac.new(secret.encode(), f"phone-http:{mac}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:24]
+
+
+def htpasswd_line(secret, mac):
+    """``mac:{SSHA}...`` for nginx's auth_basic_user_file; the salt is derived too, so the line is stable."""
+    salt = hmac.new(secret.encode(), f"phone-http-salt:{mac}".encode(), hashlib.sha256).digest()[:8]
+    password = device_http_password(secret, mac).encode()
+    return f"{mac}:{{SSHA}}{base64.b64encode(hashlib.sha1(password + salt).digest() + salt).decode()}\n"
+
+
+HTPASSWD_HEAD = (
+    "# Per-device HTTP logins of the desk phones (user: the MAC), written by the phone_files module.\n"
+)
+
+
+def sync_http_auth(path, secret, macs, mode, uid, gid, check_mode=False):
+    """Bring the htpasswd file ``path`` to one login per MAC in ``macs``; return whether it changed."""
+    text = HTPASSWD_HEAD + "".join(htpasswd_line(secret, mac) for mac in sorted(macs))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and _read(path) == text and not _attrs_differ(st, mode, uid, gid):
+        return False
+    if not check_mode:
+        write_atomic(os.path.dirname(path) or ".", os.path.basename(path), text, mode, uid, gid)
+    return True
+
+
 def sync(
-    dest, phones, common=None, owner=None, group=None, mode="0640", unassigned="profile", check_mode=False
+    dest,
+    phones,
+    common=None,
+    owner=None,
+    group=None,
+    mode="0640",
+    unassigned="profile",
+    check_mode=False,
+    http_auth_file=None,
+    http_auth_secret=None,
 ):
     """Bring ``dest`` to the files of ``phones``; return (changed, counts, changes, diff lines).
 
@@ -239,6 +283,26 @@ def sync(
             except OSError as exc:
                 raise PhoneFilesError(f"cannot remove {os.path.join(dest, name)}: {exc}") from exc
 
+    http_changed = False
+    if http_auth_file:
+        if not http_auth_secret:
+            raise PhoneFilesError("http_auth_file needs http_auth_secret")
+        # Every MAC served a file (assigned, or given the unassigned profile) gets a login.
+        served = {
+            PER_MAC.match(name).group(1)
+            for name in wanted
+            if PER_MAC.match(name) and name not in COMMON_NAMES
+        }
+        served |= {
+            PER_MAC.match(name).group(1) for name in orphans if name not in to_remove and name not in skipped
+        }
+        http_changed = sync_http_auth(
+            http_auth_file, http_auth_secret, served, file_mode, uid, gid, check_mode
+        )
+        if http_changed:
+            diff_before.append(f"{http_auth_file}: device logins\n")
+            diff_after.append(f"{http_auth_file}: {len(served)} device login(s)\n")
+
     counts = {
         "written": len(written),
         "unchanged": unchanged,
@@ -253,7 +317,10 @@ def sync(
         "skipped": skipped[:LIST_LIMIT],
         "truncated": any(len(x) > LIST_LIMIT for x in (written, made_unassigned, removed, skipped)),
     }
-    changed = bool(written or made_unassigned or removed)
+    if http_auth_file:
+        counts["http_logins"] = len(served)
+        changes["http_logins_changed"] = http_changed
+    changed = bool(written or made_unassigned or removed or http_changed)
     return changed, counts, changes, (diff_before, diff_after)
 
 
@@ -317,6 +384,8 @@ ARGUMENT_SPEC = {
     "group": {"type": "str"},
     "mode": {"type": "raw", "default": "0640"},
     "unassigned": {"type": "str", "default": "profile", "choices": ["profile", "remove"]},
+    "http_auth_file": {"type": "path"},
+    "http_auth_secret": {"type": "str", "no_log": True},
 }
 
 
@@ -351,6 +420,7 @@ def run_module():
             "group": params["group"],
             "mode": str(params["mode"]),
             "unassigned": params["unassigned"],
+            "http_auth_file": params["http_auth_file"],
         }
     }
     try:
@@ -363,6 +433,8 @@ def run_module():
             mode=params["mode"],
             unassigned=params["unassigned"],
             check_mode=module.check_mode,
+            http_auth_file=params["http_auth_file"],
+            http_auth_secret=params["http_auth_secret"],
         )
     except PhoneFilesError as exc:
         module.fail_json(msg=str(exc), invocation=invocation)

@@ -75,6 +75,21 @@ def estate(lab_topology):
 
 
 @pytest.fixture(scope="session")
+def device_login(estate):
+    """mac -> the phone's provisioning login (user: the bare MAC), as the provisioning server keeps it."""
+    from module_utils.voip_phone_files import device_http_password
+
+    anyhost = next(iter(estate.hosts.values()))
+    secret = anyhost["vault_voip_sip_master_secret"]
+
+    def login(mac: str) -> tuple[str, str]:
+        bare = mac.replace(":", "").lower()
+        return bare, device_http_password(secret, bare)
+
+    return login
+
+
+@pytest.fixture(scope="session")
 def users(estate, lab_topology) -> dict[str, SipUser]:
     """Every user of the directory (leavers too), by id."""
     anyhost = next(iter(estate.hosts.values()))

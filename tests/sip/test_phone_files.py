@@ -8,11 +8,12 @@ model, and then used: a SIPp phone configured only from the fetched file
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
+from phone_http import http_get
 
 pytestmark = pytest.mark.lab
 
@@ -54,10 +55,10 @@ def provisioning(estate):
     return estate.hosts[name]
 
 
-def fetch(server: str, name: str) -> str:
-    with urllib.request.urlopen(f"http://{server}/{name}", timeout=5) as answer:
-        assert answer.status == 200
-        return answer.read().decode()
+def fetch(server: str, name: str, login: tuple[str, str]) -> str:
+    status, text = http_get(f"http://{server}/{name}", login)
+    assert status == 200, (name, status)
+    return text
 
 
 def devices(users, estate):
@@ -69,11 +70,12 @@ def devices(users, estate):
             yield user, device, models[device["model"]]["vendor"]
 
 
-def test_every_active_users_phone_file_matches_the_model(users, estate, provisioning):
+def test_every_active_users_phone_file_matches_the_model(users, estate, provisioning, device_login):
     vlans = {site: data["voice_vlan"] for site, data in estate.hosts["cs1"]["voip_sites"].items()}
     vendors = set()
     for user, device, vendor in devices(users, estate):
-        settings = parse(vendor, fetch(provisioning["ansible_host"], file_name(vendor, device["mac"])))
+        name = file_name(vendor, device["mac"])
+        settings = parse(vendor, fetch(provisioning["ansible_host"], name, device_login(device["mac"])))
         assert settings == {"user": user.extension, "password": user.password, "domain": user.domain,
                             "proxy": user.server, "vlan": str(vlans[user.site]), "name": user.model["name"]}, user.id  # fmt: skip
         vendors.add(vendor)
@@ -81,10 +83,74 @@ def test_every_active_users_phone_file_matches_the_model(users, estate, provisio
 
 
 @pytest.mark.parametrize("vendor", ["yealink", "polycom", "cisco", "snom"])
-def test_a_phone_configured_from_its_file_registers(users, estate, provisioning, register, vendor):
+def test_a_phone_configured_from_its_file_registers(
+    users, estate, provisioning, register, vendor, device_login
+):
     user, device, _ = next(d for d in devices(users, estate) if d[2] == vendor)
-    settings = parse(vendor, fetch(provisioning["ansible_host"], file_name(vendor, device["mac"])))
+    name = file_name(vendor, device["mac"])
+    settings = parse(vendor, fetch(provisioning["ansible_host"], name, device_login(device["mac"])))
     # Only what the file says: the account, its password and the server.
     phone = dataclasses.replace(user, extension=settings["user"], password=settings["password"],
                                 domain=settings["domain"], server=settings["proxy"])  # fmt: skip
     assert register(phone).final == "200"
+
+
+def test_a_phone_fetches_only_its_own_file_with_its_own_login(users, estate, provisioning, device_login):
+    (_, mine, vendor), (_, other, _) = list(devices(users, estate))[:2]
+    url = f"http://{provisioning['ansible_host']}/{file_name(vendor, mine['mac'])}"
+    user, password = device_login(mine["mac"])
+    assert http_get(url)[0] == 401, "no login: the challenge phones answer with their credentials"
+    assert http_get(url, (user, password + "x"))[0] == 401
+    assert http_get(url, device_login(other["mac"]))[0] == 403, "another phone's login"
+    assert http_get(url, (user, password))[0] == 200
+    # The vendors' common files: any phone's login.
+    for name in ("y000000000000.cfg", "000000000000.cfg"):
+        assert http_get(f"http://{provisioning['ansible_host']}/{name}", device_login(other["mac"]))[0] == 200
+
+
+def test_each_models_firmware_is_served_where_its_phone_files_point(
+    users, estate, provisioning, device_login
+):
+    """The version is the model's (or the release manifest's); the file is what the lab serves in its place."""
+    models = estate.hosts["cs1"]["voip_phone_models"]
+    components = (estate.hosts["cs1"].get("voip_release") or {}).get("components") or {}
+    seen = set()
+    for _, device, vendor in devices(users, estate):
+        if device["model"] in seen:
+            continue
+        seen.add(device["model"])
+        version = str(components.get(device["model"]) or models[device["model"]]["firmware"])
+        url = f"http://{provisioning['ansible_host']}/firmware/{vendor}/{device['model']}/{version}"
+        login = device_login(device["mac"])
+        assert url in fetch(provisioning["ansible_host"], file_name(vendor, device["mac"]), login)
+        status, body = http_get(url, login)
+        assert status == 200 and body.startswith(
+            f"LAB STAND-IN FIRMWARE: {vendor} {device['model']} {version}"
+        )
+        assert http_get(url)[0] == 401
+    assert len(seen) >= 4
+
+
+def test_files_are_served_over_https_with_the_lab_certificate(
+    users, estate, provisioning, device_login, podman_exec, tmp_path
+):
+    """HTTPS on the same rules; the client trusts only the certificate the provisioning server made."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    name = estate.hosts_in("provisioning_servers")[0]
+    cafile = tmp_path / "provisioning.crt"
+    cafile.write_text(podman_exec(name, "cat", "/etc/nginx/provisioning.crt").stdout)
+    context = ssl.create_default_context(cafile=str(cafile))
+    _, device, vendor = next(devices(users, estate))
+    user, password = device_login(device["mac"])
+    request = urllib.request.Request(
+        f"https://{provisioning['ansible_host']}/{file_name(vendor, device['mac'])}"
+    )
+    request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    with urllib.request.urlopen(request, timeout=5, context=context) as answer:
+        assert answer.status == 200 and parse(vendor, answer.read().decode())["user"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request.full_url, timeout=5, context=context)
+    assert refused.value.code == 401

@@ -10,11 +10,10 @@ import dataclasses
 import datetime
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from phone_http import http_get
 
 from voipctl.cli import main as voipctl
 from voipctl.derive.secrets import sip_password
@@ -46,15 +45,13 @@ def directory(tmp_path_factory):
     apply_users(LAB)
 
 
-def fetch_text(server: str, name: str) -> str | None:
+def fetch_text(server: str, name: str, login: tuple[str, str]) -> str | None:
     """A file from the provisioning server as a phone on the voice network fetches it (None: 404)."""
-    try:
-        with urllib.request.urlopen(f"http://{server}/{name}", timeout=5) as answer:
-            return answer.read().decode()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return None
-        raise
+    status, text = http_get(f"http://{server}/{name}", login)
+    if status == 404:
+        return None
+    assert status == 200, (name, status)
+    return text
 
 
 def user_cli(inventory: Path, *args: str) -> None:
@@ -111,7 +108,7 @@ def test_mover_registers_at_the_new_sites_call_server(directory, users, estate, 
     assert register(mover).final == "403"
 
 
-def test_leaver_is_refused_after_apply(directory, users, estate, register):
+def test_leaver_is_refused_after_apply(directory, users, estate, register, device_login):
     leaver = next(u for u in users.values() if u.status == "active" and u.site == "ams" and u.model.get("grants") is None
                   and not (u.model.get("features") or {}).get("dnd"))  # fmt: skip
     assert register(leaver).final == "200"
@@ -123,7 +120,8 @@ def test_leaver_is_refused_after_apply(directory, users, estate, register):
     # The leaver's desk phone now fetches the unassigned profile: no account, no password.
     prov = estate.hosts[estate.hosts_in("provisioning_servers")[0]]["ansible_host"]
     for mac in macs:
-        text = next(t for t in (fetch_text(prov, f"{mac}.{ext}") for ext in ("cfg", "xml")) if t is not None)
+        found = (fetch_text(prov, f"{mac}.{ext}", device_login(mac)) for ext in ("cfg", "xml"))
+        text = next(t for t in found if t is not None)
         assert "unassigned" in text and leaver.password not in text and f"user={leaver.id}" not in text
 
 

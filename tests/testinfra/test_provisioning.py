@@ -3,6 +3,7 @@ phone files to the voice networks only (HTTP from real lab sources)."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import subprocess
 import urllib.error
@@ -33,11 +34,23 @@ def voice_subnets(name: str) -> list[ipaddress.IPv4Network]:
     return [ipaddress.ip_network(n) for site in sites.values() for n in site.get("voice_subnets", [])]
 
 
-def status_from_controller(url: str) -> int:
+def status_from_controller(url: str, login: tuple[str, str] | None = None) -> int:
+    request = urllib.request.Request(url)
+    if login:
+        request.add_header("Authorization", "Basic " + base64.b64encode(":".join(login).encode()).decode())
     try:
-        return urllib.request.urlopen(url, timeout=3).status
+        return urllib.request.urlopen(request, timeout=3).status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def a_phone_login(name: str) -> tuple[str, str]:
+    """The provisioning login of the first phone of the directory (user: its bare MAC)."""
+    from module_utils.voip_phone_files import device_http_password
+
+    mac = next(d["mac"] for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])
+    bare = mac.replace(":", "").lower()
+    return bare, device_http_password(HOSTVARS[name]["vault_voip_sip_master_secret"], bare)
 
 
 def status_from(peer: str, url: str) -> int:
@@ -54,6 +67,10 @@ def test_nginx_at_the_manifest_version_running_on_the_host_address_only(prov):
     address = HOSTVARS[name]["ansible_host"]
     assert host.socket(f"tcp://{address}:80").is_listening
     assert not host.socket("tcp://0.0.0.0:80").is_listening
+    if HOSTVARS[name].get("provisioning_server_tls"):
+        assert host.socket(f"tcp://{address}:443").is_listening
+        key = host.file("/etc/nginx/provisioning.key")
+        assert (key.user, key.mode) == ("root", 0o600)
     assert host.run("nginx -t").rc == 0
 
 
@@ -61,6 +78,8 @@ def test_phone_files_are_not_world_readable(prov):
     _, host = prov
     root = host.file("/srv/provisioning")
     assert (root.user, root.group, root.mode) == ("root", "www-data", 0o750)
+    logins = host.file("/etc/nginx/provisioning.htpasswd")
+    assert (logins.user, logins.group, logins.mode) == ("root", "www-data", 0o640)
 
 
 def test_voice_network_gets_files_but_no_listing(prov):
@@ -69,8 +88,11 @@ def test_voice_network_gets_files_but_no_listing(prov):
     assert any(ipaddress.ip_address(LAB.gateway) in net for net in voice_subnets(name)), (
         "the controller is a phone"
     )
-    assert status_from_controller(f"http://{address}/") == 404
-    assert status_from_controller(f"http://{address}/000000000000.unknown") == 404
+    # A phone's login is needed for anything; with one, no listing and no guessing.
+    assert status_from_controller(f"http://{address}/") == 401
+    login = a_phone_login(name)
+    assert status_from_controller(f"http://{address}/", login) == 404
+    assert status_from_controller(f"http://{address}/000000000000.unknown", login) == 404
 
 
 def test_other_networks_are_refused(prov):

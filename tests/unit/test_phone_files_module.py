@@ -239,3 +239,40 @@ def test_documentation_matches_the_argument_spec():
     compare({**phone_files.ARGUMENT_SPEC, "phones": {"type": "raw", "required": True,
              "options": phone_files.PHONES_SPEC["phones"]["options"]}}, doc["options"], "")  # fmt: skip
     assert phone_files.ACCOUNT_OPTIONS["password"]["no_log"] is True
+
+
+def test_device_logins_one_per_mac_served_stable_and_never_shown(dest, run, tmp_path):
+    import base64
+    import hashlib
+
+    auth = tmp_path / "provisioning.htpasswd"
+    secret = "http-secret-for-the-test-xxxxxxxx"
+    extra = {"http_auth_file": str(auth), "http_auth_secret": secret}
+    code, result, out = run(args(dest, **extra), check=True)
+    assert code == 0 and result["changed"] and not auth.exists()
+    code, result, out = run(args(dest, **extra), diff=True)
+    assert result["counts"]["http_logins"] == 4 and "device login" in result["diff"]["after"]
+    lines = [line for line in auth.read_text().splitlines() if not line.startswith("#")]
+    macs = sorted(name.split(".")[0] for name in NAMES)
+    assert [line.split(":")[0] for line in lines] == macs
+    # nginx's {SSHA}: sha1(password + salt) + salt, the password derived per MAC.
+    for line in lines:
+        mac, _, value = line.partition(":{SSHA}")
+        raw = base64.b64decode(value)
+        password = phone_files.device_http_password(secret, mac)
+        assert hashlib.sha1(password.encode() + raw[20:]).digest() == raw[:20]
+        assert password not in out
+    assert oct(auth.stat().st_mode & 0o777) == "0o640"
+    assert secret not in out
+    code, result, _ = run(args(dest, **extra))
+    assert not result["changed"] and not result["changes"]["http_logins_changed"]
+    # A leaver's phone keeps its login: it must still fetch its unassigned profile.
+    code, result, _ = run(args(dest, phones=PHONES[1:], **extra))
+    assert result["counts"]["unassigned"] == 1 and result["counts"]["http_logins"] == 4
+    # A different secret rotates every login.
+    code, result, _ = run(
+        args(dest, phones=PHONES[1:], http_auth_file=str(auth), http_auth_secret="other-secret-yyyyyyyyyyyy")
+    )
+    assert result["changed"] and result["changes"]["http_logins_changed"]
+    code, result, _ = run(args(dest, http_auth_file=str(auth)))
+    assert code == 1 and "http_auth_file needs http_auth_secret" in result["msg"]
