@@ -41,7 +41,14 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
         if name != host
     ]
     gateways = [
-        {"name": name, "site": hostvars[name]["voip_site"], "address": hostvars[name]["ansible_host"]}
+        {
+            "name": name,
+            "site": hostvars[name]["voip_site"],
+            "address": hostvars[name]["ansible_host"],
+            "fxs_extensions": [
+                str(port["extension"]) for port in (hostvars[name].get("voip_gateway") or {}).get("fxs_ports") or []
+            ],
+        }
         for name in groups.get("gateways", [])
     ]
     try:

@@ -154,3 +154,22 @@ def test_filter_gives_tables_as_json_on_request():
     }
     with pytest.raises(AnsibleFilterError, match=r"rows_json names unknown table\(s\) bogus"):
         voip_kamailio_data("cs1", hostvars, groups, MASTER, today="2026-11-22", rows_json=["bogus"])
+
+
+def test_fxs_ports_of_the_sites_gateways_are_aliases_to_the_gateway():
+    gateways = [
+        {"name": "gw1", "site": "ams", "address": "10.0.0.41", "fxs_extensions": ["2990", "2991"]},
+        {"name": "gw2", "site": "thr", "address": "10.0.0.42", "fxs_extensions": ["3990"]},
+    ]
+    aliases = data(gateways=gateways)["aliases"]
+    assert {
+        "alias_username": "2990",
+        "alias_domain": "ams.test",
+        "username": "2990",
+        "domain": "10.0.0.41",
+    } in aliases
+    assert not [a for a in aliases if a["alias_username"] == "3990"], (
+        "another site's gateway ports are not here"
+    )
+    trusted = {t["ip_addr"] for t in data(gateways=gateways)["trusted"]}
+    assert "10.0.0.41" in trusted and "10.0.0.42" not in trusted

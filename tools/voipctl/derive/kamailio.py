@@ -67,7 +67,7 @@ def call_server_data(
     """The data of call server ``host`` (homed at ``site``); see the module docstring.
 
     ``gateways`` and ``peers`` are dicts with ``name``, ``site`` and
-    ``address`` (peers also ``port``). Raises KamailioDataError naming the
+    ``address`` (peers also ``port``, gateways ``fxs_extensions``). Raises KamailioDataError naming the
     missing element.
     """
     day = as_date(today or datetime.date.today(), "today")
@@ -146,6 +146,13 @@ def call_server_data(
     for gateway in gateways:
         if gateway.get("site") != site:
             continue
+        # Gateway port maps: an FXS port's extension (fax, door phone,
+        # analog phone) is an alias whose domain is the gateway's address;
+        # the call server relays it there (route DIAL).
+        for ext in gateway.get("fxs_extensions") or []:
+            aliases.append(
+                {"alias_username": str(ext), "alias_domain": domain, "username": str(ext), "domain": gateway["address"]}
+            )
         trusted.append(
             {
                 "grp": TRUSTED_GROUP,
