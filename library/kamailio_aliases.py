@@ -57,18 +57,12 @@ changes:
   returned: always
 """
 
+from ansible.module_utils.voip_kamailio_tables import TABLES
 from ansible.module_utils.voip_table_sync import run_module
-
-ROW = {
-    "alias_username": {"type": "str", "required": True},
-    "alias_domain": {"type": "str", "required": True},
-    "username": {"type": "str", "required": True},
-    "domain": {"type": "str", "required": True},
-}
 
 
 def main():
-    run_module("dbaliases", ["alias_username", "alias_domain", "username", "domain"], [], "aliases", ROW)
+    run_module(**TABLES["aliases"])
 
 
 if __name__ == "__main__":

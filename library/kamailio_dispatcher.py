@@ -65,26 +65,12 @@ changes:
   returned: always
 """
 
+from ansible.module_utils.voip_kamailio_tables import TABLES
 from ansible.module_utils.voip_table_sync import run_module
-
-ROW = {
-    "setid": {"type": "int", "required": True},
-    "destination": {"type": "str", "required": True},
-    "flags": {"type": "int", "default": 0},
-    "priority": {"type": "int", "default": 0},
-    "attrs": {"type": "str", "default": ""},
-    "description": {"type": "str", "default": ""},
-}
 
 
 def main():
-    run_module(
-        "dispatcher",
-        ["setid", "destination"],
-        ["flags", "priority", "attrs", "description"],
-        "destinations",
-        ROW,
-    )
+    run_module(**TABLES["dispatcher"])
 
 
 if __name__ == "__main__":

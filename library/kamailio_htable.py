@@ -65,26 +65,12 @@ changes:
   returned: always
 """
 
+from ansible.module_utils.voip_kamailio_tables import TABLES
 from ansible.module_utils.voip_table_sync import run_module
-
-ROW = {
-    "key_name": {"type": "str", "required": True},
-    "key_type": {"type": "int", "default": 0},
-    "value_type": {"type": "int", "default": 0},
-    "key_value": {"type": "str", "required": True, "no_log": True},
-    "expires": {"type": "int", "default": 0},
-}
 
 
 def main():
-    run_module(
-        "htable",
-        ["key_name"],
-        ["key_type", "value_type", "key_value", "expires"],
-        "entries",
-        ROW,
-        secret_columns=["key_value"],
-    )
+    run_module(**TABLES["htable"])
 
 
 if __name__ == "__main__":

@@ -61,19 +61,12 @@ changes:
   returned: always
 """
 
+from ansible.module_utils.voip_kamailio_tables import TABLES
 from ansible.module_utils.voip_table_sync import run_module
-
-ROW = {
-    "username": {"type": "str", "required": True},
-    "domain": {"type": "str", "required": True},
-    "attribute": {"type": "str", "required": True},
-    "type": {"type": "int", "default": 0},
-    "value": {"type": "str", "required": True},
-}
 
 
 def main():
-    run_module("usr_preferences", ["username", "domain", "attribute"], ["type", "value"], "preferences", ROW)
+    run_module(**TABLES["preferences"])
 
 
 if __name__ == "__main__":

@@ -61,26 +61,12 @@ changes:
   returned: always
 """
 
+from ansible.module_utils.voip_kamailio_tables import TABLES
 from ansible.module_utils.voip_table_sync import run_module
-
-# ha1 and ha1b are secret: no_log here, masked in changes and diff (run_module enforces both).
-ROW = {
-    "username": {"type": "str", "required": True},
-    "domain": {"type": "str", "required": True},
-    "ha1": {"type": "str", "required": True, "no_log": True},
-    "ha1b": {"type": "str", "required": True, "no_log": True},
-}
 
 
 def main():
-    run_module(
-        "subscriber",
-        ["username", "domain"],
-        ["ha1", "ha1b"],
-        "subscribers",
-        ROW,
-        secret_columns=("ha1", "ha1b"),
-    )
+    run_module(**TABLES["subscribers"])
 
 
 if __name__ == "__main__":

@@ -61,19 +61,12 @@ changes:
   returned: always
 """
 
+from ansible.module_utils.voip_kamailio_tables import TABLES
 from ansible.module_utils.voip_table_sync import run_module
-
-ROW = {
-    "grp": {"type": "int", "required": True},
-    "ip_addr": {"type": "str", "required": True},
-    "mask": {"type": "int", "default": 32},
-    "port": {"type": "int", "default": 0},
-    "tag": {"type": "str", "required": True},
-}
 
 
 def main():
-    run_module("address", ["grp", "ip_addr", "mask", "port"], ["tag"], "peers", ROW)
+    run_module(**TABLES["trusted"])
 
 
 if __name__ == "__main__":

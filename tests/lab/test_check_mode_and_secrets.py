@@ -29,7 +29,9 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"
 STATE = ROOT / ".lab"
-USER_TABLE_TASKS = {"kamailio_subscribers", "kamailio_aliases", "kamailio_preferences"}
+# The one task that syncs the user tables, and the tables it must find changed.
+USER_TABLE_TASK = "kamailio_tables"
+USER_TABLES = ["aliases", "preferences", "subscribers"]
 
 
 def _environment(**extra: str) -> dict[str, str]:
@@ -148,10 +150,14 @@ def test_check_mode_reports_exactly_the_users_that_would_change(tmp_path, model,
                 continue
             action = result.get("action", task["task"]["name"])
             changed_tasks.add(action)
-            for kind in ("added", "changed", "removed"):
-                would_change.update(str(row["username"]) for row in result["changes"][kind])
             assert result.get("diff"), f"{action} reported a change without a diff"
-    assert changed_tasks == USER_TABLE_TASKS, f"tasks that would change: {changed_tasks}"
+            assert action == USER_TABLE_TASK and result["changed_tables"] == USER_TABLES, result.get(
+                "changed_tables"
+            )
+            for table in result["tables"].values():
+                for kind in ("added", "changed", "removed"):
+                    would_change.update(str(row["username"]) for row in table["changes"][kind])
+    assert changed_tasks == {USER_TABLE_TASK}, f"tasks that would change: {changed_tasks}"
     assert would_change == expected
     # Check mode wrote nothing.
     assert table_rows("voiplab-cs1", "SELECT username FROM subscriber ORDER BY username") == before

@@ -9,6 +9,8 @@ import sys
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 
+import module_utils.voip_args as voip_args
+import module_utils.voip_kamailio_tables as kamailio_tables
 import module_utils.voip_table_sync as table_sync
 
 # Kamailio 5.6's sqlite tables (db_sqlite/*-create.sql), the columns the modules manage.
@@ -127,6 +129,8 @@ REQUIRED = {
 def _module_utils_as_ansible_ships_it(monkeypatch):
     # The modules import ansible.module_utils.voip_table_sync, the name AnsiballZ gives it.
     monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_table_sync", table_sync)
+    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_kamailio_tables", kamailio_tables)
+    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_args", voip_args)
 
 
 @pytest.fixture
@@ -220,3 +224,35 @@ def test_secret_columns_never_leave_the_module(db, run, module, column, changed_
     _, result, out = run(module, {"db": db, param: rotated}, diff=True)
     assert result["changes"]["changed"] == [{**changed_key, "fields": [column]}]
     assert "SECRET" not in out
+
+
+def test_kamailio_tables_syncs_several_tables_in_one_call(db, run, monkeypatch):
+    logged = []
+    monkeypatch.setattr(AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
+    names = {
+        "kamailio_subscribers": "subscribers",
+        "kamailio_aliases": "aliases",
+        "kamailio_preferences": "preferences",
+    }
+    tables = {names[m]: json.dumps(CASES[m][1]) for m in names}
+    code, result, out = run(
+        "kamailio_tables", {"db": db, "tables": tables, "_ansible_no_log": False}, check=True, diff=True
+    )
+    assert code == 0 and result["changed_tables"] == ["aliases", "preferences", "subscribers"]
+    assert all(stored(db, CASES[m][2]) == [] for m in names), "check mode wrote nothing"
+    code, result, out = run("kamailio_tables", {"db": db, "tables": tables})
+    assert code == 0 and result["changed"]
+    for module in names:
+        assert stored(db, CASES[module][2]) == CASES[module][3]
+        assert result["tables"][names[module]]["counts"]["added"] == 1
+    # Secrets stay out of the result and the host's log; user names do not.
+    assert (
+        "SECRET" not in out and result["tables"]["subscribers"]["changes"]["added"][0]["username"] == "2001"
+    )
+    assert logged and all("tables=NOT_LOGGING_PARAMETER" in m and "SECRET" not in m for m in logged)
+    code, result, _ = run("kamailio_tables", {"db": db, "tables": tables})
+    assert code == 0 and not result["changed"] and result["changed_tables"] == []
+    code, result, _ = run("kamailio_tables", {"db": db, "tables": {"bogus": "[]"}})
+    assert code == 1 and "unknown table(s) bogus" in result["msg"]
+    code, result, _ = run("kamailio_tables", {"db": db, "tables": {"aliases": "[{}]"}})
+    assert code == 1 and result["msg"].startswith("tables.aliases: missing required arguments")
