@@ -46,7 +46,8 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
             "site": hostvars[name]["voip_site"],
             "address": hostvars[name]["ansible_host"],
             "fxs_extensions": [
-                str(port["extension"]) for port in (hostvars[name].get("voip_gateway") or {}).get("fxs_ports") or []
+                str(port["extension"])
+                for port in (hostvars[name].get("voip_gateway") or {}).get("fxs_ports") or []
             ],
         }
         for name in groups.get("gateways", [])

@@ -151,7 +151,12 @@ def call_server_data(
         # the call server relays it there (route DIAL).
         for ext in gateway.get("fxs_extensions") or []:
             aliases.append(
-                {"alias_username": str(ext), "alias_domain": domain, "username": str(ext), "domain": gateway["address"]}
+                {
+                    "alias_username": str(ext),
+                    "alias_domain": domain,
+                    "username": str(ext),
+                    "domain": gateway["address"],
+                }
             )
         trusted.append(
             {
