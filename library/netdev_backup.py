@@ -8,7 +8,8 @@ description:
   - Runs on the controller and opens one netmiko session to the device. Fetches the running
     configuration, strips the lines that change by themselves (build header, configuration size,
     last-change timestamps) and writes it, whole and with its secrets (a backup must restore), to
-    O(dest) atomically with mode C(0600), next to a C(.sha256) file in C(sha256sum) format.
+    O(dest) atomically with mode C(0600); its sha256 is returned for the backup's manifest
+    (M(backup_seal) encrypts it and records it).
   - Changed only when the stored configuration differs from what O(dest) held.
   - The configuration's text is never returned; its checksum, size and line count are.
 options:
@@ -107,7 +108,6 @@ def main():
     if changed and not module.check_mode:
         try:
             _write(dest, text)
-            _write(f"{dest}.sha256", f"{digest}  {os.path.basename(dest)}\n")
         except OSError as exc:
             module.fail_json(msg=f"cannot write {dest}: {exc}")
     result = {

@@ -10,13 +10,12 @@ devices by hand over SSH, as an engineer would, and prove that
 - removes a dial-peer (and its voice-port) removed from the model;
 - with gw1 stopped, fails for gw1 with a clear message and still configures sw1;
 
-and that ``playbooks/backup.yml`` stores both configurations with a sha256.
+(their backups: tests/lab/test_backup.py).
 No run prints the devices' password.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -170,21 +169,6 @@ def test_dial_peer_removed_from_the_model_is_removed_from_the_device(devices, tm
     finally:
         back = playbook("network.yml", "--limit", "gw1")
     assert back.returncode == 0 and "dial-peer voice 401 pots" in cli(devices, "gw1")
-
-
-def test_backups_are_stored_with_their_checksum(devices):
-    run = playbook("backup.yml")
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert no_password(run, devices)
-    for name, result in report(run).items():
-        stored = Path(result["path"])
-        text = stored.read_text()
-        assert hashlib.sha256(text.encode()).hexdigest() == result["sha256"]
-        assert (stored.parent / "running-config.sha256").read_text().split()[0] == result["sha256"]
-        assert oct(stored.stat().st_mode & 0o777) == "0o600"
-        assert f"hostname {name}" in text and "Current configuration" not in text
-    # The gateway's backup holds its secrets (a backup must restore) but the run printed none.
-    assert "secret 9 $9$" in Path(report(run)["gw1"]["path"]).read_text()
 
 
 def test_stopped_gateway_fails_clearly_and_the_switch_is_still_configured(devices):

@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 
 from voipctl.model.types import (
     E164,
+    AbsolutePath,
     Address,
     Clock,
     Date,
@@ -224,6 +225,14 @@ class BackupPolicy(TypedDict):
     time: Clock
     retention: Retention
     before_change: NotRequired[bool]
+    # Directory of the backup store on the server (<host>/<UTC stamp>/ below).
+    store: NotRequired[AbsolutePath]
+    # Per inventory group: the paths (directories or files) of its hosts to
+    # back up, and the sqlite databases to snapshot consistently.
+    paths: NotRequired[dict[Name, list[AbsolutePath]]]
+    databases: NotRequired[dict[Name, list[AbsolutePath]]]
+    # Per inventory group: the services a restore restarts and checks.
+    services: NotRequired[dict[Name, list[Text]]]
 
 
 @with_config(_STRICT)

@@ -38,6 +38,7 @@ VarName = _pattern(r"^vault_[a-z0-9_]+$", "the name of a vault variable (vault_.
 Version = _pattern(r"^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$", "a version string such as '5.6.3'")
 Clock = _pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time of day HH:MM")
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+AbsolutePath = _pattern(r"^/.*$", "an absolute path")
 
 
 def parse_range(text: str, *, e164: bool) -> tuple[int, int]:

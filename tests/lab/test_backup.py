@@ -1,0 +1,143 @@
+"""Backups against the lab: every host kind, encrypted, checksummed, stored on bak1, pruned by the policy.
+
+``playbooks/backup.yml`` runs twice. Each point is copied back from bak1,
+verified against its manifest (module_utils/voip_backup.verify), decrypted
+with the vault's key and looked into: the call server's archive holds a
+consistent snapshot of its database with the subscriber table, the gateway's
+configuration its dial-peers. Points made up in the past on bak1 are pruned
+exactly as the retention policy says. No run prints a secret.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sqlite3
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from module_utils.voip_backup import decrypt_file, to_keep, verify
+from voipctl import inventory
+from voipctl.lab import ansible_environment
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "inventory" / "lab"
+PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "lab" / "containers.conf")}
+HOSTS = ["bak1", "cs1", "cs2", "gw1", "prov1", "sw1"]
+
+
+@pytest.fixture(scope="module")
+def estate():
+    os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
+    inv = inventory.load(LAB, only=("voip_backup_policy", "vault_backup_key", "vault_netdev_password",
+                                     "vault_voip_sip_master_secret"))  # fmt: skip
+    return inv.hosts["cs1"]
+
+
+class Secrets(list):
+    def __repr__(self) -> str:
+        return f"<{len(self)} secrets>"
+
+
+@pytest.fixture(scope="module")
+def secrets(estate):
+    return Secrets(
+        estate[k] for k in ("vault_backup_key", "vault_netdev_password", "vault_voip_sip_master_secret")
+    )
+
+
+def backup(secrets, *args: str) -> subprocess.CompletedProcess:
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(LAB), str(ROOT / "playbooks" / "backup.yml"), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False, env=ansible_environment(ROOT),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert not any(s in run.stdout or s in run.stderr for s in secrets), "a secret in the backup run's output"
+    return run
+
+
+def on_bak1(*command: str) -> str:
+    return subprocess.run(["podman", "exec", "voiplab-bak1", *command], env=PODMAN_ENV, capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+
+
+def points(store: str, host: str) -> list[str]:
+    return sorted(on_bak1("ls", "-1", f"{store}/{host}").split())
+
+
+def copy_point(store: str, host: str, stamp: str, dest: Path) -> Path:
+    subprocess.run(["podman", "cp", f"voiplab-bak1:{store}/{host}/{stamp}", str(dest / host)], env=PODMAN_ENV,
+                   check=True, capture_output=True)  # fmt: skip
+    return dest / host
+
+
+def test_every_host_kind_is_backed_up_encrypted_and_verifiable(estate, secrets, tmp_path):
+    store = estate["voip_backup_policy"]["store"]
+    before = {
+        host: set(points(store, host)) if host in on_bak1("ls", "-1", store).split() else set()
+        for host in HOSTS
+    }
+    backup(secrets)
+    key = estate["vault_backup_key"]
+    for host in HOSTS:
+        new = sorted(set(points(store, host)) - before[host])
+        assert len(new) == 1, (host, new)
+        point = copy_point(store, host, new[0], tmp_path)
+        manifest = verify(str(point))
+        assert manifest["host"] == host and manifest["stamp"] == new[0]
+        assert len(manifest["commit"]) == 40 and manifest["tools"]["ansible-core"]
+        [entry] = manifest["files"]
+        stored = (point / entry["stored"]).read_bytes()
+        plain = tmp_path / f"{host}.plain"
+        decrypt_file(str(point / entry["stored"]), str(plain), key, entry["name"])
+        if manifest["kind"] == "linux":
+            assert manifest["packages"].get("openssh-server"), "the host's packages are recorded"
+            with tarfile.open(plain) as tar:
+                names = tar.getnames()
+                assert "etc/hostname" in names
+                if host.startswith("cs"):
+                    db = tar.extractfile("var/lib/kamailio/kamailio.sqlite").read()
+                    copy = tmp_path / f"{host}.sqlite"
+                    copy.write_bytes(db)
+                    with sqlite3.connect(copy) as conn:
+                        assert conn.execute("SELECT count(*) FROM subscriber").fetchone()[0] > 0
+                    assert b"SQLite format 3" not in stored, "the database is stored encrypted"
+                if host == "prov1":
+                    assert any(n.startswith("srv/provisioning/") for n in names)
+        else:
+            text = plain.read_text()
+            assert f"hostname {host}" in text
+            if host == "gw1":
+                assert "dial-peer voice 400 pots" in text and b"dial-peer" not in stored
+        assert (
+            oct(int(on_bak1("stat", "-c", "%a", f"{store}/{host}/{new[0]}/{entry['stored']}"), 8)) == "0o600"
+        )
+
+
+def test_a_second_run_adds_a_point_and_prunes_by_the_policy(estate, secrets):
+    store = estate["voip_backup_policy"]["store"]
+    retention = estate["voip_backup_policy"]["retention"]
+    # Points of the last 60 days, as if nightly runs had taken them.
+    today = datetime.datetime.now(datetime.UTC).date()
+    made_up = [f"{today - datetime.timedelta(days=n):%Y%m%d}T023000Z" for n in range(1, 61)]
+    manifest = json.dumps({"files": []})
+    script = "; ".join(
+        f"mkdir -p {store}/cs1/{s} && echo '{manifest}' > {store}/cs1/{s}/MANIFEST.json" for s in made_up
+    )
+    on_bak1("sh", "-c", script)
+    existing = points(store, "cs1")
+    backup(secrets, "--limit", "cs1,localhost")
+    after = points(store, "cs1")
+    new = sorted(set(after) - set(existing))
+    assert len(new) == 1, "a new point in time on an unchanged estate"
+    expected = to_keep(
+        existing + new, retention["daily"], retention.get("weekly", 0), retention.get("monthly", 0)
+    )
+    assert set(after) == expected
+    assert len(after) <= retention["daily"] + retention.get("weekly", 0) + retention.get("monthly", 0)
