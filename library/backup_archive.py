@@ -65,7 +65,9 @@ packages:
   returned: success
 """
 
+import grp
 import os
+import pwd
 import sqlite3
 import stat
 import subprocess
@@ -94,6 +96,19 @@ def _packages():
     return dict(line.split("\t", 1) for line in listed.splitlines() if "\t" in line)
 
 
+def _owner(st):
+    """(user name, group name) of a file, as tar records them (names win over ids on extraction)."""
+    try:
+        user = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        user = ""
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = ""
+    return user, group
+
+
 def _keep(member):
     # Regular files, directories and links only (no sockets, fifos, devices).
     return member if (member.isfile() or member.isdir() or member.issym() or member.islnk()) else None
@@ -120,9 +135,15 @@ def archive(paths, databases, dest):
                     finally:
                         source.close()
                         target.close()
+                    # The database's directory first (sqlite writes its journal
+                    # there), then the snapshot under the database's own path,
+                    # both with the original owner, group and mode.
+                    parent = os.path.dirname(db)
+                    tar.add(parent, arcname=parent.lstrip("/"), recursive=False)
                     info = tar.gettarinfo(snapshot, arcname=db.lstrip("/"))
                     st = os.stat(db)
                     info.uid, info.gid, info.mode = st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+                    info.uname, info.gname = _owner(st)
                     with open(snapshot, "rb") as handle:
                         tar.addfile(info, handle)
             count = len(tar.getmembers())

@@ -94,3 +94,48 @@ def test_backup_items_follow_the_hosts_groups():
     policy = {"linux": ["/etc"], "call_servers": ["/etc", "/var/lib/kamailio"], "gateways": ["/x"]}
     assert voip_backup_items(policy, ["linux", "call_servers"]) == ["/etc", "/var/lib/kamailio"]
     assert voip_backup_items({}, ["linux"]) == []
+
+
+def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, module_runner, monkeypatch):
+    import sqlite3
+    import sys
+    import tarfile
+
+    import module_utils.voip_backup as voip_backup
+
+    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_backup", voip_backup)
+    etc = tmp_path / "etc"
+    (etc / "kamailio").mkdir(parents=True)
+    (etc / "kamailio" / "kamailio.cfg").write_text("# cfg\n")
+    data = tmp_path / "lib"
+    data.mkdir(mode=0o750)
+    db = data / "kamailio.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE subscriber (username TEXT)")
+        conn.execute("INSERT INTO subscriber VALUES ('2001')")
+    db.chmod(0o640)
+    # An open writer does not make the snapshot inconsistent (sqlite's online backup).
+    writer = sqlite3.connect(db)
+    writer.execute("INSERT INTO subscriber VALUES ('2002')")
+    dest = tmp_path / "out" / "host.tar.gz"
+    dest.parent.mkdir()
+    code, result, _ = module_runner(
+        "backup_archive", {"paths": [str(etc)], "databases": [str(db)], "dest": str(dest)}
+    )
+    writer.close()
+    assert code == 0 and result["changed"] and result["sha256"] == voip_backup.sha256_file(str(dest))
+    with tarfile.open(dest) as tar:
+        names = tar.getnames()
+        assert str(etc / "kamailio" / "kamailio.cfg").lstrip("/") in names
+        member = tar.getmember(str(db).lstrip("/"))
+        assert (
+            member.mode == 0o640
+            and member.uname
+            and member.uname == tar.getmember(str(data).lstrip("/")).uname
+        )
+        snapshot = tmp_path / "snap.sqlite"
+        snapshot.write_bytes(tar.extractfile(member).read())
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT username FROM subscriber").fetchall() == [("2001",)]
+    code, result, _ = module_runner("backup_archive", {"paths": [str(tmp_path / "none")], "dest": str(dest)})
+    assert code == 1 and "not on this host" in result["msg"]
