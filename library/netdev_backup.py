@@ -50,10 +50,9 @@ lines:
   returned: success
 """
 
-import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voip_backup import write_atomic
 from ansible.module_utils.voip_netdev import (
     CONNECTION_SPEC,
     NetdevError,
@@ -63,21 +62,6 @@ from ansible.module_utils.voip_netdev import (
     sha256,
     strip_volatile,
 )
-
-
-def _write(path, text):
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".netdev-backup-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
@@ -107,7 +91,7 @@ def main():
     changed = before != text
     if changed and not module.check_mode:
         try:
-            _write(dest, text)
+            write_atomic(dest, text.encode(), 0o600)
         except OSError as exc:
             module.fail_json(msg=f"cannot write {dest}: {exc}")
     result = {
