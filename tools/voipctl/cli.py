@@ -22,6 +22,7 @@ COMMANDS = [
     "voipctl.generate",
     "voipctl.users_cli",
     "voipctl.hrsync",
+    "voipctl.drill",
 ]
 
 

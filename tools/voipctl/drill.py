@@ -1,0 +1,174 @@
+"""``voipctl drill restore HOST``: prove in the lab that a host comes back from its backup.
+
+The drill destroys the host's container, recreates it bare from its image
+(``voipctl lab up``: no packages, no configuration), restores it with
+``playbooks/restore.yml`` from the latest backup point (or ``--point``) -
+a restore, not a converge - and then checks the host does its job again,
+with the lab's own checks run against it (``tests/sip/check_restored.py``):
+
+- a call server: every active user of its site registers by SIPp, and a
+  call between two of them is answered;
+- a provisioning server: every active phone fetches its file with its login.
+
+It prints a report (each step, its result and time) and exits non-zero at
+the first step that fails. Linux hosts only: a gateway or a switch comes
+back by ``playbooks/network.yml`` (its configuration is the model's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+from voipctl import inventory, lab, paths, playbook
+from voipctl.console import err, out
+from voipctl.errors import VoipctlError
+from voipctl.podman import Podman
+
+# What the drill checks after the restore, by the host's group: the -k of check_restored.py.
+CHECKS = {"call_servers": "call_server", "provisioning_servers": "provisioning_server"}
+# A file the host's role installs: absent on the recreated, bare host.
+BARE_WITHOUT = {"call_server": "/etc/kamailio/kamailio.cfg", "provisioning_server": "/srv/provisioning"}
+
+
+@dataclass
+class Step:
+    name: str
+    result: str = "not run"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    host: str
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.result == "ok" for step in self.steps)
+
+    def run(self, name: str, action: Callable[[], str]) -> bool:
+        step = Step(name)
+        self.steps.append(step)
+        started = time.monotonic()
+        try:
+            step.detail = action() or ""
+            step.result = "ok"
+        except (VoipctlError, subprocess.SubprocessError, OSError) as exc:
+            step.result = "FAILED"
+            step.detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        step.seconds = time.monotonic() - started
+        err.print(f"drill {self.host}: {name}: {step.result} ({step.seconds:.0f} s) {step.detail}")
+        return step.result == "ok"
+
+    def table(self) -> Table:
+        table = Table(
+            title=f"restore drill of {self.host}: {'passed' if self.ok else 'FAILED'}", title_justify="left"
+        )
+        for column in ("step", "result", "seconds", "detail"):
+            table.add_column(column)
+        for step in self.steps:
+            table.add_row(step.name, step.result, f"{step.seconds:.0f}", step.detail)
+        return table
+
+
+def _kind(groups: dict[str, list[str]], host: str) -> str:
+    for group, check in CHECKS.items():
+        if host in groups.get(group, []):
+            return check
+    raise VoipctlError(
+        f"{host}: the drill restores call servers and provisioning servers",
+        hint="network devices come back with playbooks/network.yml",
+    )
+
+
+def restore_drill(host: str, inventory_arg: str | None = None, point: str | None = None) -> Report:
+    root = paths.repo_root()
+    the_lab = lab.load_lab(root, inventory_arg)
+    podman = Podman(the_lab.containers_conf)
+    target = the_lab.host(host)
+    os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
+    inv = inventory.load(the_lab.inventory_path, only=("voip_backup_policy",))
+    kind = _kind(inv.groups, target.name)
+    policy = inv.hosts[target.name]["voip_backup_policy"]
+    server = the_lab.host(policy["server"])
+    store = f"{policy.get('store', '/srv/backups')}/{target.name}"
+    report = Report(target.name)
+
+    def latest_point() -> str:
+        listed = podman.run(["exec", server.container(the_lab.prefix), "ls", "-1", store], check=False)
+        points = sorted(p for p in listed.stdout.split() if p.endswith("Z"))
+        if point and point not in points:
+            raise VoipctlError(f"no backup point {point} of {target.name} on {server.name}")
+        if not points:
+            raise VoipctlError(f"no backup of {target.name} on {server.name}: run playbooks/backup.yml first")
+        return point or points[-1]
+
+    def destroy() -> str:
+        podman.run(["rm", "-f", target.container(the_lab.prefix)], what=f"removing {target.name}")
+        return f"container {target.container(the_lab.prefix)} removed"
+
+    def recreate() -> str:
+        lab.up(the_lab, podman)
+        present = podman.run(
+            ["exec", target.container(the_lab.prefix), "test", "-e", BARE_WITHOUT[kind]], check=False
+        )
+        if present.returncode == 0:
+            raise VoipctlError(f"the recreated {target.name} is not bare: {BARE_WITHOUT[kind]} exists")
+        return f"bare from its image (no {BARE_WITHOUT[kind]})"
+
+    def restore() -> str:
+        extra = ["-e", f"restore_host={target.name}"] + (["-e", f"restore_point={chosen}"] if chosen else [])
+        result = playbook.run(root, "playbooks/restore.yml", the_lab.inventory_path, extra, echo=False)
+        if not result.ok:
+            raise VoipctlError(
+                f"restore.yml failed (exit {result.returncode}): {result.output.strip()[-300:]}"
+            )
+        return f"from {chosen}"
+
+    def verify() -> str:
+        env = {**lab.ansible_environment(root), "VOIP_DRILL_HOST": target.name}
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/sip/check_restored.py",
+             "-k", kind],
+            cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1800,
+        )  # fmt: skip
+        last = (run.stdout.strip().splitlines() or ["no output"])[-1]
+        if run.returncode != 0:
+            raise VoipctlError(f"checks failed: {last}")
+        return last
+
+    chosen = point
+    if report.run("latest backup point", lambda: latest_point()):
+        chosen = report.steps[-1].detail
+        for name, action in (("destroy the container", destroy), ("recreate it bare", recreate),
+                             ("restore (restore.yml)", restore), (f"verify ({kind.replace('_', ' ')})", verify)):  # fmt: skip
+            if not report.run(name, action):
+                break
+    return report
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "drill", help="lab drills: destroy a host and prove it comes back from its backup"
+    )
+    drill_sub = parser.add_subparsers(dest="drill_command", metavar="DRILL", required=True)
+    p_restore = drill_sub.add_parser("restore", help="destroy HOST, recreate it bare, restore it, check it")
+    p_restore.add_argument("host", help="a call server or provisioning server of the lab")
+    p_restore.add_argument("-i", "--inventory", help="lab inventory (default: inventory/lab)")
+    p_restore.add_argument("--point", help="the backup point (YYYYMMDDTHHMMSSZ); default: the latest")
+    p_restore.set_defaults(func=cmd_restore)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    report = restore_drill(args.host, args.inventory, args.point)
+    out.print(report.table())
+    return 0 if report.ok else 1
