@@ -139,3 +139,29 @@ def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, m
         assert conn.execute("SELECT username FROM subscriber").fetchall() == [("2001",)]
     code, result, _ = module_runner("backup_archive", {"paths": [str(tmp_path / "none")], "dest": str(dest)})
     assert code == 1 and "not on this host" in result["msg"]
+
+
+def test_extract_puts_back_exactly_what_was_backed_up(tmp_path):
+    import tarfile
+
+    from library.backup_extract import extract
+
+    source = tmp_path / "source" / "etc" / "nginx" / "sites-enabled"
+    source.mkdir(parents=True)
+    (source / "provisioning.conf").write_text("server {}\n")
+    (tmp_path / "source" / "etc" / "hosts").write_text("backed-up hosts\n")
+    archive = tmp_path / "backup.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "source" / "etc", arcname="etc")
+    root = tmp_path / "root"
+    enabled = root / "etc" / "nginx" / "sites-enabled"
+    enabled.mkdir(parents=True)
+    (enabled / "default").symlink_to("/etc/nginx/sites-available/default")  # what a package added
+    (root / "etc" / "hosts").write_text("the platform's hosts\n")
+    (root / "etc" / "keep.d").mkdir()
+    count, removed = extract(str(archive), ["etc/hosts"], root=str(root))
+    assert (enabled / "provisioning.conf").read_text() == "server {}\n"
+    assert removed == ["/etc/nginx/sites-enabled/default"] and not (enabled / "default").is_symlink()
+    assert (root / "etc" / "hosts").read_text() == "the platform's hosts\n", "excluded paths are left alone"
+    assert (root / "etc" / "keep.d").is_dir(), "directories are never removed"
+    assert count == 4
