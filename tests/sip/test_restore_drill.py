@@ -69,3 +69,14 @@ def test_restore_drill_of_cs1_passes():
     ):
         assert step in drill.stdout
     assert "bare from its image" in drill.stdout and "1 passed" in drill.stdout
+
+
+def test_restore_drill_of_prov1_passes_and_leaves_nothing_to_converge():
+    """The provisioning server: its phone files, logins, firmware and nginx come back exactly."""
+    playbook("backup.yml", "--limit", "prov1,localhost")
+    drill = subprocess.run([str(ROOT / ".venv" / "bin" / "voipctl"), "drill", "restore", "prov1"], cwd=ROOT,
+                           capture_output=True, text=True, check=False, timeout=1800)  # fmt: skip
+    assert drill.returncode == 0, drill.stdout[-3000:] + drill.stderr[-3000:]
+    assert "restore drill of prov1: passed" in drill.stdout and "verify (provisioning server)" in drill.stdout
+    check = playbook("provisioning.yml", "--check", "--limit", "prov1,localhost")
+    assert "changed=0" in check.stdout.split("PLAY RECAP")[-1].split("prov1", 1)[1].splitlines()[0]
