@@ -14,6 +14,7 @@ from voipctl.derive.netdev import (
     NetdevDataError,
     gateway_config,
     ios_patterns,
+    range_patterns,
     switch_config,
 )
 
@@ -123,6 +124,13 @@ def test_ios_patterns_match_exactly_the_range(low, high, expected):
 def test_ios_patterns_refuse_a_bad_range():
     with pytest.raises(NetdevDataError, match="not a range"):
         ios_patterns("300", "2000")
+
+
+def test_model_ranges_are_read_by_the_models_parser():
+    assert range_patterns("0100-0199", e164=False, what="x") == ["01.."]
+    assert range_patterns("+31201234900-+31201234999", e164=True, what="x") == ["+312012349.."]
+    with pytest.raises(NetdevDataError, match=r"voip_sites\.ams\.extensions: .*range is empty"):
+        range_patterns("2999-2000", e164=False, what="voip_sites.ams.extensions")
 
 
 def load(path: str):

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from voipctl.model.types import parse_range
+
 E1_SWITCHTYPES = {"primary-net5", "primary-qsig"}
 DEFAULT_CODECS = ("g711alaw", "g711ulaw", "g729r8")
 # Top-level lines the gateway's model owns entirely (others on the device are left alone).
@@ -76,11 +78,18 @@ def _patterns(lo: str, hi: str) -> list[str]:
     return out + upper
 
 
-def _range(text: str, what: str) -> tuple[str, str]:
-    low, sep, high = str(text).partition("-")
-    if not sep:
-        raise NetdevDataError(f"{what}: {text!r} is not a range LOW-HIGH")
-    return low.strip(), high.strip()
+def range_patterns(text: str, *, e164: bool, what: str) -> list[str]:
+    """The IOS patterns of a model number range (``2000-2999``, ``+3120..00-+3120..99``).
+
+    The range is read by the model's own parser (voipctl.model.types.parse_range).
+    """
+    try:
+        lo, hi = parse_range(text, e164=e164)
+    except ValueError as exc:
+        raise NetdevDataError(f"{what}: {exc}") from exc
+    width = len(text.partition("-")[0].lstrip("+"))
+    prefix = "+" if e164 else ""
+    return ios_patterns(f"{prefix}{lo:0{width}d}", f"{prefix}{hi:0{width}d}")
 
 
 def _block(line: str, children: Iterable[str]) -> list[str]:
@@ -168,10 +177,14 @@ def gateway_config(
         )
 
     # Number patterns towards the call servers: the site's extensions, the PRIs' DIDs.
-    patterns = ios_patterns(*_range(site_data.get("extensions", ""), f"voip_sites.{site}.extensions"))
+    patterns = range_patterns(
+        site_data.get("extensions", ""), e164=False, what=f"voip_sites.{site}.extensions"
+    )
     for i, span in enumerate(gateway.get("pri_spans") or []):
         for did_range in span.get("did_ranges") or []:
-            patterns += ios_patterns(*_range(did_range, f"{name}.voip_gateway.pri_spans[{i}].did_ranges"))
+            patterns += range_patterns(
+                did_range, e164=True, what=f"{name}.voip_gateway.pri_spans[{i}].did_ranges"
+            )
     tag = 100
     for preference, server in enumerate(servers):
         for pattern in patterns:
