@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
-    from voipctl.derive.secrets import SecretError
+    from voipctl.derive.secrets import SecretError, purpose_key
     from voipctl.derive.users import UserDataError
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     phone_data = phone_common = None
@@ -85,6 +85,19 @@ def voip_phone_common(host, hostvars, provisioning_url, syslog_server=None):
         raise AnsibleFilterError(f"voip_phone_common({host}): {exc}") from exc
 
 
+def voip_phone_http_secret(master_secret):
+    """``master_secret | voip_phone_http_secret``: the key phone logins derive from (not the master secret)."""
+    _need_voipctl("voip_phone_http_secret")
+    try:
+        return purpose_key(master_secret, "phone-http")
+    except SecretError as exc:
+        raise AnsibleFilterError(f"voip_phone_http_secret: {exc}") from exc
+
+
 class FilterModule:
     def filters(self):
-        return {"voip_phone_data": voip_phone_data, "voip_phone_common": voip_phone_common}
+        return {
+            "voip_phone_data": voip_phone_data,
+            "voip_phone_common": voip_phone_common,
+            "voip_phone_http_secret": voip_phone_http_secret,
+        }

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from voipctl import inventory, lab
-from voipctl.derive.secrets import sip_password
+from voipctl.derive.secrets import purpose_key, sip_password
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).with_name("scenarios")
@@ -80,7 +80,7 @@ def device_login(estate):
     from module_utils.voip_phone_files import device_http_password
 
     anyhost = next(iter(estate.hosts.values()))
-    secret = anyhost["vault_voip_sip_master_secret"]
+    secret = purpose_key(anyhost["vault_voip_sip_master_secret"], "phone-http")
 
     def login(mac: str) -> tuple[str, str]:
         bare = mac.replace(":", "").lower()

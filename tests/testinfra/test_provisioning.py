@@ -47,10 +47,12 @@ def status_from_controller(url: str, login: tuple[str, str] | None = None) -> in
 def a_phone_login(name: str) -> tuple[str, str]:
     """The provisioning login of the first phone of the directory (user: its bare MAC)."""
     from module_utils.voip_phone_files import device_http_password
+    from voipctl.derive.secrets import purpose_key
 
     mac = next(d["mac"] for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])
     bare = mac.replace(":", "").lower()
-    return bare, device_http_password(HOSTVARS[name]["vault_voip_sip_master_secret"], bare)
+    key = purpose_key(HOSTVARS[name]["vault_voip_sip_master_secret"], "phone-http")
+    return bare, device_http_password(key, bare)
 
 
 def status_from(peer: str, url: str) -> int:

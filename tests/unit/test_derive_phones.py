@@ -205,3 +205,13 @@ def test_filters_over_hostvars_and_groups():
         AnsibleFilterError, match=r"voip_phone_data\(prov1\): user e: site 'thr' has no call server"
     ):
         filters["voip_phone_data"]("prov1", hostvars, {"call_servers": ["cs1"]}, MASTER, "http://p")
+
+
+def test_the_phone_http_key_is_derived_for_its_purpose_only():
+    from filter_plugins.voip_phones import voip_phone_http_secret
+
+    key = voip_phone_http_secret(MASTER)
+    assert key == secrets.purpose_key(MASTER, "phone-http") and MASTER not in key
+    assert key != secrets.purpose_key(MASTER, "other") and len(key) >= 32
+    with pytest.raises(Exception, match="shorter than 16"):
+        voip_phone_http_secret("short")

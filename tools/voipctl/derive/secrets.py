@@ -37,3 +37,16 @@ def ha1b(username: str, domain: str, realm: str, password: str) -> str:
 def basic_digest(account: str, password: str) -> str:
     """SHA-256 of ``account:password``: what a call server keeps of an HTTP Basic credential."""
     return hashlib.sha256(f"{account}:{password}".encode()).hexdigest()
+
+
+def purpose_key(master_secret: str, purpose: str) -> str:
+    """A key for one purpose (``phone-http``), derived from the master secret.
+
+    What a host gets when it must derive per-device secrets itself: the
+    provisioning server derives phone logins from it, and never holds the
+    master secret the SIP passwords come from.
+    """
+    if not master_secret or len(master_secret) < 16:
+        raise SecretError("the SIP master secret is missing or shorter than 16 characters")
+    digest = hmac.new(master_secret.encode(), f"purpose:{purpose}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
