@@ -7,6 +7,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.derive.hosts import call_servers, gateways
     from voipctl.derive.kamailio import KamailioDataError, call_server_data
     from voipctl.derive.secrets import SecretError
     from voipctl.derive.users import UserDataError
@@ -31,26 +32,9 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
         )
     me = hostvars[host]
     peers = [
-        {
-            "name": name,
-            "site": hostvars[name]["voip_site"],
-            "address": hostvars[name]["ansible_host"],
-            "port": (hostvars[name].get("voip_call_server") or {}).get("sip_port", 5060),
-        }
-        for name in groups.get("call_servers", [])
-        if name != host
-    ]
-    gateways = [
-        {
-            "name": name,
-            "site": hostvars[name]["voip_site"],
-            "address": hostvars[name]["ansible_host"],
-            "fxs_extensions": [
-                str(port["extension"])
-                for port in (hostvars[name].get("voip_gateway") or {}).get("fxs_ports") or []
-            ],
-        }
-        for name in groups.get("gateways", [])
+        {"name": s["name"], "site": s["site"], "address": s["address"], "port": s["sip_port"]}
+        for s in call_servers(hostvars, groups)
+        if s["name"] != host
     ]
     try:
         data = call_server_data(
@@ -62,7 +46,7 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
             users=me.get("voip_users") or [],
             hunt_groups=me.get("voip_hunt_groups") or [],
             trunks=me.get("voip_trunks") or [],
-            gateways=gateways,
+            gateways=gateways(hostvars, groups),
             peers=peers,
             cti_accounts=me.get("voip_cti_accounts") or [],
             cti_secrets=cti_secrets,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.derive.hosts import call_servers
     from voipctl.derive.netdev import (
         GATEWAY_MANAGED,
         SWITCH_MANAGED,
@@ -28,22 +29,13 @@ def voip_gateway_config(
     """``inventory_hostname | voip_gateway_config(hostvars, groups)``: the gateway's intended IOS configuration."""
     _need_voipctl("voip_gateway_config")
     me = hostvars[host]
-    servers = [
-        {
-            "name": name,
-            "site": hostvars[name].get("voip_site"),
-            "address": hostvars[name].get("ansible_host", name),
-            "sip_port": (hostvars[name].get("voip_call_server") or {}).get("sip_port", 5060),
-        }
-        for name in groups.get("call_servers", [])
-    ]
     try:
         return gateway_config(
             host,
             gateway=me.get("voip_gateway") or {},
             site=me.get("voip_site"),
             sites=me["voip_sites"],
-            call_servers=servers,
+            call_servers=call_servers(hostvars, groups),
             source_interface=source_interface,
             codecs=list(codecs) if codecs else ("g711alaw", "g711ulaw", "g729r8"),
             syslog_server=syslog_server or None,

@@ -7,6 +7,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.derive.hosts import call_servers
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
     from voipctl.derive.secrets import SecretError, purpose_key
     from voipctl.derive.users import UserDataError
@@ -18,24 +19,6 @@ except ImportError as exc:  # pragma: no cover - depends on the controller's env
 def _need_voipctl(name):
     if phone_data is None:
         raise AnsibleFilterError(f"{name} needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
-
-
-def call_servers(hostvars, groups):
-    """The call servers of the inventory as phone_data wants them (name, site, address, sip_domain, sip_port)."""
-    servers = []
-    for name in groups.get("call_servers", []):
-        host = hostvars[name]
-        server = host.get("voip_call_server") or {}
-        servers.append(
-            {
-                "name": name,
-                "site": host.get("voip_site"),
-                "address": host.get("ansible_host", name),
-                "sip_domain": server.get("sip_domain"),
-                "sip_port": server.get("sip_port", 5060),
-            }
-        )
-    return servers
 
 
 def voip_phone_data(

@@ -173,3 +173,20 @@ def test_fxs_ports_of_the_sites_gateways_are_aliases_to_the_gateway():
     )
     trusted = {t["ip_addr"] for t in data(gateways=gateways)["trusted"]}
     assert "10.0.0.41" in trusted and "10.0.0.42" not in trusted
+
+
+def test_hosts_give_call_servers_and_gateways_from_hostvars():
+    from voipctl.derive.hosts import call_servers, gateways
+
+    hostvars = {
+        "cs1": {"voip_site": "ams", "ansible_host": "10.0.0.11", "voip_call_server": {"sip_domain": "ams.test"}},
+        "gw1": {"voip_site": "ams", "ansible_host": "10.0.0.41",
+                "voip_gateway": {"fxs_ports": [{"port": "0/2/0", "extension": 2990}]}},
+    }  # fmt: skip
+    groups = {"call_servers": ["cs1"], "gateways": ["gw1"]}
+    assert call_servers(hostvars, groups) == [
+        {"name": "cs1", "site": "ams", "address": "10.0.0.11", "sip_domain": "ams.test", "sip_port": 5060}
+    ]
+    assert gateways(hostvars, groups) == [
+        {"name": "gw1", "site": "ams", "address": "10.0.0.41", "fxs_extensions": ["2990"]}
+    ]
