@@ -177,6 +177,22 @@ def test_no_forms_remove_the_voice_lines(switch):
         assert "\nmls qos\n" not in conn.send_command("show running-config")
 
 
+def test_ntp_servers_and_logging_hosts_with_their_no_forms(switch):
+    with _connect() as conn:
+        output = conn.send_config_set(
+            ["ntp server 10.0.0.31", "ntp server 10.0.0.32", "logging host 10.0.0.40"]
+        )
+        assert INVALID not in output
+        running = conn.send_command("show running-config")
+        assert "\nlogging host 10.0.0.40\n!\nntp server 10.0.0.31\nntp server 10.0.0.32\n!\nend" in running
+        conn.send_config_set(["no ntp server 10.0.0.32", "no logging host 10.0.0.40"])
+        running = conn.send_command("show running-config")
+        assert (
+            "ntp server 10.0.0.31" in running and "10.0.0.32" not in running and "logging host" not in running
+        )
+        assert INVALID in conn.send_config_set(["ntp server not-an-address"])
+
+
 def test_unknown_command_is_invalid_input(switch):
     with _connect() as conn:
         assert INVALID in conn.send_command("frobnicate the switch")

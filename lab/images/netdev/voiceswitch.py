@@ -36,6 +36,7 @@ The password is never logged.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -102,6 +103,9 @@ class VoiceSwitchConfiguration(SwitchConfiguration):
     def __init__(self, *args, state_dir: Path, **kwargs):
         super().__init__(*args, **kwargs)
         self.mls_qos = False
+        # Global `ntp server` and `logging host` lines, in the order given.
+        self.ntp_servers: list[str] = []
+        self.logging_hosts: list[str] = []
         self.state_dir = state_dir
 
     @property
@@ -175,6 +179,10 @@ def running_config(conf: VoiceSwitchConfiguration) -> list[str]:
     if conf.static_routes:
         lines += [build_static_routes(route) for route in conf.static_routes]
         lines.append("!")
+    if conf.logging_hosts:
+        lines += [*(f"logging host {host}" for host in conf.logging_hosts), "!"]
+    if conf.ntp_servers:
+        lines += [*(f"ntp server {server}" for server in conf.ntp_servers), "!"]
     lines.append("end")
     return lines
 
@@ -294,7 +302,7 @@ class VoiceEnabledCommandProcessor(InvalidInputMixin, EnabledCommandProcessor):
 
 
 class VoiceConfigCommandProcessor(InvalidInputMixin, ConfigCommandProcessor):
-    """Global configuration: ``mls qos`` and ``end``."""
+    """Global configuration: ``mls qos``, ``ntp server``, ``logging host`` and ``end``."""
 
     def parse_and_execute_command(self, line):
         if self.sub_processor is not None and line.strip() and self.get_command_func(line)[0] is not None:
@@ -324,6 +332,33 @@ class VoiceConfigCommandProcessor(InvalidInputMixin, ConfigCommandProcessor):
             self.switch_configuration.mls_qos = False
         else:
             self.write_invalid(incomplete=not args)
+
+    def _address_list(self, args, keyword: str, entries: list[str], add: bool) -> None:
+        """``ntp server IP`` / ``logging host IP`` and their ``no`` forms."""
+        if len(args) < 2 or args[0].lower() != keyword:
+            self.write_invalid(incomplete=len(args) < 2 and (not args or args[0].lower() == keyword))
+            return
+        try:
+            address = str(ipaddress.ip_address(args[1]))
+        except ValueError:
+            self.write_invalid(at=args[1])
+            return
+        if add and address not in entries:
+            entries.append(address)
+        elif not add and address in entries:
+            entries.remove(address)
+
+    def do_ntp(self, *args):
+        self._address_list(args, "server", self.switch_configuration.ntp_servers, add=True)
+
+    def do_no_ntp(self, *args):
+        self._address_list(args, "server", self.switch_configuration.ntp_servers, add=False)
+
+    def do_logging(self, *args):
+        self._address_list(args, "host", self.switch_configuration.logging_hosts, add=True)
+
+    def do_no_logging(self, *args):
+        self._address_list(args, "host", self.switch_configuration.logging_hosts, add=False)
 
 
 class VoiceConfigVlanCommandProcessor(ConfigVlanCommandProcessor):

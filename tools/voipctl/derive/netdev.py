@@ -32,7 +32,7 @@ GATEWAY_MANAGED = (
     "^ntp server ",
     "^logging host ",
 )
-SWITCH_MANAGED = ("^logging host ",)
+SWITCH_MANAGED = ("^ntp server ", "^logging host ")
 
 
 class NetdevDataError(ValueError):
@@ -251,6 +251,8 @@ def switch_config(
         )
     data_vlan = switch.get("data_vlan")
     lines = [f"hostname {name}"]
+    for server in site_data.get("ntp_servers") or []:
+        lines.append(f"ntp server {server}")
     if syslog_server:
         lines.append(f"logging host {syslog_server}")
     lines += _block(f"vlan {voice_vlan}", [f"name voice-{site}"])
