@@ -18,10 +18,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ANSIBLE_VAULT_PASSWORD_FILE from their secret store.
 export ANSIBLE_VAULT_PASSWORD_FILE ?= $(CURDIR)/lab/vault-password.lab
 
-# Debian packages of the controller: podman (runc) and debootstrap for the
+# Debian packages of the controller: podman (runc, catatonit for --init) and debootstrap for the
 # lab, SIPp and baresip (real calls with RTP) for SIP tests, venv for the
-# Python toolchain.
-APT_PACKAGES := podman runc debootstrap sip-tester baresip-core python3-venv git openssh-client iproute2 tar
+# Python toolchain, apt-utils (apt-ftparchive) for the lab's package repository.
+APT_PACKAGES := podman runc catatonit debootstrap sip-tester baresip-core python3-venv git openssh-client iproute2 tar apt-utils
 
 .PHONY: help bootstrap venv lab lab-up lab-fresh lab-down lab-converge lab-idempotence lab-verify \
         lab-summary test lint unit lab-test molecule freeze clean

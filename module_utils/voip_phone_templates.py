@@ -390,7 +390,8 @@ def unassigned_settings(common, model=None, site=None):
     if site_settings:
         settings.update({k: site_settings.get(k) for k in ("timezone", "utc_offset_minutes", "ntp_servers",
                                                             "voice_vlan")})  # fmt: skip
-    settings["firmware_url"] = ((common.get("firmware") or {}).get(model) or {}).get("url")
+    site_firmware = (site_settings or {}).get("firmware") or common.get("firmware") or {}
+    settings["firmware_url"] = (site_firmware.get(model) or {}).get("url")
     settings["model"] = model
     settings["site"] = site if site_settings else None
     return settings

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from module_utils import voip_phone_templates as templates
 from voipctl.derive import secrets
 from voipctl.derive.phones import (
     PhoneDataError,
@@ -101,6 +102,32 @@ def test_release_manifest_overrides_the_model_firmware():
     entries = data(release={"components": {"yealink-t54w": "96.86.0.120"}})
     assert entries[0]["firmware"]["version"] == "96.86.0.120"
     assert entries[1]["firmware"]["version"] == "10.1.159.12"
+
+
+def test_firmware_rolls_out_site_by_site():
+    release = {"components": {"yealink-t54w": "96.86.0.120"}, "firmware_sites": ["ams"]}
+    e = by_mac(data(release=release))
+    assert e["805ec0000001"]["firmware"]["version"] == "96.86.0.120"  # ams: rolled out
+    assert e["805ec0000005"]["firmware"]["version"] == "96.86.0.100"  # thr: held back at the model's
+    common = phone_common(sites=SITES, phone_models=MODELS, release=release, provisioning_url="http://p")
+    assert common["sites"]["ams"]["firmware"]["yealink-t54w"]["version"] == "96.86.0.120"
+    assert common["sites"]["thr"]["firmware"]["yealink-t54w"]["version"] == "96.86.0.100"
+    # Both versions are served while the roll-out is under way; each once.
+    images = [(i["model"], i["version"]) for i in common["firmware_images"]]
+    assert ("yealink-t54w", "96.86.0.100") in images and ("yealink-t54w", "96.86.0.120") in images
+    assert len(images) == len(set(images)) == len(MODELS) + 1
+    release["firmware_sites"] = ["ams", "thr"]
+    assert {e["firmware"]["version"] for e in data(release=release) if e["model"] == "yealink-t54w"} == {
+        "96.86.0.120"
+    }
+
+
+def test_an_unassigned_phone_keeps_its_site_firmware():
+    release = {"components": {"yealink-t54w": "96.86.0.120"}, "firmware_sites": ["ams"]}
+    common = phone_common(sites=SITES, phone_models=MODELS, release=release, provisioning_url="http://p")
+    thr = templates.unassigned_settings(common, "yealink-t54w", "thr")
+    ams = templates.unassigned_settings(common, "yealink-t54w", "ams")
+    assert thr["firmware_url"].endswith("/96.86.0.100") and ams["firmware_url"].endswith("/96.86.0.120")
 
 
 def test_blf_keys_for_other_hunt_group_members_of_the_site_limited_by_line_keys():

@@ -85,12 +85,27 @@ def test_peers_are_read_after_hosts(tmp_path):
         ({"far": {"address": "10.8.0.5", "image": "sipp"}}, "is not a usable address of 10.9.0.0/24"),
         ({"a1": {"address": "10.9.0.9", "image": "sipp"}}, "a1 is already the name of an inventory host"),
         (["far"], "lab_peers must be a mapping"),
+        ({"far": {"address": "10.9.0.9", "image": "sipp", "volumes": {"../x": "/srv"}}}, "far.volumes"),
+        ({"far": {"address": "10.9.0.9", "image": "sipp", "volumes": {"apt": "srv"}}}, "far.volumes"),
     ],
 )
 def test_bad_peers_are_refused(tmp_path, peers, message):
     write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}}, peers=peers)
     with pytest.raises(LabError, match=message):
         lab.load_lab(tmp_path)
+
+
+def test_a_peer_mounts_its_lab_state_directories_read_only(tmp_path):
+    write_inventory(
+        tmp_path,
+        {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}},
+        peers={"repo": {"address": "10.9.0.65", "image": "sipp", "volumes": {"apt": "/srv/apt"},
+                        "command": ["python3", "-m", "http.server"]}},
+    )  # fmt: skip
+    topo = lab.load_lab(tmp_path)
+    args = lab.run_args(topo, topo.host("repo"), "img")
+    assert f"{topo.state_dir / 'apt'}:/srv/apt:ro" in args
+    assert args[-4:] == ["img", "python3", "-m", "http.server"]
 
 
 def test_all_up_needs_ssh_only_from_managed_hosts():

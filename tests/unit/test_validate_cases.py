@@ -602,6 +602,44 @@ CASES = [
         "'gw1' is not a host in call_servers",
     ),
     case(
+        "release-firmware-site-unknown",
+        data("group_vars/all/release.yml", lambda d: d["voip_release"].update(firmware_sites=["ams", "xyz"])),
+        "group_vars/all/release.yml",
+        "voip_release.firmware_sites[1]",
+        "unknown site 'xyz'",
+    ),
+    case(
+        "release-gateway-model-unknown",
+        data(
+            "group_vars/all/release.yml",
+            lambda d: d["voip_release"].update(gateway_images={"ISR 9999": "17.9"}),
+        ),
+        "group_vars/all/release.yml",
+        "voip_release.gateway_images.ISR 9999",
+        "no gateway is a 'ISR 9999'",
+    ),
+    case(
+        "apt-repository-duplicate",
+        raw(
+            "group_vars/all/repositories.yml",
+            "voip_apt_repositories:\n  - {name: r, uri: 'http://a/', suite: ./}\n"
+            "  - {name: r, uri: 'http://b/', suite: ./}\n",
+        ),
+        "group_vars/all/repositories.yml",
+        "voip_apt_repositories[0].name",
+        "duplicate repository 'r'",
+    ),
+    case(
+        "apt-repository-uri",
+        raw(
+            "group_vars/all/repositories.yml",
+            "voip_apt_repositories:\n  - {name: r, uri: 'ftp://a/', suite: ./}\n",
+        ),
+        "group_vars/all/repositories.yml",
+        "voip_apt_repositories[0].uri",
+        "is not an http://, https:// or file: URI",
+    ),
+    case(
         "backup-server-wrong-group",
         data("group_vars/all/backup.yml", lambda d: d["voip_backup_policy"].update(server="prov1")),
         "group_vars/all/backup.yml",

@@ -25,7 +25,7 @@ from typing import Any
 
 from rich.table import Table
 
-from voipctl import images, inventory, paths, playbook
+from voipctl import aptrepo, images, inventory, paths, playbook
 from voipctl.console import err, out
 from voipctl.errors import LabError
 from voipctl.podman import Podman
@@ -65,6 +65,8 @@ class LabHost:
     # `podman exec`.
     peer: bool = False
     description: str = ""
+    # Read-only mounts of a peer: (directory below the lab state dir, path in the container).
+    volumes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ssh(self) -> bool:
@@ -104,6 +106,10 @@ class Lab:
             if name in (host.name, host.container(self.prefix)):
                 return host
         raise LabError(f"{name!r} is not a lab host (lab hosts: {', '.join(h.name for h in self.hosts)})")
+
+
+# The lab state subdirectory that holds the built package repository.
+APT_VOLUME = "apt"
 
 
 def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
@@ -198,6 +204,12 @@ def _peers(
             raise LabError(f"{what}.address: {address} is already used by {seen[str(address)]}")
         if name in seen.values():
             raise LabError(f"{what}: {name} is already the name of an inventory host")
+        volumes = settings.get("volumes") or {}
+        if not isinstance(volumes, dict) or not all(
+            isinstance(k, str) and k and "/" not in k and ".." not in k and str(v).startswith("/")
+            for k, v in volumes.items()
+        ):
+            raise LabError(f"{what}.volumes: a mapping of lab state subdirectory name to an absolute path")
         seen[str(address)] = str(name)
         peers.append(
             LabHost(
@@ -210,6 +222,7 @@ def _peers(
                 command=[str(c) for c in settings.get("command", ["sleep", "infinity"])],
                 peer=True,
                 description=str(settings.get("description", "")),
+                volumes=[(str(k), str(v)) for k, v in volumes.items()],
             )
         )
     return peers
@@ -344,6 +357,8 @@ def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
             image_ref,
         ]
     else:
+        for source, target in host.volumes:
+            args += ["-v", f"{lab.state_dir / source}:{target}:ro"]
         args += ["--init", image_ref, *host.command]
     return args
 
@@ -437,6 +452,11 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
     wanted = {h.image for h in lab.hosts}
     image_ids = images.ensure_images(podman, recipes, wanted, lab.build_dir, lambda m: err.print(f"  {m}"))
     ensure_keys(lab)
+    if any(source == APT_VOLUME for host in lab.hosts for source, _ in host.volumes):
+        # The packages the repository peer serves (built only when their recipes changed).
+        rows.append(
+            ("apt repository", aptrepo.build(lab.root / "lab" / "packages", lab.state_dir / APT_VOLUME))
+        )
     rows.append((f"network {lab.network_name}", ensure_network(podman, lab)))
     existing = lab_containers(podman)
     if fresh:

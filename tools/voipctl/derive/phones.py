@@ -76,16 +76,26 @@ def _site_settings(sites: Mapping[str, Any], site: str, what: str) -> dict[str, 
 
 
 def firmware(
-    model_name: str, phone_models: Mapping[str, Any], release: Mapping[str, Any] | None, provisioning_url: str
+    model_name: str,
+    phone_models: Mapping[str, Any],
+    release: Mapping[str, Any] | None,
+    provisioning_url: str,
+    site: str | None = None,
 ) -> dict[str, str]:
-    """Firmware version and URL of a model.
+    """Firmware version and URL of a model (for the phones of ``site``).
 
     The version is the model's ``firmware``, unless the release manifest's
     ``components`` names the model (``voip_release.components.yealink-t54w``),
-    which then wins: a firmware roll-out is a release like any other.
+    which then wins: a firmware roll-out is a release like any other. When
+    the manifest has ``firmware_sites``, only those sites' phones take its
+    version; the others keep the model's (a roll-out site by site).
     """
     model = phone_models[model_name]
-    components = (release or {}).get("components") or {}
+    release = release or {}
+    components = release.get("components") or {}
+    rolled_out = release.get("firmware_sites")
+    if rolled_out is not None and site not in rolled_out:
+        components = {}
     version = str(components.get(model_name) or model.get("firmware") or "")
     if not version:
         raise PhoneDataError(f"voip_phone_models.{model_name}: no firmware version")
@@ -194,7 +204,7 @@ def phone_data(
                     "site": site,
                     "display_name": str(user.get("name") or ext),
                     "extension": ext,
-                    "firmware": firmware(model_name, phone_models, release, provisioning_url),
+                    "firmware": firmware(model_name, phone_models, release, provisioning_url, site),
                     "account": {
                         "username": ext,
                         "auth_name": ext,
@@ -237,15 +247,26 @@ def phone_common(
     if default not in sites:
         raise PhoneDataError(f"default_site {default!r} is not in voip_sites")
     per_site = {site: _site_settings(sites, site, f"voip_sites.{site}") for site in sorted(sites)}
+    images: dict[tuple[str, str], dict[str, str]] = {}
+    for site, settings in per_site.items():
+        settings["firmware"] = {}
+        for name in sorted(phone_models):
+            found = {
+                "vendor": phone_models[name]["vendor"],
+                **firmware(name, phone_models, release, provisioning_url, site),
+            }
+            settings["firmware"][name] = found
+            images[(name, found["version"])] = {
+                "model": name,
+                "vendor": found["vendor"],
+                "version": found["version"],
+            }
     return {
-        **per_site[default],
+        **{k: v for k, v in per_site[default].items() if k != "firmware"},
         "syslog_server": syslog_server or None,
         "sites": per_site,
-        "firmware": {
-            name: {
-                "vendor": phone_models[name]["vendor"],
-                **firmware(name, phone_models, release, provisioning_url),
-            }
-            for name in sorted(phone_models)
-        },
+        # Per model, the default site's version (phones whose site is unknown).
+        "firmware": per_site[default]["firmware"],
+        # Every firmware image some site's phones are told to fetch.
+        "firmware_images": [images[key] for key in sorted(images)],
     }

@@ -148,6 +148,7 @@ class _Checker:
         self._check_did_coverage()
         self._check_cti()
         self._check_backup()
+        self._check_release()
         self._check_call_server_coverage()
         return Result(self.rep.problems(), self.estate)
 
@@ -839,6 +840,27 @@ class _Checker:
         server = policy["server"]
         if server not in self.hosts or not self._in_group(server, BACKUP_SERVERS):
             self.err("voip_backup_policy", ("server",), f"{server!r} is not a host in {BACKUP_SERVERS}")
+
+    def _check_release(self) -> None:
+        release = self.estate.get("voip_release")
+        if not release:
+            return
+        for i, site in enumerate(release.get("firmware_sites", ())):
+            self._site_ref(self.origins["voip_release"], ("firmware_sites", i), site)
+        models = {
+            str(values["voip_gateway"].get("model"))
+            for values in self.hosts.values()
+            if isinstance(values.get("voip_gateway"), dict) and values["voip_gateway"].get("model")
+        }
+        for model in release.get("gateway_images", {}):
+            if model not in models:
+                known = ", ".join(sorted(models)) or "none"
+                self.err(
+                    "voip_release", ("gateway_images", model), f"no gateway is a {model!r} (models: {known})"
+                )
+        repos = [r["name"] for r in self.get("voip_apt_repositories", []) if r is not None]
+        for name in {n for n in repos if repos.count(n) > 1}:
+            self.err("voip_apt_repositories", (repos.index(name), "name"), f"duplicate repository {name!r}")
 
     def _check_call_server_coverage(self) -> None:
         served = {

@@ -10,9 +10,9 @@ Estate-wide variables live in ``group_vars/all``; per-host variables in
 ``HOST_VARS`` for which is which; ``docs`` of each class describe the shape.
 """
 
-from typing import Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import ConfigDict, TypeAdapter, with_config
+from pydantic import ConfigDict, StringConstraints, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
 from voipctl.model.types import (
@@ -33,6 +33,8 @@ from voipctl.model.types import (
     Mac,
     Name,
     Network,
+    RepoSuite,
+    RepoUri,
     Text,
     UserId,
     VarName,
@@ -247,10 +249,39 @@ class DirectoryPolicy(TypedDict):
 
 @with_config(_STRICT)
 class Release(TypedDict):
-    """The release manifest: target versions per component."""
+    """The release manifest (``playbooks/release.yml`` applies it).
+
+    ``components``: the target version of each Debian package the estate
+    pins (kamailio, rtpengine, nginx, voip-routing) and of each phone model's
+    firmware (by model name). ``firmware_sites``: the sites whose phones get
+    the manifest's firmware; the others keep their model's version (a
+    firmware roll-out site by site); absent: every site. ``gateway_images``:
+    the IOS version each gateway model (``voip_gateway.model``) runs, as ``show version`` reports it.
+    """
 
     version: Version
+    name: NotRequired[Text]
+    notes: NotRequired[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
     components: dict[Name, Version]
+    firmware_sites: NotRequired[list[Name]]
+    gateway_images: NotRequired[dict[Text, Version]]
+
+
+@with_config(_STRICT)
+class AptRepository(TypedDict):
+    """``voip_apt_repositories`` item: a package repository of the estate (project-built packages).
+
+    ``suite: ./`` is a flat repository (no components). ``signed_by`` is the
+    keyring on the host; ``trusted: true`` accepts an unsigned repository
+    (the lab's only).
+    """
+
+    name: Name
+    uri: RepoUri
+    suite: RepoSuite
+    components: NotRequired[list[Name]]
+    signed_by: NotRequired[AbsolutePath]
+    trusted: NotRequired[bool]
 
 
 # --- per-host variables ---------------------------------------------------
@@ -332,6 +363,7 @@ ESTATE_VARS: dict[str, Any] = {
     "voip_patch_connections": list[PatchConnection],
     "voip_backup_policy": BackupPolicy,
     "voip_release": Release,
+    "voip_apt_repositories": list[AptRepository],
     "voip_directory_policy": DirectoryPolicy,
 }
 HOST_VARS: dict[str, Any] = {
