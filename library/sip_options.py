@@ -132,7 +132,7 @@ headers:
     null when absent; several values of one header joined with C(, ).
   returned: always
   type: dict
-  sample: {Server: kamailio (5.6.3 (x86_64/linux)), User-Agent: null, X-Routing: null}
+  sample: {Server: voip-estate, User-Agent: null, X-Routing: null}
 response_line:
   description: The first line of the final response.
   returned: when the target answered
