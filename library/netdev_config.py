@@ -26,6 +26,15 @@ options:
     type: list
     elements: str
     default: []
+  replace:
+    description:
+      - Make the whole configuration O(intended) (a restore from a backup of the device): every
+        top-level line that is not intended is removed, not only those matching O(managed).
+      - A single setting that an intended line overwrites (C(hostname), C(enable secret),
+        C(username NAME ... secret)) is not negated, which would remove the new value too; what the
+        push did not overwrite after all is removed in a second round.
+    type: bool
+    default: false
   save:
     description: Save the configuration (C(write memory)) after a change.
     type: bool
@@ -43,11 +52,22 @@ EXAMPLES = r"""
     password: "{{ voip_device_password }}"
     intended: "{{ lookup('ansible.builtin.template', 'gateway.cfg.j2') }}"
     managed: ['^dial-peer voice ', '^voice-port ']
+
+- name: Restore the gateway's whole configuration from a backup
+  netdev_config:
+    host: "{{ ansible_host }}"
+    username: "{{ voip_device_username }}"
+    password: "{{ voip_device_password }}"
+    intended: "{{ lookup('ansible.builtin.file', restored_config) }}"
+    managed: ['^dial-peer voice ', '^voice-port ', '^ntp server ', '^logging host ']
+    replace: true
 """
 
 RETURN = r"""
 commands:
-  description: The lines sent (or, in check mode, that would be sent), secrets masked.
+  description:
+    - The lines sent (or, in check mode, that would be sent), secrets masked.
+    - With O(replace), a second round's lines too.
   type: list
   elements: str
   returned: always
@@ -84,6 +104,7 @@ def main():
             **CONNECTION_SPEC,
             "intended": {"type": "str", "required": True},
             "managed": {"type": "list", "elements": "str", "default": []},
+            "replace": {"type": "bool", "default": False},
             "save": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
@@ -94,7 +115,7 @@ def main():
     try:
         session = connect(params)
         running = running_config(session)
-        todo = plan(running, params["intended"], params["managed"])
+        todo = plan(running, params["intended"], params["managed"], params["replace"])
         changed = bool(todo["commands"])
         saved = False
         # A running configuration that was never saved (an earlier run that
@@ -106,11 +127,17 @@ def main():
         changed = changed or unsaved
         if todo["commands"] and not module.check_mode:
             push(session, todo["commands"])
+            # The device's own word: the intended state holds now. With
+            # replace, a line the push was expected to overwrite but did not
+            # is removed in a second round.
+            left = plan(running_config(session), params["intended"], params["managed"], params["replace"])
+            if left["commands"] and params["replace"]:
+                push(session, left["commands"])
+                todo["commands"] += left["commands"]
+                left = plan(running_config(session), params["intended"], params["managed"], True)
             if params["save"]:
                 save_config(session)
                 saved = True
-            # The device's own word: the intended state holds now.
-            left = plan(running_config(session), params["intended"], params["managed"])
             if left["commands"]:
                 raise NetdevError(
                     "the device did not take every line; still to change: "

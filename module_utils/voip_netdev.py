@@ -16,7 +16,10 @@ there:
 - a top-level line or block of the running configuration that matches one
   of the ``managed`` patterns but is not intended is removed (a dial-peer
   removed from the model is removed from the device); anything else on the
-  device is left alone.
+  device is left alone;
+- with ``replace`` (a restore: the intended configuration is a backup of the
+  whole device) every top-level line that is not intended is removed, except
+  a line a pushed one overwrites (see ``plan``).
 
 Secrets in lines (``secret``, ``password``, ``key`` values) are masked in
 everything returned.
@@ -96,13 +99,20 @@ def _as_dict(tree):
     return {line: children for line, children in tree}
 
 
-def plan(running: str, intended: str, managed: list[str] = ()) -> dict:
+def plan(running: str, intended: str, managed: list[str] = (), replace: bool = False) -> dict:
     """What to send to bring ``running`` to ``intended``.
 
     Returns ``commands`` (lines in configuration mode, parents entered
     before their children, in order), ``added`` and ``removed`` (the
     configuration lines, with their parents as ``parent / child``) for the
     diff and counts.
+
+    With ``replace`` every top-level line of ``running`` that is not intended
+    is removed, not only the ``managed`` ones, except a single line that a
+    pushed line overwrites (``overwritten``): negated after the push, it
+    would take the new value away too (``no username admin ...`` removes the
+    user). Such a line is listed in ``removed`` without a command; if the
+    push did not overwrite it after all, planning again removes it.
     """
     try:
         patterns = [re.compile(p) for p in managed]
@@ -124,12 +134,41 @@ def plan(running: str, intended: str, managed: list[str] = ()) -> dict:
             continue
         block = _block_commands(line, have[line], children, added, removed)
         commands.extend(block)
-    for line, _children in parse(running):
-        if line in want_lines or not any(p.search(line) for p in patterns):
+    pushed = [line for line, children in want if line not in have and not children]
+    for line, children in parse(running):
+        if line in want_lines:
             continue
+        if not any(p.search(line) for p in patterns):
+            if not replace:
+                continue
+            if not children and overwritten(line, pushed):
+                removed.append(line)
+                continue
         commands.append(_negate(line))
         removed.append(line)
     return {"commands": commands, "added": added, "removed": removed}
+
+
+def overwritten(line: str, pushed: list[str]) -> bool:
+    """Whether one of the ``pushed`` lines sets what ``line`` sets: the same words but the last.
+
+    ``hostname gw2`` overwrites ``hostname gw1``, ``username admin privilege
+    15 secret 9 $9$new`` the same user's old secret, ``enable secret 9 ...``
+    the old one (IOS keeps one value of such settings).
+    """
+    words = line.split()
+    return len(words) > 1 and any(
+        other != line and other.split()[:-1] == words[:-1] and len(other.split()) == len(words)
+        for other in pushed
+    )
+
+
+def _set_by(line: str, lines: list[str]) -> bool:
+    """Whether ``line`` is the ``no X`` form of a setting that one of ``lines`` gives a value (``X ...``)."""
+    if not line.startswith("no "):
+        return False
+    setting = line[3:]
+    return any(other == setting or other.startswith(f"{setting} ") for other in lines)
 
 
 def _flatten(children, depth=1):
@@ -147,7 +186,9 @@ def _block_commands(parent, have_children, want_children, added, removed):
     body = []
     for line in have:
         if line not in want_lines:
-            body.append(f" {_negate(line)}")
+            # ``no ip address`` goes by pushing ``ip address A M`` (negated it would be incomplete).
+            if not _set_by(line, want_lines):
+                body.append(f" {_negate(line)}")
             removed.append(f"{parent} / {line}")
     for line, sub in want_children:
         if line not in have:

@@ -1,11 +1,13 @@
-"""The restore drill of cs1 (`voipctl drill restore cs1`): destroyed, recreated bare, restored, checked.
+"""The restore drills (`voipctl drill restore HOST`): destroyed, recreated bare, restored, checked.
 
 A backup of cs1 is taken; the drill removes its container, recreates it from
 the bare image (no Kamailio, no configuration), restores it with
 ``playbooks/restore.yml`` from the latest point (not a converge) and checks
 that every active user of its site registers by SIPp and a call between two
 users is answered. A point whose checksums fail is refused before the host
-is touched.
+is touched. The provisioning server, the gateway and the access switch are
+drilled the same way; the devices come back from their factory configuration
+to exactly the backed-up one, and a converge finds nothing to change after.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from netmiko import ConnectHandler
+
+from module_utils.voip_netdev import strip_volatile
 
 pytestmark = pytest.mark.lab
 
@@ -80,3 +85,49 @@ def test_restore_drill_of_prov1_passes_and_leaves_nothing_to_converge():
     assert "restore drill of prov1: passed" in drill.stdout and "verify (provisioning server)" in drill.stdout
     check = playbook("provisioning.yml", "--check", "--limit", "prov1,localhost")
     assert "changed=0" in check.stdout.split("PLAY RECAP")[-1].split("prov1", 1)[1].splitlines()[0]
+
+
+def device(estate, host: str) -> ConnectHandler:
+    me = estate.hosts[host]
+    session = ConnectHandler(
+        device_type="cisco_ios", host=me["ansible_host"], port=int(me.get("voip_device_port") or 22),
+        username=me["voip_device_username"], password=me["voip_device_password"], secret="", fast_cli=False,
+    )  # fmt: skip
+    session.enable()
+    return session
+
+
+def test_a_damaged_gateway_point_is_refused_and_nothing_is_pushed(estate):
+    store = estate.hosts["gw1"]["voip_backup_policy"]["store"]
+    playbook("backup.yml", "--limit", "gw1,localhost")
+    latest = sorted(podman("exec", "voiplab-bak1", "ls", "-1", f"{store}/gw1").stdout.split())[-1]
+    podman("exec", "voiplab-bak1", "sh", "-c", f"printf x >> {store}/gw1/{latest}/running-config.enc")
+    # A change by hand that a restore would take away.
+    drift = ["logging host 10.231.0.99"]
+    session = device(estate, "gw1")
+    try:
+        session.send_config_set(drift, cmd_verify=False)
+        before = strip_volatile(session.send_command("show running-config"))
+        assert "logging host 10.231.0.99" in before
+        run = playbook("restore.yml", "-e", "restore_host=gw1", check=False)
+        assert run.returncode != 0
+        assert "fails its checksums" in run.stdout and "running-config.enc: size" in run.stdout
+        assert "Push the backed-up configuration" not in run.stdout, "refused before anything was pushed"
+        assert strip_volatile(session.send_command("show running-config")) == before
+    finally:
+        session.send_config_set(["no logging host 10.231.0.99"], cmd_verify=False)
+        session.disconnect()
+        podman("exec", "voiplab-bak1", "rm", "-rf", f"{store}/gw1/{latest}")
+
+
+@pytest.mark.parametrize(("host", "kind"), [("gw1", "gateway"), ("sw1", "access switch")])
+def test_restore_drill_of_a_network_device_passes_and_leaves_nothing_to_converge(host, kind):
+    """The gateway and the switch: from their factory configuration back to the backed-up one exactly."""
+    playbook("backup.yml", "--limit", f"{host},localhost")
+    drill = subprocess.run([str(ROOT / ".venv" / "bin" / "voipctl"), "drill", "restore", host], cwd=ROOT,
+                           capture_output=True, text=True, check=False, timeout=1800)  # fmt: skip
+    assert drill.returncode == 0, drill.stdout[-3000:] + drill.stderr[-3000:]
+    assert f"restore drill of {host}: passed" in drill.stdout and f"verify ({kind})" in drill.stdout
+    assert "bare from its image" in drill.stdout and "1 passed" in drill.stdout
+    check = playbook("network.yml", "--check", "--limit", f"{host},localhost")
+    assert "changed=0" in check.stdout.split("PLAY RECAP")[-1].split(host, 1)[1].splitlines()[0]

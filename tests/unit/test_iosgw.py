@@ -20,6 +20,9 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException
 
+from module_utils.voip_netdev import plan, strip_volatile
+from voipctl.derive.netdev import GATEWAY_MANAGED
+
 ROOT = Path(__file__).resolve().parents[2]
 IOSGW = ROOT / "lab" / "images" / "netdev" / "iosgw.py"
 
@@ -417,6 +420,23 @@ def test_save_restart_and_replay(device, tmp_path):
     assert fresh.load_config(saved) == []
     assert secrets_of(fresh.execute("show running-config")) == secrets_of(saved)
     assert body(fresh.execute("show running-config")) == EXPECTED_BODY
+
+
+def test_a_factory_device_is_restored_from_a_backup_by_plan_with_replace(device, tmp_path):
+    """restore.yml's way (netdev_config replace): the backup pushed, the rest removed, text equal."""
+    configure(device, *PUSH)
+    backup = strip_volatile(device.execute("show running-config"))
+    # A recreated device: factory configuration (other salts), plus drift by hand.
+    fresh = iosgw.Device("gw1", USER, PASSWORD, "other-enable", tmp_path / "fresh")
+    configure(fresh, "interface Loopback0", "dial-peer voice 999 voip", "logging host 10.0.0.9")
+    todo = plan(fresh.execute("show running-config"), backup, list(GATEWAY_MANAGED), replace=True)
+    assert "no interface Loopback0" in todo["commands"] and "no dial-peer voice 999 voip" in todo["commands"]
+    assert not any(c.startswith(("no username", "no enable")) for c in todo["commands"])
+    assert configure(fresh, *todo["commands"]) == ""
+    assert plan(fresh.execute("show running-config"), backup, list(GATEWAY_MANAGED), replace=True) == {
+        "commands": [], "added": [], "removed": [],
+    }  # fmt: skip
+    assert strip_volatile(fresh.execute("show running-config")) == backup
 
 
 # -- over SSH, with netmiko -----------------------------------------------------------

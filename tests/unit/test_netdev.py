@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.voip_netdev import mask, parse, plan, strip_volatile
+from module_utils.voip_netdev import mask, overwritten, parse, plan, strip_volatile
 from voipctl.derive.netdev import (
     GATEWAY_MANAGED,
     NetdevDataError,
@@ -86,9 +86,64 @@ def test_plan_repairs_blocks_adds_missing_and_removes_only_managed_extras():
     assert plan(INTENDED, INTENDED, ["^dial-peer voice "])["commands"] == []
 
 
+BACKUP = """hostname gw1
+username admin privilege 15 secret 9 $9$new$hash
+dial-peer voice 400 pots
+ description FXS
+ destination-pattern 2999
+ port 0/2/0
+interface GigabitEthernet0/0/0
+ no ip address
+"""
+
+
+def test_replace_removes_every_line_not_in_the_backup_but_not_an_overwritten_setting():
+    drifted = RUNNING + "interface Loopback0\n no ip address\nip name-server 10.0.0.1\n"
+    todo = plan(drifted, BACKUP, ["^dial-peer voice "], replace=True)
+    assert todo["commands"] == [
+        "username admin privilege 15 secret 9 $9$new$hash",
+        "no dial-peer voice 999 voip", "no interface Loopback0", "no ip name-server 10.0.0.1",
+    ]  # fmt: skip
+    # The old secret of the same user is overwritten by the push, not negated
+    # (``no username admin ...`` would remove the user just pushed); it is
+    # still shown as removed.
+    assert "username admin privilege 15 secret 9 $9$abc$def" in todo["removed"]
+    # Without replace, only the managed extra goes.
+    assert plan(drifted, BACKUP, ["^dial-peer voice "])["commands"] == [
+        "username admin privilege 15 secret 9 $9$new$hash", "no dial-peer voice 999 voip",
+    ]  # fmt: skip
+    # Restored: nothing left, and a line the push did not overwrite after all is removed then.
+    assert plan(BACKUP, BACKUP, [], replace=True)["commands"] == []
+    kept = BACKUP + "username admin privilege 15 secret 9 $9$abc$def\n"
+    assert plan(kept, BACKUP, [], replace=True)["commands"] == [
+        "no username admin privilege 15 secret 9 $9$abc$def"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "pushed", "expected"),
+    [
+        ("hostname gw1", ["hostname gw2"], True),
+        ("enable secret 9 $9$a", ["enable secret 9 $9$b"], True),
+        ("username bob privilege 15 secret 9 $9$a", ["username admin privilege 15 secret 9 $9$b"], False),
+        ("username admin privilege 15 secret 9 $9$a", ["username admin secret 9 $9$b"], False),
+        ("mls qos", ["mls qos"], False),
+        ("hostname", ["hostname gw2"], False),
+    ],
+)
+def test_overwritten_is_the_same_setting_with_another_value(line, pushed, expected):
+    assert overwritten(line, pushed) is expected
+
+
 def test_negating_a_no_line_restores_it():
     todo = plan("interface Serial0/1/0:15\n no cdp enable\n", "interface Serial0/1/0:15\n", [])
     assert todo["commands"] == ["interface Serial0/1/0:15", " cdp enable"]
+
+
+def test_a_no_line_that_an_intended_value_sets_is_not_negated():
+    todo = plan("interface Gi0/0/0\n no ip address\n", "interface Gi0/0/0\n ip address 10.0.0.1 255.0.0.0\n")
+    assert todo["commands"] == ["interface Gi0/0/0", " ip address 10.0.0.1 255.0.0.0"]
+    assert todo["removed"] == ["interface Gi0/0/0 / no ip address"]
 
 
 def test_secrets_are_masked():

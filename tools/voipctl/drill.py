@@ -1,24 +1,29 @@
 """``voipctl drill restore HOST``: prove in the lab that a host comes back from its backup.
 
 The drill destroys the host's container, recreates it bare from its image
-(``voipctl lab up``: no packages, no configuration), restores it with
-``playbooks/restore.yml`` from the latest backup point (or ``--point``) -
-a restore, not a converge - and then checks the host does its job again,
-with the lab's own checks run against it (``tests/sip/check_restored.py``):
+(``voipctl lab up``: a Linux host without packages or configuration, a
+gateway or a switch with its factory configuration), checks that it is bare,
+restores it with ``playbooks/restore.yml`` from the latest backup point (or
+``--point``) - a restore, not a converge - and then checks the host does its
+job again, with the lab's own checks run against it
+(``tests/sip/check_restored.py``):
 
 - a call server: every active user of its site registers by SIPp, and a
   call between two of them is answered;
-- a provisioning server: every active phone fetches its file with its login.
+- a provisioning server: every active phone fetches its file with its login;
+- a gateway or an access switch: its running configuration (lines that change
+  by themselves left out) is the backed-up one, decrypted from the point on
+  the controller; a gateway's dial-peers are up again.
 
 It prints a report (each step, its result and time) and exits non-zero at
-the first step that fails. Linux hosts only: a gateway or a switch comes
-back by ``playbooks/network.yml`` (its configuration is the model's).
+the first step that fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -33,9 +38,19 @@ from voipctl.errors import VoipctlError
 from voipctl.podman import Podman
 
 # What the drill checks after the restore, by the host's group: the -k of check_restored.py.
-CHECKS = {"call_servers": "call_server", "provisioning_servers": "provisioning_server"}
-# A file the host's role installs: absent on the recreated, bare host.
+CHECKS = {
+    "call_servers": "call_server",
+    "provisioning_servers": "provisioning_server",
+    "gateways": "gateway",
+    "access_switches": "access_switch",
+}
+# A file the host's role installs: absent on the recreated, bare Linux host.
 BARE_WITHOUT = {"call_server": "/etc/kamailio/kamailio.cfg", "provisioning_server": "/srv/provisioning"}
+# What the model puts in a device's configuration: absent from its factory configuration.
+BARE_CONFIG_WITHOUT = {
+    "gateway": ("no dial-peer", re.compile(r"^dial-peer voice ", re.MULTILINE)),
+    "access_switch": ("no voice VLAN", re.compile(r"^ switchport voice vlan ", re.MULTILINE)),
+}
 
 
 @dataclass
@@ -85,9 +100,35 @@ def _kind(groups: dict[str, list[str]], host: str) -> str:
         if host in groups.get(group, []):
             return check
     raise VoipctlError(
-        f"{host}: the drill restores call servers and provisioning servers",
-        hint="network devices come back with playbooks/network.yml",
+        f"{host}: the drill restores call servers, provisioning servers, gateways and access switches",
+        hint="drill one of: " + ", ".join(sorted(h for g in CHECKS for h in groups.get(g, []))),
     )
+
+
+def not_bare(kind: str, config: str) -> str | None:
+    """The first line of a recreated device's ``config`` that its factory configuration cannot have, or None."""
+    found = BARE_CONFIG_WITHOUT[kind][1].search(config)
+    return found.group(0).strip() if found else None
+
+
+def device_config(address: str, port: int, username: str, password: str) -> str:
+    """A device's running configuration, read over SSH with netmiko (cisco_ios)."""
+    from netmiko import ConnectHandler
+    from netmiko.exceptions import NetmikoBaseException
+    from paramiko.ssh_exception import SSHException
+
+    try:
+        session = ConnectHandler(
+            device_type="cisco_ios", host=address, port=port, username=username, password=password,
+            secret="", timeout=20, conn_timeout=20, fast_cli=False,
+        )  # fmt: skip
+        try:
+            session.enable()
+            return session.send_command("show running-config", read_timeout=60)
+        finally:
+            session.disconnect()
+    except (NetmikoBaseException, SSHException) as exc:
+        raise VoipctlError(f"{address}:{port}: {type(exc).__name__}: {str(exc).strip()[:200]}") from exc
 
 
 def restore_drill(host: str, inventory_arg: str | None = None, point: str | None = None) -> Report:
@@ -96,9 +137,13 @@ def restore_drill(host: str, inventory_arg: str | None = None, point: str | None
     podman = Podman(the_lab.containers_conf)
     target = the_lab.host(host)
     os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
-    inv = inventory.load(the_lab.inventory_path, only=("voip_backup_policy",))
+    inv = inventory.load(
+        the_lab.inventory_path,
+        only=("voip_backup_policy", "voip_device_username", "voip_device_password", "voip_device_port"),
+    )
     kind = _kind(inv.groups, target.name)
-    policy = inv.hosts[target.name]["voip_backup_policy"]
+    me = inv.hosts[target.name]
+    policy = me["voip_backup_policy"]
     server = the_lab.host(policy["server"])
     store = f"{policy.get('store', '/srv/backups')}/{target.name}"
     report = Report(target.name)
@@ -118,6 +163,16 @@ def restore_drill(host: str, inventory_arg: str | None = None, point: str | None
 
     def recreate() -> str:
         lab.up(the_lab, podman)
+        if kind in BARE_CONFIG_WITHOUT:
+            login = (me["voip_device_username"], me["voip_device_password"])
+            found = not_bare(
+                kind, device_config(target.address, int(me.get("voip_device_port") or 22), *login)
+            )
+            if found:
+                raise VoipctlError(
+                    f"the recreated {target.name} is not bare: its configuration has {found!r}"
+                )
+            return f"bare from its image ({BARE_CONFIG_WITHOUT[kind][0]} in its configuration)"
         present = podman.run(
             ["exec", target.container(the_lab.prefix), "test", "-e", BARE_WITHOUT[kind]], check=False
         )
@@ -135,7 +190,7 @@ def restore_drill(host: str, inventory_arg: str | None = None, point: str | None
         return f"from {chosen}"
 
     def verify() -> str:
-        env = {**lab.ansible_environment(root), "VOIP_DRILL_HOST": target.name}
+        env = {**lab.ansible_environment(root), "VOIP_DRILL_HOST": target.name, "VOIP_DRILL_POINT": chosen}
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/sip/check_restored.py",
              "-k", kind],
@@ -162,7 +217,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     drill_sub = parser.add_subparsers(dest="drill_command", metavar="DRILL", required=True)
     p_restore = drill_sub.add_parser("restore", help="destroy HOST, recreate it bare, restore it, check it")
-    p_restore.add_argument("host", help="a call server or provisioning server of the lab")
+    p_restore.add_argument(
+        "host", help="a call server, provisioning server, gateway or access switch of the lab"
+    )
     p_restore.add_argument("-i", "--inventory", help="lab inventory (default: inventory/lab)")
     p_restore.add_argument("--point", help="the backup point (YYYYMMDDTHHMMSSZ); default: the latest")
     p_restore.set_defaults(func=cmd_restore)
