@@ -272,7 +272,9 @@ def no_stale_registrations(users, call_servers, podman_exec, controller):
 
     def clear():
         for user in users.values():
-            podman_exec(call_servers[user.site], "kamcmd", "ul.rm", "location", user.extension, check=False)
+            podman_exec(
+                call_servers[user.site], "kamcmd", "ul.rm", "location", f"s:{user.extension}", check=False
+            )
         for server in call_servers.values():
             for table in ("authfail", "ipban"):
                 podman_exec(server, "kamcmd", "htable.delete", table, controller, check=False)

@@ -23,6 +23,7 @@ COMMANDS = [
     "voipctl.users_cli",
     "voipctl.hrsync",
     "voipctl.drill",
+    "voipctl.release",
 ]
 
 

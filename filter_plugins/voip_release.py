@@ -1,0 +1,43 @@
+"""Release filters: a host's manifest components, what it runs, and the drift."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from voipctl.derive import release
+except ImportError as exc:  # pragma: no cover - depends on the controller's environment
+    release = None
+    _IMPORT_ERROR = exc
+
+
+def _need_voipctl(name):
+    if release is None:
+        raise AnsibleFilterError(f"{name} needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
+
+
+def voip_release_components(group_names, manifest):
+    """``group_names | voip_release_components(voip_release)``: the components this host runs."""
+    _need_voipctl("voip_release_components")
+    return release.components_of(group_names, (manifest or {}).get("components") or {})
+
+
+def voip_release_installed(packages, components):
+    """``ansible_facts.packages | voip_release_installed(components)``: ``{component: version or None}``."""
+    _need_voipctl("voip_release_installed")
+    return release.installed_versions(packages or {}, components)
+
+
+def voip_release_drift(installed, manifest):
+    """``installed | voip_release_drift(voip_release)``: rows of components not at the manifest's version."""
+    _need_voipctl("voip_release_drift")
+    return release.drift(installed, (manifest or {}).get("components") or {})
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "voip_release_components": voip_release_components,
+            "voip_release_installed": voip_release_installed,
+            "voip_release_drift": voip_release_drift,
+        }

@@ -1,0 +1,231 @@
+"""Releases against the lab: `voipctl release apply` on copies of the inventory whose manifest changed.
+
+The lab's own manifest has voip-routing 1.0. In order:
+1. release 1.1 (and a T54W firmware for Amsterdam only) succeeds on every
+   host, kept registrations survive, every user registers and calls;
+2. the broken 1.2 stops at the canary (cs1), which is rolled back to 1.1
+   and its previous configuration; cs2 and prov1 are never touched;
+3. back to 1.0 with cs2 killed in the middle: the release stops with a clear
+   report, no user is lost, and a second run completes once cs2 is back.
+The lab ends where its own inventory says (1.0), as the next tests expect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from phone_http import http_get
+
+from module_utils import voip_sip
+from voipctl.lab import ansible_environment
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "inventory" / "lab"
+T54W_NEW = "96.86.0.120"
+AMS_T54W = "80:5e:c0:10:20:01"
+THR_T54W = "80:5e:c0:10:30:01"
+
+
+def manifest_copy(tmp_path_factory, routing: str, version: str, firmware: bool = False) -> Path:
+    # <tmp>/inventory/lab beside a link <tmp>/lab to the lab's files (firmware images).
+    base = tmp_path_factory.mktemp(f"release-{routing}")
+    (base / "lab").symlink_to(ROOT / "lab")
+    copy = base / "inventory" / "lab"
+    shutil.copytree(LAB, copy)
+    path = copy / "group_vars" / "all" / "release.yml"
+    text = path.read_text()
+    text = text.replace('voip-routing: "1.0"', f'voip-routing: "{routing}"').replace(
+        "version: 2026.11.0", f"version: {version}"
+    )
+    if firmware:
+        text = text.replace(
+            "  components:\n", f"  firmware_sites: [ams]\n  components:\n    yealink-t54w: {T54W_NEW}\n"
+        )
+    path.write_text(text)
+    return copy
+
+
+def release(inventory: Path, *, on_line=None) -> tuple[int, str]:
+    """Run `voipctl release apply -i INVENTORY`; call ``on_line`` with each output line."""
+    env = {**ansible_environment(ROOT), "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voipctl.cli", "release", "apply", "-i", str(inventory)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if on_line:
+            on_line(line)
+    return proc.wait(timeout=1200), "".join(lines)
+
+
+def routing_answer(address: str) -> str | None:
+    answer = voip_sip.options_ping(address, 5060, timeout=2.0, headers=["X-Voip-Routing"])
+    assert answer["status"] == 200, answer
+    return answer["headers"].get("X-Voip-Routing")
+
+
+def installed(podman_exec, host: str, package: str = "voip-routing") -> str:
+    return podman_exec(host, "dpkg-query", "-W", "-f=${Version}", package).stdout.strip()
+
+
+def started_at(podman_exec, host: str) -> str:
+    return podman_exec(host, "systemctl", "show", "-p", "ActiveEnterTimestamp", "kamailio").stdout.strip()
+
+
+def points(podman_exec, host: str) -> list[str]:
+    listed = podman_exec("bak1", "ls", "-1", f"/srv/backups/{host}", check=False).stdout.split()
+    return sorted(p for p in listed if p.endswith("Z"))
+
+
+def run_records(stdout: str) -> dict[str, dict]:
+    run = re.search(r"\(run (\d{8}T\d{6}Z)\)", stdout)
+    assert run, stdout[-3000:]
+    base = Path(ansible_environment(ROOT)["VOIPLAB_STATE_DIR"]) / "records" / "releases" / run.group(1)
+    return {p.stem: json.loads(p.read_text()) for p in base.glob("*.json")}
+
+
+def everyone_registers_and_calls(users, register, call, answering) -> None:
+    active = [u for u in users.values() if u.status == "active"]
+    refused = [u.id for u in active if register(u).final != "200"]
+    assert not refused, f"cannot register: {refused}"
+    for site in sorted({u.site for u in active}):
+        here = [u for u in active if u.site == site and not (u.model.get("features") or {}).get("dnd")]
+        waiter = answering(here[1])
+        result = call(here[0], here[1].extension)
+        waiter()
+        assert result.final == "200", result.log
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab_at_its_own_manifest():
+    """Start and end at the lab's own manifest (a release back, downgrades included)."""
+    code, output = release(LAB)
+    assert code == 0, output[-4000:]
+    yield
+    code, output = release(LAB)
+    assert code == 0, output[-4000:]
+
+
+@pytest.fixture(scope="module")
+def lab_hosts(estate):
+    return {name: estate.hosts[name]["ansible_host"] for name in ("cs1", "cs2", "prov1")}
+
+
+def test_a_good_release_reaches_every_host_and_keeps_registrations(
+    tmp_path_factory, lab_hosts, users, register, call, answering, podman_exec, device_login
+):
+    inventory = manifest_copy(tmp_path_factory, "1.1", "2026.11.1", firmware=True)
+    kept = next(u for u in users.values() if u.status == "active" and u.site == "ams")
+    assert register(kept, keep=True).final == "200"
+    try:
+        code, output = release(inventory)
+        assert code == 0, output[-4000:]
+        assert "completed" in output
+        records = run_records(output)
+        # prov1's packages were already at the manifest; its roles still applied the firmware (below).
+        assert {h: r["result"] for h, r in records.items()} == {
+            "cs1": "released", "cs2": "released", "prov1": "already at release",
+        }  # fmt: skip
+        for host in ("cs1", "cs2"):
+            assert installed(podman_exec, host) == "1.1"
+            assert routing_answer(lab_hosts[host]) == "1.1"
+            assert records[host]["backup_point"] in points(podman_exec, host), (
+                "the pre-release backup is stored"
+            )
+        # Registrations survive the restart (written back to the database and loaded again).
+        lookup = podman_exec("cs1", "kamcmd", "ul.lookup", "location", f"s:{kept.extension}", check=False)
+        assert lookup.returncode == 0 and "Contact" in lookup.stdout, lookup.stdout + lookup.stderr
+    finally:
+        podman_exec("cs1", "kamcmd", "ul.rm", "location", f"s:{kept.extension}", check=False)
+    everyone_registers_and_calls(users, register, call, answering)
+    # Firmware site by site: Amsterdam's T54W gets the new image, Tehran's keeps the model's.
+    prov = lab_hosts["prov1"]
+    ams = http_get(f"http://{prov}/805ec0102001.cfg", device_login(AMS_T54W))
+    thr = http_get(f"http://{prov}/805ec0103001.cfg", device_login(THR_T54W))
+    assert ams[0] == 200 and f"/yealink-t54w/{T54W_NEW}" in ams[1]
+    assert thr[0] == 200 and "/yealink-t54w/96.86.0.100" in thr[1]
+
+
+def test_a_broken_release_stops_at_the_canary_which_is_rolled_back(
+    tmp_path_factory, lab_hosts, users, register, call, answering, podman_exec
+):
+    inventory = manifest_copy(tmp_path_factory, "1.2", "2026.11.2", firmware=True)
+    config_before = podman_exec("cs1", "sha256sum", "/etc/kamailio/kamailio.cfg").stdout
+    cs2_started, cs2_points = started_at(podman_exec, "cs2"), points(podman_exec, "cs2")
+    code, output = release(inventory)
+    assert code == 1, output[-4000:]
+    assert "STOPPED at cs1" in output
+    records = run_records(output)
+    assert set(records) == {"cs1"}, "only the canary was touched"
+    assert records["cs1"]["result"] == "rolled back"
+    assert "manifest says 1.2" in records["cs1"]["error"] or "483" in records["cs1"]["error"], records["cs1"]
+    # The canary is back on the previous version and configuration.
+    assert installed(podman_exec, "cs1") == "1.1"
+    assert routing_answer(lab_hosts["cs1"]) == "1.1"
+    assert podman_exec("cs1", "sha256sum", "/etc/kamailio/kamailio.cfg").stdout == config_before
+    # The other call server was never touched: same process, same version, no new backup.
+    assert started_at(podman_exec, "cs2") == cs2_started
+    assert installed(podman_exec, "cs2") == "1.1"
+    assert points(podman_exec, "cs2") == cs2_points
+    everyone_registers_and_calls(users, register, call, answering)
+
+
+def test_a_call_server_killed_mid_release_stops_it_and_loses_no_user(
+    tmp_path_factory, lab_topology, users, register, podman_exec
+):
+    inventory = manifest_copy(tmp_path_factory, "1.0", "2026.11.3")
+    cs2 = lab_topology.host("cs2").container(lab_topology.prefix)
+    subscribers = {
+        host: podman_exec(
+            host, "sqlite3", "/var/lib/kamailio/kamailio.sqlite", "select count(*) from subscriber"
+        ).stdout
+        for host in ("cs1", "cs2")
+    }
+    killed = threading.Event()
+
+    def kill_cs2_while_cs1_upgrades(line: str) -> None:
+        if not killed.is_set() and "Bring the host to the manifest with its roles" in line:
+            killed.set()
+            subprocess.run(["podman", "kill", cs2], capture_output=True, check=False)
+
+    try:
+        code, output = release(inventory, on_line=kill_cs2_while_cs1_upgrades)
+        assert killed.is_set(), output[-3000:]
+        assert code == 1, output[-4000:]
+        assert "STOPPED at cs2" in output
+        assert re.search(r"cs2\s+│\s+unreachable", output), output[-3000:]
+        assert re.search(r"prov1\s+│\s+not reached", output), output[-3000:]
+    finally:
+        subprocess.run(["podman", "start", cs2], capture_output=True, check=False)
+    deadline = time.monotonic() + 90
+    while podman_exec("cs2", "systemctl", "is-active", "kamailio", check=False).stdout.strip() != "active":
+        assert time.monotonic() < deadline, "kamailio did not come back on cs2"
+        time.sleep(2)
+    # No user lost: the subscriber tables are whole, and every active user registers.
+    for host, count in subscribers.items():
+        now = podman_exec(
+            host, "sqlite3", "/var/lib/kamailio/kamailio.sqlite", "select count(*) from subscriber"
+        )
+        assert now.stdout == count, host
+    refused = [u.id for u in users.values() if u.status == "active" and register(u).final != "200"]
+    assert not refused, refused
+    # The release completes on a second run; the lab is at its own manifest again.
+    code, output = release(inventory)
+    assert code == 0, output[-4000:]
+    assert {h: r["result"] for h, r in run_records(output).items()} == {
+        "cs1": "already at release", "cs2": "released", "prov1": "already at release",
+    }  # fmt: skip
+    assert installed(podman_exec, "cs1") == installed(podman_exec, "cs2") == "1.0"
