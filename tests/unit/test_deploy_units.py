@@ -1,4 +1,4 @@
-"""deploy/systemd: the daily users apply units are well-formed and run users.yml."""
+"""deploy/systemd: the daily users apply and the health check units are well-formed."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def test_timer_fires_daily_and_catches_up():
     )
     assert done.returncode == 0, done.stderr
     assert "Normalized form: *-*-* 02:00:00" in done.stdout
+
+
+def test_health_runs_every_five_minutes_into_the_textfile_collector():
+    service = unit("voip-health.service")["Service"]
+    assert (
+        'voipctl" health' in service["ExecStart"] and "--format prometheus --output" in service["ExecStart"]
+    )
+    assert service["SuccessExitStatus"] == "1 2"  # findings are results, not a failed unit
+    timer = unit("voip-health.timer")["Timer"]
+    assert timer["OnUnitActiveSec"] == "5min"

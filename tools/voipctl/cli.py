@@ -24,6 +24,7 @@ COMMANDS = [
     "voipctl.hrsync",
     "voipctl.drill",
     "voipctl.release",
+    "voipctl.health",
 ]
 
 

@@ -174,6 +174,8 @@ class Trunk(TypedDict):
     did_ranges: list[DidRange]
     classes_of_service: list[Literal["national", "international"]]
     channels: NotRequired[bounded(1, 10000)]
+    # Health checks send the carrier SIP OPTIONS (not every carrier answers them).
+    options_ping: NotRequired[bool]
 
 
 @with_config(_STRICT)
@@ -265,6 +267,36 @@ class Release(TypedDict):
     components: dict[Name, Version]
     firmware_sites: NotRequired[list[Name]]
     gateway_images: NotRequired[dict[Text, Version]]
+
+
+@with_config(_STRICT)
+class Threshold(TypedDict):
+    """A health threshold: at or beyond ``warning``/``critical`` (below, for the minimum kinds)."""
+
+    warning: float
+    critical: float
+
+
+@with_config(_STRICT)
+class HealthThresholds(TypedDict, total=False):
+    disk_used_pct: Threshold
+    memory_available_pct: Threshold
+    load_per_cpu: Threshold
+    time_offset_ms: Threshold
+    sip_latency_ms: Threshold
+    registered_ratio: Threshold
+    banned_sources: Threshold
+    auth_failure_sources: Threshold
+    certificate_days: Threshold
+    backup_age_hours: Threshold
+
+
+@with_config(_STRICT)
+class HealthPolicy(TypedDict):
+    """``voip_health_policy``: what ``voipctl health`` checks and its thresholds (defaults in voipctl.health)."""
+
+    services: NotRequired[dict[Name, list[Name]]]
+    thresholds: NotRequired[HealthThresholds]
 
 
 @with_config(_STRICT)
@@ -364,6 +396,7 @@ ESTATE_VARS: dict[str, Any] = {
     "voip_backup_policy": BackupPolicy,
     "voip_release": Release,
     "voip_apt_repositories": list[AptRepository],
+    "voip_health_policy": HealthPolicy,
     "voip_directory_policy": DirectoryPolicy,
 }
 HOST_VARS: dict[str, Any] = {

@@ -1,0 +1,50 @@
+"""Health filters: shape what playbooks/health.yml measures for `voipctl health` (which judges it)."""
+
+from __future__ import annotations
+
+import os
+
+
+def voip_health_mount(mount):
+    """``ansible_mounts`` item -> ``{mount, used_pct}``."""
+    total = mount.get("size_total") or 0
+    available = mount.get("size_available") or 0
+    used = round(100.0 * (total - available) / total, 1) if total else 0.0
+    return {"mount": mount.get("mount"), "used_pct": used}
+
+
+def voip_health_point(path):
+    """``<store>/<host>/<stamp>`` -> ``{host, stamp}``."""
+    return {"host": os.path.basename(os.path.dirname(path)), "stamp": os.path.basename(path)}
+
+
+def voip_health_trunk(result):
+    """A looped sip_options result -> ``{name, ok, status, latency_ms, msg}``."""
+    item = result.get("item") or {}
+    return {
+        "name": item.get("name"),
+        "address": item.get("address"),
+        "ok": bool(result.get("ok")),
+        "status": result.get("status"),
+        "latency_ms": result.get("latency_ms"),
+        "msg": result.get("msg", ""),
+    }
+
+
+def voip_health_expected_users(users):
+    """``voip_users`` -> ``{site: active users}``: whom a site's call server should see registered."""
+    counts = {}
+    for user in users or []:
+        if user and user.get("status", "active") == "active":
+            counts[user["site"]] = counts.get(user["site"], 0) + 1
+    return counts
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "voip_health_mount": voip_health_mount,
+            "voip_health_point": voip_health_point,
+            "voip_health_trunk": voip_health_trunk,
+            "voip_health_expected_users": voip_health_expected_users,
+        }
