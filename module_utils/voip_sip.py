@@ -211,8 +211,8 @@ def is_request(data: bytes) -> bool:
     return bool(REQUEST_LINE.match(first))
 
 
-def matches(response: dict, ids: dict[str, str], cseq: int = 1) -> bool:
-    """Whether ``response`` answers the OPTIONS with ``ids`` (top Via branch, Call-ID, CSeq).
+def matches(response: dict, ids: dict[str, str], cseq: int = 1, method: str = "OPTIONS") -> bool:
+    """Whether ``response`` answers the request with ``ids`` (top Via branch, Call-ID, CSeq and method).
 
     Raises ValueError when a header needed to tell is missing.
     """
@@ -224,13 +224,13 @@ def matches(response: dict, ids: dict[str, str], cseq: int = 1) -> bool:
     top_via = headers["via"][0].split(",")[0]
     branch = BRANCH.search(top_via)
     call_id = headers["call-id"][0].split("@")[0]
-    number, _, method = headers["cseq"][0].partition(" ")
+    number, _, method_ = headers["cseq"][0].partition(" ")
     return (
         branch is not None
         and branch.group(1) == ids["branch"]
         and call_id == ids["call_id"]
         and number.strip() == str(cseq)
-        and method.strip().upper() == "OPTIONS"
+        and method_.strip().upper() == method.upper()
     )
 
 
