@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 try:
-    from voipctl.derive import release
+    from voipctl.derive import release, secrets
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     release = None
     _IMPORT_ERROR = exc
@@ -34,10 +34,28 @@ def voip_release_drift(installed, manifest):
     return release.drift(installed, (manifest or {}).get("components") or {})
 
 
+def voip_sip_account(user_id, users, master_secret):
+    """``'mjansen' | voip_sip_account(voip_users, vault_voip_sip_master_secret)``: ``{user, password}``.
+
+    The extension and the SIP password (derived, as the call server's HA1
+    and the phone's file are) of a directory user: for a test call.
+    """
+    _need_voipctl("voip_sip_account")
+    found = next((u for u in users or [] if u and u.get("id") == user_id), None)
+    if found is None:
+        raise AnsibleFilterError(f"voip_sip_account: no user {user_id!r} in voip_users")
+    try:
+        password = secrets.sip_password(master_secret, user_id, int(found.get("password_rotation") or 0))
+    except secrets.SecretError as exc:
+        raise AnsibleFilterError(f"voip_sip_account: {exc}") from exc
+    return {"user": str(found["extension"]), "password": password}
+
+
 class FilterModule:
     def filters(self):
         return {
             "voip_release_components": voip_release_components,
             "voip_release_installed": voip_release_installed,
             "voip_release_drift": voip_release_drift,
+            "voip_sip_account": voip_sip_account,
         }

@@ -142,6 +142,7 @@ def test_a_good_release_reaches_every_host_and_keeps_registrations(
         for host in ("cs1", "cs2"):
             assert installed(podman_exec, host) == "1.1"
             assert routing_answer(lab_hosts[host]) == "1.1"
+            assert records[host]["test_call_setup_ms"] is not None, "the gate placed its test call"
             assert records[host]["backup_point"] in points(podman_exec, host), (
                 "the pre-release backup is stored"
             )
@@ -229,3 +230,18 @@ def test_a_call_server_killed_mid_release_stops_it_and_loses_no_user(
         "cs1": "already at release", "cs2": "released", "prov1": "already at release",
     }  # fmt: skip
     assert installed(podman_exec, "cs1") == installed(podman_exec, "cs2") == "1.0"
+
+
+def test_release_status_shows_no_drift_and_the_runs_on_record():
+    run = subprocess.run(
+        [sys.executable, "-m", "voipctl.cli", "release", "status", "--format", "json"],
+        cwd=ROOT, env=ansible_environment(ROOT), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    status = json.loads(run.stdout)
+    hosts = {h["host"]: h for h in status["hosts"]}
+    assert set(hosts) >= {"cs1", "cs2", "prov1", "gw1"}
+    assert all(not h["drift"] and not h.get("error") for h in hosts.values()), hosts
+    assert hosts["cs1"]["installed"]["voip-routing"] == "1.0" and hosts["gw1"]["installed"]["ios"] == "17.6.5"
+    results = {r["result"] for run in status["runs"] for r in run["hosts"].values()}
+    assert {"released", "rolled back"} <= results

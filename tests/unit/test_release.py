@@ -113,3 +113,19 @@ def test_history_reads_every_run(tmp_path):
     (tmp_path / "releases" / "20261130T020000Z" / "cs2.json").write_text("{")
     with pytest.raises(VoipctlError, match="unreadable release record"):
         cli.history(tmp_path)
+
+
+def test_sip_account_of_a_directory_user():
+    account = FilterModule().filters()["voip_sip_account"]
+    users = [{"id": "ann", "extension": 2001}, {"id": "bob", "extension": 2002, "password_rotation": 2}]
+    master = "m" * 32
+    from voipctl.derive import secrets
+
+    assert account("bob", users, master) == {
+        "user": "2002",
+        "password": secrets.sip_password(master, "bob", 2),
+    }
+    with pytest.raises(Exception, match="no user 'eve'"):
+        account("eve", users, master)
+    with pytest.raises(Exception, match="master secret"):
+        account("ann", users, "short")

@@ -640,6 +640,18 @@ CASES = [
         "is not an http://, https:// or file: URI",
     ),
     case(
+        "test-call-user-of-another-site",
+        host_var(
+            "cs1",
+            "call_server.yml",
+            "voip_call_server",
+            lambda s: s.update(test_call={"caller": "nobody", "callee": "nobody"}),
+        ),
+        "host_vars/cs1/call_server.yml",
+        "voip_call_server.test_call.caller",
+        "'nobody' is not an active user of site",
+    ),
+    case(
         "backup-server-wrong-group",
         data("group_vars/all/backup.yml", lambda d: d["voip_backup_policy"].update(server="prov1")),
         "group_vars/all/backup.yml",

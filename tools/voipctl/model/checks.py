@@ -532,6 +532,11 @@ class _Checker:
     def _in_group(self, host: str, group: str) -> bool:
         return group in self.inv.all_groups_of(host)
 
+    def _users_by_id(self) -> dict[str, Any]:
+        if not hasattr(self, "_by_id"):
+            self._by_id = {u["id"]: u for u in self.get("voip_users", []) if u is not None}
+        return self._by_id
+
     def _check_host_models(self) -> None:
         addresses: dict[str, str] = {}
         switch_macs: dict[str, str] = {}
@@ -570,6 +575,15 @@ class _Checker:
                         f"SIP domain {domain} is also used by {domains[domain]}",
                     )
                 domains.setdefault(domain, host)
+                for role, uid in (server.get("test_call") or {}).items():
+                    user = self._users_by_id().get(uid)
+                    if user is None or user.get("status") == "leaver" or user.get("site") != site:
+                        self.host_err(
+                            host,
+                            "voip_call_server",
+                            ("test_call", role),
+                            f"{uid!r} is not an active user of site {site} (the test call's {role})",
+                        )
             gateway = values.get("voip_gateway")
             if gateway:
                 self._check_gateway(host, site, gateway)

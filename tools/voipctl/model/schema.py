@@ -329,10 +329,23 @@ class RackPlacement(TypedDict):
 
 
 @with_config(_STRICT)
+class ReleaseTestCall(TypedDict):
+    """Two users of the call server's site the release health gate calls between.
+
+    Keep them for tests: their bindings live only for the call, but a real
+    phone registered to the callee would ring too.
+    """
+
+    caller: UserId
+    callee: UserId
+
+
+@with_config(_STRICT)
 class CallServer(TypedDict):
     sip_domain: Address
     sip_port: NotRequired[bounded(1, 65535)]
     rtp_ports: NotRequired[ExtensionRange]
+    test_call: NotRequired[ReleaseTestCall]
 
 
 @with_config(_STRICT)
