@@ -650,6 +650,7 @@ CASES = [
         "host_vars/cs1/call_server.yml",
         "voip_call_server.test_call.caller",
         "'nobody' is not an active user of site",
+        severity="warning",
     ),
     case(
         "backup-server-wrong-group",

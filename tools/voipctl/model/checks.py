@@ -578,11 +578,13 @@ class _Checker:
                 for role, uid in (server.get("test_call") or {}).items():
                     user = self._users_by_id().get(uid)
                     if user is None or user.get("status") == "leaver" or user.get("site") != site:
-                        self.host_err(
-                            host,
-                            "voip_call_server",
+                        # A warning, not an error: a leaver or a move must still go
+                        # through; the release gate's test call fails until this is fixed.
+                        self.rep.warning(
+                            self.host_origins[host]["voip_call_server"],
                             ("test_call", role),
-                            f"{uid!r} is not an active user of site {site} (the test call's {role})",
+                            f"{uid!r} is not an active user of site {site}: the release gate's test call "
+                            f"({role}) will fail; name another test user",
                         )
             gateway = values.get("voip_gateway")
             if gateway:
