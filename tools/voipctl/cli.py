@@ -25,6 +25,8 @@ COMMANDS = [
     "voipctl.drill",
     "voipctl.release",
     "voipctl.health",
+    "voipctl.changelog",
+    "voipctl.lint_commit",
 ]
 
 
