@@ -182,7 +182,7 @@ def test_markdown_and_json_from_the_command_line_show_no_secret(estate, monkeypa
     assert "user tnew added (Tom Nieuw, site ams, ext 2500, did +31206666500)" in text
     assert "Ann Admin <ann@example.com>" in text and "ticket OPS-101" in text
     assert "user rrahimi: grant international added (until 2026-12-31, reason 'London project')" in text
-    assert "user svisser moved from ams to thr (extension 2001 -> 3500, did None -> +982133333500)" in text
+    assert "user svisser moved from ams to thr (extension 2001 -> 3500, did (none) -> +982133333500)" in text
     assert "release 2026.1.0 -> 2026.2.0" in text and "components.kamailio: 5.6.3 -> 5.6.4" in text
     assert "user ejansen removed" in text
     assert "docs: a readme" not in text

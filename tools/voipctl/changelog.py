@@ -43,6 +43,8 @@ TICKET_TRAILER = re.compile(r"^Ticket:\s*(?P<ticket>[A-Z][A-Z0-9]+-\d+)\s*$", re
 TICKET_SUBJECT = re.compile(r"\[(?P<ticket>[A-Z][A-Z0-9]+-\d+)\]")
 # Generic variables: at most this many changed key paths are listed.
 MAX_PATHS = 20
+# ... and at most this many in the one-line summary.
+SUMMARY_PATHS = 6
 
 
 # -- secrets ----------------------------------------------------------------------------
@@ -264,12 +266,12 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
                 found[path] = MASK
             else:
                 found.update(flatten(v, path))
-        return found or {prefix: {}}
+        return found or ({prefix: {}} if prefix else {})
     if isinstance(value, list):
         found = {}
         for i, v in enumerate(value):
             found.update(flatten(v, f"{prefix}[{i}]"))
-        return found or {prefix: []}
+        return found or ({prefix: []} if prefix else {})
     return {prefix: masked(value)}
 
 
@@ -297,10 +299,10 @@ def _leaf(value: Any, path: str, prefix: str) -> Any:
     return value
 
 
-def _describe(fields: list[dict[str, Any]]) -> str:
-    shown = [f"{f['path']}: {_fmt(f['before'])} -> {_fmt(f['after'])}" for f in fields[:MAX_PATHS]]
-    if len(fields) > MAX_PATHS:
-        shown.append(f"... and {len(fields) - MAX_PATHS} more")
+def _describe(fields: list[dict[str, Any]], limit: int = MAX_PATHS) -> str:
+    shown = [f"{f['path']}: {_fmt(f['before'])} -> {_fmt(f['after'])}" for f in fields[:limit]]
+    if len(fields) > limit:
+        shown.append(f"... and {len(fields) - limit} more")
     return "; ".join(shown)
 
 
@@ -314,16 +316,16 @@ def _fmt(value: Any) -> str:
 
 def diff_users(before: Any, after: Any) -> Iterator[Change]:
     old, new = _keyed(before, "id"), _keyed(after, "id")
-    for uid in new.keys() - old.keys():
+    for uid in [uid for uid in new if uid not in old]:
         u = new[uid]
         yield Change(
             "user_added",
             uid,
             f"user {uid} added ({u.get('name')}, site {u.get('site')}, ext {u.get('extension')}, "
-            f"did {u.get('did')})",
+            f"did {_fmt(u.get('did'))})",
             {k: plain(masked(u.get(k), k)) for k in ("name", "site", "extension", "did", "class_of_service")},
         )
-    for uid in old.keys() - new.keys():
+    for uid in [uid for uid in old if uid not in new]:
         u = old[uid]
         yield Change(
             "user_removed",
@@ -337,7 +339,7 @@ def diff_users(before: Any, after: Any) -> Iterator[Change]:
 
 def _diff_user(uid: str, old: dict, new: dict) -> Iterator[Change]:
     numbers = {k: (old.get(k), new.get(k)) for k in ("extension", "did") if old.get(k) != new.get(k)}
-    number_text = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in numbers.items())
+    number_text = ", ".join(f"{k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in numbers.items())
     if old.get("site") != new.get("site"):
         yield Change(
             "user_moved",
@@ -478,9 +480,9 @@ def _diff_devices(uid: str, old: list, new: list) -> Iterator[Change]:
 def diff_named(kind: str, key: str, before: Any, after: Any) -> Iterator[Change]:
     """Lists of named things (trunks, CTI accounts): added, removed, changed field by field."""
     old, new = _keyed(before, key), _keyed(after, key)
-    for name in new.keys() - old.keys():
+    for name in [n for n in new if n not in old]:
         yield Change(f"{kind}_added", name, f"{kind} {name} added", {"value": plain(masked(new[name]))})
-    for name in old.keys() - new.keys():
+    for name in [n for n in old if n not in new]:
         yield Change(f"{kind}_removed", name, f"{kind} {name} removed", {"value": plain(masked(old[name]))})
     for name in sorted(old.keys() & new.keys()):
         fields = field_changes(old[name], new[name])
@@ -494,7 +496,7 @@ def diff_release(before: Any, after: Any) -> Iterator[Change]:
         return
     old_v = (before or {}).get("version") if isinstance(before, dict) else None
     new_v = (after or {}).get("version") if isinstance(after, dict) else None
-    head = f"release {old_v} -> {new_v}" if old_v != new_v else f"release {new_v}"
+    head = f"release {_fmt(old_v)} -> {_fmt(new_v)}" if old_v != new_v else f"release {new_v}"
     yield Change("release_changed", str(new_v), f"{head}: {_describe(fields)}", {"fields": fields})
 
 
@@ -522,19 +524,26 @@ def diff_snapshots(before: Snapshot, after: Snapshot, entities: set[str]) -> lis
                 changes += SPECIAL[var](a, b)
             elif var == "voip_gateway":
                 fields = field_changes(a or {}, b or {})
-                changes.append(
-                    Change(
-                        "gateway_changed", owner, f"gateway {owner}: {_describe(fields)}", {"fields": fields}
-                    )
+                text = (
+                    f"gateway {owner} defined ({len(fields)} value(s))"
+                    if a is None
+                    else f"gateway {owner}: {_describe(fields, SUMMARY_PATHS)}"
                 )
+                changes.append(Change("gateway_changed", owner, text, {"fields": fields}))
             else:
                 fields = field_changes(a, b, var)
-                where = f"{entity.replace(':', ' ')}"
+                where = entity.replace(":", " ")
+                if var not in old:
+                    text = f"{var} set in {where} ({len(fields)} value(s))"
+                elif var not in new:
+                    text = f"{var} removed from {where}"
+                else:
+                    text = f"{var} ({where}): {_describe(fields, SUMMARY_PATHS)}"
                 changes.append(
                     Change(
                         "variable_changed",
                         f"{where}: {var}",
-                        f"{var} ({where}): {_describe(fields)}",
+                        text,
                         {"entity": entity, "variable": var, "fields": fields[:MAX_PATHS]},
                     )
                 )
