@@ -258,3 +258,15 @@ def test_trunks_and_cti_accounts_mask_secrets():
         {"path": "password", "before": changelog.MASK, "after": changelog.MASK},
     ]
     assert "old" not in repr(found) and "new" not in repr(found)
+
+
+def test_a_secret_after_its_command_line_option_is_masked():
+    fields = changelog.field_changes(
+        {"command": ["app"]}, {"command": ["app", "--password", "pw1", "--port", "22"]}
+    )
+    assert [(f["path"], f["after"]) for f in fields] == [
+        ("command[1]", "--password"),
+        ("command[2]", changelog.MASK),
+        ("command[3]", "--port"),
+        ("command[4]", "22"),
+    ]

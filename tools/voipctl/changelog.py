@@ -270,7 +270,12 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, list):
         found = {}
         for i, v in enumerate(value):
-            found.update(flatten(v, f"{prefix}[{i}]"))
+            # A command line's secret follows its option: [..., "--password", "s3cret"].
+            after_option = i > 0 and isinstance(value[i - 1], str) and value[i - 1].startswith("-")
+            if after_option and is_secret_key(value[i - 1].lstrip("-").replace("-", "_")):
+                found[f"{prefix}[{i}]"] = MASK
+            else:
+                found.update(flatten(v, f"{prefix}[{i}]"))
         return found or ({prefix: []} if prefix else {})
     return {prefix: masked(value)}
 
