@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,36 @@ def test_changing_one_user_changes_exactly_one_phone_file(tmp_path, every_secret
         assert result["counts"]["written"] == 1, result["counts"]
         assert [w["file"] for w in result["changes"]["written"]] in ([f"{mac}.cfg"], [f"{mac}.xml"])
         assert result["counts"]["unassigned"] == 0 and result["counts"]["removed"] == 0
+
+
+def test_apply_leaves_a_run_record_with_commit_and_counts_and_no_secret(every_secret):
+    """`voipctl apply playbooks/users.yml` records the run; `voipctl runs` shows it; no secret in either."""
+    runs_dir = STATE / "records" / "runs"
+    before = set(runs_dir.glob("*.json")) if runs_dir.is_dir() else set()
+    env = _environment(VOIP_ACTOR="lab-test")
+    done = subprocess.run(
+        [sys.executable, "-m", "voipctl.cli", "apply", "playbooks/users.yml", "--ticket", "OPS-42"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    new = sorted(set(runs_dir.glob("*.json")) - before)
+    assert len(new) == 1, new
+    text = new[0].read_text()
+    record = json.loads(text)
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert (record["playbook"], record["commit"], record["actor"], record["ticket"]) == (
+        "playbooks/users.yml", head, "lab-test", "OPS-42",
+    )  # fmt: skip
+    assert record["status"] == "successful" and record["rc"] == 0 and isinstance(record["dirty"], bool)
+    assert {"cs1", "cs2", "prov1"} <= set(record["hosts"]), record["hosts"]
+    assert all(h["failed"] == 0 and h["unreachable"] == 0 and h["ok"] > 0 for h in record["hosts"].values())
+    assert leaks(text, every_secret) == []
+    listed = subprocess.run(
+        [sys.executable, "-m", "voipctl.cli", "runs", "--format", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert record["id"] in [r["id"] for r in json.loads(listed.stdout)]
+    assert leaks(listed.stdout + done.stdout + done.stderr, every_secret) == []

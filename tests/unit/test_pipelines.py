@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ createLinter().then((lint) => {
 
 def test_yamllint_strict():
     done = subprocess.run(
-        ["yamllint", "--strict", "-c", str(ROOT / ".yamllint"), *map(str, FILES)],
+        [sys.executable, "-m", "yamllint", "--strict", "-c", str(ROOT / ".yamllint"), *map(str, FILES)],
         capture_output=True,
         text=True,
         check=False,

@@ -25,6 +25,7 @@ COMMANDS = [
     "voipctl.drill",
     "voipctl.release",
     "voipctl.health",
+    "voipctl.runs",
     "voipctl.changelog",
     "voipctl.lint_commit",
 ]
