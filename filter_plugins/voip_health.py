@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import os
 
+from ansible.errors import AnsibleFilterError
+
+try:
+    from voipctl.derive.users import users_of_site
+except ImportError as exc:  # pragma: no cover - depends on the controller's environment
+    users_of_site = None
+    _IMPORT_ERROR = exc
+
 
 def voip_health_mount(mount):
     """``ansible_mounts`` item -> ``{mount, used_pct}``."""
@@ -32,12 +40,14 @@ def voip_health_trunk(result):
 
 
 def voip_health_expected_users(users):
-    """``voip_users`` -> ``{site: active users}``: whom a site's call server should see registered."""
-    counts = {}
-    for user in users or []:
-        if user and user.get("status", "active") == "active":
-            counts[user["site"]] = counts.get(user["site"], 0) + 1
-    return counts
+    """``voip_users`` -> ``{site: active users}``: whom a site's call server should see registered.
+
+    Active as the model says it (``voipctl.derive.users.users_of_site``).
+    """
+    if users_of_site is None:
+        raise AnsibleFilterError(f"voip_health_expected_users needs the voipctl package: {_IMPORT_ERROR}")
+    users = [u for u in users or [] if u]
+    return {site: len(users_of_site(users, site)) for site in sorted({u["site"] for u in users})}
 
 
 class FilterModule:

@@ -167,7 +167,14 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voip_sip import TRANSPORTS, SipError, endpoint, options_ping, select_headers
+from ansible.module_utils.voip_sip import (
+    TRANSPORTS,
+    SipError,
+    endpoint,
+    endpoint_error,
+    options_ping,
+    select_headers,
+)
 
 ARGUMENT_SPEC = {
     "target": {"type": "str", "required": True},
@@ -185,10 +192,9 @@ ARGUMENT_SPEC = {
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    if not 0 < p["port"] < 65536:
-        module.fail_json(msg=f"port must be 1-65535, not {p['port']}")
-    if p["timeout"] <= 0:
-        module.fail_json(msg=f"timeout must be positive, not {p['timeout']}")
+    problem = endpoint_error(p["port"], p["timeout"])
+    if problem:
+        module.fail_json(msg=problem)
     if p["retries"] is not None and p["retries"] < 0:
         module.fail_json(msg=f"retries must be 0 or more, not {p['retries']}")
     try:

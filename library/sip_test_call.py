@@ -184,6 +184,7 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voip_sip import endpoint_error
 from ansible.module_utils.voip_sip_call import place_call
 
 USER = {
@@ -209,10 +210,9 @@ ARGUMENT_SPEC = {
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    if not 0 < p["port"] < 65536:
-        module.fail_json(msg=f"port must be 1-65535, not {p['port']}")
-    if p["timeout"] <= 0:
-        module.fail_json(msg=f"timeout must be positive, not {p['timeout']}")
+    problem = endpoint_error(p["port"], p["timeout"])
+    if problem:
+        module.fail_json(msg=problem)
     if p["caller"]["user"] == p["callee"]["user"]:
         module.fail_json(msg=f"caller and callee must be different users, both are {p['caller']['user']}")
     result = place_call(p["server"], p["port"], p["domain"], p["caller"], p["callee"], p["timeout"])

@@ -266,6 +266,15 @@ def endpoint(host: str, port: int, transport: str, address: str | None = None) -
 # --- the network ----------------------------------------------------------------------------------
 
 
+def endpoint_error(port: int, timeout: float) -> str | None:
+    """What is wrong with a module's ``port`` and ``timeout`` options, or None."""
+    if not 0 < port < 65536:
+        return f"port must be 1-65535, not {port}"
+    if timeout <= 0:
+        return f"timeout must be positive, not {timeout}"
+    return None
+
+
 def resolve(host: str, port: int, transport: str) -> tuple[int, tuple]:
     """(address family, socket address) of ``host`` (A/AAAA, no SRV); SipResolveError if it does not resolve."""
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
