@@ -45,10 +45,16 @@ CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
 
 @dataclass
 class Result:
-    """Findings, plus the validated estate-wide variables (invalid list items are None)."""
+    """Findings, plus the validated estate-wide variables (invalid list items are None).
+
+    ``hosts``: each host's validated model variables (``voip_site``,
+    ``voip_rack``, ...); ``groups``: each host's groups (ancestors included).
+    """
 
     problems: list[Problem]
     estate: dict[str, Any] = field(default_factory=dict)
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -66,11 +72,15 @@ def validate(source: Path, today: datetime.date | None = None) -> Result:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        inv = fastloader.load(Path(source))
-        return _Checker(inv, today or datetime.date.today()).run()
+        return check(fastloader.load(Path(source)), today)
     finally:
         if enabled:
             gc.enable()
+
+
+def check(inv: LoadedInventory, today: datetime.date | None = None) -> Result:
+    """Validate an inventory already read by ``voipctl.model.loader.load``."""
+    return _Checker(inv, today or datetime.date.today()).run()
 
 
 def pydantic_message(error: dict[str, Any]) -> str:
@@ -150,7 +160,8 @@ class _Checker:
         self._check_backup()
         self._check_release()
         self._check_call_server_coverage()
-        return Result(self.rep.problems(), self.estate)
+        groups = {host: self.inv.all_groups_of(host) for host in self.inv.hosts}
+        return Result(self.rep.problems(), self.estate, self.hosts, groups)
 
     def err(self, var: str, sub: tuple, message: str) -> None:
         self.rep.error(self.origins[var], sub, message)
@@ -1022,4 +1033,4 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-__all__ = ["Result", "pydantic_message", "render_path", "validate"]
+__all__ = ["Result", "check", "pydantic_message", "render_path", "validate"]
