@@ -127,6 +127,9 @@ def _end(text: str, panels: Mapping[str, Any]) -> tuple[str, str]:
     return (device, str(int(port))) if device in panels else (device, port)
 
 
+NO_DID = "none (extension only)"
+
+
 def patching(
     estate: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
@@ -235,8 +238,6 @@ def _path(
     user = users_by_mac.get(mac)
     if user is None:
         missing.append("the MAC is no user's device")
-    elif not user.get("did"):
-        missing.append(f"user {user['id']} has no DID")
     hops = {
         "outlet": outlet["name"] if outlet else None,
         "panel": panel_port,
@@ -244,7 +245,8 @@ def _path(
         "vlan": switch["voice_vlan"],
         "mac": mac,
         "user": user,
-        "did": user.get("did") if user else None,
+        # A user without a DID is reached by extension only: a choice, not a gap.
+        "did": (user.get("did") or NO_DID) if user else None,
     }
     return {
         "site": site,
