@@ -20,11 +20,13 @@ export ANSIBLE_VAULT_PASSWORD_FILE ?= $(CURDIR)/lab/vault-password.lab
 
 # Debian packages of the controller: podman (runc, catatonit for --init) and debootstrap for the
 # lab, SIPp and baresip (real calls with RTP) for SIP tests, venv for the
-# Python toolchain, apt-utils (apt-ftparchive) for the lab's package repository.
-APT_PACKAGES := podman runc catatonit debootstrap sip-tester baresip-core python3-venv git openssh-client iproute2 tar apt-utils
+# Python toolchain, apt-utils (apt-ftparchive) for the lab's package repository,
+# chromium and chromium-driver for the browser test of `voipctl docs`.
+APT_PACKAGES := podman runc catatonit debootstrap sip-tester baresip-core python3-venv git openssh-client iproute2 tar apt-utils \
+                chromium chromium-driver
 
 .PHONY: help bootstrap venv lab lab-up lab-fresh lab-down lab-converge lab-idempotence lab-verify \
-        lab-summary test lint unit lab-test molecule freeze clean
+        lab-summary test lint unit docs-test lab-test molecule freeze clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -84,6 +86,9 @@ molecule: bootstrap venv ## The molecule default scenario: create, converge, ide
 unit: venv ## Unit tests
 	pytest -p no:cacheprovider tests/unit
 
+docs-test: bootstrap venv ## voipctl docs of inventory/example in headless Chromium (screenshots in artifacts/docs/)
+	pytest -p no:cacheprovider tests/docs
+
 .PHONY: bench bench-validate bench-users bench-phones
 bench: bench-validate bench-phones bench-users ## All benchmarks (bench-users needs the running lab: make lab)
 
@@ -98,7 +103,7 @@ bench-users: venv ## One joiner end to end (voipctl user add + users.yml) at 100
 
 lab-test: lab-fresh lab-converge lab-idempotence lab-verify lab-summary
 
-test: lint unit lab-test ## Lint, unit tests, then the lab: converge, idempotence, testinfra
+test: lint unit docs-test lab-test ## Lint, unit tests, the docs in a browser, then the lab: converge, idempotence, testinfra
 
 freeze: venv ## Show the installed toolchain pins (to update requirements.txt by hand)
 	$(BIN)/pip freeze --exclude-editable

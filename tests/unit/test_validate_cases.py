@@ -26,6 +26,8 @@ TODAY = datetime.date(2026, 6, 1)
 USERS = "group_vars/all/users.yml"
 SITES = "group_vars/all/sites.yml"
 HOSTS = "hosts.yml"
+PATCHING = "group_vars/all/patching.yml"
+OUTLETS = "group_vars/all/outlets.yml"
 
 
 Edit = Callable[[Path], None]
@@ -704,6 +706,105 @@ CASES = [
         "host_vars/cs2/rack.yml",
         "voip_rack.rack",
         "rack ams-r1 is at site ams, host cs2 at site thr",
+    ),
+    case(
+        "host-rack-too-high",
+        host_var("gw1", "rack.yml", "voip_rack", lambda r: r.update(unit=42)),
+        "host_vars/gw1/rack.yml",
+        "voip_rack.unit",
+        "units 42-43 do not fit in rack ams-r1 (42 units)",
+    ),
+    case(
+        "panel-rack-unknown",
+        data(PATCHING, lambda d: d["voip_patch_panels"][0].update(rack="ams-r9")),
+        PATCHING,
+        "voip_patch_panels[0].rack",
+        "unknown rack 'ams-r9'",
+    ),
+    case(
+        "patch-both-ends-same",
+        data(PATCHING, lambda d: d["voip_patch_connections"][0].update(b="ams-r2-pp1:1")),
+        PATCHING,
+        "voip_patch_connections[0].b",
+        "both ends are port ams-r2-pp1:1",
+    ),
+    case(
+        "patch-panel-to-panel",
+        data(PATCHING, lambda d: d["voip_patch_connections"][0].update(b="ams-r2-pp2:20")),
+        PATCHING,
+        "voip_patch_connections[0]",
+        "joins two patch panels (ams-r2-pp1:1 and ams-r2-pp2:20)",
+    ),
+    case(
+        "patch-cord-across-sites",
+        data(PATCHING, lambda d: d["voip_patch_connections"][0].update(b="cs2:eth1")),
+        PATCHING,
+        "voip_patch_connections[0]",
+        "ams-r2-pp1 is at site ams, cs2 at site thr",
+    ),
+    case(
+        "phone-patched-nowhere",
+        data(PATCHING, lambda d: d["voip_patch_connections"].pop(2)),
+        "host_vars/sw1/switch.yml",
+        "voip_switch.ports[2].phone_mac",
+        "on sw1:Gi1/0/3 is patched nowhere",
+        "warning",
+    ),
+    case(
+        "outlet-panel-unknown",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][0].update(panel="ams-r2-pp9:1")),
+        OUTLETS,
+        "voip_wall_outlets[0].panel",
+        "unknown patch panel 'ams-r2-pp9'",
+    ),
+    case(
+        "outlet-panel-not-a-port",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][0].update(panel="ams-r2-pp1")),
+        OUTLETS,
+        "voip_wall_outlets[0].panel",
+        "is not a panel port such as 'ams-r2-pp1:14'",
+    ),
+    case(
+        "outlet-port-range",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][0].update(panel="ams-r2-pp1:49")),
+        OUTLETS,
+        "voip_wall_outlets[0].panel",
+        "panel ams-r2-pp1 has ports 1-48, not 49",
+    ),
+    case(
+        "outlet-port-twice",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][1].update(panel="ams-r2-pp1:1")),
+        OUTLETS,
+        "voip_wall_outlets[1].panel",
+        "panel port ams-r2-pp1:1 already ends wall outlet 'ams-1.01'",
+    ),
+    case(
+        "outlet-name-twice",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][1].update(name="ams-1.01")),
+        OUTLETS,
+        "voip_wall_outlets[1].name",
+        "duplicate wall outlet 'ams-1.01' (first at voip_wall_outlets[0])",
+    ),
+    case(
+        "outlet-name-format",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][0].update(name="desk 1")),
+        OUTLETS,
+        "voip_wall_outlets[0].name",
+        "is not an outlet label",
+    ),
+    case(
+        "outlet-site-differs-from-rack",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][0].update(site="thr")),
+        OUTLETS,
+        "voip_wall_outlets[0].site",
+        "outlet at site thr, but panel ams-r2-pp1 is in rack ams-r2 at site ams",
+    ),
+    case(
+        "outlet-site-unknown",
+        data(OUTLETS, lambda d: d["voip_wall_outlets"][0].update(site="rtm")),
+        OUTLETS,
+        "voip_wall_outlets[0].site",
+        "unknown site 'rtm'",
     ),
     case(
         "trunk-site-unknown",

@@ -26,6 +26,7 @@ COMMANDS = [
     "voipctl.release",
     "voipctl.health",
     "voipctl.runs",
+    "voipctl.docs",
     "voipctl.changelog",
     "voipctl.lint_commit",
 ]

@@ -326,6 +326,7 @@ def _infrastructure(
     racks: dict[str, Any] = {}
     panels: list[dict] = []
     connections: list[dict] = []
+    outlets: list[dict] = []
     for index, site in enumerate(layout):
         code, net, n = site["code"], site["net"], index + 1
         rack_a, rack_b = f"{code}-r1", f"{code}-r2"
@@ -386,15 +387,27 @@ def _infrastructure(
             }
             panel = f"{rack_b}-pp{s}"
             panels.append({"name": panel, "rack": rack_b, "unit": 44 - 2 * s, "ports": 48})
+            # Every desk port is patched to the panel port of the same number,
+            # whose fixed cable ends at a wall outlet on floor s.
+            desks = ports[:-1]
             connections.extend(
-                {"a": f"{panel}:{p + 1}", "b": f"{switch}:{port['name']}"}
-                for p, port in enumerate(ports[:24])
+                {"a": f"{panel}:{p + 1}", "b": f"{switch}:{port['name']}"} for p, port in enumerate(desks)
+            )
+            outlets.extend(
+                {
+                    "name": f"{code}-{s}.{p + 1:02d}",
+                    "panel": f"{panel}:{p + 1}",
+                    "site": code,
+                    "room": f"{sites[code]['name']} floor {s}",
+                }
+                for p in range(len(desks))
             )
         files["group_vars/all/racks.yml"] = {"voip_racks": racks}
     files["group_vars/all/patching.yml"] = {
         "voip_patch_panels": panels,
         "voip_patch_connections": connections,
     }
+    files["group_vars/all/outlets.yml"] = {"voip_wall_outlets": outlets}
     files["hosts.yml"] = {
         "all": {
             "children": {

@@ -45,10 +45,16 @@ CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
 
 @dataclass
 class Result:
-    """Findings, plus the validated estate-wide variables (invalid list items are None)."""
+    """Findings, plus the validated estate-wide variables (invalid list items are None).
+
+    ``hosts``: each host's validated model variables (``voip_site``,
+    ``voip_rack``, ...); ``groups``: each host's groups (ancestors included).
+    """
 
     problems: list[Problem]
     estate: dict[str, Any] = field(default_factory=dict)
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -66,11 +72,15 @@ def validate(source: Path, today: datetime.date | None = None) -> Result:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        inv = fastloader.load(Path(source))
-        return _Checker(inv, today or datetime.date.today()).run()
+        return check(fastloader.load(Path(source)), today)
     finally:
         if enabled:
             gc.enable()
+
+
+def check(inv: LoadedInventory, today: datetime.date | None = None) -> Result:
+    """Validate an inventory already read by ``voipctl.model.loader.load``."""
+    return _Checker(inv, today or datetime.date.today()).run()
 
 
 def pydantic_message(error: dict[str, Any]) -> str:
@@ -150,7 +160,8 @@ class _Checker:
         self._check_backup()
         self._check_release()
         self._check_call_server_coverage()
-        return Result(self.rep.problems(), self.estate)
+        groups = {host: self.inv.all_groups_of(host) for host in self.inv.hosts}
+        return Result(self.rep.problems(), self.estate, self.hosts, groups)
 
     def err(self, var: str, sub: tuple, message: str) -> None:
         self.rep.error(self.origins[var], sub, message)
@@ -729,12 +740,16 @@ class _Checker:
         for i, conn in enumerate(self.get("voip_patch_connections", [])):
             if conn is None:
                 continue
-            ends = []
-            for side in ("a", "b"):
-                end = self._patch_end(i, side, conn[side], panels)
+            ends = {side: self._patch_end(i, side, conn[side], panels) for side in ("a", "b")}
+            a, b = ends["a"], ends["b"]
+            if a is not None and a == b:
+                self.err("voip_patch_connections", (i, "b"), f"both ends are port {a[0]}:{a[1]}")
+                continue
+            if a is not None and b is not None:
+                self._check_cord(i, a, b, panels, racks)
+            for side, end in ends.items():
                 if end is None:
                     continue
-                ends.append(end)
                 if end in used:
                     self.err(
                         "voip_patch_connections",
@@ -743,6 +758,110 @@ class _Checker:
                     )
                 else:
                     used[end] = f"voip_patch_connections[{i}].{side}"
+        self._check_unpatched_phones(used)
+        self._check_wall_outlets(panels, racks)
+
+    def _check_cord(
+        self,
+        i: int,
+        a: tuple[str, str],
+        b: tuple[str, str],
+        panels: dict[str, dict[str, Any]],
+        racks: dict[str, dict[str, Any]],
+    ) -> None:
+        """A patch cord joins a panel port to a device port, both at one site."""
+        if a[0] in panels and b[0] in panels:
+            self.err(
+                "voip_patch_connections",
+                (i,),
+                f"joins two patch panels ({a[0]}:{a[1]} and {b[0]}:{b[1]}); "
+                "a cord runs from a panel port to a device port",
+            )
+            return
+        site_a, site_b = (self._end_site(end[0], panels, racks) for end in (a, b))
+        if site_a is not None and site_b is not None and site_a != site_b:
+            self.err(
+                "voip_patch_connections",
+                (i,),
+                f"{a[0]} is at site {site_a}, {b[0]} at site {site_b}: a patch cord stays within a site",
+            )
+
+    def _end_site(
+        self, device: str, panels: dict[str, dict[str, Any]], racks: dict[str, dict[str, Any]]
+    ) -> str | None:
+        if device in panels:
+            rack = racks.get(panels[device]["rack"])
+            return rack["site"] if rack else None
+        return self.hosts.get(device, {}).get("voip_site")
+
+    def _check_unpatched_phones(self, used: dict[tuple[str, str], str]) -> None:
+        for host, values in self.hosts.items():
+            switch = values.get("voip_switch")
+            if not switch:
+                continue
+            for i, port in enumerate(switch["ports"]):
+                if "phone_mac" in port and (host, port["name"]) not in used:
+                    self.rep.warning(
+                        self.host_origins[host]["voip_switch"],
+                        ("ports", i, "phone_mac"),
+                        f"phone {port['phone_mac']} on {host}:{port['name']} is patched nowhere "
+                        "(no voip_patch_connections entry): its wall outlet is unknown",
+                    )
+
+    def _check_wall_outlets(
+        self, panels: dict[str, dict[str, Any]], racks: dict[str, dict[str, Any]]
+    ) -> None:
+        names: dict[str, int] = {}
+        ports: dict[tuple[str, int], str] = {}
+        for i, outlet in enumerate(self.get("voip_wall_outlets", [])):
+            if outlet is None:
+                continue
+            name = outlet["name"]
+            if name in names:
+                self.err(
+                    "voip_wall_outlets",
+                    (i, "name"),
+                    f"duplicate wall outlet {name!r} (first at voip_wall_outlets[{names[name]}])",
+                )
+            else:
+                names[name] = i
+            panel_name, _, number = outlet["panel"].partition(":")
+            panel = panels.get(panel_name)
+            if panel is None:
+                known = ", ".join(sorted(panels)) or "none defined"
+                self.err(
+                    "voip_wall_outlets", (i, "panel"), f"unknown patch panel {panel_name!r} (panels: {known})"
+                )
+                continue
+            port = int(number)
+            if not 1 <= port <= panel["ports"]:
+                self.err(
+                    "voip_wall_outlets",
+                    (i, "panel"),
+                    f"panel {panel_name} has ports 1-{panel['ports']}, not {port}",
+                )
+                continue
+            if (panel_name, port) in ports:
+                self.err(
+                    "voip_wall_outlets",
+                    (i, "panel"),
+                    f"panel port {panel_name}:{port} already ends wall outlet {ports[(panel_name, port)]!r}",
+                )
+            else:
+                ports[(panel_name, port)] = name
+            site = outlet.get("site")
+            rack = racks.get(panel["rack"])
+            if (
+                site is not None
+                and self._site_ref(self.origins["voip_wall_outlets"], (i, "site"), site)
+                and rack is not None
+                and rack["site"] != site
+            ):
+                self.err(
+                    "voip_wall_outlets",
+                    (i, "site"),
+                    f"outlet at site {site}, but panel {panel_name} is in rack {panel['rack']} at site {rack['site']}",
+                )
 
     def _patch_end(
         self, i: int, side: str, text: str, panels: dict[str, dict[str, Any]]
@@ -914,4 +1033,4 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-__all__ = ["Result", "pydantic_message", "render_path", "validate"]
+__all__ = ["Result", "check", "pydantic_message", "render_path", "validate"]

@@ -33,6 +33,8 @@ from voipctl.model.types import (
     Mac,
     Name,
     Network,
+    OutletName,
+    PortRef,
     RepoSuite,
     RepoUri,
     Text,
@@ -214,6 +216,24 @@ class PatchConnection(TypedDict):
     a: Text
     b: Text
     cable: NotRequired[Text]
+
+
+@with_config(_STRICT)
+class WallOutlet(TypedDict):
+    """``voip_wall_outlets`` item: a wall socket and the panel port its fixed cable ends on.
+
+    ``{name: ams-1.14, panel: "ams-r2-pp1:14", room: "1.14"}``. The cable
+    from the socket to the back of the panel port is part of the building
+    and does not change; the patch cord from the front of that port to a
+    switch port is a ``voip_patch_connections`` entry. ``site``, when given,
+    must be the site of the panel's rack.
+    """
+
+    name: OutletName
+    panel: PortRef
+    site: NotRequired[Name]
+    room: NotRequired[Text]
+    description: NotRequired[Text]
 
 
 @with_config(_STRICT)
@@ -406,6 +426,7 @@ ESTATE_VARS: dict[str, Any] = {
     "voip_racks": dict[Name, Rack],
     "voip_patch_panels": list[PatchPanel],
     "voip_patch_connections": list[PatchConnection],
+    "voip_wall_outlets": list[WallOutlet],
     "voip_backup_policy": BackupPolicy,
     "voip_release": Release,
     "voip_apt_repositories": list[AptRepository],

@@ -38,6 +38,11 @@ VarName = _pattern(r"^vault_[a-z0-9_]+$", "the name of a vault variable (vault_.
 Version = _pattern(r"^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$", "a version string such as '5.6.3'")
 RepoUri = _pattern(r"^(https?|file):/\S*$", "an http://, https:// or file: URI")
 RepoSuite = _pattern(r"^[A-Za-z0-9./_-]+$", "a suite such as 'bookworm' or './' (a flat repository)")
+OutletName = _pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$",
+    "an outlet label such as 'ams-1.14' (letters, digits, '.', '/', '_', '-')",
+)
+PortRef = _pattern(r"^[a-z][a-z0-9_-]{0,62}:[0-9]{1,3}$", "a panel port such as 'ams-r2-pp1:14'")
 Clock = _pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time of day HH:MM")
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 AbsolutePath = _pattern(r"^/.*$", "an absolute path")
