@@ -90,7 +90,8 @@ docs-test: bootstrap venv ## voipctl docs of inventory/example in headless Chrom
 	pytest -p no:cacheprovider tests/docs
 
 .PHONY: bench bench-validate bench-users bench-phones
-bench: bench-validate bench-phones bench-users ## All benchmarks (bench-users needs the running lab: make lab)
+bench: lab-up ## Every benchmark figure in one run: one table, JSON in .lab/bench/results.json (docs/performance.md)
+	python bench/run.py
 
 bench-validate: venv ## Time `voipctl validate` on a generated 100,000-user estate (target: 5 s)
 	python bench/validate.py

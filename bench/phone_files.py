@@ -68,6 +68,9 @@ def estate_phones(count: int) -> tuple[list[dict], dict]:
 
 def run_module(args: dict) -> tuple[float, dict]:
     """One module run as Ansible makes it; (seconds, result)."""
+    # The module imports its module_utils under the names AnsiballZ gives them.
+    sys.modules["ansible.module_utils.voip_phone_files"] = phone_files
+    sys.modules["ansible.module_utils.voip_phone_templates"] = templates
     from library.phone_files import main
 
     out = io.StringIO()
@@ -82,9 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phones", type=int, default=10_000)
     options = parser.parse_args(argv)
-    # The module imports its module_utils under the names AnsiballZ gives them.
-    sys.modules["ansible.module_utils.voip_phone_files"] = phone_files
-    sys.modules["ansible.module_utils.voip_phone_templates"] = templates
 
     started = time.perf_counter()
     phones, common = estate_phones(options.phones)

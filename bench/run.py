@@ -1,0 +1,360 @@
+"""``make bench``: every figure of the estate's performance budget, measured in one run.
+
+Figures (DESIGN.md section 5, docs/performance.md), each the median of
+``--runs`` runs unless its row says otherwise:
+
+- ``voipctl validate`` on a generated 100,000-user estate (a fresh process);
+- 10,000 phones' provisioning files through the phone_files module: the
+  first run, and a rerun with nothing changed (files written must be 0);
+- a no-op converge of the whole lab (``playbooks/site.yml``, every host)
+  with 100 and with 10,000 users, and their ratio (goal 1.2 or less);
+- one joiner end to end on the lab with 10,000 users: ``voipctl user add``
+  (which validates) and ``playbooks/users.yml`` (preflight, call servers,
+  provisioning, gateways);
+- the backup of 100 simulated gateways in parallel (``playbooks/backup.yml``
+  over 100 SSH gateway simulators on the controller's loopback, points
+  stored on the lab's backup server);
+- the naive way: ``bench/naive_users.yml`` (one task run per user) applying
+  1,000 users to the call servers, against ``playbooks/users.yml`` doing the
+  same, and their ratio (goal 20 or more).
+
+Prints one table and writes the same rows as JSON (``--json``). Needs the
+lab's containers (``make lab-up``); the lab converges with bench inventories
+during the run and is converged back to ``inventory/lab`` at the end. Not a
+test: the machine's load decides the exact figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gateways
+import lab_estate
+import phone_files
+import validate as validate_bench
+
+from voipctl.lab import ansible_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = ROOT / "inventory" / "lab"
+BIN = ROOT / ".venv" / "bin"
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+console = Console(highlight=False, width=130)
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+    goal: str = ""
+    note: str = ""
+    value: float | None = None
+    met: bool | None = None
+
+    def settle(self) -> Figure:
+        if self.values and self.value is None:
+            self.value = statistics.median(self.values)
+        return self
+
+
+class BenchError(SystemExit):
+    pass
+
+
+def step(text: str) -> None:
+    console.print(f"[bold]bench[/bold] {time.strftime('%H:%M:%S')} {text}")
+
+
+def run(cmd: list[str], *, log: Path | None = None) -> tuple[float, str]:
+    """Run ``cmd`` in the repository; (seconds, stdout). A failure stops the bench with its output.
+
+    With ``log``, stdout and stderr are kept there, failed or not.
+    """
+    started = time.perf_counter()
+    done = subprocess.run(
+        cmd, cwd=ROOT, env=ansible_environment(ROOT), capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-6000:] + done.stderr[-3000:])
+        where = f" (whole output: {log})" if log else ""
+        raise BenchError(f"bench: failed ({done.returncode}): {' '.join(cmd[:6])} ...{where}")
+    return seconds, done.stdout
+
+
+def recap(output: str) -> dict[str, tuple[int, int]]:
+    """Host -> (changed, failed) of an ansible-playbook run's recap."""
+    return {h: (int(c), int(f) + int(u)) for h, _, c, u, f in RECAP.findall(output)}
+
+
+LOGS = ROOT / ".lab" / "bench" / "logs"
+_logged = [0]
+
+
+def playbook(inventory: Path, book: str, *extra: str) -> tuple[float, dict[str, tuple[int, int]]]:
+    """Run a playbook; (seconds, recap). Its output is kept in .lab/bench/logs/ (task times included)."""
+    path = book if book.startswith("/") else str(ROOT / book)
+    _logged[0] += 1
+    log = LOGS / f"{_logged[0]:02d}-{Path(book).stem}-{inventory.name}.log"
+    seconds, output = run([str(BIN / "ansible-playbook"), "-i", str(inventory), path, *extra], log=log)
+    return seconds, recap(output)
+
+
+# --- figures ------------------------------------------------------------
+
+
+def bench_validate(runs: int, cache: Path) -> list[Figure]:
+    step("validate: 100,000-user estate")
+    path = validate_bench.estate(100_000, 2, cache)
+    figure = Figure("validate_100k", "voipctl validate, 100,000 users", "s", goal="<= 5 s")
+    for _ in range(runs):
+        seconds, _ = run([str(BIN / "voipctl"), "validate", "-i", str(path)])
+        figure.values.append(seconds)
+    figure.settle()
+    figure.met = figure.value <= 5.0
+    return [figure]
+
+
+def bench_phones(runs: int) -> list[Figure]:
+    step("phone files: 10,000 phones, first run and no-change rerun")
+    first = Figure("phones_10k_first", "10,000 phone files, first run", "s")
+    rerun = Figure("phones_10k_rerun", "10,000 phone files, no-change rerun", "s")
+    written = Figure("phones_10k_rerun_written", "files written by the no-change rerun", "files", goal="0")
+    phones, common = phone_files.estate_phones(10_000)
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="bench-phones-") as dest:
+            args = {"dest": dest, "phones": json.dumps(phones), "common": common}
+            seconds, result = phone_files.run_module(dict(args))
+            first.values.append(seconds)
+            if result.get("failed") or result["counts"]["written"] < len(phones):
+                raise BenchError(
+                    f"bench: the first phone run wrote {result.get('counts')}: {result.get('msg')}"
+                )
+            seconds, result = phone_files.run_module(dict(args))
+            rerun.values.append(seconds)
+            written.values.append(result["counts"]["written"])
+    for f in (first, rerun, written):
+        f.settle()
+    written.value = max(written.values)
+    written.met = written.value == 0
+    first.note = rerun.note = f"{len(phones)} phones"
+    return [first, rerun, written]
+
+
+def bench_converge(runs: int, work: Path) -> tuple[list[Figure], Path]:
+    figures = []
+    medians = {}
+    big = None
+    for users in (100, 10_000):
+        inventory = lab_estate.lab_estate(users, work)
+        run([str(BIN / "voipctl"), "validate", "-i", str(inventory)])
+        step(f"converge: the lab with {users:,} users (first converge, not timed)")
+        playbook(inventory, "playbooks/site.yml")
+        figure = Figure(f"converge_noop_{users}", f"no-op converge of the lab, {users:,} users", "s")
+        for n in range(runs):
+            step(f"converge: no-op run {n + 1}/{runs} with {users:,} users")
+            seconds, hosts = playbook(inventory, "playbooks/site.yml")
+            changed = {h: c for h, (c, _) in hosts.items() if c}
+            if changed:
+                raise BenchError(f"bench: the no-op converge with {users} users changed {changed}")
+            figure.values.append(seconds)
+        figure.note = f"{len(hosts)} hosts, changed=0"
+        medians[users] = figure.settle().value
+        figures.append(figure)
+        big = inventory
+    ratio = Figure("converge_noop_ratio", "no-op converge ratio, 10,000 / 100 users", "x", goal="<= 1.2")
+    ratio.value = medians[10_000] / medians[100]
+    ratio.met = ratio.value <= 1.2
+    figures.append(ratio)
+    return figures, big
+
+
+def bench_joiner(runs: int, inventory: Path) -> list[Figure]:
+    figure = Figure("joiner_10k", "one joiner end to end, 10,000 users", "s", goal="<= 10 s")
+    for n in range(runs):
+        step(f"joiner: run {n + 1}/{runs} (voipctl user add + users.yml) with 10,000 users")
+        started = time.perf_counter()
+        # A joiner with a desk phone: an account on cs1 (ams) and a phone file on prov1.
+        run([str(BIN / "voipctl"), "user", "add", f"benchjoiner{n + 1}", "--name", f"Bench Joiner {n + 1}",
+             "--site", "ams", "--device", f"02:be:0c:00:00:{n + 1:02x}:yealink-t54w", "-i", str(inventory)])  # fmt: skip
+        _, hosts = playbook(inventory, "playbooks/users.yml")
+        figure.values.append(time.perf_counter() - started)
+        changed = sorted(h for h, (c, _) in hosts.items() if c)
+        if not {"cs1", "prov1"} <= set(changed):
+            raise BenchError(f"bench: a joiner changed only {changed} (expected cs1 and prov1)")
+    figure.settle()
+    figure.met = figure.value <= 10.0
+    figure.note = "validate + call servers + provisioning + gateways"
+    return [figure]
+
+
+def bench_naive(runs: int, work: Path) -> list[Figure]:
+    inventory = lab_estate.lab_estate(1_000, work)
+    module = Figure("module_1k", "users.yml on the call servers, 1,000 users", "s")
+    naive = Figure("naive_1k", "naive per-user loop (bench/naive_users.yml), 1,000 users", "s")
+    # localhost too: the preflight validation runs, as in any apply.
+    limit = ("--limit", "call_servers:localhost")
+    for n in range(runs):
+        step(f"naive vs module: module run {n + 1}/{runs} (from the lab's 10 users)")
+        playbook(LAB, "playbooks/users.yml", *limit)
+        seconds, hosts = playbook(inventory, "playbooks/users.yml", *limit)
+        if not all(hosts.get(cs, (0, 0))[0] for cs in ("cs1", "cs2")):
+            raise BenchError(f"bench: users.yml with 1,000 users changed nothing on {hosts}")
+        module.values.append(seconds)
+    naive_runs = max(1, runs // 3)
+    for n in range(naive_runs):
+        step(f"naive vs module: naive run {n + 1}/{naive_runs} (one task run per user; minutes)")
+        playbook(LAB, "playbooks/users.yml", *limit)
+        seconds, hosts = playbook(inventory, str(ROOT / "bench" / "naive_users.yml"))
+        if not all(hosts.get(cs, (0, 0))[0] for cs in ("cs1", "cs2")):
+            raise BenchError(f"bench: the naive playbook changed nothing on {hosts}")
+        naive.values.append(seconds)
+    module.settle()
+    naive.settle()
+    naive.note = f"median of {naive_runs} run(s)"
+    ratio = Figure("naive_ratio", "naive / module, 1,000 users", "x", goal=">= 20")
+    ratio.value = naive.value / module.value
+    ratio.met = ratio.value >= 20
+    return [module, naive, ratio]
+
+
+def bench_gateways(runs: int, work: Path) -> list[Figure]:
+    figure = Figure("backup_100_gateways", "backup of 100 simulated gateways in parallel", "s")
+    with gateways.simulators(100, work) as sims:
+        inventory = gateways.inventory(sims, work)
+        for n in range(runs):
+            step(f"gateways: backup run {n + 1}/{runs} of {len(sims)} gateways")
+            seconds, hosts = playbook(
+                inventory,
+                "playbooks/backup.yml",
+                "--limit",
+                "bench_gateways:localhost",
+                "--forks",
+                str(gateways.FORKS),
+            )
+            failed = {h: f for h, (_, f) in hosts.items() if f}
+            if failed or set(hosts) - {"localhost"} != {sim.name for sim in sims}:
+                raise BenchError(f"bench: gateway backup failed on {failed or hosts}")
+            figure.values.append(seconds)
+        points = gateways.stored_points(inventory)
+        missing = sorted(sim.name for sim in sims if not points.get(sim.name))
+        gateways.clean_store(inventory, sims)
+        if missing:
+            raise BenchError(f"bench: no point with a manifest on bak1 for {missing}")
+    figure.settle()
+    figure.note = f"forks {gateways.FORKS}; a point with a manifest on bak1 for each"
+    return [figure]
+
+
+# --- output -------------------------------------------------------------
+
+
+def show(figures: list[Figure], runs: int) -> None:
+    table = Table(title=f"voip-estate benchmarks (median of {runs} runs unless noted)")
+    for column in ("figure", "value", "goal", "result", "runs", "note"):
+        table.add_column(column, justify="right" if column in ("value", "runs") else "left")
+    for f in figures:
+        value = "-" if f.value is None else (f"{f.value:.0f}" if f.unit == "files" else f"{f.value:.2f}")
+        result = "" if f.met is None else ("met" if f.met else "MISSED")
+        table.add_row(f.label, f"{value} {f.unit}", f.goal, result, str(len(f.values) or ""), f.note)
+    console.print(table)
+
+
+def commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per figure (the naive loop: a third of them)"
+    )
+    parser.add_argument("--json", type=Path, default=ROOT / ".lab" / "bench" / "results.json")
+    parser.add_argument(
+        "--only", default="validate,phones,converge,joiner,naive,gateways", help="comma-separated parts"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its goal")
+    args = parser.parse_args(argv)
+    parts = args.only.split(",")
+    shutil.rmtree(LOGS, ignore_errors=True)
+    cache = ROOT / ".lab" / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    work = Path(tempfile.mkdtemp(prefix="voip-bench-"))
+    lab_touched = False
+    try:
+        if "validate" in parts:
+            figures += bench_validate(args.runs, cache)
+        if "phones" in parts:
+            figures += bench_phones(args.runs)
+        big = None
+        if "converge" in parts or "joiner" in parts:
+            lab_touched = True
+            if "converge" in parts:
+                converge, big = bench_converge(args.runs, work)
+                figures += converge
+            else:
+                big = lab_estate.lab_estate(10_000, work)
+                playbook(big, "playbooks/site.yml")
+            if "joiner" in parts:
+                figures += bench_joiner(args.runs, big)
+        if "naive" in parts:
+            lab_touched = True
+            figures += bench_naive(args.runs, work)
+        if "gateways" in parts:
+            lab_touched = True
+            figures += bench_gateways(args.runs, work)
+    finally:
+        if lab_touched:
+            step("converging the lab back to inventory/lab")
+            playbook(LAB, "playbooks/site.yml")
+        shutil.rmtree(work, ignore_errors=True)
+    show(figures, args.runs)
+    report = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "runs": args.runs,
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "figures": [asdict(f) for f in figures],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"results: {args.json} ({report['seconds_total']:.0f} s in all)")
+    missed = [f.label for f in figures if f.met is False]
+    if missed:
+        console.print(f"[bold red]missed goals[/bold red]: {', '.join(missed)}")
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""bench/: the inventories the benchmarks converge the lab with, and the report.
+
+The benchmarks themselves run in `make bench`; these tests keep what they
+apply to the lab valid, so a bench run never stops at the preflight.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from voipctl.model.checks import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+lab_estate = importlib.import_module("lab_estate")
+gateways = importlib.import_module("gateways")
+bench_run = importlib.import_module("run")
+
+
+@pytest.mark.parametrize("users", [100, 1_000])
+def test_lab_estate_validates_with_generated_users(tmp_path, users):
+    path = lab_estate.lab_estate(users, tmp_path)
+    result = validate(path)
+    assert not result.errors, [str(p) for p in result.errors]
+    directory = yaml.safe_load((path / "group_vars/all/users.yml").read_text())["voip_users"]
+    assert len(directory) == users
+    # Every host of the lab stays; only the directory and what refers to it moved.
+    assert (path / "hosts.yml").read_text() == (ROOT / "inventory/lab/hosts.yml").read_text()
+    assert (path / "group_vars/all/vault.yml").read_bytes() == (
+        ROOT / "inventory/lab/group_vars/all/vault.yml"
+    ).read_bytes()
+    macs = {d["mac"] for u in directory for d in u.get("devices") or []}
+    switch = yaml.safe_load((path / "host_vars/sw1/switch.yml").read_text())["voip_switch"]
+    patched = [p["phone_mac"] for p in switch["ports"] if "phone_mac" in p]
+    assert patched and set(patched) <= macs
+
+
+def test_lab_estate_test_call_users_are_active_at_their_site(tmp_path):
+    path = lab_estate.lab_estate(100, tmp_path)
+    directory = {
+        u["id"]: u for u in yaml.safe_load((path / "group_vars/all/users.yml").read_text())["voip_users"]
+    }
+    call = yaml.safe_load((path / "host_vars/cs1/call_server.yml").read_text())["voip_call_server"][
+        "test_call"
+    ]
+    for role in ("caller", "callee"):
+        user = directory[call[role]]
+        assert user["status"] == "active" and user["site"] == "ams"
+
+
+def test_gateway_inventory_adds_the_simulators_as_gateways(tmp_path):
+    sims = [gateways.Simulator(f"bgw{n:03d}", f"127.77.0.{n + 1}", None) for n in (1, 2, 3)]
+    path = gateways.inventory(sims, tmp_path)
+    assert not validate(path).errors
+    listed = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(path), "--graph", "gateways"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+        env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "PATH": str(Path(sys.executable).parent)},
+    ).stdout  # fmt: skip
+    for sim in sims:
+        assert sim.name in listed
+    assert "gw1" in listed
+
+
+def test_report_rows_are_the_table_rows(tmp_path, capsys):
+    figures = [
+        bench_run.Figure("a", "first figure", "s", values=[3.0, 1.0, 2.0]).settle(),
+        bench_run.Figure("b", "second figure", "files", values=[0, 0], goal="0").settle(),
+    ]
+    assert figures[0].value == 2.0
+    bench_run.show(figures, 3)
+    table = capsys.readouterr().out
+    for figure in figures:
+        assert figure.label in table
+    assert "2.00 s" in table and "0 files" in table
+    # The JSON the bench writes is the same rows.
+    rows = json.loads(json.dumps([bench_run.asdict(f) for f in figures]))
+    assert [r["label"] for r in rows] == [f.label for f in figures]
