@@ -307,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     work = Path(tempfile.mkdtemp(prefix="voip-bench-"))
     lab_touched = False
+    failure = None
     try:
         if "validate" in parts:
             figures += bench_validate(args.runs, cache)
@@ -329,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         if "gateways" in parts:
             lab_touched = True
             figures += bench_gateways(args.runs, work)
+    except BenchError as exc:
+        # The figures measured before the failure are still shown and kept.
+        failure = str(exc)
     finally:
         if lab_touched:
             step("converging the lab back to inventory/lab")
@@ -346,10 +350,14 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "seconds_total": round(time.perf_counter() - started, 1),
         "figures": [asdict(f) for f in figures],
+        "failed": failure,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"results: {args.json} ({report['seconds_total']:.0f} s in all)")
+    if failure:
+        console.print(f"[bold red]bench stopped[/bold red]: {failure}")
+        return 2
     missed = [f.label for f in figures if f.met is False]
     if missed:
         console.print(f"[bold red]missed goals[/bold red]: {', '.join(missed)}")
