@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from voipctl.dates import parse_date
+from voipctl.dates import cli_date, parse_date
 from voipctl.derive.users import UserDataError, as_date
 from voipctl.model.types import Date
 
@@ -46,3 +47,9 @@ def test_everything_else_is_refused_the_same_way_by_both_callers(value, message)
     with pytest.raises(ValidationError) as model:
         TypeAdapter(Date).validate_python(value)
     assert message in str(model.value)
+
+
+def test_command_line_dates_follow_the_model_rule():
+    assert cli_date("2026-06-01").isoformat() == "2026-06-01"
+    with pytest.raises(argparse.ArgumentTypeError, match="not a date YYYY-MM-DD"):
+        cli_date("01-06-2026")

@@ -9,6 +9,7 @@ silently cut to its day. Callers wrap the ValueError in their own error type
 
 from __future__ import annotations
 
+import argparse
 import datetime
 from typing import Any
 
@@ -25,3 +26,11 @@ def parse_date(value: Any) -> datetime.date:
         except ValueError:
             pass
     raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
+
+
+def cli_date(text: str) -> datetime.date:
+    """``type=`` of a command-line date option: parse_date's rule, argparse's error."""
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -26,6 +26,7 @@ from rich.table import Table
 from voipctl import directory as ops
 from voipctl import paths
 from voipctl.console import err, out
+from voipctl.dates import cli_date
 from voipctl.derive.users import active_features, active_grants, effective_class_of_service
 from voipctl.directory import Change, Directory, DirectoryError
 from voipctl.errors import VoipctlError
@@ -180,13 +181,6 @@ def _device(text: str) -> tuple[str, str]:
     return mac, model
 
 
-def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
-
-
 def _days(text: str) -> int:
     match = re.fullmatch(r"(\d+)d?", text)
     if not match:
@@ -331,7 +325,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
 
 def add_common_options(parser: argparse.ArgumentParser, *, edits: bool) -> None:
     parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
-    parser.add_argument("--date", type=_date, help="act as on this day (default: today)")
+    parser.add_argument("--date", type=cli_date, help="act as on this day (default: today)")
     if edits:
         parser.add_argument(
             "--dry-run", action="store_true", help="validate and show the diff; write nothing"
@@ -369,14 +363,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = users.add_parser("leave", help="a leaver: account, phones, hunt groups and forwards to them removed")
     p.add_argument("id")
-    p.add_argument("--on", type=_date, help="leave date (default: today)")
+    p.add_argument("--on", type=cli_date, help="leave date (default: today)")
     add_common_options(p, edits=True)
     p.set_defaults(func=cmd_leave)
 
     p = users.add_parser("grant", help="a temporary feature or class of service until a date")
     p.add_argument("id")
     p.add_argument("feature", help="international, national, or a feature such as conference")
-    p.add_argument("--until", type=_date, required=True)
+    p.add_argument("--until", type=cli_date, required=True)
     p.add_argument("--reason", required=True)
     add_common_options(p, edits=True)
     p.set_defaults(func=cmd_grant)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from voipctl import paths
+from voipctl.dates import cli_date
 from voipctl.errors import VoipctlError
 from voipctl.model.checks import Result, validate
 
@@ -48,13 +49,6 @@ def render_json(result: Result, inventory: Path) -> str:
     )
 
 
-def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     inventory = Path(args.inventory) if args.inventory else paths.repo_root() / "inventory" / "lab"
     result = run(inventory, args.date)
@@ -73,6 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument(
-        "--date", type=_date, default=None, help="validate as of this day (grants, leavers); default today"
+        "--date", type=cli_date, default=None, help="validate as of this day (grants, leavers); default today"
     )
     parser.set_defaults(func=cmd_validate)

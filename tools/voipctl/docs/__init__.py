@@ -30,6 +30,7 @@ import jinja2
 
 from voipctl import paths, release, runs
 from voipctl.console import err, out
+from voipctl.dates import cli_date
 from voipctl.docs import views
 from voipctl.errors import VoipctlError
 from voipctl.model import loader as fastloader
@@ -186,13 +187,6 @@ def build(
 # -- command ---------------------------------------------------------------------
 
 
-def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
-
-
 def cmd_docs(args: argparse.Namespace) -> int:
     source = Path(args.inventory) if args.inventory else paths.repo_root() / "inventory" / "lab"
     output = Path(args.output)
@@ -228,6 +222,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--records", help="run records directory (default: the inventory's voip_records_dir, if any)"
     )
     parser.add_argument(
-        "--date", type=_date, default=None, help="as of this day (grants, validation); default today"
+        "--date", type=cli_date, default=None, help="as of this day (grants, validation); default today"
     )
     parser.set_defaults(func=cmd_docs)
