@@ -7,6 +7,7 @@ import os
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.derive.ansible_vars import plain
     from voipctl.derive.users import users_of_site
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     users_of_site = None
@@ -46,7 +47,7 @@ def voip_health_expected_users(users):
     """
     if users_of_site is None:
         raise AnsibleFilterError(f"voip_health_expected_users needs the voipctl package: {_IMPORT_ERROR}")
-    users = [u for u in users or [] if u]
+    users = [u for u in plain(users) or [] if u]
     return {site: len(users_of_site(users, site)) for site in sorted({u["site"] for u in users})}
 
 

@@ -7,6 +7,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.derive.ansible_vars import plain
     from voipctl.derive.hosts import call_servers, gateways
     from voipctl.derive.kamailio import KamailioDataError, call_server_data
     from voipctl.derive.secrets import SecretError
@@ -41,14 +42,14 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
             host,
             site=me["voip_site"],
             address=me["ansible_host"],
-            call_server=me.get("voip_call_server") or {},
-            sites=me["voip_sites"],
-            users=me.get("voip_users") or [],
-            hunt_groups=me.get("voip_hunt_groups") or [],
-            trunks=me.get("voip_trunks") or [],
+            call_server=plain(me.get("voip_call_server")) or {},
+            sites=plain(me["voip_sites"]),
+            users=plain(me.get("voip_users")) or [],
+            hunt_groups=plain(me.get("voip_hunt_groups")) or [],
+            trunks=plain(me.get("voip_trunks")) or [],
             gateways=gateways(hostvars, groups),
             peers=peers,
-            cti_accounts=me.get("voip_cti_accounts") or [],
+            cti_accounts=plain(me.get("voip_cti_accounts")) or [],
             cti_secrets=cti_secrets,
             cti_rights_methods=cti_rights_methods,
             master_secret=master_secret,

@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from voipctl.derive import users as _users
+    from voipctl.derive.ansible_vars import plain
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     _users = None
     _IMPORT_ERROR = exc
@@ -46,17 +47,17 @@ def voip_active_features(user, on=None):
 
 def voip_site_users(users, site, leavers=False):
     """``voip_users | voip_site_users('ams')`` -> the site's active users (leavers too if asked)."""
-    return _call("voip_site_users", lambda: _users.users_of_site(users, site, leavers=leavers))
+    return _call("voip_site_users", lambda: _users.users_of_site(plain(users), site, leavers=leavers))
 
 
 def voip_next_free_extension(users, sites, site):
     """``voip_users | voip_next_free_extension(voip_sites, 'ams')`` -> lowest free extension or None."""
-    return _call("voip_next_free_extension", lambda: _users.next_free_extension(users, sites, site))
+    return _call("voip_next_free_extension", lambda: _users.next_free_extension(plain(users), sites, site))
 
 
 def voip_next_free_did(users, sites, site):
     """``voip_users | voip_next_free_did(voip_sites, 'ams')`` -> lowest free DID or None."""
-    return _call("voip_next_free_did", lambda: _users.next_free_did(users, sites, site))
+    return _call("voip_next_free_did", lambda: _users.next_free_did(plain(users), sites, site))
 
 
 class FilterModule:

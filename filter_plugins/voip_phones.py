@@ -7,6 +7,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.derive.ansible_vars import plain
     from voipctl.derive.hosts import call_servers
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
     from voipctl.derive.secrets import SecretError, purpose_key
@@ -36,11 +37,11 @@ def voip_phone_data(
     me = hostvars[host]
     try:
         phones = phone_data(
-            sites=me["voip_sites"],
-            users=me.get("voip_users") or [],
-            phone_models=me.get("voip_phone_models") or {},
+            sites=plain(me["voip_sites"]),
+            users=plain(me.get("voip_users")) or [],
+            phone_models=plain(me.get("voip_phone_models")) or {},
             call_servers=call_servers(hostvars, groups),
-            release=me.get("voip_release") or {},
+            release=plain(me.get("voip_release")) or {},
             master_secret=master_secret,
             provisioning_url=provisioning_url,
             syslog_server=syslog_server or None,
@@ -57,9 +58,9 @@ def voip_phone_common(host, hostvars, provisioning_url, syslog_server=None):
     me = hostvars[host]
     try:
         return phone_common(
-            sites=me["voip_sites"],
-            phone_models=me.get("voip_phone_models") or {},
-            release=me.get("voip_release") or {},
+            sites=plain(me["voip_sites"]),
+            phone_models=plain(me.get("voip_phone_models")) or {},
+            release=plain(me.get("voip_release")) or {},
             provisioning_url=provisioning_url,
             syslog_server=syslog_server or None,
             default_site=me.get("voip_site"),

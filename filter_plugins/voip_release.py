@@ -6,6 +6,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from voipctl.derive import release, secrets
+    from voipctl.derive.ansible_vars import plain
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     release = None
     _IMPORT_ERROR = exc
@@ -41,7 +42,7 @@ def voip_sip_account(user_id, users, master_secret):
     and the phone's file are) of a directory user: for a test call.
     """
     _need_voipctl("voip_sip_account")
-    found = next((u for u in users or [] if u and u.get("id") == user_id), None)
+    found = next((u for u in plain(users) or [] if u and u.get("id") == user_id), None)
     if found is None:
         raise AnsibleFilterError(f"voip_sip_account: no user {user_id!r} in voip_users")
     try:
