@@ -21,11 +21,11 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
                        voicemail_uri=None, today=None, rows_json=None):  # fmt: skip
     """``inventory_hostname | voip_kamailio_data(hostvars, groups, master_secret, ...)``.
 
-    With ``rows_json`` (table names) the result is those tables only, each
-    as one compact JSON string, what the table modules take: Ansible wraps a
-    filter's result in lazy containers and walks 10,000 rows element by
-    element (seconds per task) when it is passed on, but passes a string at
-    no cost.
+    With ``rows_json`` (table names) those tables come as one compact JSON
+    string each, what the table modules take, and the other keys as they
+    are: Ansible wraps a filter's result in lazy containers and walks 10,000
+    rows element by element (seconds per task) when it is passed on, but
+    passes a string at no cost.
     """
     if call_server_data is None:
         raise AnsibleFilterError(
@@ -65,7 +65,7 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
         raise AnsibleFilterError(
             f"voip_kamailio_data({host}): rows_json names unknown table(s) {', '.join(missing)}"
         )
-    return {name: json.dumps(data[name], separators=(",", ":")) for name in rows_json}
+    return {name: json.dumps(value, separators=(",", ":")) if name in rows_json else value for name, value in data.items()}
 
 
 def voip_pin_versions(packages, prefix, version):
