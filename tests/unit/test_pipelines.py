@@ -81,6 +81,8 @@ def test_gitlab_pipeline_runs_the_stages_in_order():
     scripts = " ".join(" ".join(job["script"]) for job in nightly.values())
     for step in ("playbooks/users.yml", "voipctl health", "playbooks/backup.yml", "voipctl drill restore"):
         assert step in scripts
+    assert "make docs-test" in ci["unit"]["script"]
+    assert "artifacts/docs/" in ci["unit"]["artifacts"]["paths"]
 
 
 def test_github_workflow_runs_the_same_jobs():
@@ -99,5 +101,7 @@ def test_github_workflow_runs_the_same_jobs():
     assert 'voipctl apply playbooks/site.yml -i "inventory/$TARGET_ENV"' in runs("apply")
     assert "refs/heads/main" in jobs["apply"]["if"]
     assert "voipctl drill restore" in runs("restore-drill")
+    assert "make docs-test" in runs("unit")
+    assert any(step.get("with", {}).get("path") == "artifacts/docs/" for step in jobs["unit"]["steps"])
     # Secrets reach the jobs only as inputs of the controller action, never in a command line.
     assert "secrets." not in " ".join(runs(job) for job in jobs)
