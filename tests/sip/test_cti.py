@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from voipctl.lab import ansible_environment
+
 pytestmark = pytest.mark.lab
 
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT = Path(__file__).with_name("tools") / "jsonrpc_call.py"
 # A method no CTI right grants.
 UNGRANTED = "core.shmmem"
@@ -141,3 +145,34 @@ def test_hosts_outside_every_cti_network_cannot_connect(cti, estate, rpc, lab_to
         outside, server_of(estate, account), account["name"], account["password"], account["methods"][0]
     )
     assert answer["status"] is None and answer["error"], answer
+
+
+def test_a_credential_removed_by_hand_comes_back_and_only_its_table_is_reloaded(
+    cti, estate, rpc, lab_topology, controller, podman_exec, kamailio_setting
+):
+    """users.yml syncs every table in one call; the handlers reload only the tables that changed."""
+    account = cti[0]
+    host = account.get("call_servers", ["cs1"])[0]
+    server, db = server_of(estate, account), kamailio_setting("kamailio_db_path")
+    source = source_in(lab_topology, controller, account["source_networks"])
+    login = (source, server, account["name"], account["password"], account["methods"][0])
+    assert rpc(*login)["status"] == 200
+    podman_exec(host, "sqlite3", db, f"delete from htable where key_name = '{account['name']}'")
+    podman_exec(host, "kamcmd", "htable.reload", "cti")
+    assert rpc(*login)["status"] == 401, "the account still works without its credential"
+
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / "playbooks" / "users.yml"),
+         "--limit", f"{host}:localhost"],
+        cwd=ROOT, env=ansible_environment(ROOT), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    handlers = dict(
+        re.findall(r"RUNNING HANDLER \[kamailio : (.+?)\] \**\n[^\n]*\n?(\w+): \[" + host, run.stdout)
+    )
+    assert handlers == {
+        "Reload kamailio trusted peers": "skipping",
+        "Reload kamailio dispatcher": "skipping",
+        "Reload kamailio CTI credentials": "changed",
+    }, run.stdout[-3000:]
+    assert rpc(*login)["status"] == 200, "the restored credential is not in force"
