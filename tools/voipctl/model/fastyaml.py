@@ -53,6 +53,27 @@ _KEY_LINE = re.compile(
     # a double-quoted string without escapes, and a plain word without ':' or '#'.
     r"""(?:[ ]+(?:"(?P<dq>[^"\\]*)"|(?P<plain>[A-Za-z0-9_.+/(][^#:"'{}\[\]]*)|(?P<val>.*)))?$"""
 )
+# Every significant row of a text in one C-level scan (MULTILINE): its
+# indentation, its content (not blank, not a comment; trailing spaces
+# dropped) and, in a lookahead over that content, _KEY_LINE's groups. The
+# lookahead is _KEY_LINE with no class able to cross a newline ("\s" as
+# "[^\S\n]") and its end ("$") at the end of the content, before trailing
+# spaces (values that end in a non-space), so it matches each row
+# exactly as _KEY_LINE matches the content alone; a row that is no key line
+# gives ``key`` None. A sequence item ("- " and spaces) is matched on the
+# text after it, the key line of a compact mapping; ``item`` says it was one.
+_ROWS = re.compile(
+    r"""^(?P<indent> *)(?:(?=(?P<item>-[ ]+)?"""
+    # The key: _KEY_LINE's lazy "[^:#]*?" stops before the spaces that end
+    # it; written greedy, ending in a non-space, to save a step per character.
+    r"""(?P<key>"[^"\\\n]*"|'(?:[^'\n]|'')*'"""
+    r"""|[^\s'"\[\]{},#&*!|>%@`?\-](?:[^:#\n]*[^\s:#])?|-[^\s:#](?:[^:#\n]*[^\s:#])?)[^\S\n]*:"""
+    r"""(?:[ ]+(?:"(?P<dq>[^"\\\n]*)"(?= *$)|(?P<plain>[A-Za-z0-9_.+/(](?:[^#:"'{}\[\]\n]*[^#:"'{}\[\]\n ])?)(?= *$)"""
+    r"""|(?P<val>[^\n]*[^ \n])(?= *$)))?(?= *$))|)"""
+    r"""(?P<content>[^ #\n](?:[^\n]*[^ \n])?) *$""",
+    re.MULTILINE,
+)
+_GROUPS = re.Match.groups
 # One-line flow mappings of simple pairs (`{mac: "..", model: x}`), the
 # common case, are read with one regex; anything else goes through _flow.
 _SIMPLE_VALUE = r"""(?:"[^"\\]*"|[^\s\[\]{},:#"'&*!|>%@`?\-][^\[\]{},:#"']*?)"""
@@ -64,8 +85,6 @@ _SIMPLE_MAP = re.compile(
     + r" *)\}"
 )
 _SIMPLE_PAIR = re.compile(r""" *([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\[\]{},:#"']*?)) *(?:,|$)""")
-# A significant row: indentation, then content that is not a comment; trailing spaces dropped.
-_ROW = re.compile(r"^( *)([^ #\n](?:[^\n]*[^ \n])?) *$", re.MULTILINE)
 _MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 _DQ = re.compile(r'"([^"\\]*)"')
 _SQ = re.compile(r"'((?:[^']|'')*)'")
@@ -121,6 +140,10 @@ def _word_table() -> tuple[frozenset, dict]:
 _LETTERS, _WORDS = _word_table()
 _DIGITS = frozenset("0123456789")
 _KEYS: dict[str, Any] = {}
+# Flow collections of scalars by their text (`{voicemail: true}`, `[ams-sales]`
+# recur on thousands of users): a value is a pure function of its text, and
+# callers get a copy of their own.
+_FLOWS: dict[str, Any] = {}
 
 
 def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | None = None) -> Any:
@@ -132,9 +155,9 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     if "\t" in text or "\r" in text:
         raise Unsupported("tabs or carriage returns")
     # Significant rows (not blank, not comment-only) in one C-level scan.
-    found = _ROW.findall(text)
-    indents = [len(spaces) for spaces, _ in found]
-    contents = [content for _, content in found]
+    rows = list(map(_GROUPS, _ROWS.finditer(text)))
+    indents = [len(row[0]) for row in rows]
+    contents = [row[6] for row in rows]
     markers = _MARKER.findall(text)
     skip = 0
     if markers:
@@ -142,7 +165,7 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
         if markers != ["---"] or indents[0] != 0 or not (first == "---" or first.startswith("--- #")):
             raise Unsupported("several documents, content after --- or a document end marker")
         skip = 1
-        del indents[0], contents[0]
+        del indents[0], contents[0], rows[0]
     if not contents:
         return None
     numbers = None
@@ -153,7 +176,7 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     prefixes = None
     if want is not None:
         prefixes = {tuple(path[:i]) for path in want for i in range(len(path) + 1)}
-    parser = _Parser(numbers, indents, contents, prefixes, lines if lines is not None else {})
+    parser = _Parser(numbers, indents, contents, rows, prefixes, lines if lines is not None else {})
     if indents[0] != 0:
         raise Unsupported("document does not start at column 0")
     value = parser.node(0, () if prefixes is not None else None)
@@ -168,12 +191,15 @@ class _Parser:
         numbers: list[int] | None,
         indents: list[int],
         contents: list[str],
+        rows: list[tuple],
         prefixes: set[tuple] | None,
         lines: dict[tuple, int],
     ):
         self.numbers = numbers
         self.indents = indents
         self.contents = contents
+        # The groups of _ROWS: (indent, item, key, dq, plain, val, content).
+        self.rows = rows
         self.count = len(contents)
         self.i = 0
         self.prefixes = prefixes
@@ -195,16 +221,16 @@ class _Parser:
             raise Unsupported(f"indentation at row {i}")
         if content[0] == "-" and (content == "-" or content[1] == " "):
             return self.sequence(indent, path)
-        if _KEY_LINE.match(content):
+        if self.rows[i][2] is not None:  # a key line (not an item: that was above)
             return self.mapping(indent, path)
         # A lone scalar as a whole node (document or nested value on its own line).
         self.i += 1
         return self.scalar(content, i)
 
     def mapping(self, indent: int, path: tuple | None) -> dict:
-        indents, contents, count = self.indents, self.contents, self.count
-        key_line = _KEY_LINE.match
+        indents, contents, count, rows = self.indents, self.contents, self.count, self.rows
         keys = _KEYS
+        letters, words, implicit = _LETTERS, _WORDS, _IMPLICIT
         result: dict = {}
         i = self.i
         while i < count:
@@ -213,13 +239,12 @@ class _Parser:
                 if ind > indent:
                     raise Unsupported(f"indentation at row {i}")
                 break
-            content = contents[i]
-            match = key_line(content)
-            if match is None:
+            _, item, raw_key, dq, plain, val, _ = rows[i]
+            if raw_key is None or item is not None:
+                content = contents[i]
                 if content[0] == "-" and (content == "-" or content[1] == " "):
                     break
                 raise Unsupported(f"not a key at row {i}")
-            raw_key, dq, plain, val = match.group("key", "dq", "plain", "val")
             key = keys.get(raw_key)
             if key is None:
                 key = self.key(raw_key, i)
@@ -232,7 +257,16 @@ class _Parser:
             if dq is not None:
                 result[key] = dq
             elif plain is not None:
-                result[key] = resolve(plain)
+                # resolve(), inlined for the two common cases: a letter-first
+                # word (only bools and null resolve) and a first character no
+                # resolver knows (a string).
+                first = plain[0]
+                if first in letters:
+                    result[key] = words.get(plain, plain)
+                elif first not in implicit:
+                    result[key] = plain
+                else:
+                    result[key] = resolve(plain)
             elif val is None or val[0] == "#":
                 self.i = i
                 if i < count and indents[i] > ind:
@@ -248,7 +282,7 @@ class _Parser:
         return result
 
     def sequence(self, indent: int, path: tuple | None) -> list:
-        indents, contents, count = self.indents, self.contents, self.count
+        indents, contents, count, rows = self.indents, self.contents, self.count, self.rows
         result: list = []
         while self.i < count:
             i = self.i
@@ -268,14 +302,12 @@ class _Parser:
                     result.append(None)
             elif rest[:2] == "- " or rest == "-":
                 raise Unsupported(f"nested compact sequence at row {number}")
-            elif rest[0] not in "[{\"'" and _KEY_LINE.match(rest):
-                # A compact mapping: its keys line up with the text after "- ".
+            elif rows[i][1] is not None:
+                # A compact mapping (the text after "- " is a key line): its
+                # keys line up with that text.
                 indents[i] = ind + len(content) - len(rest)
                 contents[i] = rest
-                result.append(self.mapping(indents[i], sub))
-            elif rest[0] in "\"'" and _KEY_LINE.match(rest):
-                indents[i] = ind + len(content) - len(rest)
-                contents[i] = rest
+                rows[i] = (rows[i][0], None, *rows[i][2:])
                 result.append(self.mapping(indents[i], sub))
             else:
                 self.i += 1
@@ -293,6 +325,19 @@ class _Parser:
             raise Unsupported(f"complex key at row {number}")
         return key
 
+    def flow(self, text: str, number: int, path: tuple | None) -> Any:
+        """A one-line flow collection (``text`` starts with ``[`` or ``{``)."""
+        if text[0] == "{" and path is None:
+            match = _SIMPLE_MAP.match(text)
+            if match is not None and (match.end() == len(text) or text[match.end() :].lstrip()[:1] == "#"):
+                if match.end() != len(text):
+                    _comment_only(text[match.end() :], number)
+                return _simple_pairs(match.group(1), number)
+        value, end = _flow(text, 0, number, path, self)
+        if end != len(text):
+            _comment_only(text[end:], number)
+        return value
+
     def scalar(self, text: str, number: int, path: tuple | None = None) -> Any:
         first = text[0]
         if first == '"' or first == "'":
@@ -303,16 +348,17 @@ class _Parser:
                 _comment_only(text[match.end() :], number)
             value = match.group(1)
             return value if first == '"' else value.replace("''", "'")
-        if first == "{" and path is None:
-            match = _SIMPLE_MAP.match(text)
-            if match is not None and (match.end() == len(text) or text[match.end() :].lstrip()[:1] == "#"):
-                if match.end() != len(text):
-                    _comment_only(text[match.end() :], number)
-                return _simple_pairs(match.group(1), number)
         if first == "[" or first == "{":
-            value, end = _flow(text, 0, number, path, self)
-            if end != len(text):
-                _comment_only(text[end:], number)
+            if path is not None:  # lines wanted: no cache
+                return self.flow(text, number, path)
+            cached = _FLOWS.get(text)
+            if cached is not None:
+                return cached.copy()
+            value = self.flow(text, number, None)
+            if len(_FLOWS) < 10000 and not any(
+                isinstance(v, (list, dict)) for v in (value.values() if isinstance(value, dict) else value)
+            ):
+                _FLOWS[text] = value.copy()
             return value
         if first in _BAD_START or text[:2] == "- " or text == "-":
             raise Unsupported(f"indicator {first!r} at row {number}")
