@@ -188,16 +188,25 @@ def _rows():
 def test_row_scan_reads_each_row_as_the_key_line_alone(indent, trail):
     """_ROWS reads all rows in one scan; each must come out as _KEY_LINE reads the row's content."""
     rows = [indent + row + trail for row in _rows() if (indent + row + trail).strip(" ")]
-    scanned = [m.groups() for m in fastyaml._ROWS.finditer("\n".join(rows))]
-    significant = [row for row in rows if not row.lstrip(" ").startswith("#")]
+    scanned = fastyaml._ROWS.findall("\n".join(rows))
+    significant = [row.rstrip(" ") for row in rows if not row.lstrip(" ").startswith("#")]
     assert len(scanned) == len(significant)
-    for row, (spaces, item, *groups, content) in zip(significant, scanned, strict=True):
-        assert spaces + content == row.rstrip(" ")
-        is_item = content == "-" or content.startswith("- ")
-        match = fastyaml._KEY_LINE.match(content[1:].lstrip(" ") if is_item else content)
-        expected = match.group("key", "dq", "plain", "val") if match else (None,) * 4
-        assert tuple(groups) == expected, row
-        assert (item is not None) == (is_item and match is not None), row
+    for row, (spaces, item, key, dq, plain, val, content) in zip(significant, scanned, strict=True):
+        text = row[len(spaces) :]
+        is_item = text == "-" or text.startswith("- ")
+        match = fastyaml._KEY_LINE.match(text[1:].lstrip(" ") if is_item else text)
+        if match is None:
+            assert (item, key, dq, plain, val, content) == ("", "", "", "", "", text), row
+            continue
+        assert item == (text[: len(text) - len(text[1:].lstrip(" "))] if is_item else ""), row
+        expected_dq = None if match["dq"] is None else f'"{match["dq"]}"'
+        assert (key, dq or None, plain or None, val or None) == (
+            match["key"],
+            expected_dq,
+            match["plain"],
+            match["val"],
+        ), row
+        assert content == "", row
 
 
 def test_repeated_flow_collections_are_separate_values():

@@ -53,27 +53,27 @@ _KEY_LINE = re.compile(
     # a double-quoted string without escapes, and a plain word without ':' or '#'.
     r"""(?:[ ]+(?:"(?P<dq>[^"\\]*)"|(?P<plain>[A-Za-z0-9_.+/(][^#:"'{}\[\]]*)|(?P<val>.*)))?$"""
 )
-# Every significant row of a text in one C-level scan (MULTILINE): its
-# indentation, its content (not blank, not a comment; trailing spaces
-# dropped) and, in a lookahead over that content, _KEY_LINE's groups. The
-# lookahead is _KEY_LINE with no class able to cross a newline ("\s" as
-# "[^\S\n]") and its end ("$") at the end of the content, before trailing
-# spaces (values that end in a non-space), so it matches each row
-# exactly as _KEY_LINE matches the content alone; a row that is no key line
-# gives ``key`` None. A sequence item ("- " and spaces) is matched on the
-# text after it, the key line of a compact mapping; ``item`` says it was one.
+# Every significant row of a text (not blank, not a comment) in one C-level
+# scan (MULTILINE, findall): its indentation, then either _KEY_LINE's groups
+# or, for a row that is no key line, its content; trailing spaces dropped.
+# The key-line part is _KEY_LINE with no class able to cross a newline ("\s"
+# as "[^\S\n]") and its end ("$") at the end of the content, before trailing
+# spaces (each value ends in a non-space), so it matches a row exactly as
+# _KEY_LINE matches the row's content alone (a test checks them row by row).
+# A sequence item ("- " and spaces) is matched on the text after it, the key
+# line of a compact mapping, and ``item`` holds the "- ". An unmatched group
+# is "": every group that matches is non-empty (``dq`` keeps its quotes).
 _ROWS = re.compile(
-    r"""^(?P<indent> *)(?:(?=(?P<item>-[ ]+)?"""
+    r"""^(?P<indent> *)(?:(?P<item>-[ ]+)?"""
     # The key: _KEY_LINE's lazy "[^:#]*?" stops before the spaces that end
     # it; written greedy, ending in a non-space, to save a step per character.
     r"""(?P<key>"[^"\\\n]*"|'(?:[^'\n]|'')*'"""
     r"""|[^\s'"\[\]{},#&*!|>%@`?\-](?:[^:#\n]*[^\s:#])?|-[^\s:#](?:[^:#\n]*[^\s:#])?)[^\S\n]*:"""
-    r"""(?:[ ]+(?:"(?P<dq>[^"\\\n]*)"(?= *$)|(?P<plain>[A-Za-z0-9_.+/(](?:[^#:"'{}\[\]\n]*[^#:"'{}\[\]\n ])?)(?= *$)"""
-    r"""|(?P<val>[^\n]*[^ \n])(?= *$)))?(?= *$))|)"""
-    r"""(?P<content>[^ #\n](?:[^\n]*[^ \n])?) *$""",
+    r"""(?:[ ]+(?:(?P<dq>"[^"\\\n]*")(?= *$)|(?P<plain>[A-Za-z0-9_.+/(](?:[^#:"'{}\[\]\n]*[^#:"'{}\[\]\n ])?)(?= *$)"""
+    r"""|(?P<val>[^\n]*[^ \n])(?= *$)))?(?= *$)"""
+    r"""|(?P<content>[^ #\n](?:[^\n]*[^ \n])?)) *$""",
     re.MULTILINE,
 )
-_GROUPS = re.Match.groups
 # One-line flow mappings of simple pairs (`{mac: "..", model: x}`), the
 # common case, are read with one regex; anything else goes through _flow.
 _SIMPLE_VALUE = r"""(?:"[^"\\]*"|[^\s\[\]{},:#"'&*!|>%@`?\-][^\[\]{},:#"']*?)"""
@@ -155,18 +155,17 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     if "\t" in text or "\r" in text:
         raise Unsupported("tabs or carriage returns")
     # Significant rows (not blank, not comment-only) in one C-level scan.
-    rows = list(map(_GROUPS, _ROWS.finditer(text)))
+    rows = _ROWS.findall(text)
     indents = [len(row[0]) for row in rows]
-    contents = [row[6] for row in rows]
     markers = _MARKER.findall(text)
     skip = 0
     if markers:
-        first = contents[0] if contents else ""
+        first = rows[0][6] if rows else ""
         if markers != ["---"] or indents[0] != 0 or not (first == "---" or first.startswith("--- #")):
             raise Unsupported("several documents, content after --- or a document end marker")
         skip = 1
-        del indents[0], contents[0], rows[0]
-    if not contents:
+        del indents[0], rows[0]
+    if not rows:
         return None
     numbers = None
     if want is not None:
@@ -176,11 +175,11 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     prefixes = None
     if want is not None:
         prefixes = {tuple(path[:i]) for path in want for i in range(len(path) + 1)}
-    parser = _Parser(numbers, indents, contents, rows, prefixes, lines if lines is not None else {})
+    parser = _Parser(numbers, indents, rows, prefixes, lines if lines is not None else {})
     if indents[0] != 0:
         raise Unsupported("document does not start at column 0")
     value = parser.node(0, () if prefixes is not None else None)
-    if parser.i != len(contents):
+    if parser.i != len(rows):
         raise Unsupported(f"unexpected indentation at row {parser.i}")
     return value
 
@@ -190,17 +189,15 @@ class _Parser:
         self,
         numbers: list[int] | None,
         indents: list[int],
-        contents: list[str],
         rows: list[tuple],
         prefixes: set[tuple] | None,
         lines: dict[tuple, int],
     ):
         self.numbers = numbers
         self.indents = indents
-        self.contents = contents
         # The groups of _ROWS: (indent, item, key, dq, plain, val, content).
         self.rows = rows
-        self.count = len(contents)
+        self.count = len(rows)
         self.i = 0
         self.prefixes = prefixes
         self.lines = lines
@@ -216,19 +213,19 @@ class _Parser:
 
     def node(self, min_indent: int, path: tuple | None) -> Any:
         i = self.i
-        indent, content = self.indents[i], self.contents[i]
+        indent, row = self.indents[i], self.rows[i]
         if indent < min_indent:
             raise Unsupported(f"indentation at row {i}")
-        if content[0] == "-" and (content == "-" or content[1] == " "):
+        if _is_item(row):
             return self.sequence(indent, path)
-        if self.rows[i][2] is not None:  # a key line (not an item: that was above)
+        if row[2]:
             return self.mapping(indent, path)
         # A lone scalar as a whole node (document or nested value on its own line).
         self.i += 1
-        return self.scalar(content, i)
+        return self.scalar(row[6], i)
 
     def mapping(self, indent: int, path: tuple | None) -> dict:
-        indents, contents, count, rows = self.indents, self.contents, self.count, self.rows
+        indents, count, rows = self.indents, self.count, self.rows
         keys = _KEYS
         letters, words, implicit = _LETTERS, _WORDS, _IMPLICIT
         result: dict = {}
@@ -240,9 +237,8 @@ class _Parser:
                     raise Unsupported(f"indentation at row {i}")
                 break
             _, item, raw_key, dq, plain, val, _ = rows[i]
-            if raw_key is None or item is not None:
-                content = contents[i]
-                if content[0] == "-" and (content == "-" or content[1] == " "):
+            if item or not raw_key:
+                if _is_item(rows[i]):
                     break
                 raise Unsupported(f"not a key at row {i}")
             key = keys.get(raw_key)
@@ -254,9 +250,9 @@ class _Parser:
                 raise Unsupported(f"duplicate key {key!r} at row {i}")
             sub = None if path is None else self._sub(path, key, i)
             i += 1
-            if dq is not None:
-                result[key] = dq
-            elif plain is not None:
+            if dq:
+                result[key] = dq[1:-1]
+            elif plain:
                 # resolve(), inlined for the two common cases: a letter-first
                 # word (only bools and null resolve) and a first character no
                 # resolver knows (a string).
@@ -267,11 +263,11 @@ class _Parser:
                     result[key] = plain
                 else:
                     result[key] = resolve(plain)
-            elif val is None or val[0] == "#":
+            elif not val or val[0] == "#":
                 self.i = i
                 if i < count and indents[i] > ind:
                     result[key] = self.node(ind + 1, sub)
-                elif i < count and indents[i] == ind and _is_item(contents[i]):
+                elif i < count and indents[i] == ind and _is_item(rows[i]):
                     result[key] = self.sequence(ind, sub)
                 else:
                     result[key] = None
@@ -282,18 +278,25 @@ class _Parser:
         return result
 
     def sequence(self, indent: int, path: tuple | None) -> list:
-        indents, contents, count, rows = self.indents, self.contents, self.count, self.rows
+        indents, count, rows = self.indents, self.count, self.rows
         result: list = []
         while self.i < count:
             i = self.i
-            ind, content = indents[i], contents[i]
-            if ind != indent or not _is_item(content):
+            ind, row = indents[i], rows[i]
+            if ind != indent or not _is_item(row):
                 if ind > indent:
                     raise Unsupported(f"indentation at row {i}")
                 break
             number = i
             sub = None if path is None else self._sub(path, len(result), number)
-            rest = content[1:].lstrip(" ")
+            if row[1]:
+                # A compact mapping (the text after "- " is a key line): its
+                # keys line up with that text.
+                indents[i] = ind + len(row[1])
+                rows[i] = (row[0], "", *row[2:])
+                result.append(self.mapping(indents[i], sub))
+                continue
+            rest = row[6][1:].lstrip(" ")
             if not rest or rest[0] == "#":
                 self.i += 1
                 if self.i < count and indents[self.i] > ind:
@@ -302,13 +305,6 @@ class _Parser:
                     result.append(None)
             elif rest[:2] == "- " or rest == "-":
                 raise Unsupported(f"nested compact sequence at row {number}")
-            elif rows[i][1] is not None:
-                # A compact mapping (the text after "- " is a key line): its
-                # keys line up with that text.
-                indents[i] = ind + len(content) - len(rest)
-                contents[i] = rest
-                rows[i] = (rows[i][0], None, *rows[i][2:])
-                result.append(self.mapping(indents[i], sub))
             else:
                 self.i += 1
                 result.append(self.scalar(rest, number, sub))
@@ -382,7 +378,11 @@ def _simple_pairs(body: str, number: int) -> dict:
     return result
 
 
-def _is_item(content: str) -> bool:
+def _is_item(row: tuple) -> bool:
+    """Whether a row of _ROWS is a sequence item ("- ..." or "-")."""
+    if row[1]:
+        return True
+    content = row[6]
     return content == "-" or content.startswith("- ")
 
 
