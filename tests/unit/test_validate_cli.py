@@ -97,3 +97,17 @@ def test_lean_command_line_is_the_full_one(command, capsys):
             seen.append((only is None, argv, exit_.value.code, captured.out, captured.err))
     full, lean = seen[:2], seen[2:]
     assert [s[1:] for s in full] == [s[1:] for s in lean]
+
+
+def test_validate_leaves_the_cyclic_collector_as_it_found_it(capsys):
+    import gc
+
+    lab = str(ROOT / "inventory" / "lab")
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert main(["validate", "-i", lab]) == 0
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+    capsys.readouterr()
