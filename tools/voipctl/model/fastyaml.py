@@ -227,7 +227,7 @@ class _Parser:
     def mapping(self, indent: int, path: tuple | None) -> dict:
         indents, count, rows = self.indents, self.count, self.rows
         keys = _KEYS
-        letters, words, implicit = _LETTERS, _WORDS, _IMPLICIT
+        letters, words, implicit, digits = _LETTERS, _WORDS, _IMPLICIT, _DIGITS
         result: dict = {}
         i = self.i
         while i < count:
@@ -261,6 +261,13 @@ class _Parser:
                     result[key] = words.get(plain, plain)
                 elif first not in implicit:
                     result[key] = plain
+                elif (
+                    first in digits
+                    and plain.isdigit()
+                    and plain.isascii()
+                    and (first != "0" or len(plain) == 1)
+                ):
+                    result[key] = int(plain)  # a decimal integer, as resolve() reads it first
                 else:
                     result[key] = resolve(plain)
             elif not val or val[0] == "#":
@@ -283,7 +290,7 @@ class _Parser:
         while self.i < count:
             i = self.i
             ind, row = indents[i], rows[i]
-            if ind != indent or not _is_item(row):
+            if ind != indent or not (row[1] or row[6] == "-" or row[6][:2] == "- "):  # _is_item(row)
                 if ind > indent:
                     raise Unsupported(f"indentation at row {i}")
                 break
@@ -371,10 +378,27 @@ class _Parser:
 
 def _simple_pairs(body: str, number: int) -> dict:
     result: dict = {}
+    keys = _KEYS
     for key, quoted, plain in _SIMPLE_PAIR.findall(body):
         if key in result:
             raise Unsupported(f"duplicate key {key!r} at row {number}")
-        result[_KEYS.get(key) or resolve(key)] = resolve(plain.rstrip(" ")) if plain else quoted
+        name = keys.get(key)
+        if name is None:
+            name = resolve(key)
+            if isinstance(name, str) and len(keys) < 10000:
+                keys[key] = name
+        if plain:
+            plain = plain.rstrip(" ")
+            # resolve() inlined for a letter-first word, as in _Parser.mapping.
+            first = plain[:1]
+            if first in _LETTERS:
+                result[name] = _WORDS.get(plain, plain)
+            elif first not in _IMPLICIT:
+                result[name] = plain
+            else:
+                result[name] = resolve(plain)
+        else:
+            result[name] = quoted
     return result
 
 
