@@ -226,3 +226,21 @@ def test_generated_estate_parses_fast_and_identically(tmp_path):
     for path in sorted((tmp_path / "g").rglob("*.yml")):
         text = path.read_text()
         assert repr(fastyaml.parse(text)) == repr(yaml.load(text, Loader=_Loader)), path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a: 1\n",
+        "---\na: 1\n",
+        "...\n",
+        "--- # c\na:\n",
+        "a: 1\n---\n",
+        "a: 1\n...\n",
+        "---\n...\n",
+        "-- x\n..y\n",
+    ],
+)
+def test_document_markers_are_found_as_by_the_regex(text):
+    assert fastyaml._markers(text) == fastyaml._MARKER.findall(text)
