@@ -136,3 +136,111 @@ def test_lines_fall_back_to_the_full_composer(tmp_path):
     path = tmp_path / "x.yml"
     path.write_text("---\nanchor: &a 1\nlist:\n  - *a\n  - |\n    block\n")
     assert find_lines(path, {("list", 1)})[("list", 1)] == 5
+
+
+# Rows of every kind the key-line scan meets: items, compact mappings, quoted
+# keys, comments, odd whitespace (\x0b and \u2028 are \s but no line break),
+# trailing spaces, values that are not plain words.
+ROW_KEYS = [
+    "id",
+    "a b",
+    "'q k'",
+    "'it''s'",
+    '"dq"',
+    '"a:b"',
+    "-x",
+    "2000",
+    "k#x",
+    "x\x0b",
+    "k\u2028",
+    "[x]",
+    "? c",
+]
+ROW_VALUES = [
+    "",
+    "1",
+    "Jan de Vries",
+    '"s"',
+    '"a\\"b"',
+    "'s'",
+    "[1, 2]",
+    "{a: 1}",
+    "x # c",
+    "x#y",
+    "a: b",
+    "\x0bv",
+    "-",
+]
+
+
+def _rows():
+    for key in ROW_KEYS:
+        for sep in (":", ": ", ":  ", " :", ":x", "\x0b: "):
+            for value in ROW_VALUES:
+                yield f"{key}{sep}{value}"
+    for value in ROW_VALUES:
+        yield value
+        yield f"- {value}"
+
+
+@pytest.mark.parametrize("indent", ["", "  ", "  - ", "-   "])
+@pytest.mark.parametrize("trail", ["", "  ", " # c"])
+def test_row_scan_reads_each_row_as_the_key_line_alone(indent, trail):
+    """_ROWS reads all rows in one scan; each must come out as _KEY_LINE reads the row's content."""
+    rows = [indent + row + trail for row in _rows() if (indent + row + trail).strip(" ")]
+    scanned = fastyaml._ROWS.findall("\n".join(rows))
+    significant = [row.rstrip(" ") for row in rows if not row.lstrip(" ").startswith("#")]
+    assert len(scanned) == len(significant)
+    for row, (spaces, item, key, dq, plain, val, content) in zip(significant, scanned, strict=True):
+        text = row[len(spaces) :]
+        is_item = text == "-" or text.startswith("- ")
+        match = fastyaml._KEY_LINE.match(text[1:].lstrip(" ") if is_item else text)
+        if match is None:
+            assert (item, key, dq, plain, val, content) == ("", "", "", "", "", text), row
+            continue
+        assert item == (text[: len(text) - len(text[1:].lstrip(" "))] if is_item else ""), row
+        expected_dq = None if match["dq"] is None else f'"{match["dq"]}"'
+        assert (key, dq or None, plain or None, val or None) == (
+            match["key"],
+            expected_dq,
+            match["plain"],
+            match["val"],
+        ), row
+        assert content == "", row
+
+
+def test_repeated_flow_collections_are_separate_values():
+    value = fastyaml.parse("a: {voicemail: true}\nb: {voicemail: true}\nc: [x, 1]\nd: [x, 1]\n")
+    assert value == {"a": {"voicemail": True}, "b": {"voicemail": True}, "c": ["x", 1], "d": ["x", 1]}
+    assert value["a"] is not value["b"] and value["c"] is not value["d"]
+    value["a"]["voicemail"] = False
+    value["c"].append(2)
+    again = fastyaml.parse("e: {voicemail: true}\nf: [x, 1]\n")
+    assert again == {"e": {"voicemail": True}, "f": ["x", 1]}
+
+
+def test_generated_estate_parses_fast_and_identically(tmp_path):
+    from voipctl.generate import generate, write
+
+    write(generate(500, 3, seed=3), tmp_path / "g")
+    for path in sorted((tmp_path / "g").rglob("*.yml")):
+        text = path.read_text()
+        assert repr(fastyaml.parse(text)) == repr(yaml.load(text, Loader=_Loader)), path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a: 1\n",
+        "---\na: 1\n",
+        "...\n",
+        "--- # c\na:\n",
+        "a: 1\n---\n",
+        "a: 1\n...\n",
+        "---\n...\n",
+        "-- x\n..y\n",
+    ],
+)
+def test_document_markers_are_found_as_by_the_regex(text):
+    assert fastyaml._markers(text) == fastyaml._MARKER.findall(text)

@@ -122,3 +122,20 @@ def test_host_ranges_expand(tmp_path):
         tmp_path, {"hosts.yml": "---\nall:\n  children:\n    g:\n      hosts:\n        web[01:03]:\n"}
     )
     assert loader.load(root).hosts == ["web01", "web02", "web03"]
+
+
+def test_a_loaded_inventory_is_freed_without_the_cyclic_collector():
+    """validate() switches the cyclic collector off: no reference cycle may keep the data alive."""
+    import gc
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        inv = loader.load(ROOT / "inventory" / "example")
+        gone = weakref.ref(inv)
+        del inv
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -1104,3 +1104,50 @@ def test_bad_input_is_reported(estate: Path, bad: Case):
         assert not [p for p in problems if p.severity == "error"], (
             "a warning-only case must not produce errors"
         )
+
+
+def test_number_and_device_clashes_of_users_word_for_word(estate: Path):
+    """The per-user checks run inline for speed and fall back to the general ones on a finding:
+    every message, path, line and the order of several findings on one user stay as they were."""
+
+    def add_users(loaded: Any) -> None:
+        users = loaded["voip_users"]
+        base = {**users[0], "devices": []}
+        users.append(
+            {
+                **base,
+                "id": "dupall",
+                "devices": [
+                    {"mac": "80:5E:C0:00:00:01", "model": "yealink-t54w"},
+                    {"mac": "80:5e:c0:00:00:02", "model": "nosuch"},
+                ],
+            }
+        )
+        users.append({**base, "id": "outside", "extension": 3999, "did": "+982133333001"})
+        users.append({**base, "id": "extonly", "extension": 2998, "did": "+982133333002"})
+        users.append({**base, "id": "nosite", "site": "zzz", "extension": 9999})
+        users.append({**base, "id": "dupdid", "extension": 2997, "did": "+31206666000"})
+        users.append({**base, "id": "bjansen", "extension": 2996})
+
+    data(USERS, add_users)(estate)
+    rendered = [p.render() for p in validate(estate, TODAY).problems]
+    assert rendered == [
+        "error: group_vars/all/users.yml:244: voip_users[20].extension: extension 2000 is already used by user rrahimi (voip_users[0])",
+        "error: group_vars/all/users.yml:245: voip_users[20].did: DID +31206666000 is already used by user rrahimi (voip_users[0])",
+        "error: group_vars/all/users.yml:252: voip_users[20].devices[0].mac: MAC 80:5E:C0:00:00:01 is already used by user rrahimi (voip_users[0].devices[0])",
+        "error: group_vars/all/users.yml:253: voip_users[20].devices[1].mac: MAC 80:5e:c0:00:00:02 is already used by user bjansen (voip_users[1].devices[0])",
+        "error: group_vars/all/users.yml:253: voip_users[20].devices[1].model: unknown phone model 'nosuch'",
+        "error: group_vars/all/users.yml:258: voip_users[21].extension: extension 3999 is outside site ams's range 2000-2999",
+        "error: group_vars/all/users.yml:259: voip_users[21].did: DID +982133333001 is outside site ams's range +31206666000-+31206666999",
+        "error: group_vars/all/users.yml:259: voip_users[21].did: DID +982133333001 is already used by user ejansen (voip_users[3])",
+        "error: group_vars/all/users.yml:271: voip_users[22].did: DID +982133333002 is outside site ams's range +31206666000-+31206666999",
+        "error: group_vars/all/users.yml:271: voip_users[22].did: DID +982133333002 is already used by user adeboer (voip_users[5])",
+        "error: group_vars/all/users.yml:281: voip_users[23].site: unknown site 'zzz' (sites: ams, thr)",
+        "error: group_vars/all/users.yml:283: voip_users[23].did: DID +31206666000 is already used by user rrahimi (voip_users[0])",
+        "error: group_vars/all/users.yml:295: voip_users[24].did: DID +31206666000 is already used by user rrahimi (voip_users[0])",
+        "error: group_vars/all/users.yml:302: voip_users[25].id: duplicate user id 'bjansen' (first at voip_users[1])",
+        "error: group_vars/all/users.yml:307: voip_users[25].did: DID +31206666000 is already used by user rrahimi (voip_users[0])",
+        "error: host_vars/gw1/gateway.yml:13: voip_gateway.fxs_ports[1].extension: extension 2998 is already used by user extonly (voip_users[22])",
+        "error: host_vars/gw1/gateway.yml:14: voip_gateway.fxs_ports[2].extension: extension 2997 is already used by user dupdid (voip_users[24])",
+        "error: host_vars/gw2/gateway.yml:12: voip_gateway.fxs_ports[0].extension: extension 3999 is already used by user outside (voip_users[21])",
+    ]

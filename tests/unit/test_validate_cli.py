@@ -6,7 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from voipctl.cli import main
+import pytest
+
+from voipctl.cli import LEAN, build_parser, main
 from voipctl.generate import generate, write
 from voipctl.model.checks import validate
 
@@ -81,3 +83,31 @@ def test_generate_estate_command_refuses_a_non_empty_directory(tmp_path, capsys)
     assert main(["generate-estate", "--users", "40", "--sites", "2", "-o", str(tmp_path / "x")]) == 0
     assert main(["generate-estate", "--users", "40", "--sites", "2", "-o", str(tmp_path / "x")]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", sorted(LEAN))
+def test_lean_command_line_is_the_full_one(command, capsys):
+    """`voipctl validate` builds only its own parser: same help, same usage errors."""
+    seen = []
+    for only in (None, LEAN[command]):
+        for argv in ([command, "--help"], [command, "--no-such-option"]):
+            with pytest.raises(SystemExit) as exit_:
+                build_parser(only).parse_args(argv)
+            captured = capsys.readouterr()
+            seen.append((only is None, argv, exit_.value.code, captured.out, captured.err))
+    full, lean = seen[:2], seen[2:]
+    assert [s[1:] for s in full] == [s[1:] for s in lean]
+
+
+def test_validate_leaves_the_cyclic_collector_as_it_found_it(capsys):
+    import gc
+
+    lab = str(ROOT / "inventory" / "lab")
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert main(["validate", "-i", lab]) == 0
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+    capsys.readouterr()

@@ -53,6 +53,27 @@ _KEY_LINE = re.compile(
     # a double-quoted string without escapes, and a plain word without ':' or '#'.
     r"""(?:[ ]+(?:"(?P<dq>[^"\\]*)"|(?P<plain>[A-Za-z0-9_.+/(][^#:"'{}\[\]]*)|(?P<val>.*)))?$"""
 )
+# Every significant row of a text (not blank, not a comment) in one C-level
+# scan (MULTILINE, findall): its indentation, then either _KEY_LINE's groups
+# or, for a row that is no key line, its content; trailing spaces dropped.
+# The key-line part is _KEY_LINE with no class able to cross a newline ("\s"
+# as "[^\S\n]") and its end ("$") at the end of the content, before trailing
+# spaces (each value ends in a non-space), so it matches a row exactly as
+# _KEY_LINE matches the row's content alone (a test checks them row by row).
+# A sequence item ("- " and spaces) is matched on the text after it, the key
+# line of a compact mapping, and ``item`` holds the "- ". An unmatched group
+# is "": every group that matches is non-empty (``dq`` keeps its quotes).
+_ROWS = re.compile(
+    r"""^(?P<indent> *)(?:(?P<item>-[ ]+)?"""
+    # The key: _KEY_LINE's lazy "[^:#]*?" stops before the spaces that end
+    # it; written greedy, ending in a non-space, to save a step per character.
+    r"""(?P<key>"[^"\\\n]*"|'(?:[^'\n]|'')*'"""
+    r"""|[^\s'"\[\]{},#&*!|>%@`?\-](?:[^:#\n]*[^\s:#])?|-[^\s:#](?:[^:#\n]*[^\s:#])?)[^\S\n]*:"""
+    r"""(?:[ ]+(?:(?P<dq>"[^"\\\n]*")(?= *$)|(?P<plain>[A-Za-z0-9_.+/(](?:[^#:"'{}\[\]\n]*[^#:"'{}\[\]\n ])?)(?= *$)"""
+    r"""|(?P<val>[^\n]*[^ \n])(?= *$)))?(?= *$)"""
+    r"""|(?P<content>[^ #\n](?:[^\n]*[^ \n])?)) *$""",
+    re.MULTILINE,
+)
 # One-line flow mappings of simple pairs (`{mac: "..", model: x}`), the
 # common case, are read with one regex; anything else goes through _flow.
 _SIMPLE_VALUE = r"""(?:"[^"\\]*"|[^\s\[\]{},:#"'&*!|>%@`?\-][^\[\]{},:#"']*?)"""
@@ -64,8 +85,6 @@ _SIMPLE_MAP = re.compile(
     + r" *)\}"
 )
 _SIMPLE_PAIR = re.compile(r""" *([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\[\]{},:#"']*?)) *(?:,|$)""")
-# A significant row: indentation, then content that is not a comment; trailing spaces dropped.
-_ROW = re.compile(r"^( *)([^ #\n](?:[^\n]*[^ \n])?) *$", re.MULTILINE)
 _MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 _DQ = re.compile(r'"([^"\\]*)"')
 _SQ = re.compile(r"'((?:[^']|'')*)'")
@@ -121,6 +140,10 @@ def _word_table() -> tuple[frozenset, dict]:
 _LETTERS, _WORDS = _word_table()
 _DIGITS = frozenset("0123456789")
 _KEYS: dict[str, Any] = {}
+# Flow collections of scalars by their text (`{voicemail: true}`, `[ams-sales]`
+# recur on thousands of users): a value is a pure function of its text, and
+# callers get a copy of their own.
+_FLOWS: dict[str, Any] = {}
 
 
 def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | None = None) -> Any:
@@ -132,18 +155,17 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     if "\t" in text or "\r" in text:
         raise Unsupported("tabs or carriage returns")
     # Significant rows (not blank, not comment-only) in one C-level scan.
-    found = _ROW.findall(text)
-    indents = [len(spaces) for spaces, _ in found]
-    contents = [content for _, content in found]
-    markers = _MARKER.findall(text)
+    rows = _ROWS.findall(text)
+    indents = [len(row[0]) for row in rows]
+    markers = _markers(text)
     skip = 0
     if markers:
-        first = contents[0] if contents else ""
+        first = rows[0][6] if rows else ""
         if markers != ["---"] or indents[0] != 0 or not (first == "---" or first.startswith("--- #")):
             raise Unsupported("several documents, content after --- or a document end marker")
         skip = 1
-        del indents[0], contents[0]
-    if not contents:
+        del indents[0], rows[0]
+    if not rows:
         return None
     numbers = None
     if want is not None:
@@ -153,11 +175,11 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     prefixes = None
     if want is not None:
         prefixes = {tuple(path[:i]) for path in want for i in range(len(path) + 1)}
-    parser = _Parser(numbers, indents, contents, prefixes, lines if lines is not None else {})
+    parser = _Parser(numbers, indents, rows, prefixes, lines if lines is not None else {})
     if indents[0] != 0:
         raise Unsupported("document does not start at column 0")
     value = parser.node(0, () if prefixes is not None else None)
-    if parser.i != len(contents):
+    if parser.i != len(rows):
         raise Unsupported(f"unexpected indentation at row {parser.i}")
     return value
 
@@ -167,14 +189,15 @@ class _Parser:
         self,
         numbers: list[int] | None,
         indents: list[int],
-        contents: list[str],
+        rows: list[tuple],
         prefixes: set[tuple] | None,
         lines: dict[tuple, int],
     ):
         self.numbers = numbers
         self.indents = indents
-        self.contents = contents
-        self.count = len(contents)
+        # The groups of _ROWS: (indent, item, key, dq, plain, val, content).
+        self.rows = rows
+        self.count = len(rows)
         self.i = 0
         self.prefixes = prefixes
         self.lines = lines
@@ -190,21 +213,21 @@ class _Parser:
 
     def node(self, min_indent: int, path: tuple | None) -> Any:
         i = self.i
-        indent, content = self.indents[i], self.contents[i]
+        indent, row = self.indents[i], self.rows[i]
         if indent < min_indent:
             raise Unsupported(f"indentation at row {i}")
-        if content[0] == "-" and (content == "-" or content[1] == " "):
+        if _is_item(row):
             return self.sequence(indent, path)
-        if _KEY_LINE.match(content):
+        if row[2]:
             return self.mapping(indent, path)
         # A lone scalar as a whole node (document or nested value on its own line).
         self.i += 1
-        return self.scalar(content, i)
+        return self.scalar(row[6], i)
 
     def mapping(self, indent: int, path: tuple | None) -> dict:
-        indents, contents, count = self.indents, self.contents, self.count
-        key_line = _KEY_LINE.match
+        indents, count, rows = self.indents, self.count, self.rows
         keys = _KEYS
+        letters, words, implicit, digits = _LETTERS, _WORDS, _IMPLICIT, _DIGITS
         result: dict = {}
         i = self.i
         while i < count:
@@ -213,13 +236,11 @@ class _Parser:
                 if ind > indent:
                     raise Unsupported(f"indentation at row {i}")
                 break
-            content = contents[i]
-            match = key_line(content)
-            if match is None:
-                if content[0] == "-" and (content == "-" or content[1] == " "):
+            _, item, raw_key, dq, plain, val, _ = rows[i]
+            if item or not raw_key:
+                if _is_item(rows[i]):
                     break
                 raise Unsupported(f"not a key at row {i}")
-            raw_key, dq, plain, val = match.group("key", "dq", "plain", "val")
             key = keys.get(raw_key)
             if key is None:
                 key = self.key(raw_key, i)
@@ -229,15 +250,31 @@ class _Parser:
                 raise Unsupported(f"duplicate key {key!r} at row {i}")
             sub = None if path is None else self._sub(path, key, i)
             i += 1
-            if dq is not None:
-                result[key] = dq
-            elif plain is not None:
-                result[key] = resolve(plain)
-            elif val is None or val[0] == "#":
+            if dq:
+                result[key] = dq[1:-1]
+            elif plain:
+                # resolve(), inlined for the two common cases: a letter-first
+                # word (only bools and null resolve) and a first character no
+                # resolver knows (a string).
+                first = plain[0]
+                if first in letters:
+                    result[key] = words.get(plain, plain)
+                elif first not in implicit:
+                    result[key] = plain
+                elif (
+                    first in digits
+                    and plain.isdigit()
+                    and plain.isascii()
+                    and (first != "0" or len(plain) == 1)
+                ):
+                    result[key] = int(plain)  # a decimal integer, as resolve() reads it first
+                else:
+                    result[key] = resolve(plain)
+            elif not val or val[0] == "#":
                 self.i = i
                 if i < count and indents[i] > ind:
                     result[key] = self.node(ind + 1, sub)
-                elif i < count and indents[i] == ind and _is_item(contents[i]):
+                elif i < count and indents[i] == ind and _is_item(rows[i]):
                     result[key] = self.sequence(ind, sub)
                 else:
                     result[key] = None
@@ -248,18 +285,25 @@ class _Parser:
         return result
 
     def sequence(self, indent: int, path: tuple | None) -> list:
-        indents, contents, count = self.indents, self.contents, self.count
+        indents, count, rows = self.indents, self.count, self.rows
         result: list = []
         while self.i < count:
             i = self.i
-            ind, content = indents[i], contents[i]
-            if ind != indent or not _is_item(content):
+            ind, row = indents[i], rows[i]
+            if ind != indent or not (row[1] or row[6] == "-" or row[6][:2] == "- "):  # _is_item(row)
                 if ind > indent:
                     raise Unsupported(f"indentation at row {i}")
                 break
             number = i
             sub = None if path is None else self._sub(path, len(result), number)
-            rest = content[1:].lstrip(" ")
+            if row[1]:
+                # A compact mapping (the text after "- " is a key line): its
+                # keys line up with that text.
+                indents[i] = ind + len(row[1])
+                rows[i] = (row[0], "", *row[2:])
+                result.append(self.mapping(indents[i], sub))
+                continue
+            rest = row[6][1:].lstrip(" ")
             if not rest or rest[0] == "#":
                 self.i += 1
                 if self.i < count and indents[self.i] > ind:
@@ -268,15 +312,6 @@ class _Parser:
                     result.append(None)
             elif rest[:2] == "- " or rest == "-":
                 raise Unsupported(f"nested compact sequence at row {number}")
-            elif rest[0] not in "[{\"'" and _KEY_LINE.match(rest):
-                # A compact mapping: its keys line up with the text after "- ".
-                indents[i] = ind + len(content) - len(rest)
-                contents[i] = rest
-                result.append(self.mapping(indents[i], sub))
-            elif rest[0] in "\"'" and _KEY_LINE.match(rest):
-                indents[i] = ind + len(content) - len(rest)
-                contents[i] = rest
-                result.append(self.mapping(indents[i], sub))
             else:
                 self.i += 1
                 result.append(self.scalar(rest, number, sub))
@@ -293,6 +328,19 @@ class _Parser:
             raise Unsupported(f"complex key at row {number}")
         return key
 
+    def flow(self, text: str, number: int, path: tuple | None) -> Any:
+        """A one-line flow collection (``text`` starts with ``[`` or ``{``)."""
+        if text[0] == "{" and path is None:
+            match = _SIMPLE_MAP.match(text)
+            if match is not None and (match.end() == len(text) or text[match.end() :].lstrip()[:1] == "#"):
+                if match.end() != len(text):
+                    _comment_only(text[match.end() :], number)
+                return _simple_pairs(match.group(1), number)
+        value, end = _flow(text, 0, number, path, self)
+        if end != len(text):
+            _comment_only(text[end:], number)
+        return value
+
     def scalar(self, text: str, number: int, path: tuple | None = None) -> Any:
         first = text[0]
         if first == '"' or first == "'":
@@ -303,16 +351,17 @@ class _Parser:
                 _comment_only(text[match.end() :], number)
             value = match.group(1)
             return value if first == '"' else value.replace("''", "'")
-        if first == "{" and path is None:
-            match = _SIMPLE_MAP.match(text)
-            if match is not None and (match.end() == len(text) or text[match.end() :].lstrip()[:1] == "#"):
-                if match.end() != len(text):
-                    _comment_only(text[match.end() :], number)
-                return _simple_pairs(match.group(1), number)
         if first == "[" or first == "{":
-            value, end = _flow(text, 0, number, path, self)
-            if end != len(text):
-                _comment_only(text[end:], number)
+            if path is not None:  # lines wanted: no cache
+                return self.flow(text, number, path)
+            cached = _FLOWS.get(text)
+            if cached is not None:
+                return cached.copy()
+            value = self.flow(text, number, None)
+            if len(_FLOWS) < 10000 and not any(
+                isinstance(v, (list, dict)) for v in (value.values() if isinstance(value, dict) else value)
+            ):
+                _FLOWS[text] = value.copy()
             return value
         if first in _BAD_START or text[:2] == "- " or text == "-":
             raise Unsupported(f"indicator {first!r} at row {number}")
@@ -329,14 +378,43 @@ class _Parser:
 
 def _simple_pairs(body: str, number: int) -> dict:
     result: dict = {}
+    keys = _KEYS
     for key, quoted, plain in _SIMPLE_PAIR.findall(body):
         if key in result:
             raise Unsupported(f"duplicate key {key!r} at row {number}")
-        result[_KEYS.get(key) or resolve(key)] = resolve(plain.rstrip(" ")) if plain else quoted
+        name = keys.get(key)
+        if name is None:
+            name = resolve(key)
+            if isinstance(name, str) and len(keys) < 10000:
+                keys[key] = name
+        if plain:
+            plain = plain.rstrip(" ")
+            # resolve() inlined for a letter-first word, as in _Parser.mapping.
+            first = plain[:1]
+            if first in _LETTERS:
+                result[name] = _WORDS.get(plain, plain)
+            elif first not in _IMPLICIT:
+                result[name] = plain
+            else:
+                result[name] = resolve(plain)
+        else:
+            result[name] = quoted
     return result
 
 
-def _is_item(content: str) -> bool:
+def _markers(text: str) -> list[str]:
+    """``_MARKER.findall(text)``; the regex walks every character, a substring search does not."""
+    if "\n---" not in text and "\n..." not in text:
+        # Only the start of the text can hold one.
+        return [text[:3]] if text.startswith(("---", "...")) else []
+    return _MARKER.findall(text)
+
+
+def _is_item(row: tuple) -> bool:
+    """Whether a row of _ROWS is a sequence item ("- ..." or "-")."""
+    if row[1]:
+        return True
+    content = row[6]
     return content == "-" or content.startswith("- ")
 
 

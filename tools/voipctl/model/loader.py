@@ -233,14 +233,18 @@ def _read_group(
 
 
 def _set_depths(inv: LoadedInventory) -> None:
-    def depth(name: str, seen: frozenset = frozenset()) -> int:
-        group = inv.groups.get(name)
-        if group is None or name == "all" or name in seen:
-            return 0
-        return 1 + max((depth(p, seen | {name}) for p in group.parents), default=0)
-
     for name, group in inv.groups.items():
-        group.depth = depth(name)
+        group.depth = _depth(inv, name, frozenset())
+
+
+def _depth(inv: LoadedInventory, name: str, seen: frozenset) -> int:
+    # A module function, not a closure: a recursive closure is a reference
+    # cycle (function, cell, function) that would keep ``inv`` and all its
+    # data alive until the cyclic collector runs, which validate() switches off.
+    group = inv.groups.get(name)
+    if group is None or name == "all" or name in seen:
+        return 0
+    return 1 + max((_depth(inv, p, seen | {name}) for p in group.parents), default=0)
 
 
 def _read_vars(inv: LoadedInventory, subdir: str, name: str, entity: str) -> None:
