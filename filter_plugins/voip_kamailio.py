@@ -65,7 +65,10 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
         raise AnsibleFilterError(
             f"voip_kamailio_data({host}): rows_json names unknown table(s) {', '.join(missing)}"
         )
-    return {name: json.dumps(value, separators=(",", ":")) if name in rows_json else value for name, value in data.items()}
+    return {
+        name: json.dumps(value, separators=(",", ":")) if name in rows_json else value
+        for name, value in data.items()
+    }
 
 
 def voip_pin_versions(packages, prefix, version):
