@@ -83,3 +83,53 @@ def test_report_rows_are_the_table_rows(tmp_path, capsys):
     # The JSON the bench writes is the same rows.
     rows = json.loads(json.dumps([bench_run.asdict(f) for f in figures]))
     assert [r["label"] for r in rows] == [f.label for f in figures]
+
+
+def test_the_naive_playbook_reads_only_variables_that_exist():
+    """bench/naive_users.yml reads the kamailio role's defaults and vars, Ansible's own names and its own facts.
+
+    A variable the role no longer has (as kamailio_data once was) stops the
+    bench at the naive step; this finds it without a lab.
+    """
+    from jinja2 import Environment, meta
+
+    playbook = ROOT / "bench" / "naive_users.yml"
+    play = yaml.safe_load(playbook.read_text())[0]
+    known = set()
+    for name in play["vars_files"]:
+        known |= set(yaml.safe_load((playbook.parent / name).read_text()) or {})
+    known |= {"inventory_hostname", "hostvars", "groups", "item"}
+    known |= {task["register"] for task in play["tasks"] if "register" in task}
+    known |= {name for task in play["tasks"] for name in task.get("ansible.builtin.set_fact", {})}
+
+    class AnyFilter(dict):
+        """Every filter name is known: only variables are checked here."""
+
+        def __contains__(self, name):
+            return True
+
+        def get(self, name, default=None):
+            return super().get(name) or (lambda *args, **kwargs: None)
+
+    env = Environment()
+    env.filters = AnyFilter(env.filters)
+    env.tests = AnyFilter(env.tests)
+    used = set()
+
+    def walk(value):
+        if isinstance(value, str) and "{{" in value:
+            used.update(meta.find_undeclared_variables(env.parse(value)))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for task in play["tasks"]:
+        walk(task)
+        for key in ("changed_when", "when"):
+            if isinstance(task.get(key), str):
+                used.update(meta.find_undeclared_variables(env.parse("{{ " + task[key] + " }}")))
+    assert used, "no variable found: the walk is broken"
+    assert used <= known, f"undefined in {playbook.name}: {sorted(used - known)}"
