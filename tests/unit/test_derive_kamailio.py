@@ -77,6 +77,59 @@ def test_peers_trunks_and_routing_ranges():
     assert d["local"]["emergency"] == ["112"]
 
 
+def test_trusted_peers_are_pinned_by_address_port_and_transport():
+    trunks = [
+        {"name": "t1", "site": "ams", "address": "10.0.0.61", "port": 5080, "carrier": "c"},
+        {
+            "name": "t2",
+            "site": "ams",
+            "address": "10.0.0.62",
+            "transport": "tls",
+            "port": 5061,
+            "carrier": "c",
+        },
+        {"name": "t3", "site": "ams", "address": "10.0.0.63", "transport": "tcp", "carrier": "c"},
+        {"name": "t9", "site": "thr", "address": "10.0.0.69", "carrier": "c"},
+    ]
+    gateways = [{"name": "gw1", "site": "ams", "address": "10.0.0.41"}]
+    rows = {(r["grp"], r["ip_addr"], r["port"]) for r in data(trunks=trunks, gateways=gateways)["trusted"]}
+    # UDP peers: group 1 and their SIP port; TCP (2) and TLS (3) connect from any port.
+    assert {(1, "10.0.0.61", 5080), (3, "10.0.0.62", 0), (2, "10.0.0.63", 0)} <= rows
+    assert {(1, "10.0.0.12", 5060), (1, "10.0.0.41", 5060)} <= rows
+    # No peer is trusted from any port over UDP, nor over another transport.
+    assert not {r for r in rows if r[0] == 1 and r[2] == 0}
+    assert (1, "10.0.0.62", 5061) not in rows and (2, "10.0.0.61", 0) not in rows
+    # Every local peer's host (any port) is in group 9: a registered contact may not point there.
+    assert {r[1] for r in rows if r[0] == 9} == {
+        "10.0.0.61",
+        "10.0.0.62",
+        "10.0.0.63",
+        "10.0.0.41",
+        "10.0.0.12",
+    }
+    # Another site's trunk is not trusted here, but it is a peer a contact may not point at.
+    assert "10.0.0.69" not in {r[1] for r in rows}
+    assert "10.0.0.69" in data(trunks=trunks)["peer_addresses"]
+
+
+def test_a_peer_named_twice_gets_one_row_per_key():
+    trunks = [
+        {"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c"},
+        {"name": "t1b", "site": "ams", "address": "10.0.0.61", "carrier": "c"},
+    ]
+    rows = [(r["grp"], r["ip_addr"], r["mask"], r["port"]) for r in data(trunks=trunks)["trusted"]]
+    assert len(rows) == len(set(rows))
+
+
+def test_voice_networks_are_every_sites_voice_subnets():
+    sites = {
+        "ams": {**SITES["ams"], "voice_subnets": ["10.100.0.0/16"]},
+        "thr": {**SITES["thr"], "voice_subnets": ["10.101.0.0/16", "10.102.0.0/24"]},
+    }
+    assert data(sites=sites)["voice_networks"] == ["10.100.0.0/16", "10.101.0.0/16", "10.102.0.0/24"]
+    assert data()["voice_networks"] == []
+
+
 def test_cti_account_gets_methods_of_its_rights_and_a_digest_row():
     accounts = [
         {"name": "rec", "source_networks": ["10.0.0.0/24"], "rights": ["monitor"], "credentials_ref": "v"}

@@ -17,7 +17,15 @@ from typing import Any
 from voipctl.derive import secrets
 from voipctl.derive.users import as_date, effective_class_of_service, users_of_site
 
-TRUSTED_GROUP = 1
+# Trusted peers are pinned by address, port and transport: one address
+# group per transport (kamailio.cfg picks the group from the request's
+# protocol). UDP peers are pinned to their SIP port too; TCP and TLS peers
+# connect from ephemeral ports, so their rows match any port.
+TRUSTED_GROUPS = {"udp": 1, "tcp": 2, "tls": 3}
+TRUSTED_GROUP = TRUSTED_GROUPS["udp"]
+# Every peer's address, any port and transport: a registered contact may
+# never point there (kamailio.cfg refuses it at REGISTER and drops it at lookup).
+PEER_HOSTS_GROUP = 9
 DS_TRUNKS = 1
 DS_GATEWAYS = 2
 
@@ -32,6 +40,33 @@ def _range(text: Any, what: str) -> tuple[int, int]:
     except ValueError as exc:
         raise KamailioDataError(f"{what}: {text!r} is not a range FROM-TO") from exc
     return lo, hi
+
+
+def _trusted_rows(address: str, transport: str, port: int, tag: str) -> list[dict[str, Any]]:
+    """The address rows of one trusted peer: pinned by transport (and port over UDP), and its host."""
+    if transport not in TRUSTED_GROUPS:
+        raise KamailioDataError(f"{tag}: transport {transport!r} is not one of {', '.join(TRUSTED_GROUPS)}")
+    pinned = {
+        "grp": TRUSTED_GROUPS[transport],
+        "ip_addr": address,
+        "mask": 32,
+        "port": int(port) if transport == "udp" else 0,
+        "tag": tag,
+    }
+    return [pinned, {"grp": PEER_HOSTS_GROUP, "ip_addr": address, "mask": 32, "port": 0, "tag": tag}]
+
+
+def _unique_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Address rows without a second row for the same key (the first one's tag is kept)."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault((row["grp"], row["ip_addr"], row["mask"], row["port"]), row)
+    return list(seen.values())
+
+
+def _voice_networks(sites: Mapping[str, Any]) -> list[str]:
+    """Every site's voice subnets: where phones may register from (users roam between sites)."""
+    return sorted({str(net) for site in sites.values() for net in (site.get("voice_subnets") or [])})
 
 
 def _forward_target(target: Any, domain: str, voicemail_uri: str | None) -> str | None:
@@ -78,6 +113,7 @@ def call_server_data(
         raise KamailioDataError(f"{host}: voip_call_server.sip_domain is not set")
     ext_from, ext_to = _range(sites[site].get("extensions"), f"voip_sites.{site}.extensions")
     users = list(users)
+    trunks, gateways, peers = list(trunks), list(gateways), list(peers)
     local_users = users_of_site(users, site)
 
     subscribers, aliases, preferences = [], [], []
@@ -134,15 +170,7 @@ def call_server_data(
 
     trusted, dispatcher = [], []
     for peer in peers:
-        trusted.append(
-            {
-                "grp": TRUSTED_GROUP,
-                "ip_addr": peer["address"],
-                "mask": 32,
-                "port": 0,
-                "tag": f"callserver:{peer['name']}",
-            }
-        )
+        trusted += _trusted_rows(peer["address"], "udp", peer.get("port", 5060), f"callserver:{peer['name']}")
     for gateway in gateways:
         if gateway.get("site") != site:
             continue
@@ -158,15 +186,7 @@ def call_server_data(
                     "domain": gateway["address"],
                 }
             )
-        trusted.append(
-            {
-                "grp": TRUSTED_GROUP,
-                "ip_addr": gateway["address"],
-                "mask": 32,
-                "port": 0,
-                "tag": f"gateway:{gateway['name']}",
-            }
-        )
+        trusted += _trusted_rows(gateway["address"], "udp", 5060, f"gateway:{gateway['name']}")
         dispatcher.append(
             {"setid": DS_GATEWAYS, "destination": f"sip:{gateway['address']}:5060", "flags": 0, "priority": 0,
              "attrs": "", "description": f"gateway {gateway['name']}"}
@@ -176,20 +196,19 @@ def call_server_data(
             continue
         port = trunk.get("port", 5060)
         transport = trunk.get("transport", "udp")
-        trusted.append(
-            {
-                "grp": TRUSTED_GROUP,
-                "ip_addr": trunk["address"],
-                "mask": 32,
-                "port": 0,
-                "tag": f"trunk:{trunk['name']}",
-            }
-        )
+        trusted += _trusted_rows(trunk["address"], transport, port, f"trunk:{trunk['name']}")
         dispatcher.append(
             {"setid": DS_TRUNKS, "destination": f"sip:{trunk['address']}:{port};transport={transport}", "flags": 0,
              "priority": 0, "attrs": "", "description": f"trunk {trunk['name']} ({trunk.get('carrier', '')})"}
         )  # fmt: skip
 
+    trusted = _unique_rows(trusted)
+    # Every peer of the estate (any site): a located contact is never one of them.
+    peer_addresses = sorted(
+        {str(t["address"]) for t in trunks}
+        | {str(g["address"]) for g in gateways}
+        | {str(p["address"]) for p in peers}
+    )
     peer_ranges = []
     for peer in peers:
         lo, hi = _range(
@@ -240,6 +259,8 @@ def call_server_data(
             "international_prefix": international_prefix,
         },
         "peers": peer_ranges,
+        "peer_addresses": peer_addresses,
+        "voice_networks": _voice_networks(sites),
         "subscribers": subscribers,
         "aliases": aliases,
         "preferences": preferences,
