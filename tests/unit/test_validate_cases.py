@@ -534,6 +534,30 @@ CASES = [
         "extension range overlaps site ams's",
     ),
     case(
+        "trunk-tls-options-ping",
+        data(
+            "group_vars/all/trunks.yml",
+            lambda d: d["voip_trunks"][0].update(transport="tls", port=5061, options_ping=True),
+        ),
+        "group_vars/all/trunks.yml",
+        "voip_trunks[0].options_ping",
+        "a TLS trunk cannot be pinged",
+    ),
+    case(
+        "voice-subnets-missing",
+        data(SITES, lambda d: d["voip_sites"]["thr"].pop("voice_subnets")),
+        SITES,
+        "voip_sites.thr",
+        "no voice_subnets: the call servers take registrations only from the voice networks",
+    ),
+    case(
+        "voice-subnets-empty",
+        site("thr", voice_subnets=[]),
+        SITES,
+        "voip_sites.thr",
+        "this site's phones could register from nowhere",
+    ),
+    case(
         "voice-subnets-overlap",
         site("thr", voice_subnets=["10.100.128.0/17"]),
         SITES,

@@ -269,6 +269,13 @@ class _Checker:
                             else (name, "emergency"),
                             f"emergency number {number} lies in site {other}'s extension range",
                         )
+            if not site.get("voice_subnets"):
+                self.err(
+                    "voip_sites",
+                    (name,),
+                    "no voice_subnets: the call servers take registrations only from the voice networks, "
+                    "so this site's phones could register from nowhere",
+                )
             for i, net in enumerate(site.get("voice_subnets", [])):
                 subnets.append((ipaddress.ip_network(net), name, i))
             for i, trunk in enumerate(site.get("trunks", [])):
@@ -937,6 +944,13 @@ class _Checker:
                 )
             if not trunk["classes_of_service"]:
                 self.err("voip_trunks", (i, "classes_of_service"), "no class of service may use this trunk")
+            if trunk.get("transport") == "tls" and trunk.get("options_ping"):
+                self.err(
+                    "voip_trunks",
+                    (i, "options_ping"),
+                    "the health check's SIP OPTIONS speak UDP and TCP, not TLS: "
+                    "a TLS trunk cannot be pinged (remove options_ping)",
+                )
 
     def _check_did_coverage(self) -> None:
         ranges = [
