@@ -87,6 +87,8 @@ def test_peers_are_read_after_hosts(tmp_path):
         (["far"], "lab_peers must be a mapping"),
         ({"far": {"address": "10.9.0.9", "image": "sipp", "volumes": {"../x": "/srv"}}}, "far.volumes"),
         ({"far": {"address": "10.9.0.9", "image": "sipp", "volumes": {"apt": "srv"}}}, "far.volumes"),
+        ({"far": {"address": "10.9.0.9", "image": "sipp", "volumes": {"/etc": "/srv"}}}, "far.volumes"),
+        ({"far": {"address": "10.9.0.9", "image": "sipp", "volumes": {"certs/../x": "/srv"}}}, "far.volumes"),
     ],
 )
 def test_bad_peers_are_refused(tmp_path, peers, message):
@@ -106,6 +108,46 @@ def test_a_peer_mounts_its_lab_state_directories_read_only(tmp_path):
     args = lab.run_args(topo, topo.host("repo"), "img")
     assert f"{topo.state_dir / 'apt'}:/srv/apt:ro" in args
     assert args[-4:] == ["img", "python3", "-m", "http.server"]
+
+
+def test_a_tls_peer_gets_a_certificate_from_the_lab_ca_for_its_address(tmp_path):
+    import ssl
+
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    write_inventory(
+        tmp_path,
+        {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}},
+        peers={"tls": {"address": "10.9.0.63", "image": "sipp", "certificate": True,
+                       "volumes": {"certs/tls": "/etc/sip-tls"}},
+               "plain": {"address": "10.9.0.64", "image": "sipp"}},
+    )  # fmt: skip
+    topo = lab.load_lab(tmp_path)
+    rows = lab.ensure_certificates(topo)
+    assert rows == [("certificate of tls", "issued by the lab CA")]
+    certs = topo.state_dir / "certs"
+    assert not (certs / "plain").exists()
+    assert oct((certs / "ca.key").stat().st_mode & 0o777) == "0o600"
+    assert oct((certs / "tls" / "key.pem").stat().st_mode & 0o777) == "0o600"
+    cert = x509.load_pem_x509_certificate((certs / "tls" / "cert.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((certs / "ca.pem").read_bytes())
+    cert.verify_directly_issued_by(ca)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(a) for a in sans.get_values_for_type(x509.IPAddress)] == ["10.9.0.63"]
+    usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in usage
+    # A TLS client that trusts the lab CA accepts the pair.
+    context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(certs / "tls" / "cert.pem", certs / "tls" / "key.pem")
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    # Made once: a second run issues nothing and keeps the CA.
+    before = (certs / "ca.pem").read_bytes()
+    assert lab.ensure_certificates(topo) == []
+    assert (certs / "ca.pem").read_bytes() == before
+    args = lab.run_args(topo, topo.host("tls"), "img")
+    assert f"{certs / 'tls'}:/etc/sip-tls:ro" in args
 
 
 def test_all_up_needs_ssh_only_from_managed_hosts():

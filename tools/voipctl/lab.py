@@ -25,7 +25,7 @@ from typing import Any
 
 from rich.table import Table
 
-from voipctl import aptrepo, images, inventory, paths, playbook
+from voipctl import aptrepo, images, inventory, labcerts, paths, playbook
 from voipctl.console import err, out
 from voipctl.errors import LabError
 from voipctl.podman import Podman
@@ -67,6 +67,8 @@ class LabHost:
     description: str = ""
     # Read-only mounts of a peer: (directory below the lab state dir, path in the container).
     volumes: list[tuple[str, str]] = field(default_factory=list)
+    # A peer that speaks TLS: the lab CA issues it a certificate (voipctl.labcerts).
+    certificate: bool = False
 
     @property
     def ssh(self) -> bool:
@@ -206,7 +208,7 @@ def _peers(
             raise LabError(f"{what}: {name} is already the name of an inventory host")
         volumes = settings.get("volumes") or {}
         if not isinstance(volumes, dict) or not all(
-            isinstance(k, str) and k and "/" not in k and ".." not in k and str(v).startswith("/")
+            isinstance(k, str) and k and not k.startswith("/") and ".." not in k and str(v).startswith("/")
             for k, v in volumes.items()
         ):
             raise LabError(f"{what}.volumes: a mapping of lab state subdirectory name to an absolute path")
@@ -223,6 +225,7 @@ def _peers(
                 peer=True,
                 description=str(settings.get("description", "")),
                 volumes=[(str(k), str(v)) for k, v in volumes.items()],
+                certificate=settings.get("certificate") is True,
             )
         )
     return peers
@@ -262,6 +265,17 @@ def _keygen(path: Path, comment: str) -> None:
     )
     if result.returncode != 0:
         raise LabError(f"ssh-keygen for {path} failed: {result.stderr.strip()}")
+
+
+def ensure_certificates(lab: Lab) -> list[tuple[str, str]]:
+    """The lab CA (always: the lab's call servers trust it) and each TLS peer's certificate."""
+    certs = lab.state_dir / "certs"
+    labcerts.ensure_ca(certs)
+    rows = []
+    for host in lab.hosts:
+        if host.certificate and labcerts.ensure_peer_certificate(certs, host.name, host.address):
+            rows.append((f"certificate of {host.name}", "issued by the lab CA"))
+    return rows
 
 
 # -- network -----------------------------------------------------------------
@@ -452,6 +466,7 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
     wanted = {h.image for h in lab.hosts}
     image_ids = images.ensure_images(podman, recipes, wanted, lab.build_dir, lambda m: err.print(f"  {m}"))
     ensure_keys(lab)
+    rows += ensure_certificates(lab)
     if any(source == APT_VOLUME for host in lab.hosts for source, _ in host.volumes):
         # The packages the repository peer serves (built only when their recipes changed).
         rows.append(
