@@ -8,9 +8,12 @@ servers' HA1 was), never from constants in the tests.
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import secrets
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,9 @@ from voipctl.derive.secrets import purpose_key, sip_password
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).with_name("scenarios")
+TOOLS = Path(__file__).with_name("tools")
+SIPRAW = TOOLS / "sipraw.py"
+LISTENER = TOOLS / "sip_listener.py"
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
 os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(ROOT / "lab" / "vault-password.lab"))
 
@@ -35,7 +41,7 @@ _PORTS = itertools.count(5100, 10)
 class SipUser:
     id: str
     extension: str
-    password: str
+    password: str = field(repr=False)
     site: str
     domain: str
     server: str
@@ -347,3 +353,161 @@ def answering(phone):
         return phone(user, "answer")
 
     return start
+
+
+@pytest.fixture(scope="session")
+def cti_endpoint(lab_topology, estate, kamailio_setting, podman_exec, tmp_path_factory):
+    """(URL, CA file) of a call server's CTI for a source: HTTPS, the server's own certificate pinned.
+
+    The certificate is read from the call server and placed where the
+    source (the controller, or a lab container by name) can read it.
+    """
+    port = kamailio_setting("kamailio_cti_port")
+    certificate = kamailio_setting("kamailio_tls_certificate")
+    by_address = {estate.hosts[n]["ansible_host"]: n for n in estate.hosts_in("call_servers")}
+    workdir = tmp_path_factory.mktemp("cti-ca")
+    placed: dict[tuple[str, str], str] = {}
+
+    def endpoint(source: str, server: str) -> tuple[str, str]:
+        if (source, server) not in placed:
+            pem = podman_exec(by_address[server], "cat", certificate).stdout
+            if source == "controller":
+                path = workdir / f"{server}.crt"
+                path.write_text(pem)
+                placed[source, server] = str(path)
+            else:
+                path = f"/tmp/cti-{server}.crt"
+                podman_exec(source, "sh", "-c", f"cat > {path}", input=pem)
+                placed[source, server] = path
+        return f"https://{server}:{port}/RPC", placed[source, server]
+
+    return endpoint
+
+
+# --- Crafted SIP requests and SIP listeners (tools/sipraw.py, tools/sip_listener.py) ------------
+
+
+@pytest.fixture(scope="session")
+def sipraw(lab_topology):
+    """Run tools/sipraw.py from the controller (where="controller") or a lab peer; returns its results."""
+
+    def run(where: str, local: str, server: str, specs: list[dict], *, transport: str = "udp",
+            gap: float = 0.25) -> list[dict]:  # fmt: skip
+        args = [local, server, json.dumps(specs), "--transport", transport, "--gap", str(gap)]
+        limit = sum(float(s.get("timeout", 3)) + 1.5 for s in specs) + gap * len(specs) + 15
+        if where == "controller":
+            cmd, stdin = [sys.executable, str(SIPRAW), *args], None
+        else:
+            container = lab_topology.host(where).container(lab_topology.prefix)
+            cmd, stdin = ["podman", "exec", "-i", container, "python3", "-", *args], SIPRAW.read_text()
+        done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=limit, check=False)
+        assert done.returncode == 0, f"sipraw on {where} failed: {done.stderr}"
+        return json.loads(done.stdout)["results"]
+
+    return run
+
+
+class Listener:
+    """tools/sip_listener.py on the controller or a lab peer, until ``stop()`` (its output goes to a file)."""
+
+    def __init__(self, where: str, address: str, port: int, container: str | None, stop_file: str, out: Path,
+                 group: list[Listener], extra: tuple[str, ...] = ()):  # fmt: skip
+        self.where, self.address, self.port = where, address, port
+        self.container, self.stop_file, self.out, self.group = container, stop_file, out, group
+        args = [address, str(port), "--tcp", "--duration", "60", "--stop-file", stop_file, *extra]
+        if container is None:
+            cmd, stdin = [sys.executable, "-u", str(LISTENER), *args], None
+        else:
+            cmd, stdin = (
+                ["podman", "exec", "-i", container, "python3", "-u", "-", *args],
+                LISTENER.read_text(),
+            )
+        with out.open("w") as sink:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=sink, stderr=subprocess.STDOUT, text=True
+            )
+        self.proc.stdin.write(stdin or "")
+        self.proc.stdin.close()
+        self.proc.stdin = None
+        self.stopping = False
+        self.requests: list[dict] | None = None
+        self.other: list[dict] = []
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if '"ready"' in self.out.read_text():
+                return
+            time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        pytest.fail(
+            f"the SIP listener on {self.where} {self.address}:{self.port} did not start: {self.out.read_text()}"
+        )
+
+    def request_stop(self) -> subprocess.Popen | None:
+        if self.stopping:
+            return None
+        self.stopping = True
+        if self.container is None:
+            Path(self.stop_file).touch()
+            return None
+        return subprocess.Popen(["podman", "exec", self.container, "touch", self.stop_file])
+
+    def stop(self) -> list[dict]:
+        """Stop every listener of the test still running (all at once), then read this one's report."""
+        if self.requests is not None:
+            return self.requests
+        touches = [t for t in (listener.request_stop() for listener in self.group) if t is not None]
+        for touch in touches:
+            touch.wait(timeout=15)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        out = self.out.read_text()
+        lines = [line for line in out.splitlines() if line.startswith('{"address"')]
+        assert lines, f"the SIP listener on {self.where} gave no report: {out}"
+        report = json.loads(lines[-1])
+        self.requests, self.other = report["requests"], report["other"]
+        return self.requests
+
+    def invites(self) -> list[dict]:
+        return [r for r in self.stop() if r["method"] == "INVITE"]
+
+    def seen(self) -> str:
+        return "; ".join(f"{r['transport']} {r['method']} {r['uri']} from {r['source'][0]}:{r['source'][1]}"
+                         for r in self.stop())  # fmt: skip
+
+
+@pytest.fixture
+def listen(lab_topology, podman_exec, tmp_path):
+    """Start SIP listeners (all at once, then wait until each listens); stopped at the end of the test.
+
+    Each is (where, address, port) or (where, address, port, extra arguments of the listener).
+    """
+    started: list[Listener] = []
+
+    def start(*where: tuple) -> list[Listener]:
+        batch = []
+        for name, address, port, *extra in where:
+            tag = secrets.token_hex(4)
+            if name == "controller":
+                container, stop_file = None, str(tmp_path / f"stop-{tag}")
+            else:
+                # The port must be free: another party there would take the calls we watch for.
+                held = podman_exec(name, "ss", "-Hlnut", f"sport = :{port}", check=False).stdout.strip()
+                assert not held, f"something already holds port {port} on {name}: {held}"
+                container = lab_topology.host(name).container(lab_topology.prefix)
+                stop_file = f"/tmp/sip-listener-stop-{tag}"
+            batch.append(Listener(name, address, port, container, stop_file, tmp_path / f"listener-{tag}.out",
+                                  started, tuple(extra[0]) if extra else ()))  # fmt: skip
+        started.extend(batch)
+        for listener in batch:
+            listener.wait_ready()
+        return batch
+
+    yield start
+    for listener in started:
+        listener.stop()

@@ -36,17 +36,19 @@ def cti(estate, kamailio_setting):
 
 
 @pytest.fixture(scope="session")
-def rpc(lab_topology, controller, kamailio_setting):
-    """Call a method on a call server from a source: the controller, or a lab host or peer by name."""
-    port = kamailio_setting("kamailio_cti_port")
+def rpc(lab_topology, cti_endpoint):
+    """Call a method on a call server from a source: the controller, or a lab host or peer by name.
+
+    Over HTTPS, the server's certificate pinned (it is the only CA the client trusts).
+    """
 
     def call(source: str, server: str, account: str, password: str, method: str) -> dict:
-        url = f"http://{server}:{port}/RPC"
+        url, cafile = cti_endpoint(source, server)
         if source == "controller":
-            cmd = [sys.executable, str(CLIENT), url, account, password, method]
+            cmd = [sys.executable, str(CLIENT), url, account, password, method, cafile]
         else:
             container = lab_topology.host(source).container(lab_topology.prefix)
-            cmd = ["podman", "exec", "-i", container, "python3", "-", url, account, password, method]
+            cmd = ["podman", "exec", "-i", container, "python3", "-", url, account, password, method, cafile]
         done = subprocess.run(
             cmd, input=CLIENT.read_text(), capture_output=True, text=True, timeout=30, check=True
         )
@@ -176,3 +178,17 @@ def test_a_credential_removed_by_hand_comes_back_and_only_its_table_is_reloaded(
         "Reload kamailio CTI credentials": "changed",
     }, run.stdout[-3000:]
     assert rpc(*login)["status"] == 200, "the restored credential is not in force"
+
+
+def test_plain_http_gets_no_answer(cti, estate, lab_topology, controller, kamailio_setting):
+    """The CTI port speaks HTTPS only: a plain-HTTP request with valid credentials gets nothing."""
+    account = cti[0]
+    source = source_in(lab_topology, controller, account["source_networks"])
+    assert source == "controller", "the lab's first CTI account is allowed from the controller"
+    url = f"http://{server_of(estate, account)}:{kamailio_setting('kamailio_cti_port')}/RPC"
+    done = subprocess.run(
+        [sys.executable, str(CLIENT), url, account["name"], account["password"], account["methods"][0]],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    answer = json.loads(done.stdout)
+    assert answer["status"] is None and answer["error"], answer

@@ -10,9 +10,13 @@ address (media anchored on rtpengine), not from each other.
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import secrets
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import wave
 from pathlib import Path
@@ -23,6 +27,7 @@ pytestmark = pytest.mark.lab
 
 TONE_HZ = 440
 SECONDS = 8
+SPRAY = Path(__file__).with_name("tools") / "rtp_spray.py"
 
 
 def phone_dir(root: Path, user, listen: str, rtp_ports: str, *, answer: bool) -> Path:
@@ -110,3 +115,99 @@ def test_call_with_audio_both_ways_through_rtpengine(users, controller, tmp_path
         rms, hz = tone_in(recordings[-1])
         assert rms > 1000, f"the {name} heard silence (RMS {rms:.0f})"
         assert abs(hz - TONE_HZ) < TONE_HZ * 0.1, f"the {name} heard {hz:.0f} Hz, not the {TONE_HZ} Hz tone"
+
+
+class Sniffer(threading.Thread):
+    """Watch every interface of the controller (AF_PACKET) for UDP payloads holding a marker.
+
+    Unbound, so that the containers' veth ends show the frames the lab
+    bridge forwards between containers (the bridge device itself does not):
+    a packet between two containers is seen twice, once per veth.
+    """
+
+    def __init__(self, marker: bytes, seconds: float):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        self.sock.settimeout(0.2)
+        self.marker, self.deadline = marker, time.monotonic() + seconds
+        self.seen: list[tuple[str, str, int]] = []
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            try:
+                frame = self.sock.recv(65535)
+            except TimeoutError:
+                continue
+            if frame[12:14] != b"\x08\x00":  # IPv4
+                continue
+            ip = frame[14:]
+            if len(ip) < 28 or ip[9] != 17 or self.marker not in ip:
+                continue
+            header = (ip[0] & 0x0F) * 4
+            source, destination = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+            self.seen.append(
+                (
+                    source,
+                    destination,
+                    int.from_bytes(ip[header : header + 2], "big"),
+                    int.from_bytes(ip[header + 2 : header + 4], "big"),
+                    len(ip),
+                )
+            )
+        self.sock.close()
+
+
+def test_rtp_from_a_stranger_is_not_relayed_into_a_call(users, estate, lab_topology, controller, tmp_path):
+    """Two baresip phones are in a call (media through rtpengine, each sending its tone);
+    the outsider sprays RTP at every media port of the call server. rtpengine takes
+    media only from the endpoints it learnt (strict source): not one injected packet
+    reaches a phone."""
+    site_users = [u for u in users.values() if u.status == "active" and u.site == "ams"]
+    plain = [u for u in site_users if not (u.model.get("features") or {}).get("dnd")
+             and not (u.model.get("features") or {}).get("call_forward")]  # fmt: skip
+    callee, caller = (
+        plain[0],
+        next(u for u in site_users if u != plain[0] and not (u.model.get("features") or {}).get("dnd")),
+    )
+    first, last = (int(p) for p in estate.hosts["cs1"]["voip_call_server"]["rtp_ports"].split("-"))
+    marker = secrets.token_bytes(8)
+    callee_dir = phone_dir(tmp_path, callee, f"{controller}:5650", "31140-31159", answer=True)
+    caller_dir = phone_dir(tmp_path, caller, f"{controller}:5670", "31160-31179", answer=False)
+    callee_log = (tmp_path / "callee.log").open("w")
+    seconds = SECONDS + 6
+    answering = subprocess.Popen(["baresip", "-f", str(callee_dir), "-t", str(seconds + 5)],
+                                 stdout=callee_log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while "200 OK" not in (tmp_path / "callee.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "200 OK" in (tmp_path / "callee.log").read_text(), "the callee's phone did not register"
+        calling = subprocess.Popen(
+            ["baresip", "-f", str(caller_dir), "-e", f"/dial {callee.extension}", "-t", str(seconds)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        # Answered, both phones sending their tone, and rtpengine's learning
+        # (heuristic: the SDP's address and port, confirmed within 3 s) done.
+        time.sleep(7)
+        sniffer = Sniffer(marker, seconds=4)
+        sniffer.start()
+        outsider = lab_topology.host("outsider").container(lab_topology.prefix)
+        spray = subprocess.run(
+            ["podman", "exec", "-i", outsider, "python3", "-", callee.server, str(first), str(last), "5",
+             marker.hex()],
+            input=SPRAY.read_text(), capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        sniffer.join(timeout=15)
+        caller_out, _ = calling.communicate(timeout=seconds + 10)
+    finally:
+        answering.wait(timeout=seconds + 20)
+        callee_log.close()
+    assert "Call established" in caller_out, caller_out[-2000:]
+    assert json.loads(spray.stdout)["sent"] >= 5 * ((last - first) // 2), spray.stdout
+    # (source, destination, source port, destination port, length): what reached a phone's RTP port.
+    relayed = [
+        p for p in sniffer.seen if p[0] == callee.server and p[1] == controller and 31140 <= p[3] <= 31179
+    ]
+    assert not relayed, f"rtpengine relayed {len(relayed)} injected RTP packets into the call: {relayed[:5]}"
+    # The sniffer works: it saw the injected packets on their way to the call server.
+    assert any(p[1] == callee.server for p in sniffer.seen), "the sniffer saw none of the sprayed packets"

@@ -40,6 +40,21 @@ def test_sip_listens_on_the_host_address_only(cs):
     assert not host.socket("udp://0.0.0.0:5060").is_listening
 
 
+def test_tls_and_the_cti_https_listen_with_a_private_key(cs):
+    name, host = cs
+    address = HOSTVARS[name]["ansible_host"]
+    assert host.socket(f"tcp://{address}:5061").is_listening
+    assert host.socket(f"tcp://{address}:8443").is_listening
+    assert not host.socket(f"tcp://{address}:8080").is_listening, "no plain-HTTP CTI"
+    key = host.file("/etc/kamailio/tls/server.key")
+    assert (key.user, key.group, key.mode) == ("root", "kamailio", 0o640)
+    # The certificate names the address the peers and CTI clients connect to.
+    text = host.check_output("openssl x509 -noout -ext subjectAltName -in /etc/kamailio/tls/server.crt")
+    assert f"IP Address:{address}" in text
+    tls_cfg = host.file("/etc/kamailio/tls.cfg").content_string
+    assert "verify_certificate = yes" in tls_cfg.split("[client:default]", 1)[1]
+
+
 def test_installed_config_validates(cs):
     _, host = cs
     assert host.run("kamailio -c -f /etc/kamailio/kamailio.cfg").rc == 0
