@@ -291,6 +291,17 @@ def no_stale_registrations(users, call_servers, podman_exec, controller):
 
 
 @pytest.fixture(scope="session")
+def forget_bans(podman_exec):
+    """Forget a source's ban and its counted authentication failures on a call server (by name)."""
+
+    def forget(server: str, address: str) -> None:
+        for table in ("ipban", "authfail"):
+            podman_exec(server, "kamcmd", "htable.delete", table, address, check=False)
+
+    return forget
+
+
+@pytest.fixture(scope="session")
 def register(sipp):
     """REGISTER ``user`` from ``port``; unless ``keep``, the binding is removed again after a 200."""
 

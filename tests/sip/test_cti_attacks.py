@@ -150,16 +150,11 @@ def raw_rpc(monitor, cti_target, lab_topology, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def unbanned(monitor, podman_exec):
+def unbanned(monitor, forget_bans):
     """The account's source starts and ends with no ban and no counted failures on the call server."""
-
-    def unban():
-        for table in ("ipban", "authfail"):
-            podman_exec(monitor.host, "kamcmd", "htable.delete", table, monitor.source_address, check=False)
-
-    unban()
+    forget_bans(monitor.host, monitor.source_address)
     yield monitor.source_address
-    unban()
+    forget_bans(monitor.host, monitor.source_address)
 
 
 @pytest.fixture(scope="session")

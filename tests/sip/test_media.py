@@ -9,6 +9,7 @@ address (media anchored on rtpengine), not from each other.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -74,35 +75,52 @@ def tone_in(recording: Path) -> tuple[float, float]:
     return rms, crossings / 2 / (len(tail) / rate)
 
 
-def test_call_with_audio_both_ways_through_rtpengine(users, controller, tmp_path):
-    if shutil.which("baresip") is None:
-        pytest.fail("baresip is not installed (make bootstrap installs baresip-core)")
+def two_phones(users) -> tuple:
+    """(callee, caller): two active ams users a call rings straight through to."""
     site_users = [u for u in users.values() if u.status == "active" and u.site == "ams"]
     plain = [u for u in site_users if not (u.model.get("features") or {}).get("dnd")
              and not (u.model.get("features") or {}).get("call_forward")]  # fmt: skip
-    callee, caller = (
-        plain[0],
-        next(u for u in site_users if u != plain[0] and not (u.model.get("features") or {}).get("dnd")),
+    return plain[0], next(
+        u for u in site_users if u != plain[0] and not (u.model.get("features") or {}).get("dnd")
     )
-    callee_dir = phone_dir(tmp_path, callee, f"{controller}:5610", "31100-31119", answer=True)
-    caller_dir = phone_dir(tmp_path, caller, f"{controller}:5630", "31120-31139", answer=False)
-    callee_log = (tmp_path / "callee.log").open("w")
-    answering = subprocess.Popen(["baresip", "-f", str(callee_dir), "-t", str(SECONDS + 5)],
-                                 stdout=callee_log, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while "200 OK" not in (tmp_path / "callee.log").read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "200 OK" in (tmp_path / "callee.log").read_text(), "the callee's phone did not register"
-        calling = subprocess.run(
-            ["baresip", "-f", str(caller_dir), "-e", f"/dial {callee.extension}", "-t", str(SECONDS)],
-            capture_output=True, text=True, timeout=SECONDS + 10,
-        )  # fmt: skip
-    finally:
-        answering.wait(timeout=SECONDS + 20)
-        callee_log.close()
-    caller_out = calling.stdout + calling.stderr
-    callee_out = (tmp_path / "callee.log").read_text()
+
+
+@contextlib.contextmanager
+def baresip_call(tmp_path, controller, callee, caller, *, base: int, seconds: int):
+    """A baresip call from ``caller`` to ``callee``, both phones on the controller (SIP ports
+    ``base`` and ``base`` + 20, RTP 31100 + ``base`` % 100 up): yields (caller process,
+    callee log, callee's and caller's directories) once the caller dials; ends with the call."""
+    if shutil.which("baresip") is None:
+        pytest.fail("baresip is not installed (make bootstrap installs baresip-core)")
+    rtp = 31100 + base % 100
+    callee_dir = phone_dir(tmp_path, callee, f"{controller}:{base}", f"{rtp}-{rtp + 19}", answer=True)
+    caller_dir = phone_dir(
+        tmp_path, caller, f"{controller}:{base + 20}", f"{rtp + 20}-{rtp + 39}", answer=False
+    )
+    log_path = tmp_path / "callee.log"
+    with log_path.open("w") as callee_log:
+        answering = subprocess.Popen(["baresip", "-f", str(callee_dir), "-t", str(seconds + 5)],
+                                     stdout=callee_log, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 10
+            while "200 OK" not in log_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "200 OK" in log_path.read_text(), "the callee's phone did not register"
+            calling = subprocess.Popen(
+                ["baresip", "-f", str(caller_dir), "-e", f"/dial {callee.extension}", "-t", str(seconds)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            yield calling, log_path, callee_dir, caller_dir
+        finally:
+            answering.wait(timeout=seconds + 20)
+
+
+def test_call_with_audio_both_ways_through_rtpengine(users, controller, tmp_path):
+    callee, caller = two_phones(users)
+    with baresip_call(tmp_path, controller, callee, caller, base=5610, seconds=SECONDS) as call:
+        calling, callee_log, callee_dir, caller_dir = call
+        caller_out, _ = calling.communicate(timeout=SECONDS + 10)
+    callee_out = callee_log.read_text()
     assert "Call established" in caller_out, caller_out[-2000:]
     for name, out in (("caller", caller_out), ("callee", callee_out)):
         sources = set(re.findall(r"receiving from ([0-9.]+):", out))
@@ -162,30 +180,12 @@ def test_rtp_from_a_stranger_is_not_relayed_into_a_call(users, estate, lab_topol
     the outsider sprays RTP at every media port of the call server. rtpengine takes
     media only from the endpoints it learnt (strict source): not one injected packet
     reaches a phone."""
-    site_users = [u for u in users.values() if u.status == "active" and u.site == "ams"]
-    plain = [u for u in site_users if not (u.model.get("features") or {}).get("dnd")
-             and not (u.model.get("features") or {}).get("call_forward")]  # fmt: skip
-    callee, caller = (
-        plain[0],
-        next(u for u in site_users if u != plain[0] and not (u.model.get("features") or {}).get("dnd")),
-    )
+    callee, caller = two_phones(users)
     first, last = (int(p) for p in estate.hosts["cs1"]["voip_call_server"]["rtp_ports"].split("-"))
     marker = secrets.token_bytes(8)
-    callee_dir = phone_dir(tmp_path, callee, f"{controller}:5650", "31140-31159", answer=True)
-    caller_dir = phone_dir(tmp_path, caller, f"{controller}:5670", "31160-31179", answer=False)
-    callee_log = (tmp_path / "callee.log").open("w")
     seconds = SECONDS + 6
-    answering = subprocess.Popen(["baresip", "-f", str(callee_dir), "-t", str(seconds + 5)],
-                                 stdout=callee_log, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while "200 OK" not in (tmp_path / "callee.log").read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "200 OK" in (tmp_path / "callee.log").read_text(), "the callee's phone did not register"
-        calling = subprocess.Popen(
-            ["baresip", "-f", str(caller_dir), "-e", f"/dial {callee.extension}", "-t", str(seconds)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+    with baresip_call(tmp_path, controller, callee, caller, base=5650, seconds=seconds) as call:
+        calling = call[0]
         # Answered, both phones sending their tone, and rtpengine's learning
         # (heuristic: the SDP's address and port, confirmed within 3 s) done.
         time.sleep(7)
@@ -199,14 +199,11 @@ def test_rtp_from_a_stranger_is_not_relayed_into_a_call(users, estate, lab_topol
         )  # fmt: skip
         sniffer.join(timeout=15)
         caller_out, _ = calling.communicate(timeout=seconds + 10)
-    finally:
-        answering.wait(timeout=seconds + 20)
-        callee_log.close()
     assert "Call established" in caller_out, caller_out[-2000:]
     assert json.loads(spray.stdout)["sent"] >= 5 * ((last - first) // 2), spray.stdout
     # (source, destination, source port, destination port, length): what reached a phone's RTP port.
     relayed = [
-        p for p in sniffer.seen if p[0] == callee.server and p[1] == controller and 31140 <= p[3] <= 31179
+        p for p in sniffer.seen if p[0] == callee.server and p[1] == controller and 31150 <= p[3] <= 31189
     ]
     assert not relayed, f"rtpengine relayed {len(relayed)} injected RTP packets into the call: {relayed[:5]}"
     # The sniffer works: it saw the injected packets on their way to the call server.

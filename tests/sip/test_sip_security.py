@@ -15,18 +15,12 @@ FLOOD = Path(__file__).with_name("tools") / "register_flood.py"
 
 
 @pytest.fixture
-def unbanned(lab_topology, call_servers, podman_exec):
+def unbanned(lab_topology, call_servers, forget_bans):
     """The outsider starts and ends with no ban and no counted failures on the ams call server."""
     outsider = lab_topology.host("outsider").address
-    server = call_servers["ams"]
-
-    def unban():
-        for table in ("ipban", "authfail"):
-            podman_exec(server, "kamcmd", "htable.delete", table, outsider, check=False)
-
-    unban()
+    forget_bans(call_servers["ams"], outsider)
     yield outsider
-    unban()
+    forget_bans(call_servers["ams"], outsider)
 
 
 def test_register_flood_is_throttled_while_users_register(

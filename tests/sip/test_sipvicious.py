@@ -88,16 +88,11 @@ def toolkit(outsider, lab_topology) -> str:
 
 
 @pytest.fixture
-def unbanned(target, outsider, podman_exec):
+def unbanned(target, outsider, forget_bans):
     """The outsider starts and ends with no ban and no counted failures on the ams call server."""
-
-    def unban():
-        for table in ("ipban", "authfail"):
-            podman_exec(target.name, "kamcmd", "htable.delete", table, outsider.address, check=False)
-
-    unban()
+    forget_bans(target.name, outsider.address)
     yield outsider.address
-    unban()
+    forget_bans(target.name, outsider.address)
 
 
 @pytest.fixture
