@@ -1,4 +1,4 @@
-"""CTI links: JSON-RPC over HTTP on the call servers, per account: credentials,
+"""CTI links: JSON-RPC over HTTPS on the call servers, per account: credentials,
 source networks and the methods of its rights. Sources are real lab
 addresses: the controller, the outsider peer and a managed host."""
 
