@@ -1,0 +1,108 @@
+"""The call server's kamailio.cfg as the role renders it: the defences of the call path are
+there for every estate, fast (the lab's attacker suite proves them against a real Kamailio).
+
+The template is rendered with jinja2 from the role's defaults and the data
+voipctl.derive.kamailio builds for a small two-site estate.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+from voipctl.derive.kamailio import call_server_data
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "roles" / "kamailio" / "templates" / "etc" / "kamailio" / "kamailio.cfg.j2"
+SITES = {
+    "ams": {"extensions": "2000-2999", "emergency": ["112"], "voice_subnets": ["10.100.0.0/16"]},
+    "thr": {"extensions": "3000-3999", "emergency": ["110"], "voice_subnets": ["10.101.0.0/16"]},
+}
+IDENTITY_HEADERS = ["P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID", "Diversion",
+                    "History-Info", "P-Charge-Info", "P-Called-Party-ID"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cfg() -> str:
+    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+    data = call_server_data(
+        "cs1", site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=[],
+        trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c"}],
+        gateways=[{"name": "gw1", "site": "ams", "address": "10.0.0.41"}],
+        peers=[{"name": "cs2", "site": "thr", "address": "10.0.0.12"}],
+        cti_accounts=[{"name": "wall", "source_networks": ["10.0.0.5/32", "10.0.1.0/24"], "rights": ["monitor"],
+                       "credentials_ref": "v"}],
+        cti_secrets={"v": "s3cret"}, cti_rights_methods=defaults["kamailio_cti_rights_methods"],
+        master_secret="m" * 32, today="2026-11-22",
+    )  # fmt: skip
+    settings = {k: v for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v)}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["comment"] = lambda text: "# " + str(text)
+    return env.from_string(TEMPLATE.read_text()).render(
+        **settings, __kamailio_data=data, ansible_managed="managed", inventory_hostname="cs1",
+        kamailio_listen_address="10.0.0.11", kamailio_keepalive_version_sources=["10.0.9.0/24"],
+    )  # fmt: skip
+
+
+def route(cfg: str, name: str) -> str:
+    """The body of route ``name`` (any kind: request, branch, failure, event)."""
+    found = re.search(r"^\w*route\[" + re.escape(name) + r"\] \{\n(.*?)^\}", cfg, re.M | re.S)
+    assert found, f"no route {name}"
+    return found.group(1)
+
+
+def test_the_cti_never_hands_the_body_to_the_json_rpc_dispatcher(cfg):
+    assert "jsonrpc_dispatch" not in cfg
+    assert 'jsonrpc_exec(\'{"jsonrpc":"2.0","method":"$var(method)"' in route(cfg, "CTI_EXEC")
+    request = route(cfg, "CTI_REQUEST")
+    # One object, no escapes, one method key in any case, a bounded body.
+    for check in ("[{].*[}]", "[\\\\]", "[Mm][Ee][Tt][Hh][Oo][Dd]", "{s.len}) > 4096"):
+        assert check in request, check
+    http = route(cfg, "xhttp:request")
+    assert http.index("ipban") < http.index("Authorization"), "a banned source is refused before any login"
+    for var in ("method", "params", "id"):
+        assert f'$var({var}) = "";' in http, f"$var({var}) is reset per request"
+    # The allowed methods lead to the checked call only.
+    assert re.search(r'\$var\(method\) == "ul\.dump".*\) \{\n\t+route\(CTI_EXEC\);', http, re.S)
+
+
+def test_the_cti_and_sip_over_tls_listen_and_nothing_serves_plain_http(cfg):
+    assert "listen=tls:10.0.0.11:8443" in cfg and "listen=tls:10.0.0.11:5061" in cfg
+    assert not re.search(r"listen=tcp:\S+:8443", cfg)
+    assert '$pr != "tls"' in route(cfg, "xhttp:request")
+
+
+def test_registrations_are_checked_before_they_are_saved(cfg):
+    registrar = route(cfg, "REGISTRAR")
+    assert registrar.index("route(CONTACT_CHECK)") < registrar.index('save("location")')
+    check = route(cfg, "CONTACT_CHECK")
+    assert "$(var(contact){uri.host}) != $si" in check and "uri.maddr" in check
+    assert 'is_in_subnet("$si", "10.100.0.0/16,10.101.0.0/16")' in check
+    # Located contacts at any peer of the estate are dropped.
+    device = route(cfg, "TO_DEVICE")
+    for address in ("10.0.0.12", "10.0.0.41", "10.0.0.61"):
+        assert f'$rd == "{address}"' in device, address
+
+
+def test_in_dialog_requests_need_a_known_dialog(cfg):
+    within = route(cfg, "WITHINDLG")
+    assert within.index("is_known_dlg()") < within.index("loose_route()")
+
+
+def test_identity_headers_from_users_are_removed_and_digests_are_counted(cfg):
+    strip = re.search(r'remove_hf_re\("\^\(([^)]*)\)\$"\)', cfg)
+    assert strip and set(strip.group(1).split("|")) >= set(IDENTITY_HEADERS)
+    assert 'modparam("auth", "qop", "auth")' in cfg and 'modparam("auth", "nonce_count", 1)' in cfg
+    assert re.findall(r'(?:proxy|www)_challenge\("[^"]+", "(\d+)"\)', cfg) and all(
+        int(flags) & 1 for flags in re.findall(r'(?:proxy|www)_challenge\("[^"]+", "(\d+)"\)', cfg)
+    ), "every challenge asks for qop=auth"
+
+
+def test_trusted_peers_follow_the_transport_and_media_is_strict(cfg):
+    assert 'allow_source_address("$var(trusted_grp)")' in cfg
+    calls = re.findall(r"rtpengine_manage\(([^)]*)\)", cfg)
+    assert calls and all("strict-source" in c for c in calls), calls
