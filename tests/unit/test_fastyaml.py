@@ -244,3 +244,27 @@ def test_generated_estate_parses_fast_and_identically(tmp_path):
 )
 def test_document_markers_are_found_as_by_the_regex(text):
     assert fastyaml._markers(text) == fastyaml._MARKER.findall(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Fax\nusername backdoor",
+        "x\r\ny",
+        "a\tb",
+        "n\x00",
+        "c1\x85d",
+        "del\x7f",
+        'q"uote\\back',
+        "ls\u2028x",
+        "ü",
+    ],
+)
+def test_generated_yaml_keeps_control_characters_exactly(value):
+    """voipctl's YAML writer escapes what a reader would fold: a line break stays a line break
+    (a raw one in a double-quoted scalar reads back as a space), for both readers."""
+    from voipctl.generate import dump
+
+    text = dump({"k": [{"name": value}]})
+    assert yaml.safe_load(text)["k"][0]["name"] == value
+    assert load_text(text)["k"][0]["name"] == value

@@ -8,6 +8,7 @@ same files. Hosts get documentation or benchmarking addresses (192.0.2.0/24,
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import re
@@ -450,7 +451,18 @@ def _scalar(value: Any) -> str:
     safe = re.fullmatch(r"[A-Za-z0-9_./@()][A-Za-z0-9_ ./@()+-]*", text) and text == text.strip()
     if safe and ": " not in text and _plain_is_string(text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted YAML scalar that reads back as exactly ``text``.
+
+    JSON's escapes are YAML's; characters a YAML reader would take for a line
+    break or fold (C1 controls, DEL, U+2028, U+2029) are escaped too, so that
+    a line break in a value stays a line break and never becomes a space.
+    """
+    body = json.dumps(text, ensure_ascii=False)[1:-1]
+    return '"' + re.sub(r"[\x7f-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", body) + '"'
 
 
 def _plain_is_string(text: str) -> bool:
