@@ -120,7 +120,56 @@ def fwd(i: int, **targets: Any) -> Edit:
     return data(USERS, lambda d: d["voip_users"][i]["features"].update(call_forward=targets))
 
 
+GATEWAY = "host_vars/gw1/gateway.yml"
+SWITCH = "host_vars/sw1/switch.yml"
+# Text that must never reach Jinja, a device CLI, a config file or a SIP header.
+HOSTILE_TEXT = {
+    "jinja-expression": "{{ lookup('pipe', 'id') }}",
+    "jinja-statement": "Jan {% if true %}x{% endif %}",
+    "jinja-comment": "Jan {# x #}",
+    "newline-command": "Fax\nusername backdoor privilege 15 secret 0 x",
+    "carriage-return": "Fax\r\nswitchport mode trunk",
+    "tab": "Jan\tde Vries",
+    "nul": "Jan\x00",
+    "c1-next-line": "Jan\x85de Vries",
+    "delete": "Jan\x7f",
+}
+TEXT_RULE = "is not plain text: no control character (line break, tab, ...) and no template marker"
+
+
+def hostile_text_cases() -> list[Case]:
+    """Every hostile text in a user's name, an FXS port's and a switch port's description."""
+    cases = []
+    for kind, value in HOSTILE_TEXT.items():
+        cases += [
+            case(f"text-{kind}-user-name", user(0, name=value), USERS, "voip_users[0].name", TEXT_RULE),
+            case(
+                f"text-{kind}-fxs-description",
+                host_var(
+                    "gw1",
+                    "gateway.yml",
+                    "voip_gateway",
+                    lambda g, v=value: g["fxs_ports"][0].update(description=v),
+                ),
+                GATEWAY,
+                "voip_gateway.fxs_ports[0].description",
+                TEXT_RULE,
+            ),
+            case(
+                f"text-{kind}-switch-port-description",
+                host_var(
+                    "sw1", "switch.yml", "voip_switch", lambda w, v=value: w["ports"][0].update(description=v)
+                ),
+                SWITCH,
+                "voip_switch.ports[0].description",
+                TEXT_RULE,
+            ),
+        ]
+    return cases
+
+
 CASES = [
+    *hostile_text_cases(),
     # --- formats ---------------------------------------------------------
     case(
         "mac-short",

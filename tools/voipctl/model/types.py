@@ -44,7 +44,15 @@ OutletName = _pattern(
 )
 PortRef = _pattern(r"^[a-z][a-z0-9_-]{0,62}:[0-9]{1,3}$", "a panel port such as 'ams-r2-pp1:14'")
 Clock = _pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time of day HH:MM")
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Plain text: no control character (C0, DEL, C1: a line break would end a line
+# of a device's configuration or a SIP header) and no template marker ({{, {%,
+# {#: model data is data, never a template). Without look-ahead, for pydantic's
+# Rust regex: a "{" is followed by something else than "{", "%" or "#", or ends it.
+TEXT_RE = r"^(?:[^\x00-\x1f\x7f-\x9f{]|\{[^\x00-\x1f\x7f-\x9f{%#])*\{?$"
+PATTERNS[TEXT_RE] = (
+    "plain text: no control character (line break, tab, ...) and no template marker ({{, {% or {#)"
+)
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TEXT_RE)]
 AbsolutePath = _pattern(r"^/.*$", "an absolute path")
 
 
