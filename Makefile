@@ -72,12 +72,14 @@ lab-summary: venv ## Print hosts, what runs on them and the last converge
 
 lab: lab-up lab-converge lab-verify lab-summary ## Set up everything, build and converge the lab, verify, summarise
 
-lint: venv ## ansible-lint (production profile), yamllint, ruff, molecule config
+lint: venv ## ansible-lint (production profile), yamllint, ruff, ansible-doc of every module, molecule config
 	ansible-lint
 	yamllint --strict .
 	ruff check .
 	ruff format --check .
 	ansible-playbook --syntax-check playbooks/site.yml
+	@# Every module's documentation must be YAML that ansible-doc renders.
+	@for module in library/*.py; do ansible-doc -M library "$$(basename "$$module" .py)" >/dev/null || exit 1; done
 	molecule syntax
 
 molecule: bootstrap venv ## The molecule default scenario: create, converge, idempotence, verify

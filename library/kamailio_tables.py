@@ -7,7 +7,7 @@ short_description: Bring several Kamailio tables to their desired rows in one ca
 description:
   - Does what the single-table modules (M(kamailio_subscribers), M(kamailio_aliases),
     M(kamailio_preferences), M(kamailio_trusted), M(kamailio_dispatcher), M(kamailio_htable)) do,
-    for each table named in O(tables), in one module run: one task and one round trip instead of one
+    for each table named in O(tables), in one module run; one task and one round trip instead of one
     per table (the per-task cost dominates a no-op at 10,000 users).
   - Each table is read once and only its difference written, in its own transaction; a table that
     fails leaves the tables before it synced and the ones after it untouched, and fails the task.

@@ -28,7 +28,7 @@ options:
     default: []
   replace:
     description:
-      - Make the whole configuration O(intended) (a restore from a backup of the device): every
+      - Make the whole configuration O(intended) (a restore from a backup of the device); every
         top-level line that is not intended is removed, not only those matching O(managed).
       - A single setting that an intended line overwrites (C(hostname), C(enable secret),
         C(username NAME ... secret)) is not negated, which would remove the new value too; what the
