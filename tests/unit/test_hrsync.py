@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
 import difflib
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from voipctl import hrsync
 from voipctl.cli import main
 from voipctl.directory import Directory, plain
-from voipctl.hrsync import HrRow, parse_csv, reconcile
+from voipctl.hrsync import HrRow, mass_leave, mass_leave_limit, parse_csv, reconcile
 from voipctl.model.checks import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -379,6 +381,218 @@ def test_parse_refuses_text_that_is_not_utf8(tmp_path):
 def test_a_missing_file_is_an_error(inv, tmp_path, capsys):
     assert run(inv, str(tmp_path / "nope.csv")) == 1
     assert "cannot read the HR export" in capsys.readouterr().err
+
+
+# -- formulas (CSV injection) ----------------------------------------------------------------
+
+GOOD = {"employee_id": "a1", "name": "Ann One", "email": "a1@example.com", "site": "ams",
+        "start_date": "2020-01-01", "end_date": ""}  # fmt: skip
+FORMULAS = [
+    ("=cmd|' /C calc'!A0", "\"=cmd|' /C calc'!A0\" starts with '='"),
+    ("+1+1", "'+1+1' starts with '+'"),
+    ("-2+3", "'-2+3' starts with '-'"),
+    ("@SUM(1)", "'@SUM(1)' starts with '@'"),
+    (" =1", "'=1' starts with '='"),  # leading blanks are stripped, then checked
+    ("\t=1", "'=1' starts with '='"),
+    ("\r=1", "'=1' starts with '='"),
+    ('=HYPERLINK("http://x.example","y")', "'=HYPERLINK(\"http://x.example\",\"y\")' starts with '='"),
+    ('=HYPERLINK("http://evil.example/a-long-path","click me")',
+     "'=HYPERLINK(\"http://evil.example/a-lon...' starts with '='"),  # long cells are shortened
+    ("-x@example.com", "'-x@example.com' starts with '-'"),  # matches the e-mail format: still refused
+]  # fmt: skip
+
+
+def csv_of(*records: dict[str, str]) -> str:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=hrsync.COLUMNS, quoting=csv.QUOTE_ALL)  # a CR too
+    writer.writeheader()
+    writer.writerows(records)
+    return text.getvalue()
+
+
+@pytest.mark.parametrize("column", hrsync.COLUMNS)
+@pytest.mark.parametrize(("cell", "expected"), FORMULAS)
+def test_formula_cells_are_refused_in_every_column(tmp_path, column, cell, expected):
+    path = write_csv(tmp_path, csv_of({**GOOD, column: cell}), header="")
+    rows, problems = parse_csv(path, SITES)
+    message = f"{expected}, which a spreadsheet runs as a formula"
+    assert [str(p) for p in problems] == [f"{path}:2: {column}: {message}"]  # one problem per cell
+    assert rows == []
+
+
+@pytest.mark.parametrize("name", ["-Jan", "+Jan", "@jan", "=Jan", " -Jan"])
+def test_a_name_starting_like_a_formula_is_refused(tmp_path, name):
+    """A real name never starts with these; refusing the rare one is the safe side."""
+    path = write_csv(tmp_path, csv_of({**GOOD, "name": name}), header="")
+    assert [p.column for p in parse_csv(path, SITES)[1]] == ["name"]
+
+
+@pytest.mark.parametrize(
+    "name", ["Zahra Karimi-Nouri", "Jan + Piet", "Ann (=)", "Ann @ home", "O'Brien", "'Quoted"]
+)
+def test_formula_characters_inside_a_value_are_fine(tmp_path, name):
+    path = write_csv(tmp_path, csv_of({**GOOD, "name": name, "email": "a+tag@example.com"}), header="")
+    rows, problems = parse_csv(path, SITES)
+    assert problems == [] and (rows[0].name, rows[0].email) == (name, "a+tag@example.com")
+
+
+def test_cli_refuses_a_formula_and_writes_nothing(inv, tmp_path, capsys):
+    text = EXPORT.read_text().replace("Zahra Karimi-Nouri", '"=HYPERLINK(""http://x.example"",""y"")"')
+    path = write_csv(tmp_path, text, header="")
+    before = snapshot(inv)
+    assert run(inv, str(path), "--apply", "--allow-mass-leave") == 1
+    errors = capsys.readouterr().err
+    assert f"{path}:10: name: '=HYPERLINK(" in errors and "1 problem; nothing was changed" in errors
+    assert snapshot(inv) == before
+
+
+# -- the mass-leave safety -------------------------------------------------------------------
+# inventory/lab has 9 active users (ams 5, thr 4): the limit is 5; lab-export.csv makes 2 leavers.
+
+LIMIT_REASON = "limit: 5, the larger of 5 and 10% of the active users"
+OVERRIDE = "; check the export, or pass --allow-mass-leave"
+
+
+def ending(*uids: str) -> str:
+    """lab-export.csv with an end_date of 2026-11-01 for each of ``uids``: more leavers."""
+    lines = EXPORT.read_text().splitlines(keepends=True)
+    return "".join(
+        line.replace(",\n", ",2026-11-01\n") if line.split(",")[0] in uids else line for line in lines
+    )
+
+
+def without_site(site: str) -> str:
+    """lab-export.csv less the rows of ``site`` (a truncated export)."""
+    return "".join(line for line in EXPORT.read_text().splitlines(keepends=True) if f",{site}," not in line)
+
+
+def refused(monkeypatch) -> None:
+    """Fail the test if hrsync gets as far as changing anything."""
+
+    def apply(*_args, **_kwargs):
+        raise AssertionError("hr-sync applied a refused plan")
+
+    monkeypatch.setattr(hrsync, "apply", apply)
+
+
+@pytest.mark.parametrize("body", ["", ",,,,,\n\n"], ids=["header-only", "blank-rows"])
+@pytest.mark.parametrize("options", [[], ["--commit", "--ticket", "OPS-1"], ["--dry-run"]])
+def test_an_export_without_employees_is_refused_before_any_change(
+    inv, tmp_path, monkeypatch, capsys, body, options
+):
+    refused(monkeypatch)
+    before = snapshot(inv)
+    assert run(inv, str(write_csv(tmp_path, body)), "--apply", *options) == 1
+    output, errors = capsys.readouterr()
+    assert "on 2026-11-22: 9 leavers\n" in output  # the counts come first
+    message = (
+        f"hr-sync would make 9 of 9 active users leavers (the export holds no employees; {LIMIT_REASON})"
+    )
+    assert f"error: {message}{OVERRIDE}\n" in errors
+    assert "hint: nothing was changed" in errors and "Traceback" not in errors
+    assert snapshot(inv) == before
+
+
+def test_an_export_without_a_site_is_refused(inv, tmp_path, monkeypatch, capsys):
+    """No thr row: 3 of its users leave (rahmadi moves to ams), 5 in all, within the limit, but refused."""
+    refused(monkeypatch)
+    before = snapshot(inv)
+    assert run(inv, str(write_csv(tmp_path, without_site("thr"), header="")), "--apply") == 1
+    message = "hr-sync would make 5 of 9 active users leavers (the export holds no row for site thr, "
+    assert f"error: {message}where 3 of 4 active users would leave){OVERRIDE}\n" in capsys.readouterr().err
+    assert snapshot(inv) == before
+
+
+def test_leavers_up_to_the_limit_are_applied(inv, tmp_path, capsys):
+    csv = write_csv(tmp_path, ending("jdevries", "svisser", "ahosseini"), header="")
+    assert run(inv, str(csv), "--apply") == 0, capsys.readouterr()
+    output, errors = capsys.readouterr()
+    assert "3 joiners, 5 leavers, 1 mover, 1 rename" in output and "warning" not in errors
+    users = {u["id"]: u for u in plain(Directory(inv).users)}
+    leavers = {"mjansen", "lmeijer", "jdevries", "svisser", "ahosseini"}
+    assert {uid for uid, u in users.items() if u["status"] == "leaver"} == leavers | {"kbos"}
+    assert validate(inv, TODAY).errors == []
+
+
+def test_one_leaver_over_the_limit_is_refused(inv, tmp_path, monkeypatch, capsys):
+    refused(monkeypatch)
+    before = snapshot(inv)
+    csv = write_csv(tmp_path, ending("jdevries", "svisser", "ahosseini", "mrezaei"), header="")
+    assert run(inv, str(csv), "--apply") == 1
+    message = f"hr-sync would make 6 of 9 active users leavers ({LIMIT_REASON}){OVERRIDE}"
+    assert f"error: {message}\n" in capsys.readouterr().err
+    assert snapshot(inv) == before
+
+
+@pytest.mark.parametrize("body", ["", "WITHOUT_THR"])
+def test_allow_mass_leave_applies_with_a_warning(inv, tmp_path, capsys, body):
+    text = without_site("thr") if body else HEADER
+    assert run(inv, str(write_csv(tmp_path, text, header="")), "--apply", "--allow-mass-leave") == 0
+    errors = capsys.readouterr().err
+    assert "warning: hr-sync would make" in errors and "; applied anyway (--allow-mass-leave)" in errors
+    users = {u["id"]: u for u in plain(Directory(inv).users)}
+    leavers = {uid for uid, u in users.items() if u["status"] == "leaver"}
+    assert leavers == (
+        {"mjansen", "lmeijer", "ahosseini", "mrezaei", "zkarimi", "kbos"} if body else set(users)
+    )
+    assert validate(inv, TODAY).errors == []
+
+
+def test_the_report_warns_and_exits_0(inv, tmp_path, capsys):
+    before = snapshot(inv)
+    assert run(inv, str(write_csv(tmp_path, ""))) == 0
+    output, errors = capsys.readouterr()
+    message = (
+        f"hr-sync would make 9 of 9 active users leavers (the export holds no employees; {LIMIT_REASON})"
+    )
+    assert f"warning: {message}{OVERRIDE}\n" in errors
+    assert "9 leavers" in output and "report only, nothing written" in output
+    assert snapshot(inv) == before
+
+
+def test_apply_prints_the_counts_before_the_changes(inv, capsys):
+    assert run(inv, str(EXPORT), "--apply") == 0
+    output = capsys.readouterr().out
+    summary = output.index(f"hr-sync {EXPORT} on 2026-11-22: 3 joiners, 2 leavers, 1 mover, 1 rename\n")
+    assert summary < output.index("changes") < output.index("+  - id: evandam")
+
+
+def active_users(count: int) -> list[dict[str, str]]:
+    return [
+        {"id": f"u{i:03d}", "name": f"U {i}", "email": f"u{i:03d}@example.com", "site": SITES[i % 2],
+         "status": "active"}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def rows_of(users: list[dict[str, str]]) -> list[HrRow]:
+    start = datetime.date(2020, 1, 1)
+    return [HrRow(i + 2, u["id"], u["name"], u["email"], u["site"], start) for i, u in enumerate(users)]
+
+
+@pytest.mark.parametrize(
+    ("active", "limit"), [(0, 5), (9, 5), (50, 5), (59, 5), (60, 6), (100, 10), (10_000, 1_000)]
+)
+def test_the_limit_is_the_larger_of_5_and_10_percent(active, limit):
+    assert mass_leave_limit(active) == limit
+
+
+@pytest.mark.parametrize(("leaving", "refused"), [(20, False), (21, True)])
+def test_mass_leave_counts_against_ten_percent_of_a_large_directory(leaving, refused):
+    users = [*active_users(200), {"id": "old", "site": "ams", "status": "leaver"}]  # not counted
+    rows = rows_of(users[leaving:200])
+    plan = reconcile(rows, users, TODAY)
+    assert len(plan.leavers) == leaving
+    expected = "hr-sync would make 21 of 200 active users leavers (limit: 20, the larger of 5 and 10% "
+    assert mass_leave(plan, rows, users) == (expected + "of the active users)" if refused else None)
+
+
+def test_mass_leave_ignores_plans_without_leavers():
+    users = active_users(4)
+    moved = [HrRow(r.line, r.employee_id, r.name, r.email, "ams", r.start_date) for r in rows_of(users)]
+    plan = reconcile(moved, users, TODAY)  # thr has no row, but its users move: nobody leaves
+    assert len(plan.movers) == 2 and mass_leave(plan, moved, users) is None
+    assert mass_leave(reconcile([], [], TODAY), [], []) is None  # an empty export for an empty directory
 
 
 # -- scale ------------------------------------------------------------------------------------

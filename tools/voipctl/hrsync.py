@@ -23,8 +23,26 @@ What the report holds (``employee_id`` is the directory's user ``id``):
 
 The export is UTF-8 CSV with a header row of exactly the columns in COLUMNS
 (any order); dates are YYYY-MM-DD, end_date may be empty, every other field
-is required. Every problem of the file is reported at once, each naming the
-file, the line and the column; with one, nothing is changed.
+is required. No cell may start with ``=``, ``+``, ``-`` or ``@`` (after any
+leading blanks, tabs or line breaks, which are stripped): a spreadsheet runs
+such a cell as a formula (CSV injection), and no column needs one (ids and
+sites start with a letter, dates with a digit; there is no phone number
+column), so a name like ``-Jan`` is refused too. Every problem of the file is
+reported at once, each naming the file, the line and the column; with one,
+nothing is changed.
+
+A mass leave is refused (``--allow-mass-leave`` overrides it): ``--apply``
+(with ``--dry-run`` too) stops before changing anything, with exit code 1,
+when the plan makes leavers and
+
+* the export holds no employees at all (a header-only file), or
+* it makes more leavers than the larger of 5 and 10% (rounded down) of the
+  directory's active users, or
+* the export holds no row for a site where it makes leavers (a truncated
+  export).
+
+The report (without ``--apply``) prints the same warning and exits 0. With
+``--apply`` the plan's counts are printed before anything is changed.
 
 The steps: ``parse_csv`` and ``reconcile`` are pure and O(rows + users)
 (dict lookups); ``apply`` makes the plan's changes in the loaded documents
@@ -42,6 +60,7 @@ import difflib
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +84,12 @@ CLASS_OF_SERVICE = "internal"  # of every joiner; raise it with `voipctl user se
 MAX_NAME = 200  # as the model's Text
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A spreadsheet runs a cell starting with one of these as a formula (checked after strip()).
+FORMULA = re.compile(r"^[=+\-@]")
+# A mass leave: more leavers than the larger of these (see mass_leave); --allow-mass-leave overrides.
+MASS_LEAVE_MIN = 5
+MASS_LEAVE_PERCENT = 10
+OVERRIDE = "check the export, or pass --allow-mass-leave"
 # A bar for --apply only when there is enough to wait for (and a terminal to draw it on).
 PROGRESS_FROM = 100
 
@@ -228,6 +253,7 @@ def _parse_row(
     def problem(column: str, message: str) -> None:
         problems.append(Problem(name, line, message, column))
 
+    fields = _without_formulas(fields, problem)
     for column in COLUMNS:
         if column in fields and not fields[column] and column not in OPTIONAL:
             problem(column, "is empty; a value is required")
@@ -252,6 +278,23 @@ def _parse_row(
     if len(problems) > before or len(fields) < len(COLUMNS) or start is None:
         return None
     return HrRow(line, uid, full_name, email, site, start, end)
+
+
+def _without_formulas(fields: Mapping[str, str], problem: Callable[[str, str], None]) -> dict[str, str]:
+    """``fields`` less the cells a spreadsheet would run as a formula (each one reported).
+
+    The cells are already stripped, so `` =1`` and a tab or line break before
+    the ``=`` are caught too. A refused cell gets no other check (one problem
+    per cell), and its row is left out (a column is missing).
+    """
+    kept = {}
+    for column, text in fields.items():
+        if FORMULA.match(text):
+            shown = repr(text if len(text) <= 40 else text[:37] + "...")
+            problem(column, f"{shown} starts with {text[0]!r}, which a spreadsheet runs as a formula")
+        else:
+            kept[column] = text
+    return kept
 
 
 def _date(
@@ -421,6 +464,45 @@ def report_rows(plan: Plan) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def mass_leave_limit(active: int) -> int:
+    """The most leavers one run may make: the larger of 5 and 10% (rounded down) of ``active``."""
+    return max(MASS_LEAVE_MIN, active * MASS_LEAVE_PERCENT // 100)
+
+
+def mass_leave(plan: Plan, rows: Collection[HrRow], users: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why ``plan`` looks like a broken export rather than real leavers; None when it does not.
+
+    ``hr-sync would make 42 of 50 active users leavers (limit: 5, ...)``:
+    the message without what to do (the callers add it, see OVERRIDE).
+
+    Only a plan with leavers is suspect, when the export holds no employees,
+    or the leavers are more than mass_leave_limit of the active users, or
+    the export holds no row for a site where there are leavers (truncated).
+    """
+    if not plan.leavers:
+        return None
+    active = Counter(  # active users by site, as reconcile sees them
+        str(user.get("site", ""))
+        for user in users
+        if isinstance(user, Mapping) and user.get("id") is not None and user.get("status") != "leaver"
+    )
+    total, limit = active.total(), mass_leave_limit(active.total())
+    reasons = []
+    if not rows:
+        reasons.append("the export holds no employees")
+    if len(plan.leavers) > limit:
+        share = f"the larger of {MASS_LEAVE_MIN} and {MASS_LEAVE_PERCENT}% of the active users"
+        reasons.append(f"limit: {limit}, {share}")
+    leaving = Counter(leaver.site for leaver in plan.leavers)
+    exported = {row.site for row in rows}
+    for site in sorted(leaving.keys() - exported) if rows else ():  # no rows: said above
+        where = f"where {leaving[site]} of {active.get(site, 0)} active users would leave"
+        reasons.append(f"the export holds no row for site {site}, {where}")
+    if not reasons:
+        return None
+    return f"hr-sync would make {len(plan.leavers)} of {total} active users leavers ({'; '.join(reasons)})"
+
+
 # -- applying -------------------------------------------------------------------------------
 
 _SAFE = YAML(typ="safe", pure=True)
@@ -479,15 +561,35 @@ def apply(
 
 # -- command --------------------------------------------------------------------------------
 
+MASS_LEAVE_HELP = f"""\
+safety: --apply (and --apply --dry-run) refuses a mass leave and changes
+nothing (exit 1) unless --allow-mass-leave is given; a plan with leavers is
+a mass leave when
+  - the export holds no employees at all (a header-only file), or
+  - it makes more leavers than the larger of {MASS_LEAVE_MIN} and {MASS_LEAVE_PERCENT}% (rounded down)
+    of the active users, or
+  - the export holds no row for a site where it makes leavers (a truncated export).
+Without --apply the report prints the same warning and exits 0.
+Cells starting with =, +, -, @ (spreadsheet formulas) are refused."""
 
-def load_plan(path: Path, directory: Directory, today: datetime.date) -> Plan:
-    """Parse the export against the directory's sites and reconcile; refuse it on any problem."""
+
+def load_plan(path: Path, directory: Directory, today: datetime.date) -> tuple[Plan, str | None]:
+    """Parse the export against the directory's sites and reconcile; refuse it on any problem.
+
+    Also the mass_leave warning of the plan (None when there is none).
+    """
     rows, problems = parse_csv(path, directory.sites)
     if problems:
         for problem in problems:
             err.print(str(problem), markup=False, soft_wrap=True, highlight=False)
         raise HrSyncError(f"{path}: {_count(len(problems), 'problem')}; nothing was changed")
-    return reconcile(rows, directory.users.data(), today)
+    users = directory.users.data()
+    plan = reconcile(rows, users, today)
+    return plan, mass_leave(plan, rows, users)
+
+
+def _warn(message: str) -> None:
+    err.print(Text.assemble(("warning: ", "bold yellow"), message), soft_wrap=True)
 
 
 def report_table(rows: Iterable[tuple[str, ...]], title: str) -> Table:
@@ -517,20 +619,33 @@ def _apply_with_progress(plan: Plan, directory: Directory, today: datetime.date)
         return apply(plan, directory, today, step=lambda _change: progress.advance(task))
 
 
+def _report(args: argparse.Namespace) -> int:
+    """hr-sync without --apply: the table, and the mass_leave warning (still exit 0: nothing is written)."""
+    today = today_of(args)
+    plan, warning = load_plan(args.csv, Directory(inventory_of(args)), today)
+    out.print(report_table(report_rows(plan), f"hr-sync {args.csv} on {today}: {plan.summary()}"))
+    if warning:
+        _warn(f"{warning}; {OVERRIDE}")
+    out.print("report only, nothing written" + ("; --apply makes these changes" if plan.size else ""))
+    return 0
+
+
 def cmd_hr_sync(args: argparse.Namespace) -> int:
     """Report (default) or apply (--apply) the differences between the export and the directory."""
     if not args.apply and (args.commit or args.ticket):
         raise VoipctlError("--commit and --ticket go with --apply (without it, hr-sync only reports)")
     if not args.apply:
-        today = today_of(args)
-        plan = load_plan(args.csv, Directory(inventory_of(args)), today)
-        out.print(report_table(report_rows(plan), f"hr-sync {args.csv} on {today}: {plan.summary()}"))
-        out.print("report only, nothing written" + ("; --apply makes these changes" if plan.size else ""))
-        return 0
+        return _report(args)
 
     def edit(directory: Directory, today: datetime.date) -> list[Change]:
-        plan = load_plan(args.csv, directory, today)
+        plan, warning = load_plan(args.csv, directory, today)
+        out.print(Text(f"hr-sync {args.csv} on {today}: {plan.summary()}"))
         _print_not_applied(plan)
+        if warning and not args.allow_mass_leave:
+            hint = "nothing was changed; --dry-run --allow-mass-leave shows what it would do"
+            raise HrSyncError(f"{warning}; {OVERRIDE}", hint=hint)
+        if warning:
+            _warn(f"{warning}; applied anyway (--allow-mass-leave)")
         return _apply_with_progress(plan, directory, today)
 
     return apply_changes(args, edit, verb="hr-sync", batch="hr-sync")
@@ -539,7 +654,11 @@ def cmd_hr_sync(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """``voipctl hr-sync FILE.csv [--apply] [-i INVENTORY] [--date D] [--dry-run] [--commit] [--ticket T]``."""
     parser = sub.add_parser(
-        "hr-sync", help="reconcile an HR export (CSV) with the user directory: report, or --apply"
+        "hr-sync",
+        help="reconcile an HR export (CSV) with the user directory: report, or --apply",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog=MASS_LEAVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "csv", type=Path, metavar="FILE.csv", help=f"HR export with the columns {','.join(COLUMNS)}"
@@ -548,6 +667,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--apply",
         action="store_true",
         help="make the changes (joiners, leavers, movers, renames) through the user-change flow",
+    )
+    parser.add_argument(
+        "--allow-mass-leave",
+        action="store_true",
+        help="apply even a plan that looks like a broken export (see below); the warning is still printed",
     )
     add_common_options(parser, edits=True)
     parser.set_defaults(func=cmd_hr_sync)
