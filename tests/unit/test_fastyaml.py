@@ -13,19 +13,19 @@ from voipctl.model.yamlfile import ENCRYPTED, VaultValue, YamlFileError, _Loader
 ROOT = Path(__file__).resolve().parents[2]
 
 AGREE = [
-    "---\na: 1\nb: [1, 2, x]\nc: {d: yes, e: 'it''s', f: \"q\"}\n",
+    "---\na: 1\nb: [1, 2, x]\nc: {d: true, e: 'it''s', f: \"q\"}\n",
     "a:\n- 1\n- 2\nb: ~\nc:\n  - x: 1\n    y: 2\n  - z\n",
     "- a\n- b: 1\n  c: 2\n-\n  - 3\n",
-    'x: 2026-12-31\ny: 1:30\nz: 0o17\nw: 012\nv: 1e3\nu: .inf\nt: +31201234041\ns: "+31"\n',
+    'x: 2026-12-31\nu: .inf\nt: +31201234041\ns: "+31"\nw: 1.5\nv: -0.25\n',
     "k: v # comment\n# full line\nl: 'q' # c\nm: [a, b] # c\n",
-    "on: off\n2000: x\n'3000': y\nNo: Yes\n",
+    "2000: x\n'3000': y\nTrue: FALSE\n",
     "a:\n  b:\n    c: [1, {d: [2, 3]}]\n",
-    "mac: 00:15:65:12:34:56\nsexagesimal: 12:34:56\n",
+    "mac: 00:15:65:12:34:56\nclock: 08:30\n",
     "empty: {}\nel: []\nn:\nnull_word: null\ntilde: ~\n",
     "url: http://x/y\nname: Jan de Vries\n",
     'dev: {mac: "80:5e:c0:00:00:01", model: yealink-t54w}\nflow: {a: 1, b: x y, c: "1, 2"}\n',
-    "nums: [0x1f, 1_000, -5, +7, 0.5, 0, 00, 08]\n",
-    "words: [y, n, Y, N, TRUE, tRUE, NULL, Null, nULL, off, OFF, Off]\n",
+    "nums: [0x1f, -5, +7, 0.5, 0, 00]\n",
+    "words: [y, n, Y, N, TRUE, tRUE, NULL, Null, nULL, oFF, yES]\n",
 ]
 
 
@@ -86,23 +86,90 @@ def test_invalid_yaml_names_the_line(text, line, fragment):
 
 
 def test_word_table_matches_the_resolver():
-    for word in [
-        "yes",
-        "Yes",
-        "YES",
-        "no",
-        "on",
-        "Off",
-        "true",
-        "False",
-        "null",
-        "Null",
-        "NULL",
-        "y",
-        "n",
-        "nay",
-    ]:
+    for word in ["true", "False", "TRUE", "null", "Null", "NULL", "y", "n", "nay", "oFF"]:
         assert fastyaml.resolve(word) == yaml.load(f"v: {word}", Loader=_Loader)["v"], word
+    for word in ["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"]:
+        with pytest.raises(fastyaml.Unsupported):
+            fastyaml.resolve(word)
+
+
+# Plain scalars YAML 1.1 (Ansible) and YAML 1.2 read differently: the fast
+# parser steps aside and the reader refuses them with the line and key path.
+AMBIGUOUS = [
+    ("extension: 05050\n", 1, "extension", "octal (2600)"),
+    ("a:\n  sip_port: 05060\n", 2, "a.sip_port", "octal (2608)"),
+    ("v: [1, 0110]\n", 1, "v[1]", "octal (72)"),
+    ("- {channels: 030}\n", 1, "[0].channels", "octal (24)"),
+    ("busy: 03721\n", 1, "busy", "octal (2001)"),
+    ("t: 1:30\n", 1, "t", "base-60 number (90)"),
+    ("start: 10:00\n", 1, "start", "base-60 number (600)"),
+    ("f: 190:20:30.15\n", 1, "f", "base-60"),
+    ("n: 1_000\n", 1, "n", "reads it as 1000"),
+    ("b: 0b101\n", 1, "b", "reads it as 5"),
+    ("o: 0o17\n", 1, "o", "YAML 1.2 as 15"),
+    ("e: 1e3\n", 1, "e", "YAML 1.2 as 1000.0"),
+    ("e: 1.0e3\n", 1, "e", "YAML 1.2 as 1000.0"),
+    ("x: 08\n", 1, "x", "YAML 1.2 as 8"),
+    ("voicemail: yes\n", 1, "voicemail", "reads it as true"),
+    ("dnd: Off\n", 1, "dnd", "reads it as false"),
+    ("a: {b: NO}\n", 1, "a.b", "reads it as false"),
+    ("words: [x, ON]\n", 1, "words[1]", "reads it as true"),
+    ("yes: 1\n", 1, "", "reads it as true"),
+    ("<<: {a: 1}\n", 1, "", "merge key"),
+    ("a: =\n", 1, "a", "value key"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "path", "fragment"), AMBIGUOUS, ids=[a[0] for a in AMBIGUOUS])
+def test_ambiguous_scalars_are_refused_with_line_and_path(text, line, path, fragment):
+    from voipctl.model.dialect import render_path
+
+    with pytest.raises(fastyaml.Unsupported):
+        fastyaml.parse(text)
+    with pytest.raises(YamlFileError) as info:
+        load_text(text)
+    assert info.value.dialect
+    assert info.value.line == line
+    assert render_path(info.value.path) == path
+    assert fragment in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path", "fragment"),
+    [
+        ("a: 1\nb: 2\na: 3\n", 3, "a", "duplicate key 'a' (first at line 1)"),
+        ("u:\n  - id: x\n    id: y\n", 3, "u[0].id", "duplicate key 'id'"),
+        ("d: {mac: x, mac: y}\n", 1, "d.mac", "duplicate key 'mac'"),
+        ("s:\n  ams: {}\n  'ams': {}\n", 3, "s.ams", "duplicate key"),
+        ("s:\n  1: a\n  0x1: b\n", 3, "s.0x1", "duplicate key"),
+        ("a: &x [1, 2]\nb: *x\n", 2, "b", "alias *x is not allowed"),
+        ("\ufeffvoip_users: []\n", 1, "", "byte order mark"),
+        ("a: " + "[" * 100_000 + "]" * 100_000 + "\n", 1, "a" + "[0]" * 63, "nested deeper than 64"),
+        ("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 80)), 65, "", "nested deeper than 64"),
+    ],
+    ids=["top", "in-list", "flow", "quoted", "int-forms", "alias", "bom", "deep-flow", "deep-block"],
+)
+def test_duplicates_aliases_bom_and_depth_are_refused(text, line, path, fragment):
+    with pytest.raises(YamlFileError) as info:
+        load_text(text)
+    assert info.value.line == line
+    if path:
+        assert render_path_of(info.value) == path
+    assert fragment in info.value.message
+
+
+def render_path_of(error: YamlFileError) -> str:
+    from voipctl.model.dialect import render_path
+
+    return render_path(error.path)
+
+
+def test_alias_bomb_is_refused_quickly():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 12)]
+    with pytest.raises(YamlFileError) as info:
+        load_text("\n".join(lines) + "\n")
+    assert "alias *a0 is not allowed" in info.value.message
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,10 @@ from typing import Any
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
+from yaml.reader import Reader
 from yaml.resolver import Resolver
+
+from voipctl.model.dialect import BOM, MAX_DEPTH, ambiguity
 
 
 class Unsupported(Exception):
@@ -85,6 +88,10 @@ _SIMPLE_MAP = re.compile(
     + r" *)\}"
 )
 _SIMPLE_PAIR = re.compile(r""" *([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\[\]{},:#"']*?)) *(?:,|$)""")
+# What PyYAML's reader refuses anywhere in a text, comments included.
+_NON_PRINTABLE = Reader.NON_PRINTABLE
+# Line breaks of YAML 1.1 besides LF and CR (NEL, LS, PS): rows here end at LF.
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
 _MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 _DQ = re.compile(r'"([^"\\]*)"')
 _SQ = re.compile(r"'((?:[^']|'')*)'")
@@ -94,13 +101,21 @@ _FLOW_TOKEN = re.compile(
 
 
 def resolve(text: str) -> Any:
-    """The value of a plain scalar, exactly as PyYAML's SafeLoader resolves it."""
+    """The value of a plain scalar, exactly as PyYAML's SafeLoader resolves it.
+
+    A scalar outside the estate's dialect (``voipctl.model.dialect``: YAML 1.1
+    and 1.2 read it differently, such as ``05050`` or ``yes``) raises
+    Unsupported: the full reader reports it with its line and key path.
+    """
     first = text[:1]
     if first in _DIGITS and text.isdigit() and text.isascii() and (first != "0" or len(text) == 1):
         return int(text)
     if first in _LETTERS:
         # Only whole words (bool, null) resolve among letter-first scalars.
-        return _WORDS.get(text, text)
+        value = _WORDS.get(text, text)
+        if value is _AMBIGUOUS:
+            raise Unsupported(f"ambiguous scalar {text!r}")
+        return value
     candidates = _IMPLICIT.get(first)
     if candidates:
         for tag, regexp in candidates:
@@ -111,9 +126,14 @@ def resolve(text: str) -> Any:
                 if builder is None:  # merge keys, `=` values: not in the subset
                     raise Unsupported(f"scalar {text!r}")
                 try:
-                    return builder(ScalarNode(tag, text))
+                    value = builder(ScalarNode(tag, text))
                 except (ValueError, OverflowError) as exc:
                     raise BadScalar(text, f"{tag.rsplit(':', 1)[-1]} ({exc})") from None
+                if ambiguity(text) is not None:
+                    raise Unsupported(f"ambiguous scalar {text!r}")
+                return value
+    if first in _NUMBER_START and ambiguity(text) is not None:
+        raise Unsupported(f"ambiguous scalar {text!r}")  # a YAML 1.2 number such as 1e3 or 0o17
     return text
 
 
@@ -129,7 +149,9 @@ def _word_table() -> tuple[frozenset, dict]:
         for form in {word, word.capitalize(), word.upper()}:
             for tag, regexp in _IMPLICIT.get(form[0], ()):
                 if regexp.match(form):
-                    if tag == "tag:yaml.org,2002:null":
+                    if ambiguity(form) is not None:
+                        words[form] = _AMBIGUOUS  # yes, off, ...: outside the dialect
+                    elif tag == "tag:yaml.org,2002:null":
                         words[form] = None
                     else:
                         words[form] = _BUILDERS[tag](ScalarNode(tag, form))
@@ -137,8 +159,14 @@ def _word_table() -> tuple[frozenset, dict]:
     return letters, words
 
 
+# Marks the words of _WORDS that are outside the dialect.
+_AMBIGUOUS = object()
+
+
 _LETTERS, _WORDS = _word_table()
 _DIGITS = frozenset("0123456789")
+# First characters of a YAML 1.2 number that YAML 1.1 may read as a string.
+_NUMBER_START = frozenset("0123456789+-.")
 _KEYS: dict[str, Any] = {}
 # Flow collections of scalars by their text (`{voicemail: true}`, `[ams-sales]`
 # recur on thousands of users): a value is a pure function of its text, and
@@ -152,8 +180,10 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     With ``want`` (key paths such as ``("voip_users", 12, "mac")``), the line
     (1-based) of each wanted path and of its ancestors is stored in ``lines``.
     """
-    if "\t" in text or "\r" in text:
-        raise Unsupported("tabs or carriage returns")
+    if "\t" in text or "\r" in text or text[:1] == BOM:
+        raise Unsupported("tabs, carriage returns or a byte order mark")
+    if _NON_PRINTABLE.search(text) or _OTHER_BREAKS.search(text):
+        raise Unsupported("a character YAML does not allow, or a line break other than LF")
     # Significant rows (not blank, not comment-only) in one C-level scan.
     rows = _ROWS.findall(text)
     indents = [len(row[0]) for row in rows]
@@ -178,7 +208,15 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     parser = _Parser(numbers, indents, rows, prefixes, lines if lines is not None else {})
     if indents[0] != 0:
         raise Unsupported("document does not start at column 0")
-    value = parser.node(0, () if prefixes is not None else None)
+    try:
+        value = parser.node(0, () if prefixes is not None else None)
+    except RecursionError:
+        raise Unsupported("nested too deep for the fast parser") from None
+    except ValueError as exc:
+        if isinstance(exc, BadScalar):
+            raise
+        # int() of a number longer than Python converts: the full loader reports it.
+        raise Unsupported(f"value: {str(exc)[:80]}") from None
     if parser.i != len(rows):
         raise Unsupported(f"unexpected indentation at row {parser.i}")
     return value
@@ -201,6 +239,7 @@ class _Parser:
         self.i = 0
         self.prefixes = prefixes
         self.lines = lines
+        self.depth = 0  # block collections open (node() calls)
 
     def _sub(self, path: tuple | None, key: Any, row: int) -> tuple | None:
         if path is None:
@@ -229,6 +268,7 @@ class _Parser:
         keys = _KEYS
         letters, words, implicit, digits = _LETTERS, _WORDS, _IMPLICIT, _DIGITS
         result: dict = {}
+        self._enter()
         i = self.i
         while i < count:
             ind = indents[i]
@@ -258,7 +298,10 @@ class _Parser:
                 # resolver knows (a string).
                 first = plain[0]
                 if first in letters:
-                    result[key] = words.get(plain, plain)
+                    value = words.get(plain, plain)
+                    if value is _AMBIGUOUS:
+                        raise Unsupported(f"ambiguous scalar at row {i}")
+                    result[key] = value
                 elif first not in implicit:
                     result[key] = plain
                 elif (
@@ -282,11 +325,19 @@ class _Parser:
             else:
                 result[key] = self.scalar(val, i - 1, sub)
         self.i = i
+        self.depth -= 1
         return result
+
+    def _enter(self) -> None:
+        """One more collection open; near the dialect's nesting limit the full reader decides."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH - 1:
+            raise Unsupported(f"deep nesting at row {self.i}")
 
     def sequence(self, indent: int, path: tuple | None) -> list:
         indents, count, rows = self.indents, self.count, self.rows
         result: list = []
+        self._enter()
         while self.i < count:
             i = self.i
             ind, row = indents[i], rows[i]
@@ -315,6 +366,7 @@ class _Parser:
             else:
                 self.i += 1
                 result.append(self.scalar(rest, number, sub))
+        self.depth -= 1
         return result
 
     def key(self, text: str, number: int) -> Any:
@@ -392,7 +444,10 @@ def _simple_pairs(body: str, number: int) -> dict:
             # resolve() inlined for a letter-first word, as in _Parser.mapping.
             first = plain[:1]
             if first in _LETTERS:
-                result[name] = _WORDS.get(plain, plain)
+                value = _WORDS.get(plain, plain)
+                if value is _AMBIGUOUS:
+                    raise Unsupported(f"ambiguous scalar at row {number}")
+                result[name] = value
             elif first not in _IMPLICIT:
                 result[name] = plain
             else:
@@ -426,6 +481,13 @@ def _comment_only(rest: str, number: int) -> None:
 
 def _flow(text: str, pos: int, number: int, path: tuple | None, parser: _Parser) -> tuple[Any, int]:
     """Parse one flow collection starting at ``text[pos]``; return (value, end)."""
+    parser._enter()
+    value = _flow_items(text, pos, number, path, parser)
+    parser.depth -= 1
+    return value
+
+
+def _flow_items(text: str, pos: int, number: int, path: tuple | None, parser: _Parser) -> tuple[Any, int]:
     opening = text[pos]
     closing = "]" if opening == "[" else "}"
     result: Any = [] if opening == "[" else {}

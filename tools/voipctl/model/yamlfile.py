@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from voipctl.model import fastyaml
+from voipctl.model import dialect, fastyaml
 
 
 class VaultValue(str):
@@ -29,12 +29,14 @@ ENCRYPTED = _EncryptedFile()
 
 
 class YamlFileError(Exception):
-    """A file that is not valid YAML; ``line`` is 1-based when known."""
+    """A file that is not valid YAML or not in the dialect; ``line`` is 1-based when known, ``path`` a key path."""
 
-    def __init__(self, message: str, line: int | None):
+    def __init__(self, message: str, line: int | None, path: tuple = (), *, dialect: bool = False):
         super().__init__(message)
         self.message = message
         self.line = line
+        self.path = path
+        self.dialect = dialect  # valid YAML, but outside the estate's dialect
 
 
 class _Loader(yaml.CSafeLoader):
@@ -46,7 +48,12 @@ _Loader.add_constructor("!unsafe", lambda loader, node: str(loader.construct_sca
 
 
 def load_text(text: str) -> Any:
-    """Parse YAML text as Ansible's loader would (fast path first)."""
+    """Parse YAML text as Ansible's loader would (fast path first), in the estate's dialect.
+
+    Text outside the dialect (``voipctl.model.dialect``: ambiguous numbers and
+    words, duplicate keys, aliases, deep nesting, a byte order mark) raises
+    YamlFileError with its line and key path, as does text that is not YAML.
+    """
     if text.startswith("$ANSIBLE_VAULT"):
         return ENCRYPTED
     try:
@@ -55,6 +62,10 @@ def load_text(text: str) -> Any:
         pass
     except fastyaml.BadScalar as exc:
         raise YamlFileError(str(exc), _line_of_scalar(text, exc.text)) from None
+    try:
+        dialect.scan(text)
+    except dialect.DialectError as exc:
+        raise YamlFileError(exc.message, exc.line, exc.path, dialect=True) from None
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

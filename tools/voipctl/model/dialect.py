@@ -1,0 +1,265 @@
+"""The estate's YAML dialect: plain scalars on which YAML 1.1 and YAML 1.2 agree.
+
+Ansible reads YAML 1.1 (PyYAML): ``05050`` is the octal number 2600, ``1:20``
+is 80 (base 60), ``yes`` and ``off`` are booleans, ``1_000`` is 1000. YAML 1.2
+(ruamel.yaml, most editors and linters, ``voipctl``'s own writer) reads the
+same text as 5050, a string, a string and a string. An operator who writes
+``extension: 05050`` means one of them and Ansible deploys the other, so the
+model refuses every plain (unquoted) scalar whose value differs between the
+two; quoting it, or writing the number in plain decimal, says what is meant.
+
+``scan`` walks a text's YAML events once (libyaml's parser, no nodes built)
+and refuses, with the line and the key path:
+
+* such ambiguous plain scalars, and the YAML 1.1 merge key ``<<`` and value
+  key ``=``;
+* a key that appears twice in one mapping (YAML keeps the last one silently);
+* aliases (``*name``): an alias bomb expands a few lines into gigabytes;
+* nesting deeper than ``MAX_DEPTH`` (libyaml's composer recurses in C, and
+  a deep enough document crashes the process);
+* a byte order mark, which Ansible's loader drops and others keep in the key.
+
+``voipctl.model.yamlfile`` runs it before the full loader; the fast parser
+(``voipctl.model.fastyaml``) hands every ambiguous scalar to that path, so
+both readers follow this one rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+MAX_DEPTH = 64
+BOM = "\ufeff"
+_CONSTRUCTOR = SafeConstructor()
+_BUILDERS = {
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:timestamp": _CONSTRUCTOR.construct_yaml_timestamp,
+}
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1023-core-schema).
+_NULL12 = re.compile(r"^(?:null|Null|NULL|~|)$")
+_BOOL12 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"^[-+]?[0-9]+$")
+_INT8 = re.compile(r"^0o[0-7]+$")
+_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT12 = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF12 = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN12 = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+
+def render_path(path: tuple) -> str:
+    """('voip_users', 12, 'devices', 0, 'mac') -> 'voip_users[12].devices[0].mac'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            if len(text) > 60:  # a hostile key is named, not echoed
+                text = f"{text[:40]}…({len(text)} characters)"
+            out += f".{text}" if out else text
+    return out
+
+
+class DialectError(ValueError):
+    """Text outside the dialect; ``line`` is 1-based, ``path`` the key path (a tuple)."""
+
+    def __init__(self, message: str, line: int | None, path: tuple = ()):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.path = path
+
+
+def resolve11(text: str) -> Any:
+    """A plain scalar's value as PyYAML (YAML 1.1, Ansible) reads it; ``=`` and ``<<`` as themselves."""
+    for tag, regexp in Resolver.yaml_implicit_resolvers.get(text[:1], ()):
+        if regexp.match(text):
+            if tag == "tag:yaml.org,2002:null":
+                return None
+            builder = _BUILDERS.get(tag)
+            if builder is None:
+                return text
+            return builder(ScalarNode(tag, text))
+    return None if text == "" else text
+
+
+def resolve12(text: str) -> Any:
+    """A plain scalar's value in the YAML 1.2 core schema (timestamps as YAML 1.1, see ``ambiguity``)."""
+    if _NULL12.match(text):
+        return None
+    if text in _BOOL12:
+        return _BOOL12[text]
+    if _INT10.match(text):
+        return int(text)
+    if _INT8.match(text):
+        return int(text[2:], 8)
+    if _INT16.match(text):
+        return int(text[2:], 16)
+    if _FLOAT12.match(text):
+        return float(text)
+    if _INF12.match(text):
+        return -math.inf if text[0] == "-" else math.inf
+    if _NAN12.match(text):
+        return math.nan
+    return text
+
+
+def ambiguity(text: str) -> str | None:
+    """Why the plain scalar ``text`` is refused, or None when YAML 1.1 and 1.2 agree on it."""
+    if text == "<<":
+        return "'<<' (a YAML 1.1 merge key) is not allowed: write the keys out"
+    if text == "=":
+        return "'=' (a YAML 1.1 value key) is not allowed: quote it ('=') if it is text"
+    try:
+        old = resolve11(text)
+        new = resolve12(text)
+    except (ValueError, OverflowError):
+        return None  # the loader reports the bad value (2026-13-01, a 5,000-digit number) itself
+    if _same(old, new) or (not isinstance(new, (int, float)) and type(old).__name__ in ("date", "datetime")):
+        # Dates: the model reads an unquoted day and a quoted one alike.
+        return None
+    return _hint(text, old, new)
+
+
+def _same(old: Any, new: Any) -> bool:
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, float) and math.isnan(old):
+        return math.isnan(new)
+    return old == new
+
+
+def _hint(text: str, old: Any, new: Any) -> str:
+    shown = repr(text)
+    if isinstance(old, bool):
+        word = "true" if old else "false"
+        return f"{shown} is ambiguous: Ansible (YAML 1.1) reads it as {word}, YAML 1.2 as text; write {word}, or quote it"
+    if isinstance(old, int) and re.match(r"^[-+]?0[0-7_]+$", text):
+        return (
+            f"{shown} is ambiguous: Ansible (YAML 1.1) reads a leading zero as octal ({old}), YAML 1.2 as "
+            f"{new!r}; write {text.lstrip('+-0') or '0'} for the number, or quote it ('{text}') for a string of digits"
+        )
+    if isinstance(old, (int, float)) and ":" in text:
+        return f"{shown} is ambiguous: Ansible (YAML 1.1) reads it as a base-60 number ({old}); quote it ('{text}')"
+    if isinstance(old, (int, float)) and "_" in text:
+        return f"{shown} is ambiguous: Ansible (YAML 1.1) reads it as {old}, YAML 1.2 as text; write {old} or quote it"
+    return (
+        f"{shown} is ambiguous: Ansible (YAML 1.1) reads it as {old!r}, YAML 1.2 as {new!r}; "
+        "write the number in plain decimal, or quote it"
+    )
+
+
+class _Frame:
+    """One open collection while scanning: a mapping (keys seen) or a sequence (next index)."""
+
+    __slots__ = ("index", "key", "keys", "last", "mapping", "next_key")
+
+    def __init__(self, mapping: bool, key: Any):
+        self.mapping = mapping
+        self.keys: dict[Any, int] | None = {} if mapping else None
+        self.next_key = True  # mappings: the next node is a key
+        self.index = 0  # sequences: index of the next item
+        self.key = key  # the key or index this collection sits under
+        self.last: Any = None  # mappings: the key whose value comes next
+
+
+def scan(text: str) -> None:
+    """Raise DialectError for the first thing in ``text`` outside the dialect (see the module docstring)."""
+    if text.startswith(BOM):
+        raise DialectError("the file starts with a byte order mark (U+FEFF): save it as UTF-8 without BOM", 1)
+    stack: list[_Frame] = []
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            _event(stack, event)
+    except yaml.MarkedYAMLError:
+        return  # not YAML at all: the full loader reports it with its line
+    except yaml.YAMLError:
+        return
+
+
+def _path(stack: list[_Frame], last: Any = None) -> tuple:
+    """The key path of the open collection (the document's root has none), plus ``last``."""
+    parts = tuple(frame.key for frame in stack[1:])
+    return parts if last is None else (*parts, last)
+
+
+def _slot(stack: list[_Frame]) -> tuple:
+    """The key path of the node that comes next (a mapping value or a sequence item)."""
+    if not stack:
+        return ()
+    frame = stack[-1]
+    if not frame.mapping:
+        return _path(stack, frame.index)
+    return _path(stack) if frame.next_key else _path(stack, frame.last)
+
+
+def _event(stack: list[_Frame], event: Any) -> None:
+    kind = type(event)
+    line = event.start_mark.line + 1 if event.start_mark else None
+    if kind is yaml.AliasEvent:
+        raise DialectError(
+            f"alias *{event.anchor} is not allowed: write the value out (aliases can expand without bound)",
+            line,
+            _slot(stack),
+        )
+    if kind is yaml.ScalarEvent:
+        _scalar(stack, event, line)
+    elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
+        if len(stack) >= MAX_DEPTH:
+            raise DialectError(f"nested deeper than {MAX_DEPTH} levels", line, _slot(stack))
+        key = _take_slot(stack, None, line)
+        stack.append(_Frame(kind is yaml.MappingStartEvent, key))
+    elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
+        stack.pop()
+
+
+def _scalar(stack: list[_Frame], event: Any, line: int | None) -> None:
+    value = event.value
+    plain = not event.style and event.implicit[0] and event.tag is None
+    if plain:
+        why = ambiguity(value)
+        if why is not None:
+            raise DialectError(why, line, _slot(stack))
+    key = value
+    if plain:
+        # An unquoted 2026-13-01 stays text here: the loader reports it.
+        with contextlib.suppress(ValueError, OverflowError):
+            key = resolve11(value)
+    _take_slot(stack, (key, value), line)
+
+
+def _take_slot(stack: list[_Frame], key: tuple | None, line: int | None) -> Any:
+    """Account for one node in the open collection; return the key or index it sits under."""
+    if not stack:
+        return None
+    frame = stack[-1]
+    if not frame.mapping:
+        frame.index += 1
+        return frame.index - 1
+    if not frame.next_key:
+        frame.next_key = True
+        return frame.last
+    frame.next_key = False
+    if key is None:
+        raise DialectError("a key must be a plain or quoted scalar, not a collection", line, _path(stack))
+    value, text = key
+    first = frame.keys.get(value)
+    if first is not None:
+        raise DialectError(
+            f"duplicate key {text!r} (first at line {first}): YAML keeps only the last one",
+            line,
+            _path(stack, text),
+        )
+    frame.keys[value] = line or 0
+    frame.last = value
+    return value
