@@ -33,6 +33,20 @@ def test_a_date_or_an_iso_string_is_a_day(value):
         (None, "None is not a date YYYY-MM-DD"),
         (20260601, "20260601 is not a date YYYY-MM-DD"),
         (True, "True is not a date YYYY-MM-DD"),
+        # date.fromisoformat takes all of these (Python 3.11+); a day of the model is YYYY-MM-DD only.
+        ("2026-W05-1", "'2026-W05-1' is not a date YYYY-MM-DD"),
+        ("2026W051", "'2026W051' is not a date YYYY-MM-DD"),
+        ("20261231", "'20261231' is not a date YYYY-MM-DD"),
+        ("2026-12-31T00:00", "'2026-12-31T00:00' is not a date YYYY-MM-DD"),
+        ("2026-12-31 ", "'2026-12-31 ' is not a date YYYY-MM-DD"),
+        ("2026-12-31\n", "'2026-12-31\\n' is not a date YYYY-MM-DD"),
+        ("2026-6-1", "'2026-6-1' is not a date YYYY-MM-DD"),
+        ("+2026-06-01", "'+2026-06-01' is not a date YYYY-MM-DD"),
+        (
+            "\u0662\u0660\u0662\u0666-\u0660\u0666-\u0660\u0661",
+            "'\u0662\u0660\u0662\u0666-\u0660\u0666-\u0660\u0661' is not a date YYYY-MM-DD",
+        ),
+        ("2026-" + "1" * 100_000, "'2026-" + "1" * 55 + "…' (100005 characters) is not a date YYYY-MM-DD"),
     ],
 )
 def test_everything_else_is_refused_the_same_way_by_both_callers(value, message):
@@ -51,5 +65,6 @@ def test_everything_else_is_refused_the_same_way_by_both_callers(value, message)
 
 def test_command_line_dates_follow_the_model_rule():
     assert cli_date("2026-06-01").isoformat() == "2026-06-01"
-    with pytest.raises(argparse.ArgumentTypeError, match="not a date YYYY-MM-DD"):
-        cli_date("01-06-2026")
+    for text in ("01-06-2026", "2026-W23-1", "20260601"):
+        with pytest.raises(argparse.ArgumentTypeError, match="not a date YYYY-MM-DD"):
+            cli_date(text)

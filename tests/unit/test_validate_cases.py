@@ -20,6 +20,7 @@ import yaml
 
 from voipctl.generate import dump
 from voipctl.model.checks import validate
+from voipctl.model.types import SHOWN_LIMIT, shown
 
 BASE = Path(__file__).resolve().parents[1] / "data" / "estate_base"
 TODAY = datetime.date(2026, 6, 1)
@@ -168,8 +169,275 @@ def hostile_text_cases() -> list[Case]:
     return cases
 
 
+HUNT = "group_vars/all/hunt_groups.yml"
+CTI = "group_vars/all/cti.yml"
+TRUNKS = "group_vars/all/trunks.yml"
+BACKUP = "group_vars/all/backup.yml"
+CALL_SERVER = "host_vars/cs1/call_server.yml"
+
+
+def hunt(i: int, **changes: Any) -> Edit:
+    return data(HUNT, lambda d: d["voip_hunt_groups"][i].update(changes))
+
+
+def cti(i: int, *networks: str) -> Edit:
+    return data(CTI, lambda d: d["voip_cti_accounts"][i].update(source_networks=list(networks)))
+
+
+def trunk(i: int, **changes: Any) -> Edit:
+    return data(TRUNKS, lambda d: d["voip_trunks"][i].update(changes))
+
+
+def call_server(**changes: Any) -> Edit:
+    return host_var("cs1", "call_server.yml", "voip_call_server", lambda c: c.update(changes))
+
+
+def switch(host: str, **changes: Any) -> Edit:
+    return host_var(host, "switch.yml", "voip_switch", lambda s: s.update(changes))
+
+
+def backup(**changes: Any) -> Edit:
+    return data(BACKUP, lambda d: d["voip_backup_policy"].update(changes))
+
+
+def device_mac(i: int, mac: str) -> Edit:
+    return data(USERS, lambda d: d["voip_users"][i]["devices"][0].update(mac=mac))
+
+
+def port_mac(host: str, port: int, mac: str) -> Edit:
+    return host_var(host, "switch.yml", "voip_switch", lambda s: s["ports"][port].update(phone_mac=mac))
+
+
+def grants(i: int, *features: str) -> Edit:
+    return user(i, grants=[{"feature": f, "until": "2027-01-01", "reason": "project"} for f in features])
+
+
+def cf(i: int) -> str:
+    return f"voip_users[{i}].features.call_forward"
+
+
+# In the base: svos (voip_users[8], 2004) forwards no_answer to rrahimi (voip_users[0], 2000).
+LOOP = "forward loop: "
+
+
+def forward_loop_cases() -> list[Case]:
+    """Forwards (any kind, by extension or DID) and hunt group overflows that come back to their start."""
+    return [
+        case("loop-self-extension-unconditional", fwd(0, unconditional=2000), USERS, f"{cf(0)}.unconditional",
+             "forwards to the user's own extension 2000: the call would come straight back"),
+        case("loop-self-extension-no-answer", fwd(2, no_answer=2001, no_answer_timeout=20), USERS,
+             f"{cf(2)}.no_answer", "forwards to the user's own extension 2001"),
+        case("loop-self-did", fwd(6, busy="+31206666003"), USERS, f"{cf(6)}.busy",
+             "forwards to the user's own DID +31206666003: the call would come straight back"),
+        case("loop-self-did-unconditional", fwd(4, unconditional="+31206666002"), USERS,
+             f"{cf(4)}.unconditional", "forwards to the user's own DID +31206666002"),
+        case("loop-two-busy-no-answer", fwd(0, busy=2004), USERS, f"{cf(0)}.busy",
+             LOOP + "user rrahimi (2000) -busy-> user svos (2004) -no_answer-> user rrahimi (2000): "
+             "a call would go round forever"),
+        case("loop-two-unconditional", (fwd(2, unconditional=2002), fwd(4, unconditional=2001)), USERS,
+             f"{cf(2)}.unconditional",
+             LOOP + "user svisser (2001) -unconditional-> user nmeijer (2002) -unconditional-> user svisser (2001)"),
+        case("loop-three-mixed-kinds",
+             (fwd(10, busy=2006), fwd(12, no_answer=2008), fwd(16, unconditional=2005)), USERS, f"{cf(10)}.busy",
+             LOOP + "user jhosseini (2005) -busy-> user zpeters (2006) -no_answer-> user nvisser (2008) "
+             "-unconditional-> user jhosseini (2005)"),
+        case("loop-reported-at-its-first-user",
+             (fwd(16, unconditional=2005), fwd(10, busy=2008)), USERS, f"{cf(10)}.busy",
+             LOOP + "user jhosseini (2005) -busy-> user nvisser (2008) -unconditional-> user jhosseini (2005)"),
+        case("loop-two-kinds-to-one-user", (fwd(12, busy=2008, no_answer=2008), fwd(16, busy=2006)), USERS,
+             f"{cf(12)}.busy", LOOP + "user zpeters (2006) -busy/no_answer-> user nvisser (2008) -busy->"),
+        case("loop-via-did", (fwd(4, unconditional="+31206666003"), fwd(6, busy=2002)), USERS,
+             f"{cf(4)}.unconditional",
+             LOOP + "user nmeijer (2002) -unconditional to +31206666003-> user emeijer (2003) -busy-> "
+             "user nmeijer (2002)"),
+        case("loop-across-sites", (fwd(1, busy=2001), fwd(2, busy=3000)), USERS, f"{cf(1)}.busy",
+             LOOP + "user bjansen (3000) -busy-> user svisser (2001) -busy-> user bjansen (3000)"),
+        case("loop-via-hunt-group-overflow", (fwd(6, unconditional=2990), hunt(0, overflow=2003)), USERS,
+             f"{cf(6)}.unconditional",
+             LOOP + "user emeijer (2003) -unconditional-> hunt group ams-reception (2990) -overflow-> "
+             "user emeijer (2003)"),
+        case("loop-via-hunt-group-did",
+             (hunt(1, did="+31206666991", overflow=2006), fwd(12, no_answer="+31206666991")), USERS,
+             f"{cf(12)}.no_answer",
+             LOOP + "user zpeters (2006) -no_answer to +31206666991-> hunt group ams-support (2991) -overflow->"),
+        case("hunt-overflow-to-itself", hunt(0, overflow=2990), HUNT, "voip_hunt_groups[0].overflow",
+             "overflows to the hunt group's own extension 2990: unanswered calls would ring it again and again"),
+        case("hunt-overflow-to-own-did", hunt(3, did="+982133333990", overflow="+982133333990"), HUNT,
+             "voip_hunt_groups[3].overflow", "overflows to the hunt group's own DID +982133333990"),
+        case("hunt-overflow-pair", (hunt(3, overflow=3991), hunt(4, overflow=3990)), HUNT,
+             "voip_hunt_groups[3].overflow",
+             LOOP + "hunt group thr-reception (3990) -overflow-> hunt group thr-support (3991) -overflow-> "
+             "hunt group thr-reception (3990)"),
+        case("hunt-overflow-chain-of-three",
+             (hunt(0, overflow=2991), hunt(1, overflow=2992), hunt(2, overflow=2990)), HUNT,
+             "voip_hunt_groups[0].overflow",
+             LOOP + "hunt group ams-reception (2990) -overflow-> hunt group ams-support (2991) -overflow-> "
+             "hunt group ams-sales (2992) -overflow-> hunt group ams-reception (2990)"),
+    ]  # fmt: skip
+
+
+NOT_A_TZ = "is not a time zone (an IANA name such as 'Europe/Amsterdam')"
+NOT_A_HOST = "; name the host's own address"
+
+
+def value_cases() -> list[Case]:
+    """Values of the right format that still cannot work: ports, zones, peers, VLANs, store, MACs, dates."""
+    ntp = "voip_sites.ams.ntp_servers[0]"
+    return [
+        # RTP ports
+        case("rtp-ports-beyond-65535", call_server(rtp_ports="20000-70000"), CALL_SERVER,
+             "voip_call_server.rtp_ports", "'20000-70000': ports end at 65535, not 70000"),
+        case("rtp-ports-below-1024", call_server(rtp_ports="80-2000"), CALL_SERVER,
+             "voip_call_server.rtp_ports", "ports below 1024 are the system's"),
+        case("rtp-ports-start-after-end", call_server(rtp_ports="30000-20000"), CALL_SERVER,
+             "voip_call_server.rtp_ports", "the range is empty (start 30000 after end 20000)"),
+        case("rtp-ports-not-a-range", call_server(rtp_ports="20000"), CALL_SERVER,
+             "voip_call_server.rtp_ports", "is not a quoted port range such as '20000-30000'"),
+        case("rtp-ports-six-digits", call_server(rtp_ports="20000-100000"), CALL_SERVER,
+             "voip_call_server.rtp_ports", "is not a quoted port range"),
+        # time zones
+        case("timezone-typo", site("ams", timezone="Europe/Amsterdan"), SITES, "voip_sites.ams.timezone",
+             f"'Europe/Amsterdan' {NOT_A_TZ}; did you mean 'Europe/Amsterdam'?"),
+        case("timezone-offset", site("ams", timezone="UTC+1"), SITES, "voip_sites.ams.timezone",
+             f"'UTC+1' {NOT_A_TZ}"),
+        case("timezone-path", site("thr", timezone="../../etc/passwd"), SITES, "voip_sites.thr.timezone",
+             f"'../../etc/passwd' {NOT_A_TZ}"),
+        case("timezone-absolute-path", site("thr", timezone="/usr/share/zoneinfo/Asia/Tehran"), SITES,
+             "voip_sites.thr.timezone", NOT_A_TZ),
+        case("timezone-localtime", site("thr", timezone="localtime"), SITES, "voip_sites.thr.timezone",
+             f"'localtime' {NOT_A_TZ}"),
+        case("timezone-lower-case", site("ams", timezone="europe/amsterdam"), SITES,
+             "voip_sites.ams.timezone", NOT_A_TZ),
+        case("timezone-number", site("ams", timezone=1), SITES, "voip_sites.ams.timezone",
+             "1 is not a time zone such as 'Europe/Amsterdam'"),
+        # peers: NTP servers, trunks, hosts, SIP domains
+        case("ntp-unspecified", site("ams", ntp_servers=["0.0.0.0"]), SITES, ntp,
+             "'0.0.0.0' is the unspecified address ('any'), which names no host" + NOT_A_HOST),
+        case("ntp-unspecified-v6", site("ams", ntp_servers=["::"]), SITES, ntp, "'::' is the unspecified address"),
+        case("ntp-broadcast", site("ams", ntp_servers=["255.255.255.255"]), SITES, ntp,
+             "'255.255.255.255' is the broadcast address"),
+        case("ntp-multicast", site("ams", ntp_servers=["224.0.1.1"]), SITES, ntp,
+             "'224.0.1.1' is a multicast address: it names a group, not a host"),
+        case("ntp-multicast-v6", site("ams", ntp_servers=["ff05::101"]), SITES, ntp, "is a multicast address"),
+        case("ntp-loopback", site("ams", ntp_servers=["127.0.0.1"]), SITES, ntp,
+             "'127.0.0.1' is a loopback address: it names the machine itself, never the peer"),
+        case("ntp-loopback-v6", site("ams", ntp_servers=["::1"]), SITES, ntp, "'::1' is a loopback address"),
+        case("ntp-loopback-v4-mapped", site("ams", ntp_servers=["::ffff:127.0.0.1"]), SITES, ntp,
+             "is a loopback address"),
+        case("ntp-this-network", site("thr", ntp_servers=["198.51.100.31", "0.1.2.3"]), SITES,
+             "voip_sites.thr.ntp_servers[1]", "in 0.0.0.0/8 ('this network')"),
+        case("ntp-reserved", site("ams", ntp_servers=["240.0.0.1"]), SITES, ntp, "in the reserved range 240.0.0.0/4"),
+        case("trunk-address-unspecified", trunk(0, address="0.0.0.0"), TRUNKS, "voip_trunks[0].address",
+             "'0.0.0.0' is the unspecified address"),
+        case("trunk-address-multicast", trunk(1, address="239.255.255.250"), TRUNKS, "voip_trunks[1].address",
+             "is a multicast address"),
+        case("trunk-address-loopback", trunk(0, address="127.0.0.53"), TRUNKS, "voip_trunks[0].address",
+             "is a loopback address"),
+        case("trunk-address-localhost", trunk(0, address="localhost"), TRUNKS, "voip_trunks[0].address",
+             "'localhost' is this machine (localhost), never the peer"),
+        case("trunk-address-numeric-form", trunk(0, address="0x7f.1"), TRUNKS, "voip_trunks[0].address",
+             "is a numeric address in a non-standard form"),
+        case("host-address-unspecified",
+             text(HOSTS, "cs2: {ansible_host: 198.51.100.11", "cs2: {ansible_host: 0.0.0.0"), HOSTS,
+             "all.children.linux.children.call_servers.hosts.cs2.ansible_host", "is the unspecified address"),
+        case("host-address-broadcast",
+             text(HOSTS, "gw2: {ansible_host: 198.51.100.41", "gw2: {ansible_host: 255.255.255.255"), HOSTS,
+             "all.children.network_devices.children.gateways.hosts.gw2.ansible_host", "is the broadcast address"),
+        case("host-address-multicast",
+             text(HOSTS, "sw4: {ansible_host: 198.51.100.52", "sw4: {ansible_host: ff02::1"), HOSTS,
+             "all.children.network_devices.children.access_switches.hosts.sw4.ansible_host",
+             "'ff02::1' is a multicast address"),
+        case("sip-domain-loopback", call_server(sip_domain="127.0.0.1"), CALL_SERVER,
+             "voip_call_server.sip_domain", "is a loopback address"),
+        # VLANs
+        case("data-vlan-is-voice-vlan", switch("sw1", data_vlan=110), SWITCH, "voip_switch.data_vlan",
+             "data VLAN 110 is the switch's voice VLAN: the PCs' data and the phones' voice must be on separate"),
+        case("data-vlan-is-voice-vlan-thr", switch("sw3", data_vlan=111), "host_vars/sw3/switch.yml",
+             "voip_switch.data_vlan", "data VLAN 111 is the switch's voice VLAN"),
+        case("data-vlan-is-site-voice-vlan", switch("sw3", voice_vlan=112, data_vlan=111),
+             "host_vars/sw3/switch.yml", "voip_switch.data_vlan", "data VLAN 111 is site thr's voice VLAN"),
+        # the backup store
+        case("backup-store-root", backup(store="/"), BACKUP, "voip_backup_policy.store",
+             "'/' is a system directory: backups are written to and pruned from <store>/<host>/"),
+        case("backup-store-double-slash", backup(store="//"), BACKUP, "voip_backup_policy.store",
+             "is a system directory"),
+        case("backup-store-etc", backup(store="/etc"), BACKUP, "voip_backup_policy.store",
+             "'/etc' is a system directory"),
+        case("backup-store-var-slash", backup(store="/var/"), BACKUP, "voip_backup_policy.store",
+             "'/var/' is a system directory"),
+        case("backup-store-home", backup(store="/home"), BACKUP, "voip_backup_policy.store", "is a system directory"),
+        case("backup-store-usr-local", backup(store="/usr/local"), BACKUP, "voip_backup_policy.store",
+             "is a system directory"),
+        case("backup-store-climbs", backup(store="/srv/backups/../../etc"), BACKUP, "voip_backup_policy.store",
+             "climbs with '..'"),
+        case("backup-store-tmp", backup(store="/tmp/backups"), BACKUP, "voip_backup_policy.store",
+             "is below /tmp, which does not keep files"),
+        case("backup-store-relative", backup(store="backups"), BACKUP, "voip_backup_policy.store",
+             "'backups' is not an absolute path"),
+        # device MACs
+        case("mac-broadcast", device_mac(0, "ff:ff:ff:ff:ff:ff"), USERS, "voip_users[0].devices[0].mac",
+             "'ff:ff:ff:ff:ff:ff' is the broadcast MAC address, not a device's"),
+        case("mac-broadcast-upper", device_mac(2, "FF:FF:FF:FF:FF:FF"), USERS, "voip_users[2].devices[0].mac",
+             "is the broadcast MAC address"),
+        case("mac-multicast", device_mac(4, "01:00:5e:00:00:01"), USERS, "voip_users[4].devices[0].mac",
+             "'01:00:5e:00:00:01' is a multicast MAC address (the first octet is odd), not a device's"),
+        case("mac-multicast-upper", device_mac(4, "01:00:5E:7F:FF:FA"), USERS, "voip_users[4].devices[0].mac",
+             "is a multicast MAC address"),
+        case("mac-multicast-ipv6", device_mac(6, "33:33:00:00:00:01"), USERS, "voip_users[6].devices[0].mac",
+             "is a multicast MAC address"),
+        case("mac-all-zero", device_mac(8, "00:00:00:00:00:00"), USERS, "voip_users[8].devices[0].mac",
+             "is the all-zero MAC address"),
+        case("switch-phone-mac-multicast",
+             port_mac("sw1", 0, "01:80:C2:00:00:0E"),
+             SWITCH, "voip_switch.ports[0].phone_mac", "is a multicast MAC address"),
+        case("switch-phone-mac-broadcast",
+             port_mac("sw3", 1, "ff:ff:ff:ff:ff:ff"),
+             "host_vars/sw3/switch.yml", "voip_switch.ports[1].phone_mac", "is the broadcast MAC address"),
+        # grants
+        case("grant-twice", grants(6, "international", "international"), USERS,
+             "voip_users[6].grants[1].feature", "international is already granted by grants[0]: keep one grant"),
+        case("grant-twice-among-others", grants(14, "national", "voicemail", "conference", "voicemail"), USERS,
+             "voip_users[14].grants[3].feature", "voicemail is already granted by grants[1]"),
+        # dates: only YYYY-MM-DD
+        case("date-iso-week", user(6, grants=[{"feature": "national", "until": "2026-W05-1", "reason": "x"}]),
+             USERS, "voip_users[6].grants[0].until", "'2026-W05-1' is not a date YYYY-MM-DD"),
+        case("date-basic-format", user(1, leave_date="20261231"), USERS, "voip_users[1].leave_date",
+             "'20261231' is not a date YYYY-MM-DD"),
+        case("date-unpadded", user(1, leave_date="2026-6-1"), USERS, "voip_users[1].leave_date",
+             "'2026-6-1' is not a date YYYY-MM-DD"),
+        case("date-with-time", user(1, leave_date="2026-12-31T00:00"), USERS, "voip_users[1].leave_date",
+             "'2026-12-31T00:00' is not a date YYYY-MM-DD"),
+        case("date-ordinal", user(1, leave_date="2026-365"), USERS, "voip_users[1].leave_date",
+             "'2026-365' is not a date YYYY-MM-DD"),
+    ]  # fmt: skip
+
+
+def cti_cases() -> list[Case]:
+    """CTI source networks that, alone or together, let (almost) anyone in."""
+    nets = "voip_cti_accounts[1].source_networks"
+    return [
+        case("cti-open-to-all-v6", cti(1, "::/0"), CTI, f"{nets}[0]", "::/0 lets anyone in"),
+        case("cti-open-to-all-after-a-good-one", cti(0, "192.0.2.128/28", "0.0.0.0/0"), CTI,
+             "voip_cti_accounts[0].source_networks[1]", "0.0.0.0/0 lets anyone in"),
+        case("cti-two-halves", cti(1, "0.0.0.0/1", "128.0.0.0/1"), CTI, nets,
+             "together these networks make 0.0.0.0/0, every IPv4 address: that lets anyone in"),
+        case("cti-half-is-too-wide", cti(1, "0.0.0.0/1", "128.0.0.0/1"), CTI, f"{nets}[1]",
+             "128.0.0.0/1 is wider than a /8"),
+        case("cti-v6-halves", cti(1, "::/1", "8000::/1"), CTI, nets, "every IPv6 address: that lets anyone in"),
+        case("cti-wider-than-slash-8", cti(1, "10.0.0.0/7"), CTI, f"{nets}[0]", "10.0.0.0/7 is wider than a /8"),
+        case("cti-v6-wider-than-slash-32", cti(1, "2001:db8::/31"), CTI, f"{nets}[0]", "is wider than a /32"),
+        case("cti-many-small-make-a-big-one", cti(1, "10.0.0.0/9", "10.128.0.0/9", "11.0.0.0/9"), CTI, nets,
+             "together these networks make 10.0.0.0/8, 11.0.0.0/9, more than a /8 (25165824 addresses)"),
+        case("cti-v6-together-too-wide", cti(0, "2001:db8::/33", "2001:db8:8000::/33", "2001:dba::/32"), CTI,
+             "voip_cti_accounts[0].source_networks", "more than a /32"),
+    ]  # fmt: skip
+
+
 CASES = [
     *hostile_text_cases(),
+    *forward_loop_cases(),
+    *value_cases(),
+    *cti_cases(),
     # --- formats ---------------------------------------------------------
     case(
         "mac-short",
@@ -1224,3 +1492,131 @@ def test_number_and_device_clashes_of_users_word_for_word(estate: Path):
         "error: host_vars/gw1/gateway.yml:14: voip_gateway.fxs_ports[2].extension: extension 2997 is already used by user dupdid (voip_users[24])",
         "error: host_vars/gw2/gateway.yml:12: voip_gateway.fxs_ports[0].extension: extension 3999 is already used by user outside (voip_users[21])",
     ]
+
+
+# Legitimate values next to the refused ones above: each estate still validates clean.
+LEGIT = {
+    "forward-chain-without-loop": (
+        fwd(0, busy=2001),
+        fwd(2, busy=2002, no_answer=2003, no_answer_timeout=20),
+    ),
+    "forward-to-one-another-s-voicemail": (fwd(0, busy="voicemail"), fwd(2, unconditional=2000)),
+    "forward-to-other-user-s-did": fwd(4, unconditional="+31206666003"),
+    "hunt-overflow-to-a-member": hunt(0, overflow=2000),
+    "hunt-overflow-chain": (hunt(0, overflow=2991), hunt(1, overflow=2992), hunt(2, overflow=2004)),
+    "cti-slash-24": cti(1, "10.20.30.0/24"),
+    "cti-slash-8": cti(1, "10.0.0.0/8"),
+    "cti-v4-and-v6": cti(1, "192.0.2.0/24", "2001:db8:10::/48"),
+    "cti-v6-slash-32": cti(1, "2001:db8::/32"),
+    "cti-two-slash-9s-make-a-slash-8": cti(1, "10.0.0.0/9", "10.128.0.0/9"),
+    "timezone-amsterdam": site("ams", timezone="Europe/Amsterdam"),
+    "timezone-utc": site("ams", timezone="UTC"),
+    "timezone-three-parts": site("thr", timezone="America/Argentina/Buenos_Aires"),
+    "rtp-ports-widest": call_server(rtp_ports="1024-65535"),
+    "rtp-ports-one-port": call_server(rtp_ports="40000-40000"),
+    "ntp-v6-and-name": site("ams", ntp_servers=["192.0.2.123", "2001:db8::123"]),
+    "trunk-by-name": trunk(0, address="sip.carrier.example"),
+    # Ansible may manage this machine: simulators and containers on a loopback address.
+    "host-on-loopback": text(HOSTS, "cs2: {ansible_host: 198.51.100.11", "cs2: {ansible_host: 127.77.0.2"),
+    "host-localhost": text(HOSTS, "gw2: {ansible_host: 198.51.100.41", "gw2: {ansible_host: localhost"),
+    "trunk-link-local-v6": trunk(1, address="fe80::1"),
+    "data-vlan-own": switch("sw1", data_vlan=20),
+    "no-data-vlan": host_var("sw2", "switch.yml", "voip_switch", lambda s: s.pop("data_vlan")),
+    "backup-store-srv": backup(store="/srv/backups"),
+    "backup-store-var-backups-sub": backup(store="/var/backups/voip"),
+    "backup-store-mnt-sub": backup(store="/mnt/nas/voip/"),
+    "mac-upper-case-unicast": data(
+        USERS,
+        lambda d: d["voip_users"][0]["devices"].append({"mac": "80:5E:C0:AB:CD:EF", "model": "snom-d785"}),
+    ),
+    "mac-locally-administered": data(
+        USERS,
+        lambda d: d["voip_users"][2]["devices"].append({"mac": "02:00:00:00:00:01", "model": "snom-d785"}),
+    ),
+    "grants-of-two-features": grants(14, "national", "voicemail"),
+    "date-unquoted": text(USERS, "status: active", "leave_date: 2026-09-30\n    status: active"),
+    "date-quoted": user(6, grants=[{"feature": "national", "until": "2026-12-31", "reason": "x"}]),
+}
+
+
+@pytest.mark.parametrize("edits", LEGIT.values(), ids=LEGIT.keys())
+def test_legitimate_values_still_validate(estate: Path, edits: Edit | tuple[Edit, ...]):
+    for edit in edits if isinstance(edits, tuple) else (edits,):
+        edit(estate)
+    problems = validate(estate, TODAY).problems
+    assert problems == [], "\n".join(p.render() for p in problems)
+
+
+def test_each_forward_loop_is_reported_once(estate: Path):
+    # rrahimi (2000) forwards to svos (2004, who forwards back) and to svisser (2001, who
+    # forwards back): two loops through rrahimi, each named once, from rrahimi.
+    fwd(0, unconditional=2001, busy=2004)(estate)
+    fwd(2, no_answer=2000, no_answer_timeout=20)(estate)
+    loops = [p.render() for p in validate(estate, TODAY).problems if "forward loop" in p.message]
+    assert loops == [
+        "error: group_vars/all/users.yml:13: voip_users[0].features.call_forward.busy: forward loop: "
+        "user rrahimi (2000) -busy-> user svos (2004) -no_answer-> user rrahimi (2000): "
+        "a call would go round forever",
+        "error: group_vars/all/users.yml:13: voip_users[0].features.call_forward.unconditional: forward loop: "
+        "user rrahimi (2000) -unconditional-> user svisser (2001) -no_answer-> user rrahimi (2000): "
+        "a call would go round forever",
+    ]
+
+
+def test_a_tangle_of_forwards_is_bounded(estate: Path):
+    """Every ams user forwards to every other: far more loops than are worth listing, found fast."""
+
+    def tangle(d: dict) -> None:
+        ams = [u for u in d["voip_users"] if u["site"] == "ams"]
+        for i, u in enumerate(ams):
+            others = [o["extension"] for o in ams if o is not u]
+            u["features"]["call_forward"] = {
+                "unconditional": others[i % len(others)],
+                "busy": others[(i + 3) % len(others)],
+                "no_answer": others[(i + 5) % len(others)],
+            }
+
+    data(USERS, tangle)(estate)
+    problems = validate(estate, TODAY).problems
+    loops = [p for p in problems if "forward loop" in p.message]
+    more = [p for p in problems if "in more loops than listed here" in p.message]
+    assert 1 <= len(loops) <= 10
+    assert len(more) == 1 and more[0].line is not None, "\n".join(p.render() for p in problems)
+
+
+HUGE = 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "value"),
+    [
+        (lambda v: user(0, name=v), "voip_users[0].name", "A" * HUGE),
+        (lambda v: device_mac(2, v), "voip_users[2].devices[0].mac", "8x" * HUGE),
+        (lambda v: site("ams", timezone=v), "voip_sites.ams.timezone", "Europe/" + "x" * HUGE),
+        (lambda v: trunk(0, address=v), "voip_trunks[0].address", "a" * HUGE),
+        (lambda v: user(1, leave_date=v), "voip_users[1].leave_date", "2026-" + "1" * HUGE),
+        (lambda v: cti(1, v), "voip_cti_accounts[1].source_networks[0]", "10.0.0.0/" + "x" * HUGE),
+        (lambda v: call_server(rtp_ports=v), "voip_call_server.rtp_ports", "9" * HUGE + "-1"),
+        # A hostile key is cut short in the key path too.
+        (lambda v: user(3, **{v: 1}), "voip_users[3]." + "k" * 40 + f"…({HUGE} characters)", "k" * HUGE),
+    ],
+    ids=["text", "mac", "timezone", "address", "date", "network", "port-range", "unknown-key"],
+)
+def test_a_huge_value_is_cut_short_in_its_message(
+    estate: Path, change: Callable[[str], Edit], path: str, value: str
+):
+    change(value)(estate)
+    problems = [p for p in validate(estate, TODAY).problems if p.path == path]
+    assert problems, path
+    for problem in problems:
+        assert f"…' ({len(value)} characters)" in problem.message, problem.message[:300]
+        assert len(problem.message) < 250, problem.message[:300]
+
+
+def test_shown_cuts_every_kind_of_value():
+    assert shown("abc") == "'abc'"
+    assert shown("A" * 50_000) == "'" + "A" * SHOWN_LIMIT + "…' (50000 characters)"
+    assert shown(7) == "7"
+    assert shown(list(range(100))).endswith("(100 items)") and len(shown(list(range(100)))) < 100
+    assert len(shown({"k": "v" * 10_000})) < 100
+    assert len(shown(10**5000)) < 100  # beyond Python's digit limit for str()

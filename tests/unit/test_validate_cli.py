@@ -68,8 +68,15 @@ def test_garbage_never_raises(tmp_path):
     problems = validate(root).problems
     rendered = "\n".join(p.render() for p in problems)
     assert "hosts.yml:1: an inventory file must be a mapping of groups" in rendered
-    assert "voip_sites: [1, 2] is not a mapping" in rendered
     assert "group_vars/all/b.yml: invalid YAML: not UTF-8" in rendered
+    # A file that cannot be read hides its variables: only the files' errors
+    # are reported (the rest would be findings about what is merely missing).
+    assert "voip_sites" not in rendered and len(problems) == 2
+    (root / "group_vars/all/b.yml").unlink()
+    (root / "hosts.yml").write_text("---\nall: {}\n")
+    rendered = "\n".join(p.render() for p in validate(root).problems)
+    assert "voip_sites: [1, 2] is not a mapping" in rendered
+    assert "voip_trunks: 7 is not a list" in rendered
 
 
 def test_generator_is_deterministic_and_valid(tmp_path):

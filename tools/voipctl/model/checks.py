@@ -33,9 +33,14 @@ from voipctl.model.schema import (
     ITEMS,
     adapter,
 )
-from voipctl.model.types import PATTERNS, did_number, normalise_mac, parse_range
+from voipctl.model.toplevel import missing_directory, unknown_variables
+from voipctl.model.types import PATTERNS, did_number, normalise_mac, parse_range, shown
 from voipctl.model.yamlfile import VaultValue
 
+_GRANTABLE = frozenset(GRANTABLE_FEATURES)
+FORWARD_KINDS = ("unconditional", "busy", "no_answer")
+# The widest prefix a CTI account's source networks may span, alone or together, per IP version.
+CTI_WIDEST = {4: 8, 6: 32}
 CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
     "call_servers",
     "gateways",
@@ -85,35 +90,39 @@ def check(inv: LoadedInventory, today: datetime.date | None = None) -> Result:
 
 
 def pydantic_message(error: dict[str, Any]) -> str:
-    """Word one pydantic error for an operator (value named, no pydantic jargon)."""
+    """Word one pydantic error for an operator (value named, cut short, no pydantic jargon)."""
     kind, value = error["type"], error.get("input")
     ctx = error.get("ctx") or {}
     if kind == "missing":
         return f"missing required key '{error['loc'][-1]}'"
     if kind == "extra_forbidden":
-        return f"unknown key '{error['loc'][-1]}'"
+        return f"unknown key {shown(str(error['loc'][-1]))}"
     if kind == "string_pattern_mismatch":
         wanted = PATTERNS.get(ctx.get("pattern", ""), f"matching {ctx.get('pattern')}")
-        return f"{value!r} is not {wanted}"
+        return f"{shown(value)} is not {wanted}"
     if kind == "literal_error":
-        return f"{value!r} is not one of {ctx.get('expected')}"
+        return f"{shown(value)} is not one of {ctx.get('expected')}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     if kind == "string_type" and isinstance(value, (int, float)):
-        return f"{value!r} is not a string: quote it"
-    if kind in ("string_type", "int_type", "bool_type", "dict_type", "list_type", "model_type"):
-        wanted = {
-            "string_type": "a string",
-            "int_type": "a whole number",
-            "bool_type": "true or false",
-            "dict_type": "a mapping",
-            "list_type": "a list",
-            "model_type": "a mapping",
-        }[kind]
-        return f"{value!r} is not {wanted}"
+        return f"{shown(value)} is not a string: quote it"
+    if kind in _WANTED:
+        return f"{shown(value)} is not {_WANTED[kind]}"
     if kind == "string_too_short":
         return "must not be empty"
-    return f"{error['msg']} (got {value!r})"
+    if kind == "string_too_long":
+        return f"{shown(value)} is too long (at most {ctx.get('max_length')} characters)"
+    return f"{error['msg']} (got {shown(value)})"
+
+
+_WANTED = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+}
 
 
 def _loc(error: dict[str, Any]) -> tuple:
@@ -143,9 +152,14 @@ class _Checker:
     # -- plumbing ----------------------------------------------------------
 
     def run(self) -> Result:
-        for file, line, message in self.inv.file_errors:
-            self.rep.file_error(file, line, message)
+        for file, line, message, path in self.inv.file_errors:
+            self.rep.file_error(file, line, message, path)
+        if self.inv.file_errors:
+            # A file that could not be read leaves its variables out: every
+            # cross check would report what is only missing. Its error alone.
+            return Result(self.rep.problems(), {}, {}, {})
         self._load_estate()
+        self._check_top_level()
         self._load_hosts()
         self._check_sites()
         self._check_numbering()
@@ -154,6 +168,7 @@ class _Checker:
         self._check_users()
         self._check_host_models()
         self._check_forward_targets()
+        self._check_forward_loops()
         self._check_hunt_group_members()
         self._check_trunks()
         self._check_did_coverage()
@@ -226,6 +241,14 @@ class _Checker:
                 elif name in ESTATE_VARS and name not in all_vars:
                     self.rep.error(var.origin, (), f"{name} is estate-wide: define it in group_vars/all")
 
+    def _check_top_level(self) -> None:
+        """Every variable is read by someone; the estate has its user directory (voipctl.model.toplevel)."""
+        for origin, message in unknown_variables(self.inv):
+            self.rep.error(origin, (), message)
+        missing = missing_directory(self.inv, self.inv.all_vars())
+        if missing:
+            self.rep.error(self.origins.get("voip_users", Origin("group_vars/all")), (), missing)
+
     def _load_hosts(self) -> None:
         for host in self.inv.hosts:
             merged = self.inv.host_vars(host)
@@ -258,7 +281,9 @@ class _Checker:
         for name, site in sites.items():
             code = site.get("country_code")
             if code and not site["dids"].startswith("+" + code):
-                self.err("voip_sites", (name, "dids"), f"{site['dids']!r} is not in country code +{code}")
+                self.err(
+                    "voip_sites", (name, "dids"), f"{shown(site['dids'])} is not in country code +{code}"
+                )
             for i, number in enumerate(site["emergency"]):
                 for other, (olo, ohi) in self.ext_ranges.items():
                     if olo <= int(number) <= ohi and len(number) == len(str(olo)):
@@ -280,7 +305,7 @@ class _Checker:
                 subnets.append((ipaddress.ip_network(net), name, i))
             for i, trunk in enumerate(site.get("trunks", [])):
                 if trunk not in trunk_names:
-                    self.err("voip_sites", (name, "trunks", i), f"unknown trunk {trunk!r}")
+                    self.err("voip_sites", (name, "trunks", i), f"unknown trunk {shown(trunk)}")
         subnets.sort(key=lambda s: (s[0].version, s[0].network_address))
         for (a, site_a, _ia), (b, site_b, ib) in itertools.pairwise(subnets):
             if a.version == b.version and a.overlaps(b):
@@ -357,7 +382,7 @@ class _Checker:
         if site in self.ext_ranges:
             return True
         known = ", ".join(sorted(self.ext_ranges)) or "none defined"
-        self.rep.error(origin, sub, f"unknown site {site!r} (sites: {known})")
+        self.rep.error(origin, sub, f"unknown site {shown(site)} (sites: {known})")
         return False
 
     def _check_hunt_groups_numbers(self) -> None:
@@ -370,7 +395,7 @@ class _Checker:
             if group is None:
                 continue
             if group["id"] in self.hunt_groups:
-                self.rep.error(origin, (i, "id"), f"duplicate hunt group id {group['id']!r}")
+                self.rep.error(origin, (i, "id"), f"duplicate hunt group id {shown(group['id'])}")
                 continue
             self.hunt_groups[group["id"]] = group
             self.hunt_members[group["id"]] = 0
@@ -388,7 +413,6 @@ class _Checker:
         ids: dict[str, int] = {}
         macs: dict[str, tuple] = {}  # MAC -> (user id, index, device index) of its first device
         today = self.today
-        grantable = set(GRANTABLE_FEATURES)
         raw_users = self.inv.all_vars()["voip_users"].value
         # The common case of _site_ref, _in_site, _claim_extension and
         # _claim_did inline (100,000 users); they run as such on a finding.
@@ -401,7 +425,7 @@ class _Checker:
             uid = user["id"]
             if uid in ids:
                 self.rep.error(
-                    origin, (i, "id"), f"duplicate user id {uid!r} (first at voip_users[{ids[uid]}])"
+                    origin, (i, "id"), f"duplicate user id {shown(uid)} (first at voip_users[{ids[uid]}])"
                 )
             else:
                 ids[uid] = i
@@ -459,36 +483,51 @@ class _Checker:
                     self.device_macs[mac] = uid
                 if device["model"] not in models:
                     self.rep.error(
-                        origin, (i, "devices", j, "model"), f"unknown phone model {device['model']!r}"
+                        origin, (i, "devices", j, "model"), f"unknown phone model {shown(device['model'])}"
                     )
             features = user.get("features")
             if features:
                 for j, group in enumerate(features.get("hunt_groups", ())):
                     if group not in self.hunt_groups:
                         self.rep.error(
-                            origin, (i, "features", "hunt_groups", j), f"unknown hunt group {group!r}"
+                            origin, (i, "features", "hunt_groups", j), f"unknown hunt group {shown(group)}"
                         )
                     elif leaver:
                         self.rep.error(
                             origin,
                             (i, "features", "hunt_groups", j),
-                            f"leaver {uid} is still a member of hunt group {group!r}",
+                            f"leaver {uid} is still a member of hunt group {shown(group)}",
                         )
                     else:
                         self.hunt_members[group] += 1
-            for j, grant in enumerate(user.get("grants", ())):
-                if grant["feature"] not in grantable:
-                    self.rep.error(
-                        origin,
-                        (i, "grants", j, "feature"),
-                        f"grant for unknown feature {grant['feature']!r} (known: {', '.join(GRANTABLE_FEATURES)})",
-                    )
-                elif grant["until"] < today:
-                    self.rep.warning(
-                        origin,
-                        (i, "grants", j, "until"),
-                        f"grant of {grant['feature']} expired on {grant['until']}; remove it",
-                    )
+            if "grants" in user:
+                self._check_grants(origin, i, user["grants"])
+
+    def _check_grants(self, origin: Origin, i: int, grants: list[dict[str, Any]]) -> None:
+        first: dict[str, int] = {}  # feature -> index of its first grant
+        for j, grant in enumerate(grants):
+            feature = grant["feature"]
+            if feature in first:
+                self.rep.error(
+                    origin,
+                    (i, "grants", j, "feature"),
+                    f"{feature} is already granted by grants[{first[feature]}]: "
+                    "keep one grant per feature (the one with the right until and reason)",
+                )
+                continue
+            first[feature] = j
+            if feature not in _GRANTABLE:
+                self.rep.error(
+                    origin,
+                    (i, "grants", j, "feature"),
+                    f"grant for unknown feature {shown(feature)} (known: {', '.join(GRANTABLE_FEATURES)})",
+                )
+            elif grant["until"] < self.today:
+                self.rep.warning(
+                    origin,
+                    (i, "grants", j, "until"),
+                    f"grant of {feature} expired on {grant['until']}; remove it",
+                )
 
     def _remember_uncertain(self, raw: Any) -> None:
         if not isinstance(raw, dict):
@@ -505,7 +544,28 @@ class _Checker:
 
     # -- forwards, overflow and FXO routes (after every number is known) ----
 
-    def _check_target(self, origin: Origin, sub: tuple, target: Any, owner: dict[str, Any] | None) -> None:
+    def _check_target(
+        self,
+        origin: Origin,
+        sub: tuple,
+        target: Any,
+        owner: dict[str, Any] | None,
+        own: dict[str, Any] | None = None,
+    ) -> None:
+        """``owner``: the user forwarding (class of service, voicemail); ``own``: the user or
+        hunt group whose own numbers are a loop as the target (default: the owner)."""
+        own = owner if own is None else own
+        if own is not None and (target == own["extension"] or target == own.get("did")):
+            number = "extension" if isinstance(target, int) else "DID"
+            if owner is not None:
+                message = f"forwards to the user's own {number} {target}: the call would come straight back"
+            else:
+                message = (
+                    f"overflows to the hunt group's own {number} {target}: "
+                    "unanswered calls would ring it again and again"
+                )
+            self.rep.error(origin, sub, message)
+            return
         if isinstance(target, int):
             if target not in self.extensions:
                 if target in self.uncertain:
@@ -515,8 +575,6 @@ class _Checker:
                 self.rep.error(
                     origin, sub, f"forward target {target} belongs to leaver {self.leaver_extensions[target]}"
                 )
-            elif owner is not None and target == owner["extension"]:
-                self.rep.error(origin, sub, "forwards to the user's own extension")
             return
         if target == "voicemail":
             if owner is not None and not owner.get("features", {}).get("voicemail"):
@@ -543,7 +601,7 @@ class _Checker:
                 if user is None:
                     continue
                 forwards = user.get("features", {}).get("call_forward", {})
-                for kind in ("unconditional", "busy", "no_answer"):
+                for kind in FORWARD_KINDS:
                     if kind in forwards:
                         self._check_target(
                             origin, (i, "features", "call_forward", kind), forwards[kind], user
@@ -552,7 +610,7 @@ class _Checker:
             origin = self.origins["voip_hunt_groups"]
             for i, group in enumerate(self.get("voip_hunt_groups", [])):
                 if group and "overflow" in group:
-                    self._check_target(origin, (i, "overflow"), group["overflow"], None)
+                    self._check_target(origin, (i, "overflow"), group["overflow"], None, group)
         for host, values in self.hosts.items():
             gateway = values.get("voip_gateway")
             if not gateway:
@@ -561,10 +619,89 @@ class _Checker:
             for i, port in enumerate(gateway.get("fxo_ports", ())):
                 self._check_target(origin, ("fxo_ports", i, "route_to"), port["route_to"], None)
 
+    def _forward_graph(self) -> dict[tuple, dict[tuple, list[tuple[str, Any]]]]:
+        """Who forwards to whom: node -> {next node: [(kind, target), ...]}.
+
+        Nodes are users ``("u", i)`` and hunt groups ``("h", i)`` (indexes in
+        their lists); a target reaches one by its extension or by its DID (the
+        call leaves by a trunk and comes back in). Voicemail, outside numbers
+        and FXS ports end a chain. A node's edge to itself is left out: the
+        target checks report it.
+        """
+        users, groups = self.get("voip_users", []), self.get("voip_hunt_groups", [])
+        # Who holds a number: its first claim (self.extensions, self.dids), as the other checks say.
+        kinds = {id(self.origins.get("voip_users")): "u", id(self.origins.get("voip_hunt_groups")): "h"}
+        edges: dict[tuple, dict[tuple, list[tuple[str, Any]]]] = {}
+
+        def add(node: tuple, kind: str, target: Any) -> None:
+            if isinstance(target, int):
+                claim = self.extensions.get(target)
+            else:
+                claim = self.dids.get(did_number(target)) if target.startswith("+") else None
+            holder = kinds.get(id(claim[1])) if claim else None
+            nxt = (holder, claim[2][0]) if holder else None
+            if nxt is not None and nxt != node:
+                edges.setdefault(node, {}).setdefault(nxt, []).append((kind, target))
+
+        for i, user in enumerate(users):
+            forwards = user.get("features", {}).get("call_forward") if user else None
+            for kind in FORWARD_KINDS if forwards else ():
+                if kind in forwards:
+                    add(("u", i), kind, forwards[kind])
+        for i, group in enumerate(groups):
+            if group and "overflow" in group:
+                add(("h", i), "overflow", group["overflow"])
+        return edges
+
+    def _check_forward_loops(self) -> None:
+        """A chain of forwards (and hunt group overflows) that comes back to its start."""
+        edges = self._forward_graph()
+        if not edges:
+            return
+        rank = {node: (node[0] != "u", node[1]) for node in edges}  # users first, in file order
+        for component in _strongly_connected(edges):
+            component.sort(key=rank.__getitem__)
+            loops, complete = _simple_cycles(component, edges, rank)
+            for loop in loops:
+                self._report_loop(loop, edges)
+            if not complete:
+                names = ", ".join(self._node_name(node) for node in component[:10])
+                more = f" and {len(component) - 10} more" if len(component) > 10 else ""
+                self._node_error(
+                    component[0],
+                    next(iter(edges[component[0]].values()))[0][0],
+                    f"{len(component)} users and hunt groups forward to one another in more loops than "
+                    f"listed here: {names}{more}; untangle their forwards",
+                )
+
+    def _report_loop(self, loop: list[tuple], edges: dict[tuple, dict[tuple, list[tuple[str, Any]]]]) -> None:
+        steps = []
+        for node, nxt in zip(loop, [*loop[1:], loop[0]], strict=True):
+            label = "/".join(kind if isinstance(t, int) else f"{kind} to {t}" for kind, t in edges[node][nxt])
+            steps.append(f"{self._node_name(node)} -{label}->")
+        self._node_error(
+            loop[0],
+            edges[loop[0]][loop[1]][0][0],
+            f"forward loop: {' '.join(steps)} {self._node_name(loop[0])}: a call would go round forever",
+        )
+
+    def _node_name(self, node: tuple) -> str:
+        if node[0] == "u":
+            user = self.get("voip_users", [])[node[1]]
+            return f"user {user['id']} ({user['extension']})"
+        group = self.get("voip_hunt_groups", [])[node[1]]
+        return f"hunt group {group['id']} ({group['extension']})"
+
+    def _node_error(self, node: tuple, kind: str, message: str) -> None:
+        if node[0] == "u":
+            self.err("voip_users", (node[1], "features", "call_forward", kind), message)
+        else:
+            self.err("voip_hunt_groups", (node[1], "overflow"), message)
+
     def _check_hunt_group_members(self) -> None:
         for i, group in enumerate(self.get("voip_hunt_groups", [])):
             if group and self.hunt_members.get(group["id"]) == 0:
-                self.warn("voip_hunt_groups", (i,), f"hunt group {group['id']!r} has no active members")
+                self.warn("voip_hunt_groups", (i,), f"hunt group {shown(group['id'])} has no active members")
 
     # -- hosts: addresses, sites, call servers, gateways, switches ---------
 
@@ -622,7 +759,7 @@ class _Checker:
                         self.rep.warning(
                             self.host_origins[host]["voip_call_server"],
                             ("test_call", role),
-                            f"{uid!r} is not an active user of site {site}: the release gate's test call "
+                            f"{shown(uid)} is not an active user of site {site}: the release gate's test call "
                             f"({role}) will fail; name another test user",
                         )
             gateway = values.get("voip_gateway")
@@ -675,6 +812,7 @@ class _Checker:
                     ("voice_vlan",),
                     f"voice VLAN {switch['voice_vlan']} differs from site {site}'s {wanted}",
                 )
+        self._check_data_vlan(origin, site, switch)
         names: set[str] = set()
         for i, port in enumerate(switch["ports"]):
             if port["name"] in names:
@@ -694,6 +832,23 @@ class _Checker:
                     )
                 seen_macs.setdefault(mac, f"{host} port {port['name']}")
 
+    def _check_data_vlan(self, origin: Origin, site: str | None, switch: dict[str, Any]) -> None:
+        data = switch.get("data_vlan")
+        if data is None:
+            return
+        site_voice = self.get("voip_sites", {})[site].get("voice_vlan") if site is not None else None
+        if data == switch["voice_vlan"]:
+            where = "the switch's voice VLAN"
+        elif data == site_voice:
+            where = f"site {site}'s voice VLAN"
+        else:
+            return
+        self.rep.error(
+            origin,
+            ("data_vlan",),
+            f"data VLAN {data} is {where}: the PCs' data and the phones' voice must be on separate VLANs",
+        )
+
     # -- racks, patch panels, connections ----------------------------------
 
     def _check_racks_and_patching(self) -> None:
@@ -706,7 +861,7 @@ class _Checker:
             origin: Origin, sub: tuple, what: str, rack: str, unit: int, height: int, site: str | None
         ) -> None:
             if rack not in racks:
-                self.rep.error(origin, (*sub, "rack"), f"unknown rack {rack!r}")
+                self.rep.error(origin, (*sub, "rack"), f"unknown rack {shown(rack)}")
                 return
             if site is not None and racks[rack]["site"] != site:
                 self.rep.error(
@@ -751,7 +906,7 @@ class _Checker:
                 self.err(
                     "voip_patch_panels",
                     (i, "name"),
-                    f"{panel['name']!r} is already a patch panel or host name",
+                    f"{shown(panel['name'])} is already a patch panel or host name",
                 )
                 continue
             panels[panel["name"]] = panel
@@ -849,7 +1004,7 @@ class _Checker:
                 self.err(
                     "voip_wall_outlets",
                     (i, "name"),
-                    f"duplicate wall outlet {name!r} (first at voip_wall_outlets[{names[name]}])",
+                    f"duplicate wall outlet {shown(name)} (first at voip_wall_outlets[{names[name]}])",
                 )
             else:
                 names[name] = i
@@ -858,7 +1013,9 @@ class _Checker:
             if panel is None:
                 known = ", ".join(sorted(panels)) or "none defined"
                 self.err(
-                    "voip_wall_outlets", (i, "panel"), f"unknown patch panel {panel_name!r} (panels: {known})"
+                    "voip_wall_outlets",
+                    (i, "panel"),
+                    f"unknown patch panel {shown(panel_name)} (panels: {known})",
                 )
                 continue
             port = int(number)
@@ -873,7 +1030,7 @@ class _Checker:
                 self.err(
                     "voip_wall_outlets",
                     (i, "panel"),
-                    f"panel port {panel_name}:{port} already ends wall outlet {ports[(panel_name, port)]!r}",
+                    f"panel port {panel_name}:{port} already ends wall outlet {shown(ports[(panel_name, port)])}",
                 )
             else:
                 ports[(panel_name, port)] = name
@@ -896,25 +1053,25 @@ class _Checker:
     ) -> tuple[str, str] | None:
         device, sep, port = text.partition(":")
         if not sep or not port:
-            self.err("voip_patch_connections", (i, side), f"{text!r} is not DEVICE:PORT")
+            self.err("voip_patch_connections", (i, side), f"{shown(text)} is not DEVICE:PORT")
             return None
         if device in panels:
             if not port.isdigit() or not 1 <= int(port) <= panels[device]["ports"]:
                 self.err(
                     "voip_patch_connections",
                     (i, side),
-                    f"panel {device} has ports 1-{panels[device]['ports']}, not {port!r}",
+                    f"panel {device} has ports 1-{panels[device]['ports']}, not {shown(port)}",
                 )
                 return None
             return device, str(int(port))
         if device in self.hosts:
             switch = self.hosts[device].get("voip_switch")
             if switch and port not in {p["name"] for p in switch["ports"]}:
-                self.err("voip_patch_connections", (i, side), f"switch {device} has no port {port!r}")
+                self.err("voip_patch_connections", (i, side), f"switch {device} has no port {shown(port)}")
                 return None
             return device, port
         self.err(
-            "voip_patch_connections", (i, side), f"unknown device {device!r} (not a patch panel or host)"
+            "voip_patch_connections", (i, side), f"unknown device {shown(device)} (not a patch panel or host)"
         )
         return None
 
@@ -927,7 +1084,7 @@ class _Checker:
             if trunk is None:
                 continue
             if trunk["name"] in names:
-                self.err("voip_trunks", (i, "name"), f"duplicate trunk name {trunk['name']!r}")
+                self.err("voip_trunks", (i, "name"), f"duplicate trunk name {shown(trunk['name'])}")
             names.add(trunk["name"])
             self._site_ref(self.origins["voip_trunks"], (i, "site"), trunk["site"])
             ref = trunk["credentials_ref"]
@@ -979,31 +1136,58 @@ class _Checker:
             if account is None:
                 continue
             if account["name"] in names:
-                self.err("voip_cti_accounts", (i, "name"), f"duplicate CTI account {account['name']!r}")
+                self.err("voip_cti_accounts", (i, "name"), f"duplicate CTI account {shown(account['name'])}")
             names.add(account["name"])
             for j, right in enumerate(account["rights"]):
                 if right not in rights:
                     self.err(
                         "voip_cti_accounts",
                         (i, "rights", j),
-                        f"unknown CTI right {right!r} (known: {', '.join(CTI_RIGHTS)})",
+                        f"unknown CTI right {shown(right)} (known: {', '.join(CTI_RIGHTS)})",
                     )
-            for j, net in enumerate(account["source_networks"]):
-                if ipaddress.ip_network(net).prefixlen == 0:
-                    self.err(
-                        "voip_cti_accounts",
-                        (i, "source_networks", j),
-                        f"{net} lets anyone in; name the networks",
-                    )
+            self._check_cti_networks(i, account["source_networks"])
             for j, host in enumerate(account.get("call_servers", ())):
                 if host not in self.hosts or not self._in_group(host, CALL_SERVERS):
                     self.err(
                         "voip_cti_accounts",
                         (i, "call_servers", j),
-                        f"{host!r} is not a host in {CALL_SERVERS}",
+                        f"{shown(host)} is not a host in {CALL_SERVERS}",
                     )
             for j, site in enumerate(account.get("sites", ())):
                 self._site_ref(self.origins["voip_cti_accounts"], (i, "sites", j), site)
+
+    def _check_cti_networks(self, i: int, texts: list[str]) -> None:
+        """The networks a CTI client may connect from: each, and all together, at most a /8 (IPv6: /32)."""
+        networks = [ipaddress.ip_network(text) for text in texts]
+        for j, net in enumerate(networks):
+            widest = CTI_WIDEST[net.version]
+            if net.prefixlen < widest:
+                reason = "lets anyone in" if net.prefixlen == 0 else f"is wider than a /{widest}"
+                self.err(
+                    "voip_cti_accounts",
+                    (i, "source_networks", j),
+                    f"{net} {reason}; name the application's own networks",
+                )
+        for version, widest in CTI_WIDEST.items():
+            listed = [net for net in networks if net.version == version]
+            union = list(ipaddress.collapse_addresses(listed))
+            total = sum(net.num_addresses for net in union)
+            # Within the limit, or no wider than one of them (judged on its own above).
+            if total <= 2 ** ((32 if version == 4 else 128) - widest) or total == max(
+                net.num_addresses for net in listed
+            ):
+                continue
+            together = ", ".join(str(net) for net in union[:4]) + (", ..." if len(union) > 4 else "")
+            what = (
+                f"every IPv{version} address: that lets anyone in"
+                if union[0].prefixlen == 0
+                else f"more than a /{widest} ({total} addresses)"
+            )
+            self.err(
+                "voip_cti_accounts",
+                (i, "source_networks"),
+                f"together these networks make {together}, {what}; name the application's own networks",
+            )
 
     def _check_backup(self) -> None:
         policy = self.estate.get("voip_backup_policy")
@@ -1011,7 +1195,7 @@ class _Checker:
             return
         server = policy["server"]
         if server not in self.hosts or not self._in_group(server, BACKUP_SERVERS):
-            self.err("voip_backup_policy", ("server",), f"{server!r} is not a host in {BACKUP_SERVERS}")
+            self.err("voip_backup_policy", ("server",), f"{shown(server)} is not a host in {BACKUP_SERVERS}")
 
     def _check_release(self) -> None:
         release = self.estate.get("voip_release")
@@ -1028,11 +1212,15 @@ class _Checker:
             if model not in models:
                 known = ", ".join(sorted(models)) or "none"
                 self.err(
-                    "voip_release", ("gateway_images", model), f"no gateway is a {model!r} (models: {known})"
+                    "voip_release",
+                    ("gateway_images", model),
+                    f"no gateway is a {shown(model)} (models: {known})",
                 )
         repos = [r["name"] for r in self.get("voip_apt_repositories", []) if r is not None]
         for name in {n for n in repos if repos.count(n) > 1}:
-            self.err("voip_apt_repositories", (repos.index(name), "name"), f"duplicate repository {name!r}")
+            self.err(
+                "voip_apt_repositories", (repos.index(name), "name"), f"duplicate repository {shown(name)}"
+            )
 
     def _check_call_server_coverage(self) -> None:
         served = {
@@ -1051,6 +1239,87 @@ class _Checker:
                     (site,),
                     f"site {site} has {count} active user(s) but no call server (a host in {CALL_SERVERS} with voip_site: {site})",
                 )
+
+
+def _strongly_connected(edges: dict[tuple, dict[tuple, Any]]) -> list[list[tuple]]:
+    """The strongly connected components of more than one node (Tarjan's algorithm, iterative)."""
+    index: dict[tuple, int] = {}
+    low: dict[tuple, int] = {}
+    stack: list[tuple] = []
+    on_stack: set[tuple] = set()
+    found: list[list[tuple]] = []
+    for root in edges:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(edges.get(root, ())))]
+        while work:
+            node, successors = work[-1]
+            nxt = next(successors, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(edges.get(nxt, ()))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(component)
+    return found
+
+
+# Loops listed per tangle of forwards, and the search steps spent finding them.
+MAX_LOOPS, MAX_LOOP_STEPS = 10, 20000
+
+
+def _simple_cycles(
+    component: list[tuple], edges: dict[tuple, dict[tuple, Any]], rank: dict[tuple, Any]
+) -> tuple[list[list[tuple]], bool]:
+    """Each loop of ``component`` once, starting at its first node by ``rank``; and whether all were found.
+
+    A depth-first search from each node through later-ranked nodes only, so
+    every loop is found from its first node and never twice. Bounded: a
+    dense tangle stops at MAX_LOOPS loops or MAX_LOOP_STEPS steps.
+    """
+    members = set(component)
+    loops: list[list[tuple]] = []
+    steps = 0
+    for start in component:
+        path, on_path = [start], {start}
+        work = [iter(edges[start])]
+        while work:
+            nxt = next(work[-1], None)
+            if nxt is None:
+                work.pop()
+                on_path.discard(path.pop())
+                continue
+            steps += 1
+            if steps > MAX_LOOP_STEPS:
+                return loops, False
+            if nxt == start:
+                if len(loops) == MAX_LOOPS:
+                    return loops, False
+                loops.append(list(path))
+            elif nxt in members and nxt not in on_path and rank[nxt] > rank[start]:
+                path.append(nxt)
+                on_path.add(nxt)
+                work.append(iter(edges.get(nxt, ())))
+    return loops, True
 
 
 def _overlaps(checker: _Checker, var: str, ranges: dict[str, tuple[int, int]], key: str, what: str) -> None:

@@ -72,8 +72,8 @@ class LoadedInventory:
     host_inventory_vars: dict[str, dict[str, Var]] = field(default_factory=dict)
     # entity ("group:<name>" or "host:<name>") -> vars from group_vars/host_vars files
     file_vars: dict[str, dict[str, Var]] = field(default_factory=dict)
-    # (file, line, message) for files that could not be read
-    file_errors: list[tuple[str, int | None, str]] = field(default_factory=list)
+    # (file, line, message, key path) for files that could not be read
+    file_errors: list[tuple[str, int | None, str, tuple]] = field(default_factory=list)
     # files that are vault-encrypted as a whole (their variables are unknown)
     encrypted_files: list[str] = field(default_factory=list)
 
@@ -147,7 +147,7 @@ def load(source: Path) -> LoadedInventory:
             continue
         rel = _rel(inv, path)
         if not isinstance(data, dict):
-            inv.file_errors.append((rel, 1, "an inventory file must be a mapping of groups"))
+            inv.file_errors.append((rel, 1, "an inventory file must be a mapping of groups", ()))
             continue
         for name, body in data.items():
             _read_group(inv, rel, str(name), body, (name,), parent=None)
@@ -168,7 +168,8 @@ def _read(inv: LoadedInventory, path: Path) -> Any:
     try:
         data = load_file(path)
     except YamlFileError as exc:
-        inv.file_errors.append((_rel(inv, path), exc.line, f"invalid YAML: {exc.message}"))
+        message = exc.message if exc.dialect else f"invalid YAML: {exc.message}"
+        inv.file_errors.append((_rel(inv, path), exc.line, message, exc.path))
         return None
     if data is ENCRYPTED:
         inv.encrypted_files.append(_rel(inv, path))
@@ -202,13 +203,11 @@ def _read_group(
     if body is None:
         return
     if not isinstance(body, dict):
-        inv.file_errors.append((rel, None, f"{'.'.join(map(str, path))}: a group must be a mapping"))
+        inv.file_errors.append((rel, None, "a group must be a mapping", path))
         return
     for key in body:
         if key not in ("hosts", "vars", "children"):
-            inv.file_errors.append(
-                (rel, None, f"{'.'.join(map(str, path))}.{key}: not one of hosts, vars, children")
-            )
+            inv.file_errors.append((rel, None, "not one of hosts, vars, children", (*path, key)))
     variables = body.get("vars") or {}
     if isinstance(variables, dict):
         for var, value in variables.items():
@@ -254,8 +253,10 @@ def _read_vars(inv: LoadedInventory, subdir: str, name: str, entity: str) -> Non
     found: list[Path] = []
     for ext in VARS_EXTENSIONS:
         candidate = base / (name + ext)
-        if candidate.exists():
-            found = _dir_files(candidate) if candidate.is_dir() else [candidate]
+        if candidate.is_symlink() and not candidate.exists():
+            _broken_link(inv, candidate)
+        elif candidate.exists():
+            found = _dir_files(inv, candidate, set()) if candidate.is_dir() else [candidate]
             break
     merged: dict[str, Var] = {}
     for path in found:
@@ -264,7 +265,7 @@ def _read_vars(inv: LoadedInventory, subdir: str, name: str, entity: str) -> Non
             continue
         rel = _rel(inv, path)
         if not isinstance(data, dict):
-            inv.file_errors.append((rel, 1, "a vars file must be a mapping of variable names"))
+            inv.file_errors.append((rel, 1, "a vars file must be a mapping of variable names", ()))
             continue
         for var, value in data.items():
             merged[str(var)] = Var(value, Origin(rel, (var,)))
@@ -272,15 +273,36 @@ def _read_vars(inv: LoadedInventory, subdir: str, name: str, entity: str) -> Non
         inv.file_vars[entity] = merged
 
 
-def _dir_files(path: Path) -> list[Path]:
+def _dir_files(inv: LoadedInventory, path: Path, seen: set[str]) -> list[Path]:
+    """The vars files of a directory, recursively; a link that loops or leads nowhere is an error."""
+    real = os.path.realpath(path)
+    if real in seen:
+        inv.file_errors.append(
+            (_rel(inv, path), None, "a symbolic link loops back to a directory above it", ())
+        )
+        return []
+    seen = seen | {real}
     found: list[Path] = []
     for child in sorted(os.listdir(path)):
         if child.startswith(".") or child.endswith("~"):
             continue
         full = path / child
         ext = os.path.splitext(child)[1]
-        if full.is_dir() and not ext:
-            found.extend(_dir_files(full))
+        if full.is_symlink() and not full.exists():
+            _broken_link(inv, full)
+        elif full.is_dir() and not ext:
+            found.extend(_dir_files(inv, full, seen))
         elif full.is_file() and ext in VARS_EXTENSIONS:
             found.append(full)
     return found
+
+
+def _broken_link(inv: LoadedInventory, path: Path) -> None:
+    inv.file_errors.append(
+        (
+            _rel(inv, path),
+            None,
+            "a symbolic link that loops or leads nowhere: its variables cannot be read",
+            (),
+        )
+    )

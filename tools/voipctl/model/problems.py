@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from voipctl.model.dialect import render_path
 from voipctl.model.loader import Origin
 from voipctl.model.yamlfile import find_lines
 
@@ -34,17 +35,6 @@ class Problem:
         return asdict(self)
 
 
-def render_path(path: tuple) -> str:
-    """('voip_users', 12, 'devices', 0, 'mac') -> 'voip_users[12].devices[0].mac'."""
-    out = ""
-    for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 class Reporter:
     """Collects findings as (origin, sub-path) and resolves their lines at the end."""
 
@@ -61,8 +51,9 @@ class Reporter:
     def warning(self, origin: Origin, sub: tuple, message: str) -> None:
         self.add(WARNING, origin, sub, message)
 
-    def file_error(self, file: str, line: int | None, message: str) -> None:
-        self._found[(ERROR, file, ("@line", line), message)] = None
+    def file_error(self, file: str, line: int | None, message: str, path: tuple = ()) -> None:
+        """A finding about a file as read (not a variable): its line is known already."""
+        self._found[(ERROR, file, ("@line", line, *path), message)] = None
 
     def problems(self) -> list[Problem]:
         """All findings with lines, errors first, then by file and line."""
@@ -74,7 +65,7 @@ class Reporter:
         result = []
         for severity, file, path, message in self._found:
             if path[:1] == ("@line",):
-                result.append(Problem(severity, file, "", message, path[1]))
+                result.append(Problem(severity, file, render_path(path[2:]), message, path[1]))
                 continue
             found = lines.get(file, {})
             line = None

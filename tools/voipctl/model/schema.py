@@ -18,9 +18,10 @@ from typing_extensions import TypedDict
 from voipctl.model.types import (
     E164,
     AbsolutePath,
-    Address,
+    BackupStore,
     Clock,
     Date,
+    DeviceMac,
     DidRange,
     Digits,
     Email,
@@ -29,15 +30,18 @@ from voipctl.model.types import (
     ExtensionRange,
     FeatureCode,
     ForwardTarget,
-    IPAddress,
-    Mac,
+    HostAddress,
+    HostIP,
+    ManagedHost,
     Name,
     Network,
     OutletName,
+    PortRange,
     PortRef,
     RepoSuite,
     RepoUri,
     Text,
+    TimeZone,
     UserId,
     VarName,
     Version,
@@ -69,12 +73,12 @@ class Site(TypedDict):
     """One site: ``voip_sites: {ams: {...}}``."""
 
     name: Text
-    timezone: Text
+    timezone: TimeZone
     country_code: NotRequired[Digits]
     extensions: ExtensionRange
     dids: DidRange
     emergency: Emergency
-    ntp_servers: NotRequired[list[IPAddress]]
+    ntp_servers: NotRequired[list[HostIP]]
     voice_vlan: NotRequired[Vlan]
     voice_subnets: NotRequired[list[Network]]
     trunks: NotRequired[list[Name]]
@@ -130,7 +134,7 @@ class Grant(TypedDict):
 
 @with_config(_STRICT)
 class Device(TypedDict):
-    mac: Mac
+    mac: DeviceMac
     model: Name
 
 
@@ -169,7 +173,7 @@ class Trunk(TypedDict):
     name: Name
     carrier: Text
     site: Name
-    address: Address
+    address: HostAddress
     port: NotRequired[bounded(1, 65535)]
     transport: NotRequired[Literal["udp", "tcp", "tls"]]
     credentials_ref: VarName
@@ -250,7 +254,7 @@ class BackupPolicy(TypedDict):
     retention: Retention
     before_change: NotRequired[bool]
     # Directory of the backup store on the server (<host>/<UTC stamp>/ below).
-    store: NotRequired[AbsolutePath]
+    store: NotRequired[BackupStore]
     # Per inventory group: the paths (directories or files) of its hosts to
     # back up, and the sqlite databases to snapshot consistently.
     paths: NotRequired[dict[Name, list[AbsolutePath]]]
@@ -362,9 +366,9 @@ class ReleaseTestCall(TypedDict):
 
 @with_config(_STRICT)
 class CallServer(TypedDict):
-    sip_domain: Address
+    sip_domain: HostAddress
     sip_port: NotRequired[bounded(1, 65535)]
-    rtp_ports: NotRequired[ExtensionRange]
+    rtp_ports: NotRequired[PortRange]
     test_call: NotRequired[ReleaseTestCall]
 
 
@@ -403,7 +407,7 @@ class Gateway(TypedDict):
 class SwitchPort(TypedDict):
     name: Text
     description: NotRequired[Text]
-    phone_mac: NotRequired[Mac]
+    phone_mac: NotRequired[DeviceMac]
     poe: NotRequired[bool]
 
 
@@ -435,7 +439,7 @@ ESTATE_VARS: dict[str, Any] = {
 }
 HOST_VARS: dict[str, Any] = {
     "voip_site": Name,
-    "ansible_host": Address,
+    "ansible_host": ManagedHost,
     "voip_rack": RackPlacement,
     "voip_call_server": CallServer,
     "voip_gateway": Gateway,

@@ -8,8 +8,13 @@ a human description used in messages, or a small validator that raises
 from __future__ import annotations
 
 import datetime
+import difflib
+import functools
 import ipaddress
+import posixpath
 import re
+import reprlib
+import zoneinfo
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
@@ -18,6 +23,44 @@ from voipctl.dates import parse_date
 
 # pattern -> what a value must look like (used to word pydantic's messages)
 PATTERNS: dict[str, str] = {}
+
+# A value echoed in a message is cut to about this many characters.
+SHOWN_LIMIT = 60
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut to ~60 characters: ``'AAAA…' (50000000 characters)``.
+
+    Every message that echoes an input value uses this: a pasted 50 MB
+    string must not come back as a 50 MB line. Containers are shown with
+    their number of items, never walked in full.
+    """
+    if isinstance(value, str):
+        if len(value) <= SHOWN_LIMIT:
+            return repr(value)
+        head = repr(value[:SHOWN_LIMIT])
+        return f"{head[:-1]}…{head[-1]} ({len(value)} characters)"
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) <= SHOWN_LIMIT:
+            return repr(value)
+        return f"{repr(bytes(value[:SHOWN_LIMIT]))[:-1]}…' ({len(value)} bytes)"
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        text = _SHORT.repr(value)
+        if len(text) > SHOWN_LIMIT:
+            text = text[:SHOWN_LIMIT] + "…"
+        return f"{text} ({len(value)} items)" if len(value) > _SHORT.maxlist or text.endswith("…") else text
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return "a number of thousands of digits"
+    return text if len(text) <= SHOWN_LIMIT else f"{text[:SHOWN_LIMIT]}… ({len(text)} characters)"
+
+
+# Containers: a few items, each cut short, two levels deep.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 24
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxfrozenset = 5
+_SHORT.maxlevel = 2
 
 
 def _pattern(regex: str, description: str) -> Any:
@@ -62,18 +105,18 @@ def parse_range(text: str, *, e164: bool) -> tuple[int, int]:
     Raises ValueError naming the text when it is not a non-empty range.
     """
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a quoted range such as {_example(e164)}")
+        raise ValueError(f"{shown(text)} is not a quoted range such as {_example(e164)}")
     low, sep, high = text.partition("-+" if e164 else "-")
     if e164:
         high = "+" + high
     pattern = E164_RE if e164 else r"^[0-9]{1,15}$"
     if not sep or not re.match(pattern, low) or not re.match(pattern, high):
-        raise ValueError(f"{text!r} is not a range such as {_example(e164)}")
+        raise ValueError(f"{shown(text)} is not a range such as {_example(e164)}")
     if len(low) != len(high):
-        raise ValueError(f"{text!r}: both ends must have the same number of digits")
+        raise ValueError(f"{shown(text)}: both ends must have the same number of digits")
     lo, hi = int(low), int(high)
     if lo > hi:
-        raise ValueError(f"{text!r}: the range is empty (start after end)")
+        raise ValueError(f"{shown(text)}: the range is empty (start after end)")
     return lo, hi
 
 
@@ -100,17 +143,19 @@ def _ip(value: Any) -> Any:
     try:
         ipaddress.ip_address(value if isinstance(value, str) else "")
     except ValueError:
-        raise ValueError(f"{value!r} is not an IP address") from None
+        raise ValueError(f"{shown(value)} is not an IP address") from None
     return value
 
 
 def _network(value: Any) -> Any:
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a network such as '10.0.0.0/24'")
+        raise ValueError(f"{shown(value)} is not a network such as '10.0.0.0/24'")
     try:
         ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a network ({exc})") from None
+        # ipaddress's reason echoes the value: only a short one is worth it.
+        reason = f" ({exc})" if len(value) <= SHOWN_LIMIT else ""
+        raise ValueError(f"{shown(value)} is not a network{reason}") from None
     return value
 
 
@@ -127,20 +172,20 @@ def _address(value: Any) -> Any:
         except ValueError:
             if _HOSTNAME.match(value) and not value.replace(".", "").isdigit():
                 return value
-    raise ValueError(f"{value!r} is not an IP address or host name")
+    raise ValueError(f"{shown(value)} is not an IP address or host name")
 
 
 def _strict_int(value: Any) -> Any:
     # YAML gives ints; refuse bools (True == 1) and floats silently truncated.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{value!r} is not a whole number")
+        raise ValueError(f"{shown(value)} is not a whole number")
     return value
 
 
 def _extension(value: Any) -> Any:
     _strict_int(value)
     if not 10 <= value <= 99999999:
-        raise ValueError(f"{value!r} is not an extension (2 to 8 digits)")
+        raise ValueError(f"{shown(value)} is not an extension (2 to 8 digits)")
     return value
 
 
@@ -154,13 +199,175 @@ Address = Annotated[str, BeforeValidator(_address)]
 Extension = Annotated[int, BeforeValidator(_extension)]
 
 
+# --- addresses of peers: a host the estate talks to -------------------------
+
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+
+
+def _not_a_host(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, loopback: bool) -> str | None:
+    """Why ``ip`` cannot be a peer's address (None: it can); ``loopback``: this machine may be one."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    if ip.is_unspecified:
+        return "the unspecified address ('any'), which names no host"
+    if ip.version == 4 and ip in _THIS_NETWORK:
+        return "in 0.0.0.0/8 ('this network'), which names no host"
+    if ip.is_loopback and not loopback:
+        return "a loopback address: it names the machine itself, never the peer"
+    if ip.is_multicast:
+        return "a multicast address: it names a group, not a host"
+    if ip == ipaddress.IPv4Address("255.255.255.255"):
+        return "the broadcast address: it names every host of the network, not one"
+    if ip.version == 4 and ip.is_reserved:
+        return "in the reserved range 240.0.0.0/4, which names no host"
+    return None
+
+
+# Forms a resolver reads as an IPv4 address (inet_aton: '0x7f.1', '127.1', '2130706433').
+_NUMERIC_LABEL = re.compile(r"^(0[xX][0-9A-Fa-f]*|[0-9]+)$")
+
+
+def _host(value: Any, loopback: bool) -> Any:
+    """An IP address or host name naming one real host (``loopback``: this machine counts)."""
+    value = _address(value)
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        name = value.lower().rstrip(".")
+        if not loopback and (name == "localhost" or name.endswith(".localhost")):
+            raise ValueError(f"{shown(value)} is this machine (localhost), never the peer") from None
+        if all(_NUMERIC_LABEL.match(label) for label in name.split(".")):
+            raise ValueError(
+                f"{shown(value)} is a numeric address in a non-standard form: write it as a dotted IPv4 address"
+            ) from None
+        return value
+    reason = _not_a_host(ip, loopback)
+    if reason:
+        raise ValueError(f"{shown(value)} is {reason}; name the host's own address")
+    return value
+
+
+def _peer_address(value: Any) -> Any:
+    return _host(value, loopback=False)
+
+
+def _peer_ip(value: Any) -> Any:
+    _ip(value)
+    return _host(value, loopback=False)
+
+
+def _managed_host(value: Any) -> Any:
+    return _host(value, loopback=True)
+
+
+# A peer the estate sends to (trunk, NTP server, SIP domain): an IP address or
+# host name of a real remote host (not 0.0.0.0, ::, loopback, multicast or broadcast).
+HostAddress = Annotated[str, BeforeValidator(_peer_address)]
+# A peer given as an IP address only.
+HostIP = Annotated[str, BeforeValidator(_peer_ip)]
+# A host of the inventory (ansible_host): as HostAddress, but this machine may
+# be one (simulators and containers on a loopback address).
+ManagedHost = Annotated[str, BeforeValidator(_managed_host)]
+
+
+# --- UDP/TCP port ranges ---------------------------------------------------
+
+
+def _port_range(value: Any) -> Any:
+    """'20000-30000': two port numbers, 1024 <= start <= end <= 65535."""
+    text = value if isinstance(value, str) else ""
+    low, sep, high = text.partition("-")
+    if not sep or not re.match(r"^[0-9]{1,5}$", low) or not re.match(r"^[0-9]{1,5}$", high):
+        raise ValueError(f"{shown(value)} is not a quoted port range such as '20000-30000'")
+    lo, hi = int(low), int(high)
+    if lo > hi:
+        raise ValueError(f"{shown(value)}: the range is empty (start {lo} after end {hi})")
+    if hi > 65535:
+        raise ValueError(f"{shown(value)}: ports end at 65535, not {hi}")
+    if lo < 1024:
+        raise ValueError(f"{shown(value)}: ports below 1024 are the system's; start at 1024 or above")
+    return value
+
+
+PortRange = Annotated[str, BeforeValidator(_port_range)]
+
+
+# --- time zones ------------------------------------------------------------
+
+# In the database, but no zone: the host's own setting, a placeholder, a file of rules.
+_NOT_ZONES = {"localtime", "Factory", "posixrules"}
+_ZONE_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones() - _NOT_ZONES)
+
+
+def _timezone(value: Any) -> Any:
+    """An IANA time zone such as 'Europe/Amsterdam' known to the time zone database."""
+    if not isinstance(value, str):
+        raise ValueError(f"{shown(value)} is not a time zone such as 'Europe/Amsterdam'")
+    zones = _zones()
+    # Without a time zone database (no tzdata), only the shape of the name is checked.
+    if (value in zones if zones else _ZONE_SHAPE.match(value)) and value not in _NOT_ZONES:
+        return value
+    hint = ""
+    if len(value) <= SHOWN_LIMIT:
+        close = difflib.get_close_matches(value, zones, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{shown(value)} is not a time zone (an IANA name such as 'Europe/Amsterdam'){hint}")
+
+
+TimeZone = Annotated[str, BeforeValidator(_timezone)]
+
+
+# --- the backup store ------------------------------------------------------
+
+# A store is a directory of its own: backups land in and are pruned from
+# <store>/<host>/, so a system directory (or / itself) must never be one.
+SYSTEM_DIRECTORIES = frozenset(
+    {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found",
+     "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr",
+     "/var", "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/local",
+     "/usr/sbin", "/usr/share", "/usr/src", "/usr/local/bin", "/usr/local/lib", "/usr/local/sbin",
+     "/usr/local/share", "/var/backups", "/var/cache", "/var/lib", "/var/local", "/var/lock", "/var/log",
+     "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/www"}
+)  # fmt: skip
+# Below these nothing lasts (memory, emptied at boot) or nothing is a disk.
+VOLATILE_DIRECTORIES = ("/dev", "/proc", "/run", "/sys", "/tmp", "/var/run", "/var/lock", "/var/tmp")
+
+
+def _backup_store(value: Any) -> Any:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"{shown(value)} is not an absolute path")
+    if ".." in value.split("/"):
+        raise ValueError(f"{shown(value)} climbs with '..': name the store's directory directly")
+    path = posixpath.normpath("/" + value.lstrip("/"))
+    if path in SYSTEM_DIRECTORIES:
+        raise ValueError(
+            f"{shown(value)} is a system directory: backups are written to and pruned from "
+            "<store>/<host>/, so give the store a directory of its own such as /srv/backups"
+        )
+    for top in VOLATILE_DIRECTORIES:
+        if path.startswith(top + "/"):
+            raise ValueError(
+                f"{shown(value)} is below {top}, which does not keep files: backups would be lost"
+            )
+    return value
+
+
+BackupStore = Annotated[str, BeforeValidator(_backup_store)]
+
+
 def bounded(low: int, high: int) -> Any:
     """A whole number in [low, high] (bools and floats refused)."""
 
     def check(value: Any) -> Any:
         _strict_int(value)
         if not low <= value <= high:
-            raise ValueError(f"{value!r} is outside {low}-{high}")
+            raise ValueError(f"{shown(value)} is outside {low}-{high}")
         return value
 
     return Annotated[int, BeforeValidator(check)]
@@ -168,14 +375,16 @@ def bounded(low: int, high: int) -> Any:
 
 def _forward_target(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a forward target (an extension, an E.164 number or 'voicemail')")
+        raise ValueError(
+            f"{shown(value)} is not a forward target (an extension, an E.164 number or 'voicemail')"
+        )
     if isinstance(value, int):
         return _extension(value)
     if isinstance(value, str) and (value == "voicemail" or re.match(E164_RE, value)):
         return value
     if isinstance(value, str) and value.isdigit():
         return _extension(int(value))
-    raise ValueError(f"{value!r} is not a forward target (an extension, an E.164 number or 'voicemail')")
+    raise ValueError(f"{shown(value)} is not a forward target (an extension, an E.164 number or 'voicemail')")
 
 
 def _voicemail(value: Any) -> Any:
@@ -183,7 +392,7 @@ def _voicemail(value: Any) -> Any:
         return value
     if isinstance(value, str) and re.match(PATTERN_EMAIL, value):
         return value
-    raise ValueError(f"{value!r} is not true, false or an e-mail address to deliver voicemail to")
+    raise ValueError(f"{shown(value)} is not true, false or an e-mail address to deliver voicemail to")
 
 
 PATTERN_EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -195,14 +404,31 @@ def _emergency(value: Any) -> Any:
     # DESIGN.md writes one number as a string; the lab lists several.
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not values:
-        raise ValueError(f"{value!r} is not an emergency number or a list of them")
+        raise ValueError(f"{shown(value)} is not an emergency number or a list of them")
     for item in values:
         if not isinstance(item, str) or not re.match(r"^[0-9]{2,6}$", item):
-            raise ValueError(f"{item!r} is not a quoted emergency number such as '112'")
+            raise ValueError(f"{shown(item)} is not a quoted emergency number such as '112'")
     return values
 
 
 Emergency = Annotated[Any, AfterValidator(_emergency)]
+
+
+def _device_mac(value: str) -> str:
+    """A phone's own MAC: unicast, not all zeros (runs after the format check)."""
+    if value.lower() == "ff:ff:ff:ff:ff:ff":
+        raise ValueError(f"{shown(value)} is the broadcast MAC address, not a device's")
+    if int(value[:2], 16) & 1:
+        raise ValueError(
+            f"{shown(value)} is a multicast MAC address (the first octet is odd), not a device's"
+        )
+    if value == "00:00:00:00:00:00":
+        raise ValueError(f"{shown(value)} is the all-zero MAC address, not a device's")
+    return value
+
+
+# A device's MAC address: the format of Mac, unicast and not all zeros.
+DeviceMac = Annotated[Mac, AfterValidator(_device_mac)]
 
 
 def normalise_mac(mac: str) -> str:

@@ -1,0 +1,108 @@
+"""The inventory's top-level variables: each one is read by someone, and the estate has users.
+
+Ansible ignores a variable no play reads, so ``voip_user:`` (one letter
+short), ``\\ufeffvoip_users:`` or a users file nobody can read leaves the
+estate without its directory and every run succeeds. Here every top-level
+variable of the inventory (inventory files, ``group_vars``, ``host_vars``)
+must be one of:
+
+* a variable of the estate model (``voipctl.model.schema``);
+* a word in what roles and playbooks read (``READERS`` below: options,
+  defaults, tasks, templates, playbooks), or a setting of ``voipctl lab``;
+* Ansible's own (``ansible_*``) or a vault secret (``vault_*``).
+
+Anything else is refused, with the nearest known name as a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from pathlib import Path
+
+from voipctl.model.loader import LoadedInventory, Origin, Var
+from voipctl.model.schema import ESTATE_VARS, HOST_VARS
+
+ROOT = Path(__file__).resolve().parents[3]
+# Where a variable is read: role options, defaults, tasks, handlers and
+# templates, and the playbooks (a role default such as
+# ``os_baseline_admins: "{{ voip_admins }}"`` reads ``voip_admins``).
+READERS = (
+    "roles/*/meta/argument_specs.yml",
+    "roles/*/defaults/*.yml",
+    "roles/*/vars/*.yml",
+    "roles/*/tasks/*.yml",
+    "roles/*/handlers/*.yml",
+    "roles/*/templates/*",
+    "playbooks/*.yml",
+)
+# Read by `voipctl lab` (tools/voipctl/lab.py), not by a play.
+SETTINGS = ("lab_container", "lab_container_prefix", "lab_network", "lab_peers", "lab_state_dir")
+PREFIXES = ("ansible_", "vault_")
+
+
+@functools.cache
+def _readers_text(root: Path = ROOT) -> str:
+    parts = []
+    for pattern in READERS:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                parts.append(path.read_text(errors="replace"))
+    return "\n".join(parts)
+
+
+@functools.cache
+def is_read(name: str) -> bool:
+    """Whether ``name`` is a model variable, a setting, or appears as a word where roles and playbooks read."""
+    if name in ESTATE_VARS or name in HOST_VARS or name in SETTINGS or name.startswith(PREFIXES):
+        return True
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return False
+    return re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", _readers_text()) is not None
+
+
+def _known_names() -> list[str]:
+    words = set(re.findall(r"[a-z][a-z0-9_]*_[a-z0-9_]+", _readers_text()))
+    return sorted(words | set(ESTATE_VARS) | set(HOST_VARS) | set(SETTINGS))
+
+
+def _every_variable(inv: LoadedInventory) -> list[tuple[str, Var]]:
+    found: list[tuple[str, Var]] = []
+    for group in inv.groups.values():
+        found.extend(group.vars.items())
+    for variables in (*inv.host_inventory_vars.values(), *inv.file_vars.values()):
+        found.extend(variables.items())
+    return found
+
+
+def unknown_variables(inv: LoadedInventory) -> list[tuple[Origin, str]]:
+    """(origin, message) for every top-level variable nobody reads (each place it is set)."""
+    if not _readers_text():
+        return []  # no roles next to this package: nothing to compare with
+    problems = []
+    for name, var in _every_variable(inv):
+        if is_read(name):
+            continue
+        close = difflib.get_close_matches(name.lstrip("\ufeff"), _known_names(), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        shown = repr(name) if name.isprintable() else ascii(name)
+        problems.append((var.origin, f"unknown variable {shown}: no role, playbook or model reads it{hint}"))
+    return problems
+
+
+def missing_directory(inv: LoadedInventory, all_vars: dict[str, Var]) -> str | None:
+    """Why the estate has no user directory, or None when ``voip_users`` lists users."""
+    var = all_vars.get("voip_users")
+    if var is not None and isinstance(var.value, list) and var.value:
+        return None
+    if var is not None and not var.value:
+        return "the user directory is empty: an estate without users would remove every user from the call servers"
+    hidden = [f for f in inv.encrypted_files if "users" in Path(f).name] or inv.encrypted_files
+    why = ""
+    if hidden:
+        why = (
+            f" (if it is in {', '.join(hidden)}: that file is vault-encrypted as a whole, so no one but "
+            "Ansible can read it; keep the model in plain files and encrypt single secrets with !vault)"
+        )
+    return f"voip_users is not defined: every estate needs its user directory{why}"
