@@ -2,7 +2,10 @@
 
 The logic is voipctl's (``voipctl.model.checks``); this plugin only finds the
 inventory Ansible is using, runs the validation once per playbook run, and
-turns the findings into a task result. Documentation: library/voip_validate.py.
+turns the findings into a task result. ``vars_plugins/voip_preflight.py`` has
+already validated the inventory while Ansible read it (and stopped the run on
+errors); ``voipctl.preflight`` keeps that result, so this task shows its
+warnings without validating again. Documentation: library/voip_validate.py.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 from ansible.plugins.action import ActionBase
 
 try:
-    from voipctl.model.checks import validate
+    from voipctl.preflight import validated as validate
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     validate = None
     _IMPORT_ERROR = exc

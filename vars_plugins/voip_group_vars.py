@@ -7,8 +7,14 @@ from ansible.utils.vars import combine_vars
 
 try:
     from voipctl.model import fastyaml
+    from voipctl.model.schema import ESTATE_VARS, HOST_VARS
 except ImportError:  # pragma: no cover - without the voipctl package every file takes Ansible's path
     fastyaml = None
+    ESTATE_VARS = HOST_VARS = {}
+
+# The estate model's variables: data, never templates (a user name holding
+# "{{ lookup('pipe', ...) }}" must stay that text, not run on the controller).
+MODEL_VARS = frozenset(ESTATE_VARS) | frozenset(HOST_VARS)
 
 DOCUMENTATION = """
     name: voip_group_vars
@@ -22,6 +28,9 @@ DOCUMENTATION = """
           goes through Ansible's loader. The user directory (thousands of users) then loads in a
           fraction of a second instead of many seconds, with the same values.
         - Fast-path values are plain data, not templates (such files hold no Jinja by definition).
+        - The estate model's variables (C(voip_users), C(voip_sites), C(voip_gateway), ... as listed in
+          C(voipctl.model.schema)) are data in every file, never templates. Other variables of a file
+          that holds Jinja (connection settings, paths) are templated as usual.
     options:
       stage:
         ini:
@@ -59,6 +68,15 @@ def _fast_load(path):
     return _FAST[path]
 
 
+def _load_with_ansible(loader, path):
+    """Ansible's loader, with templates trusted except in the estate model's variables."""
+    data = loader.load_from_file(path, cache="all", unsafe=True, trusted_as_template=True)
+    if not isinstance(data, dict) or MODEL_VARS.isdisjoint(data):
+        return data
+    untrusted = loader.load_from_file(path, cache="none", unsafe=True, trusted_as_template=False)
+    return {name: untrusted[name] if name in MODEL_VARS else value for name, value in data.items()}
+
+
 class VarsModule(HostGroupVars):
     REQUIRES_ENABLED = True
     is_stateless = True
@@ -67,7 +85,7 @@ class VarsModule(HostGroupVars):
         for found in found_files:
             new_data = _fast_load(found)
             if new_data is None:
-                new_data = loader.load_from_file(found, cache="all", unsafe=True, trusted_as_template=True)
+                new_data = _load_with_ansible(loader, found)
             if new_data:
                 data = combine_vars(data, new_data)
         return data

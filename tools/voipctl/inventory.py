@@ -41,6 +41,8 @@ def load(source: Path, *, template: bool = True, only: Iterable[str] | None = No
     and ``{{ }}`` resolved); otherwise the raw values are returned. ``only``
     limits the result to those variables, so that nothing else is rendered
     (a lookup of a file that does not exist yet cannot fail the load).
+    The estate model is not validated here (``voipctl.preflight.suspended``):
+    callers read a few settings; the playbooks they run validate it.
     """
     wanted = set(only) if only is not None else None
     if not source.exists():
@@ -55,21 +57,24 @@ def load(source: Path, *, template: bool = True, only: Iterable[str] | None = No
     from ansible.plugins.loader import init_plugin_loader
     from ansible.vars.manager import VariableManager
 
+    from voipctl.preflight import suspended
+
     _init_plugins(init_plugin_loader)
     loader = DataLoader()
     _vault_secrets(loader)
     try:
-        manager = InventoryManager(loader=loader, sources=[str(source)])
-        variables = VariableManager(loader=loader, inventory=manager)
-        result = Inventory(source=source)
-        for name, group in manager.groups.items():
-            result.groups[name] = [h.name for h in group.get_hosts()]
-        for host in manager.get_hosts():
-            hostvars = variables.get_vars(host=host, include_hostvars=False)
-            keys = [k for k in hostvars if wanted is None or k in wanted]
-            result.hosts[host.name] = (
-                _render(loader, hostvars, keys) if template else {k: hostvars[k] for k in keys}
-            )
+        with suspended():
+            manager = InventoryManager(loader=loader, sources=[str(source)])
+            variables = VariableManager(loader=loader, inventory=manager)
+            result = Inventory(source=source)
+            for name, group in manager.groups.items():
+                result.groups[name] = [h.name for h in group.get_hosts()]
+            for host in manager.get_hosts():
+                hostvars = variables.get_vars(host=host, include_hostvars=False)
+                keys = [k for k in hostvars if wanted is None or k in wanted]
+                result.hosts[host.name] = (
+                    _render(loader, hostvars, keys) if template else {k: hostvars[k] for k in keys}
+                )
     except AnsibleError as exc:
         raise VoipctlError(f"cannot load inventory {source}: {exc}") from exc
     return result

@@ -1,0 +1,223 @@
+"""What enters the model is what the operator meant (issue #21): the inventory as a whole.
+
+Each case copies inventory/lab, changes one thing and expects ``validate`` to
+refuse it with file, line and key path: YAML 1.1 numbers and words, duplicate
+keys, a directory that vanished (empty, misspelt, BOM, vault-encrypted, a
+symbolic link loop), unknown top-level variables. Then the two Ansible
+plugins: the model's data is never templated, and the preflight stops any
+Ansible command while the inventory is read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voipctl.model.checks import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "inventory" / "lab"
+USERS = "group_vars/all/users.yml"
+SITES = "group_vars/all/sites.yml"
+CS1 = "host_vars/cs1/call_server.yml"
+SWITCH = "host_vars/sw1/switch.yml"
+GATEWAY = "host_vars/gw1/gateway.yml"
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    copy = tmp_path / "lab"
+    shutil.copytree(LAB, copy)
+    return copy
+
+
+def _edit(root: Path, file: str, old: str, new: str) -> None:
+    path = root / file
+    text = path.read_text()
+    assert old in text, f"test setup: {old!r} not in {file}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _errors(root: Path) -> list[str]:
+    return [p.render() for p in validate(root).errors]
+
+
+NUMBERS = [
+    ("extension", USERS, "extension: 2002", "extension: 02002", f"{USERS}:23: voip_users[1].extension: '02002'"),
+    ("sip-port", CS1, "sip_port: 5060", "sip_port: 05060", f"{CS1}:5: voip_call_server.sip_port: '05060'"),
+    ("voice-vlan", SWITCH, "voice_vlan: 110", "voice_vlan: 0110", f"{SWITCH}:4: voip_switch.voice_vlan: '0110'"),
+    ("channels", GATEWAY, "channels: 30", "channels: 030", f"{GATEWAY}:8: voip_gateway.pri_spans[0].channels: '030'"),
+    ("sexagesimal", SWITCH, "voice_vlan: 110", "voice_vlan: 1:50", "voip_switch.voice_vlan: '1:50' is ambiguous"),
+    ("underscore", SWITCH, "voice_vlan: 110", "voice_vlan: 1_10", "voip_switch.voice_vlan: '1_10' is ambiguous"),
+    ("yes-poe", SWITCH, "poe: true, phone_mac: \"80", "poe: yes, phone_mac: \"80", "voip_switch.ports[0].poe: 'yes'"),
+    ("on-poe", SWITCH, "poe: true, phone_mac: \"80", "poe: On, phone_mac: \"80", "voip_switch.ports[0].poe: 'On'"),
+    ("exponent", CS1, "sip_port: 5060", "sip_port: 5e3", "voip_call_server.sip_port: '5e3' is ambiguous"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "file", "old", "new", "expected"), NUMBERS, ids=[c[0] for c in NUMBERS])
+def test_yaml_1_1_numbers_and_words_are_refused(lab, name, file, old, new, expected):
+    _edit(lab, file, old, new)
+    errors = _errors(lab)
+    assert any(expected in e for e in errors), errors
+    assert len(errors) == 1, errors  # the file's own error, not what its absence would cause
+
+
+DUPLICATES = [
+    ("user-key", USERS, "    extension: 2002\n", "    extension: 2002\n    extension: 2003\n", "voip_users[1].extension: duplicate key 'extension'"),
+    ("site", SITES, "voip_sites:\n", "voip_sites:\n  ams: {}\n", "duplicate key 'ams'"),
+    ("top-level", USERS, "voip_users:\n", "voip_users: []\nvoip_users:\n", "voip_users: duplicate key 'voip_users' (first at line"),
+    ("quoted", SWITCH, "  voice_vlan: 110\n", "  voice_vlan: 110\n  'voice_vlan': 111\n", "voip_switch.voice_vlan: duplicate key"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "file", "old", "new", "expected"), DUPLICATES, ids=[c[0] for c in DUPLICATES]
+)
+def test_duplicate_keys_are_refused(lab, name, file, old, new, expected):
+    _edit(lab, file, old, new)
+    errors = _errors(lab)
+    assert any(expected in e for e in errors), errors
+
+
+def test_site_names_twice_is_refused(lab):
+    text = (lab / SITES).read_text()
+    assert "\n  ams:\n" in text or "\n  ams: " in text
+    (lab / SITES).write_text(text + "  ams: {}\n" if text.endswith("\n") else text)
+    assert any("duplicate key 'ams'" in e for e in _errors(lab))
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    [
+        ("empty-file", lambda p: p.write_text(""), "voip_users is not defined"),
+        ("comment-only", lambda p: p.write_text("# nothing\n"), "voip_users is not defined"),
+        ("empty-list", lambda p: p.write_text("voip_users: []\n"), "the user directory is empty"),
+        ("null", lambda p: p.write_text("voip_users:\n"), "the user directory is empty"),
+        (
+            "misspelt",
+            lambda p: p.write_text(p.read_text().replace("voip_users:", "voip_user:")),
+            "unknown variable 'voip_user'",
+        ),
+        (
+            "case",
+            lambda p: p.write_text(p.read_text().replace("voip_users:", "Voip_users:")),
+            "unknown variable 'Voip_users'",
+        ),
+        ("bom", lambda p: p.write_text("\ufeff" + p.read_text()), "byte order mark"),
+        ("missing", lambda p: p.unlink(), "voip_users is not defined"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_vanished_directory_is_an_error(lab, name, change, expected):
+    change(lab / USERS)
+    errors = _errors(lab)
+    assert any(expected in e for e in errors), errors
+
+
+def test_misspelt_key_hints_the_right_one(lab):
+    _edit(lab, USERS, "voip_users:", "voip_user:")
+    assert any(f"{USERS}:4: voip_user: unknown variable 'voip_user'" in e and "did you mean voip_users?" in e
+               for e in _errors(lab))  # fmt: skip
+
+
+def test_vault_encrypted_users_file_is_named(lab):
+    exe = Path(sys.executable).with_name("ansible-vault")
+    subprocess.run(
+        [str(exe), "encrypt", "--vault-password-file", str(ROOT / "lab" / "vault-password.lab"), str(lab / USERS)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    errors = _errors(lab)
+    assert any(
+        "voip_users is not defined" in e and USERS in e and "vault-encrypted as a whole" in e for e in errors
+    )
+
+
+def test_symbolic_link_loops_are_errors(lab):
+    (lab / "group_vars/all/loop.yml").symlink_to("loop.yml")
+    (lab / "group_vars/all/again").symlink_to("../all")
+    errors = _errors(lab)
+    assert "error: group_vars/all/loop.yml: a symbolic link that loops or leads nowhere" in "\n".join(errors)
+    assert "error: group_vars/all/again: a symbolic link loops back" in "\n".join(errors)
+
+
+@pytest.mark.parametrize("name", ["voip_sip_port", "kamailio_listen_adress", "ntp_server_list", "voipusers"])
+def test_unknown_top_level_variables_are_refused(lab, name):
+    (lab / "group_vars/all/extra.yml").write_text(f"{name}: 1\n")
+    errors = _errors(lab)
+    assert any(f"group_vars/all/extra.yml:1: {name}: unknown variable '{name}'" in e for e in errors), errors
+
+
+def test_known_variables_are_accepted(lab):
+    (lab / "group_vars/all/extra.yml").write_text(
+        "ansible_user: root\nvault_anything: x\nkamailio_keepalive_version_sources: ['10.0.0.0/8']\n"
+        "voip_mgmt_networks: ['10.0.0.0/8']\n"
+    )
+    assert _errors(lab) == []
+
+
+# -- the Ansible plugins ------------------------------------------------------------------
+
+
+def _ansible(inventory: Path, *args: str, vars_plugins: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(ROOT / "lab" / "vault-password.lab")
+    if vars_plugins:
+        env["ANSIBLE_VARS_ENABLED"] = vars_plugins
+    exe = Path(sys.executable).with_name("ansible")
+    interpreter = f"ansible_python_interpreter={sys.executable}"
+    return subprocess.run([str(exe), "-i", str(inventory), "-e", interpreter, *args], env=env, capture_output=True, text=True,
+                          cwd=ROOT, check=False, timeout=120)  # fmt: skip
+
+
+def test_model_data_is_never_a_template(lab, tmp_path):
+    """With the preflight off, the vars plugin alone still keeps the model's Jinja from running.
+
+    Before this change voip_group_vars loaded a file holding "{{" trusted as a
+    template (as host_group_vars does): the lookup ran and created the marker.
+    """
+    marker = tmp_path / "pwned"
+    _edit(
+        lab, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}; echo pwned') }}}}\""
+    )
+    run = _ansible(lab, "cs1", "-c", "local", "-m", "ansible.builtin.debug", "-a", "msg={{ voip_users[0].name }}",
+                   vars_plugins="voip_group_vars")  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "lookup(''pipe''" in run.stdout and "msg: pwned" not in run.stdout, run.stdout
+    assert not marker.exists()
+
+
+def test_preflight_stops_any_ansible_command_before_a_host(lab, tmp_path):
+    marker = tmp_path / "pwned"
+    _edit(lab, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}') }}}}\"")
+    run = _ansible(
+        lab, "cs2", "-c", "local", "-m", "ansible.builtin.command", "-a", f"touch {tmp_path / 'ran'}"
+    )
+    assert run.returncode != 0
+    assert "estate model: 1 error(s)" in run.stderr and f"{USERS}:6: voip_users[0].name:" in run.stderr, (
+        run.stderr
+    )
+    assert not marker.exists() and not (tmp_path / "ran").exists()
+
+
+def test_preflight_lets_a_valid_inventory_through(lab, tmp_path):
+    run = _ansible(
+        lab, "cs2", "-c", "local", "-m", "ansible.builtin.command", "-a", f"touch {tmp_path / 'ran'}"
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "ran").exists()
+
+
+def test_preflight_result_is_reused_until_a_file_changes(lab):
+    from voipctl import preflight
+
+    first = preflight.validated(lab)
+    assert preflight.validated(lab) is first
+    _edit(lab, USERS, "extension: 2002", "extension: 02002")
+    assert preflight.validated(lab) is not first
+    assert preflight.validated(lab).errors
