@@ -134,6 +134,18 @@ def test_purge_respects_the_grace_period(inv):
             "lies in the past",
         ),
         (lambda d: ops.set_values(d, "jdevries", ["extension=9"], today=TODAY), "cannot be set here"),
+        # Issue #21: untrusted input (more in test_users_cli_input.py).
+        (
+            lambda d: ops.leave(d, "svisser", today=TODAY, on=TODAY + datetime.timedelta(days=1)),
+            "--on 2026-11-23 lies in the future",
+        ),
+        (lambda d: ops.purge(d, today=TODAY, grace_days=-1), "--grace-days -1 is negative"),
+        (
+            lambda d: ops.set_values(d, "jdevries", ["features.call_forward.busy=03721"], today=TODAY),
+            r"features\.call_forward\.busy=03721: '03721' is ambiguous",
+        ),
+        (lambda d: ops.set_values(d, "jdevries", ["name.first=Jan"], today=TODAY), "has no sub-keys"),
+        (lambda d: ops.add(d, "x", name="A" * 201, site="ams", today=TODAY), "at most 200 characters"),
     ],
 )
 def test_bad_requests_are_refused(inv, call, message):

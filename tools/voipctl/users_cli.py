@@ -7,12 +7,18 @@ prints the diff of what it changed. ``--dry-run`` stops before writing;
 ``--commit`` makes one git commit of exactly the changed files, with a
 structured message (``users: add jdevries (ams, ext 2041, did +31201234041)``)
 and the ``--ticket`` as a trailer.
+
+Input is not trusted: an error is a message (never a traceback) and changes
+nothing; every value echoed is cut short (``shown``: ``'AAAA…' (50000000
+characters)``); values from the inventory or the command line are printed
+as text, never as rich markup (a name ``[/]`` prints as ``[/]``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import re
 import subprocess
@@ -20,8 +26,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from voipctl import directory as ops
 from voipctl import paths
@@ -30,6 +38,7 @@ from voipctl.dates import cli_date
 from voipctl.derive.users import active_features, active_grants, effective_class_of_service
 from voipctl.directory import Change, Directory, DirectoryError
 from voipctl.errors import VoipctlError
+from voipctl.model.types import shown
 from voipctl.validate import render_text
 
 TICKET = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
@@ -40,6 +49,8 @@ NOUNS = {
     "move": ("mover", "movers"),
     "rename": ("rename", "renames"),
 }
+# A line of a report or diff is cut to this many characters.
+LINE_MAX = 1000
 
 
 # -- shared flow ------------------------------------------------------------------------
@@ -51,6 +62,34 @@ def inventory_of(args: argparse.Namespace) -> Path:
 
 def today_of(args: argparse.Namespace) -> datetime.date:
     return args.date or datetime.date.today()
+
+
+def bounded(text: str, limit: int = LINE_MAX) -> str:
+    """``text`` with every line cut to ``limit`` characters (a pasted 50 MB value never comes back whole)."""
+    if len(text) <= limit:
+        return text
+    return "\n".join(
+        line if len(line) <= limit else f"{line[:limit]}… ({len(line)} characters)"
+        for line in text.split("\n")
+    )
+
+
+def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command`` with its errors' messages escaped for main()'s rich markup.
+
+    main() prints ``error: <message>`` as markup: a value such as ``[/]`` or
+    ``[bold]`` in a message would be taken as a tag (or fail with rich's
+    MarkupError and a traceback). The message is escaped, so it prints as written.
+    """
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except VoipctlError as exc:
+            raise VoipctlError(escape(bounded(exc.message)), hint=exc.hint, exit_code=exc.exit_code) from None
+
+    return run
 
 
 def apply_changes(
@@ -68,7 +107,7 @@ def apply_changes(
     inventory = inventory_of(args)
     today = today_of(args)
     if args.ticket and not TICKET.match(args.ticket):
-        raise VoipctlError(f"--ticket {args.ticket!r} is not a ticket id such as OPS-123")
+        raise VoipctlError(f"--ticket {shown(args.ticket)} is not a ticket id such as OPS-123")
     directory = Directory(inventory)
     changes = edit(directory, today)
     if not changes or not directory.dirty:
@@ -76,7 +115,7 @@ def apply_changes(
         return 0
     result = directory.check(today)
     if result.errors:
-        err.print(render_text(result, inventory), markup=False, soft_wrap=True)
+        err.print(bounded(render_text(result, inventory)), markup=False, soft_wrap=True)
         raise VoipctlError(
             f"{verb}: the change would make the estate invalid; nothing was written", exit_code=1
         )
@@ -90,7 +129,7 @@ def apply_changes(
     written = directory.write()
     if args.commit and written:
         sha = commit(directory.root, written, changes, args.ticket, batch=batch)
-        out.print(f"committed {sha}: {commit_subject(changes, args.ticket, batch=batch)}")
+        out.print(f"committed {sha}: {commit_subject(changes, args.ticket, batch=batch)}", markup=False)
     return 0
 
 
@@ -99,11 +138,11 @@ def _print_changes(changes: list[Change], directory: Directory) -> None:
     for column in ("change", "user", "what", "also"):
         table.add_column(column)
     for change in changes:
-        table.add_row(change.verb, change.user, change.summary, "\n".join(change.details))
+        table.add_row(change.verb, Text(change.user), Text(change.summary), Text("\n".join(change.details)))
     out.print(table)
     diff = directory.diff()
     if diff:
-        out.print(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+        out.print(Syntax(bounded(diff), "diff", theme="ansi_dark", word_wrap=True))
 
 
 def count_changes(changes: list[Change]) -> str:
@@ -177,15 +216,35 @@ def commit(
 def _device(text: str) -> tuple[str, str]:
     mac, sep, model = text.rpartition(":")
     if not sep or not mac or not model:
-        raise argparse.ArgumentTypeError(f"{text!r} is not MAC:MODEL (e.g. 80:5e:c0:12:34:56:yealink-t54w)")
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not MAC:MODEL (e.g. 80:5e:c0:12:34:56:yealink-t54w)"
+        )
     return mac, model
 
 
 def _days(text: str) -> int:
-    match = re.fullmatch(r"(\d+)d?", text)
+    """A number of days, 0 or more: ``7`` or ``7d``."""
+    match = re.fullmatch(r"([0-9]{1,6})d?", text)
     if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days such as 7d")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number of days such as 7d")
     return int(match.group(1))
+
+
+def _grace_days(text: str) -> int:
+    """``--grace-days``: _days, and a clear word for a negative one (it would skip the quarantine)."""
+    if re.fullmatch(r"-0*[1-9][0-9]{0,5}d?", text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()} is negative: a purged leaver's numbers stay out of use for the grace days "
+            "(their quarantine); give 0 or more"
+        )
+    return _days(text)
+
+
+def _extension(text: str) -> int:
+    """An extension: digits only (int() would take ' 12', '1_000' and other scripts' digits)."""
+    if not re.fullmatch(r"[0-9]{1,8}", text):
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not an extension (2 to 8 digits)")
+    return int(text)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -255,15 +314,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.format == "json":
         out.print_json(json.dumps({"user": user, "derived": derived, "date": today.isoformat()}, default=str))
         return 0
-    table = Table(title=f"user {args.id} on {today.isoformat()}", title_justify="left", show_header=False)
+    title = Text(f"user {args.id} on {today.isoformat()}")
+    table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("key")
     table.add_column("value")
     for key, value in user.items():
-        table.add_row(key, json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value))
+        text = json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+        table.add_row(Text(key), Text(text))
     for key, value in derived.items():
-        table.add_row(
-            f"[bold]{key}[/]", json.dumps(value, default=str) if not isinstance(value, str) else value
-        )
+        text = json.dumps(value, default=str) if not isinstance(value, str) else value
+        table.add_row(Text(key, style="bold"), Text(text))
     out.print(table)
     return 0
 
@@ -290,7 +350,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in rows:
         table.add_row(
-            *(str(row[c]) for c in ("id", "name", "site", "extension", "did", "status", "cos", "grants"))
+            *(
+                Text(str(row[c]))
+                for c in ("id", "name", "site", "extension", "did", "status", "cos", "grants")
+            )
         )
     out.print(table)
     return 0
@@ -313,9 +376,8 @@ def cmd_grants(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in rows:
         left = row["days_left"]
-        table.add_row(
-            row["user"], row["feature"], row["until"], "expired" if left < 0 else str(left), row["reason"]
-        )
+        cells = (row["user"], row["feature"], row["until"], "expired" if left < 0 else left, row["reason"])
+        table.add_row(*(Text(str(cell)) for cell in cells))
     out.print(table)
     return 0
 
@@ -343,7 +405,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--site", required=True)
     p.add_argument("--email")
-    p.add_argument("--extension", type=int)
+    p.add_argument("--extension", type=_extension)
     did = p.add_mutually_exclusive_group()
     did.add_argument("--did", help="DID in E.164 (default: the next free one of the site)")
     did.add_argument("--no-did", action="store_true", help="no DID")
@@ -351,21 +413,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voicemail", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--device", action="append", type=_device, default=[], metavar="MAC:MODEL")
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_add)
+    p.set_defaults(func=guarded(cmd_add))
 
     p = users.add_parser("move", help="a mover: to another site with a number there; references follow")
     p.add_argument("id")
     p.add_argument("--site", required=True)
-    p.add_argument("--extension", type=int)
+    p.add_argument("--extension", type=_extension)
     p.add_argument("--did")
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_move)
+    p.set_defaults(func=guarded(cmd_move))
 
     p = users.add_parser("leave", help="a leaver: account, phones, hunt groups and forwards to them removed")
     p.add_argument("id")
-    p.add_argument("--on", type=cli_date, help="leave date (default: today)")
+    p.add_argument("--on", type=cli_date, help="leave date, today or earlier (default: today)")
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_leave)
+    p.set_defaults(func=guarded(cmd_leave))
 
     p = users.add_parser("grant", help="a temporary feature or class of service until a date")
     p.add_argument("id")
@@ -373,44 +435,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", type=cli_date, required=True)
     p.add_argument("--reason", required=True)
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_grant)
+    p.set_defaults(func=guarded(cmd_grant))
 
     p = users.add_parser("revoke", help="end a grant now, or switch a feature off")
     p.add_argument("id")
     p.add_argument("feature")
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_revoke)
+    p.set_defaults(func=guarded(cmd_revoke))
 
-    p = users.add_parser("set", help="set KEY=VALUE (name, email, class_of_service, did, features.*)")
+    p = users.add_parser(
+        "set",
+        help="set KEY=VALUE (name, email, class_of_service, did: text; features.*: a YAML value)",
+    )
     p.add_argument("id")
     p.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_set)
+    p.set_defaults(func=guarded(cmd_set))
 
     p = users.add_parser("purge", help="remove leavers past their grace period; their numbers become free")
-    p.add_argument("--grace-days", type=int, help="default: voip_directory_policy.leaver_grace_days (90)")
+    p.add_argument(
+        "--grace-days",
+        type=_grace_days,
+        help="days a leaver's numbers stay out of use, 0 or more (default: "
+        "voip_directory_policy.leaver_grace_days, 90)",
+    )
     add_common_options(p, edits=True)
-    p.set_defaults(func=cmd_purge)
+    p.set_defaults(func=guarded(cmd_purge))
 
     p = users.add_parser("show", help="one user and what is in force today")
     p.add_argument("id")
     p.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(p, edits=False)
-    p.set_defaults(func=cmd_show)
+    p.set_defaults(func=guarded(cmd_show))
 
     p = users.add_parser("list", help="the directory, filtered")
     p.add_argument("--site")
     p.add_argument("--status", choices=["active", "leaver"])
     p.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(p, edits=False)
-    p.set_defaults(func=cmd_list)
+    p.set_defaults(func=guarded(cmd_list))
+    _register_grants(sub)
 
+
+def _register_grants(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("grants", help="temporary grants: what ends soon, and pruning expired ones")
     g.add_argument("--expiring", type=_days, default=7, metavar="DAYS", help="window such as 7d (default 7d)")
     g.add_argument("--prune", action="store_true", help="remove expired grants from the YAML")
     g.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(g, edits=True)
-    g.set_defaults(func=cmd_grants)
+    g.set_defaults(func=guarded(cmd_grants))
 
 
 __all__ = ["DirectoryError", "register"]
