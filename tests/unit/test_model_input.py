@@ -128,10 +128,8 @@ def test_misspelt_key_hints_the_right_one(lab):
 
 def test_vault_encrypted_users_file_is_named(lab):
     exe = Path(sys.executable).with_name("ansible-vault")
-    subprocess.run(
-        [str(exe), "encrypt", "--vault-password-file", str(ROOT / "lab" / "vault-password.lab"), str(lab / USERS)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    env = dict(os.environ, ANSIBLE_VAULT_PASSWORD_FILE=str(ROOT / "lab" / "vault-password.lab"))
+    subprocess.run([str(exe), "encrypt", str(lab / USERS)], env=env, check=True, capture_output=True)
     errors = _errors(lab)
     assert any(
         "voip_users is not defined" in e and USERS in e and "vault-encrypted as a whole" in e for e in errors
