@@ -228,7 +228,7 @@ def test_text_that_is_not_plain_yaml_is_stored_quoted(cli, inv, name):
     [
         ("@x", ["features.dnd=@x: not a YAML value", "cannot start any token"]),
         ("[unclosed", ["features.dnd=[unclosed: not a YAML value"]),
-        ("*a", ["features.dnd=*a: alias *a is not allowed"]),
+        ("*a", ["features.dnd=*a: not a YAML value (found undefined alias)"]),
         ("!x", ["features.dnd=!x: not a YAML value", "'!x'"]),
         ("{{ x }}", ["features.dnd={{ x }}: "]),
         ("a\n---\nb", ["features.dnd='a\\n---\\nb': not a YAML value", "single document"]),

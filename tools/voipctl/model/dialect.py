@@ -14,7 +14,9 @@ and refuses, with the line and the key path:
 * such ambiguous plain scalars, and the YAML 1.1 merge key ``<<`` and value
   key ``=``;
 * a key that appears twice in one mapping (YAML keeps the last one silently);
-* aliases (``*name``): an alias bomb expands a few lines into gigabytes;
+* aliases (``*name``) that repeat more than ``MAX_ALIAS_NODES`` nodes in
+  all: an alias bomb expands a few lines into gigabytes (generated files,
+  such as molecule's inventory, repeat a small mapping or two);
 * nesting deeper than ``MAX_DEPTH`` (libyaml's composer recurses in C, and
   a deep enough document crashes the process);
 * a byte order mark, which Ansible's loader drops and others keep in the key.
@@ -37,6 +39,9 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 MAX_DEPTH = 64
+# Nodes that aliases may add to a document, each counted as the whole
+# subtree it repeats (an alias bomb adds billions with a few lines).
+MAX_ALIAS_NODES = 10_000
 BOM = "\ufeff"
 _CONSTRUCTOR = SafeConstructor()
 _BUILDERS = {
@@ -162,7 +167,7 @@ def _hint(text: str, old: Any, new: Any) -> str:
 class _Frame:
     """One open collection while scanning: a mapping (keys seen) or a sequence (next index)."""
 
-    __slots__ = ("index", "key", "keys", "last", "mapping", "next_key")
+    __slots__ = ("anchor", "index", "key", "keys", "last", "mapping", "next_key", "nodes")
 
     def __init__(self, mapping: bool, key: Any):
         self.mapping = mapping
@@ -171,16 +176,19 @@ class _Frame:
         self.index = 0  # sequences: index of the next item
         self.key = key  # the key or index this collection sits under
         self.last: Any = None  # mappings: the key whose value comes next
+        self.anchor: str | None = None
+        self.nodes = 1  # nodes of this collection, aliases expanded
 
 
 def scan(text: str) -> None:
     """Raise DialectError for the first thing in ``text`` outside the dialect (see the module docstring)."""
     if text.startswith(BOM):
         raise DialectError("the file starts with a byte order mark (U+FEFF): save it as UTF-8 without BOM", 1)
-    stack: list[_Frame] = []
+    stack: list[_Frame] = [_Frame(False, None)]  # the stream: documents are its items
+    anchors: dict[str, int] = {}
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-            _event(stack, event)
+            _event(stack, anchors, event)
     except yaml.MarkedYAMLError:
         return  # not YAML at all: the full loader reports it with its line
     except yaml.YAMLError:
@@ -189,38 +197,59 @@ def scan(text: str) -> None:
 
 def _path(stack: list[_Frame], last: Any = None) -> tuple:
     """The key path of the open collection (the document's root has none), plus ``last``."""
-    parts = tuple(frame.key for frame in stack[1:])
+    parts = tuple(frame.key for frame in stack[2:])
     return parts if last is None else (*parts, last)
 
 
 def _slot(stack: list[_Frame]) -> tuple:
     """The key path of the node that comes next (a mapping value or a sequence item)."""
-    if not stack:
-        return ()
     frame = stack[-1]
+    if len(stack) == 1:
+        return ()
     if not frame.mapping:
         return _path(stack, frame.index)
     return _path(stack) if frame.next_key else _path(stack, frame.last)
 
 
-def _event(stack: list[_Frame], event: Any) -> None:
+def _event(stack: list[_Frame], anchors: dict[str, int], event: Any) -> None:
     kind = type(event)
     line = event.start_mark.line + 1 if event.start_mark else None
     if kind is yaml.AliasEvent:
-        raise DialectError(
-            f"alias *{event.anchor} is not allowed: write the value out (aliases can expand without bound)",
-            line,
-            _slot(stack),
-        )
-    if kind is yaml.ScalarEvent:
+        _alias(stack, anchors, event, line)
+    elif kind is yaml.ScalarEvent:
         _scalar(stack, event, line)
+        stack[-1].nodes += 1
+        if event.anchor:
+            anchors[event.anchor] = 1
     elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
-        if len(stack) >= MAX_DEPTH:
+        if len(stack) > MAX_DEPTH:
             raise DialectError(f"nested deeper than {MAX_DEPTH} levels", line, _slot(stack))
         key = _take_slot(stack, None, line)
-        stack.append(_Frame(kind is yaml.MappingStartEvent, key))
+        frame = _Frame(kind is yaml.MappingStartEvent, key)
+        frame.anchor = event.anchor
+        stack.append(frame)
     elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
-        stack.pop()
+        frame = stack.pop()
+        stack[-1].nodes += frame.nodes
+        if frame.anchor:
+            anchors[frame.anchor] = frame.nodes
+
+
+def _alias(stack: list[_Frame], anchors: dict[str, int], event: Any, line: int | None) -> None:
+    """An alias repeats its anchor's whole subtree: count it, and refuse a document that grows too much."""
+    repeated = anchors.get(event.anchor, 1)
+    where = _slot(stack)
+    _take_slot(stack, (object(), f"*{event.anchor}"), line)
+    stack[-1].nodes += repeated
+    added = anchors.setdefault("\0added", 0) + repeated
+    anchors["\0added"] = added
+    if added > MAX_ALIAS_NODES:
+        raise DialectError(
+            f"alias *{event.anchor}: aliases repeat more than {MAX_ALIAS_NODES} nodes in this file "
+            "(an alias bomb?): write the values out",
+            line,
+            where,
+        )
 
 
 def _scalar(stack: list[_Frame], event: Any, line: int | None) -> None:
@@ -240,9 +269,9 @@ def _scalar(stack: list[_Frame], event: Any, line: int | None) -> None:
 
 def _take_slot(stack: list[_Frame], key: tuple | None, line: int | None) -> Any:
     """Account for one node in the open collection; return the key or index it sits under."""
-    if not stack:
-        return None
     frame = stack[-1]
+    if len(stack) == 1:
+        return None
     if not frame.mapping:
         frame.index += 1
         return frame.index - 1
