@@ -219,3 +219,12 @@ def test_preflight_result_is_reused_until_a_file_changes(lab):
     _edit(lab, USERS, "extension: 2002", "extension: 02002")
     assert preflight.validated(lab) is not first
     assert preflight.validated(lab).errors
+
+
+def test_extension_less_inventory_files_are_read_as_ansible_reads_them(lab):
+    # molecule links the lab's hosts.yml as "hosts", next to its own ansible_inventory.yml.
+    (lab / "hosts.yml").rename(lab / "hosts")
+    (lab / "extra.yml").write_text("all:\n  vars:\n    molecule_file: x\n    ansible_user: root\n")
+    assert _errors(lab) == []
+    (lab / "extra.yml").write_text("all:\n  vars:\n    moleculefile: x\n")
+    assert any("extra.yml:3: all.vars.moleculefile: unknown variable" in e for e in _errors(lab))

@@ -134,10 +134,12 @@ def load(source: Path) -> LoadedInventory:
     inv.groups["all"] = Group("all")
     inv.groups["ungrouped"] = Group("ungrouped", parents={"all"}, depth=1)
     if source.is_dir():
+        # As Ansible's yaml inventory plugin: .yml, .yaml, .json or no extension
+        # (molecule links the lab's hosts.yml as "hosts").
         files = sorted(
             p
             for p in source.iterdir()
-            if p.is_file() and p.suffix in INVENTORY_EXTENSIONS and not p.name.startswith(".")
+            if p.is_file() and p.suffix in (*INVENTORY_EXTENSIONS, "") and not p.name.startswith(".")
         )
     else:
         files = [source]

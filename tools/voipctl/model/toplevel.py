@@ -9,7 +9,8 @@ must be one of:
 * a variable of the estate model (``voipctl.model.schema``);
 * a word in what roles and playbooks read (``READERS`` below: options,
   defaults, tasks, templates, playbooks), or a setting of ``voipctl lab``;
-* Ansible's own (``ansible_*``) or a vault secret (``vault_*``).
+* Ansible's own (``ansible_*``), a vault secret (``vault_*``) or molecule's
+  (``molecule_*``).
 
 Anything else is refused, with the nearest known name as a hint.
 """
@@ -39,7 +40,8 @@ READERS = (
 )
 # Read by `voipctl lab` (tools/voipctl/lab.py), not by a play.
 SETTINGS = ("lab_container", "lab_container_prefix", "lab_network", "lab_peers", "lab_state_dir")
-PREFIXES = ("ansible_", "vault_")
+# Ansible's own, vault secrets, and the variables molecule puts in its inventory.
+PREFIXES = ("ansible_", "vault_", "molecule_")
 
 
 @functools.cache
