@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -22,3 +24,11 @@ def module_runner(capsys):
         return exit_.value.code, json.loads(out), out
 
     return run
+
+
+@pytest.fixture
+def inv(tmp_path) -> Path:
+    """A copy of inventory/lab to change (the user commands, hr-sync and validation cases edit it)."""
+    copy = tmp_path / "lab"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "inventory" / "lab", copy)
+    return copy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,13 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TODAY = datetime.date(2026, 11, 22)
 USERS = "group_vars/all/users.yml"
 SWITCH = "host_vars/sw1/switch.yml"
-
-
-@pytest.fixture
-def inv(tmp_path) -> Path:
-    copy = tmp_path / "lab"
-    shutil.copytree(ROOT / "inventory" / "lab", copy)
-    return copy
 
 
 def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:

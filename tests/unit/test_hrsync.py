@@ -41,13 +41,6 @@ LAB_REPORT = [
 CHANGED_USERS = {"evandam", "bsmit", "nrostami", "mjansen", "lmeijer", "rahmadi", "zkarimi"}
 
 
-@pytest.fixture
-def inv(tmp_path) -> Path:
-    copy = tmp_path / "lab"
-    shutil.copytree(ROOT / "inventory" / "lab", copy)
-    return copy
-
-
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file of a tree, by relative path (to prove that nothing was written)."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -11,7 +11,6 @@ Ansible command while the inventory is read.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,13 +26,6 @@ SITES = "group_vars/all/sites.yml"
 CS1 = "host_vars/cs1/call_server.yml"
 SWITCH = "host_vars/sw1/switch.yml"
 GATEWAY = "host_vars/gw1/gateway.yml"
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Path:
-    copy = tmp_path / "lab"
-    shutil.copytree(LAB, copy)
-    return copy
 
 
 def _edit(root: Path, file: str, old: str, new: str) -> None:
@@ -61,9 +53,9 @@ NUMBERS = [
 
 
 @pytest.mark.parametrize(("name", "file", "old", "new", "expected"), NUMBERS, ids=[c[0] for c in NUMBERS])
-def test_yaml_1_1_numbers_and_words_are_refused(lab, name, file, old, new, expected):
-    _edit(lab, file, old, new)
-    errors = _errors(lab)
+def test_yaml_1_1_numbers_and_words_are_refused(inv, name, file, old, new, expected):
+    _edit(inv, file, old, new)
+    errors = _errors(inv)
     assert any(expected in e for e in errors), errors
     assert len(errors) == 1, errors  # the file's own error, not what its absence would cause
 
@@ -79,17 +71,17 @@ DUPLICATES = [
 @pytest.mark.parametrize(
     ("name", "file", "old", "new", "expected"), DUPLICATES, ids=[c[0] for c in DUPLICATES]
 )
-def test_duplicate_keys_are_refused(lab, name, file, old, new, expected):
-    _edit(lab, file, old, new)
-    errors = _errors(lab)
+def test_duplicate_keys_are_refused(inv, name, file, old, new, expected):
+    _edit(inv, file, old, new)
+    errors = _errors(inv)
     assert any(expected in e for e in errors), errors
 
 
-def test_site_names_twice_is_refused(lab):
-    text = (lab / SITES).read_text()
+def test_site_names_twice_is_refused(inv):
+    text = (inv / SITES).read_text()
     assert "\n  ams:\n" in text or "\n  ams: " in text
-    (lab / SITES).write_text(text + "  ams: {}\n" if text.endswith("\n") else text)
-    assert any("duplicate key 'ams'" in e for e in _errors(lab))
+    (inv / SITES).write_text(text + "  ams: {}\n" if text.endswith("\n") else text)
+    assert any("duplicate key 'ams'" in e for e in _errors(inv))
 
 
 @pytest.mark.parametrize(
@@ -114,49 +106,49 @@ def test_site_names_twice_is_refused(lab):
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_a_vanished_directory_is_an_error(lab, name, change, expected):
-    change(lab / USERS)
-    errors = _errors(lab)
+def test_a_vanished_directory_is_an_error(inv, name, change, expected):
+    change(inv / USERS)
+    errors = _errors(inv)
     assert any(expected in e for e in errors), errors
 
 
-def test_misspelt_key_hints_the_right_one(lab):
-    _edit(lab, USERS, "voip_users:", "voip_user:")
+def test_misspelt_key_hints_the_right_one(inv):
+    _edit(inv, USERS, "voip_users:", "voip_user:")
     assert any(f"{USERS}:4: voip_user: unknown variable 'voip_user'" in e and "did you mean voip_users?" in e
-               for e in _errors(lab))  # fmt: skip
+               for e in _errors(inv))  # fmt: skip
 
 
-def test_vault_encrypted_users_file_is_named(lab):
+def test_vault_encrypted_users_file_is_named(inv):
     exe = Path(sys.executable).with_name("ansible-vault")
     env = dict(os.environ, ANSIBLE_VAULT_PASSWORD_FILE=str(ROOT / "lab" / "vault-password.lab"))
-    subprocess.run([str(exe), "encrypt", str(lab / USERS)], env=env, check=True, capture_output=True)
-    errors = _errors(lab)
+    subprocess.run([str(exe), "encrypt", str(inv / USERS)], env=env, check=True, capture_output=True)
+    errors = _errors(inv)
     assert any(
         "voip_users is not defined" in e and USERS in e and "vault-encrypted as a whole" in e for e in errors
     )
 
 
-def test_symbolic_link_loops_are_errors(lab):
-    (lab / "group_vars/all/loop.yml").symlink_to("loop.yml")
-    (lab / "group_vars/all/again").symlink_to("../all")
-    errors = _errors(lab)
+def test_symbolic_link_loops_are_errors(inv):
+    (inv / "group_vars/all/loop.yml").symlink_to("loop.yml")
+    (inv / "group_vars/all/again").symlink_to("../all")
+    errors = _errors(inv)
     assert "error: group_vars/all/loop.yml: a symbolic link that loops or leads nowhere" in "\n".join(errors)
     assert "error: group_vars/all/again: a symbolic link loops back" in "\n".join(errors)
 
 
 @pytest.mark.parametrize("name", ["voip_sip_port", "kamailio_listen_adress", "ntp_server_list", "voipusers"])
-def test_unknown_top_level_variables_are_refused(lab, name):
-    (lab / "group_vars/all/extra.yml").write_text(f"{name}: 1\n")
-    errors = _errors(lab)
+def test_unknown_top_level_variables_are_refused(inv, name):
+    (inv / "group_vars/all/extra.yml").write_text(f"{name}: 1\n")
+    errors = _errors(inv)
     assert any(f"group_vars/all/extra.yml:1: {name}: unknown variable '{name}'" in e for e in errors), errors
 
 
-def test_known_variables_are_accepted(lab):
-    (lab / "group_vars/all/extra.yml").write_text(
+def test_known_variables_are_accepted(inv):
+    (inv / "group_vars/all/extra.yml").write_text(
         "ansible_user: root\nvault_anything: x\nkamailio_keepalive_version_sources: ['10.0.0.0/8']\n"
         "voip_mgmt_networks: ['10.0.0.0/8']\n"
     )
-    assert _errors(lab) == []
+    assert _errors(inv) == []
 
 
 # -- the Ansible plugins ------------------------------------------------------------------
@@ -173,7 +165,7 @@ def _ansible(inventory: Path, *args: str, vars_plugins: str | None = None) -> su
                           cwd=ROOT, check=False, timeout=120)  # fmt: skip
 
 
-def test_model_data_is_never_a_template(lab, tmp_path):
+def test_model_data_is_never_a_template(inv, tmp_path):
     """With the preflight off, the vars plugin alone still keeps the model's Jinja from running.
 
     Before this change voip_group_vars loaded a file holding "{{" trusted as a
@@ -181,20 +173,20 @@ def test_model_data_is_never_a_template(lab, tmp_path):
     """
     marker = tmp_path / "pwned"
     _edit(
-        lab, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}; echo pwned') }}}}\""
+        inv, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}; echo pwned') }}}}\""
     )
-    run = _ansible(lab, "cs1", "-c", "local", "-m", "ansible.builtin.debug", "-a", "msg={{ voip_users[0].name }}",
+    run = _ansible(inv, "cs1", "-c", "local", "-m", "ansible.builtin.debug", "-a", "msg={{ voip_users[0].name }}",
                    vars_plugins="voip_group_vars")  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "lookup(''pipe''" in run.stdout and "msg: pwned" not in run.stdout, run.stdout
     assert not marker.exists()
 
 
-def test_preflight_stops_any_ansible_command_before_a_host(lab, tmp_path):
+def test_preflight_stops_any_ansible_command_before_a_host(inv, tmp_path):
     marker = tmp_path / "pwned"
-    _edit(lab, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}') }}}}\"")
+    _edit(inv, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}') }}}}\"")
     run = _ansible(
-        lab, "cs2", "-c", "local", "-m", "ansible.builtin.command", "-a", f"touch {tmp_path / 'ran'}"
+        inv, "cs2", "-c", "local", "-m", "ansible.builtin.command", "-a", f"touch {tmp_path / 'ran'}"
     )
     assert run.returncode != 0
     assert "estate model: 1 error(s)" in run.stderr and f"{USERS}:6: voip_users[0].name:" in run.stderr, (
@@ -203,28 +195,28 @@ def test_preflight_stops_any_ansible_command_before_a_host(lab, tmp_path):
     assert not marker.exists() and not (tmp_path / "ran").exists()
 
 
-def test_preflight_lets_a_valid_inventory_through(lab, tmp_path):
+def test_preflight_lets_a_valid_inventory_through(inv, tmp_path):
     run = _ansible(
-        lab, "cs2", "-c", "local", "-m", "ansible.builtin.command", "-a", f"touch {tmp_path / 'ran'}"
+        inv, "cs2", "-c", "local", "-m", "ansible.builtin.command", "-a", f"touch {tmp_path / 'ran'}"
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert (tmp_path / "ran").exists()
 
 
-def test_preflight_result_is_reused_until_a_file_changes(lab):
+def test_preflight_result_is_reused_until_a_file_changes(inv):
     from voipctl import preflight
 
-    first = preflight.validated(lab)
-    assert preflight.validated(lab) is first
-    _edit(lab, USERS, "extension: 2002", "extension: 02002")
-    assert preflight.validated(lab) is not first
-    assert preflight.validated(lab).errors
+    first = preflight.validated(inv)
+    assert preflight.validated(inv) is first
+    _edit(inv, USERS, "extension: 2002", "extension: 02002")
+    assert preflight.validated(inv) is not first
+    assert preflight.validated(inv).errors
 
 
-def test_extension_less_inventory_files_are_read_as_ansible_reads_them(lab):
+def test_extension_less_inventory_files_are_read_as_ansible_reads_them(inv):
     # molecule links the lab's hosts.yml as "hosts", next to its own ansible_inventory.yml.
-    (lab / "hosts.yml").rename(lab / "hosts")
-    (lab / "extra.yml").write_text("all:\n  vars:\n    molecule_file: x\n    ansible_user: root\n")
-    assert _errors(lab) == []
-    (lab / "extra.yml").write_text("all:\n  vars:\n    moleculefile: x\n")
-    assert any("extra.yml:3: all.vars.moleculefile: unknown variable" in e for e in _errors(lab))
+    (inv / "hosts.yml").rename(inv / "hosts")
+    (inv / "extra.yml").write_text("all:\n  vars:\n    molecule_file: x\n    ansible_user: root\n")
+    assert _errors(inv) == []
+    (inv / "extra.yml").write_text("all:\n  vars:\n    moleculefile: x\n")
+    assert any("extra.yml:3: all.vars.moleculefile: unknown variable" in e for e in _errors(inv))

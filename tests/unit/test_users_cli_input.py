@@ -28,17 +28,6 @@ HUNT_GROUPS = "group_vars/all/hunt_groups.yml"
 
 
 @pytest.fixture
-def inv(tmp_path) -> Path:
-    copy = tmp_path / "lab"
-    shutil.copytree(ROOT / "inventory" / "lab", copy)
-    return copy
-
-
-def snapshot(inv: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(inv)): p.read_bytes() for p in sorted(inv.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture
 def cli(inv, capsys):
     """Run ``voipctl ARGS -i inv``: (exit code, stdout, stderr); argparse's exits become codes."""
 
@@ -52,6 +41,11 @@ def cli(inv, capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file of a tree, by relative path (to prove that nothing was written)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def refused(cli, inv, args: list[str], code: int, fragments: list[str]) -> str:
