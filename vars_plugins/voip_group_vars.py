@@ -56,8 +56,8 @@ def _fast_load(path):
             text = handle.read()
     except (OSError, UnicodeDecodeError):
         return None
-    if text.startswith("$ANSIBLE_VAULT") or "{{" in text or "{%" in text:
-        return None
+    if text.startswith("$ANSIBLE_VAULT") or "{{" in text or "{%" in text or text.lstrip()[:1] in ("{", "["):
+        return None  # vaulted, templated, or JSON (Ansible reads JSON first, with its own rules)
     try:
         data = fastyaml.parse(text)
     except fastyaml.Unsupported:

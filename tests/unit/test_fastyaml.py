@@ -342,3 +342,32 @@ def test_generated_yaml_keeps_control_characters_exactly(value):
     text = dump({"k": [{"name": value}]})
     assert yaml.safe_load(text)["k"][0]["name"] == value
     assert load_text(text)["k"][0]["name"] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: &a [*a]\n", "alias *a refers to a collection that contains it"),
+        ("a: &a {b: *a}\n", "alias *a refers to a collection that contains it"),
+        ("&k voip_site: ams\nx: 1\n*k : thr\n", "duplicate key '*k'"),
+        ("unit: 1" + ":59" * 30_000 + "\n", "a plain value of 90001 characters that reads as a number"),
+        ("a: 0" + "1" * 5_000 + "\n", "YAML 1.2 cannot read as a number"),
+        ('{"a": NaN}', "NaN is not a JSON number"),
+        ('{"a": -Infinity}', "-Infinity is not a JSON number"),
+        ('{"a": {"__ansible_unsafe": "x"}}', "Ansible's own encoding"),
+        ('{"a": 1, "a": 2}', "duplicate key 'a'"),
+        ("[" * 5_000 + "]" * 5_000, "nested deeper than 64 levels"),
+    ],
+    ids=["recursive-list", "recursive-map", "alias-key", "long-base-60", "long-octal", "json-nan", "json-inf",
+         "json-unsafe", "json-duplicate", "json-deep"],
+)  # fmt: skip
+def test_what_the_attacker_review_found_is_refused(text, fragment):
+    with pytest.raises(YamlFileError) as info:
+        load_text(text)
+    assert fragment in info.value.message
+
+
+def test_json_is_read_as_ansible_reads_it_first():
+    # Ansible tries json.loads before YAML: 1e3 is a number in JSON, a string to YAML 1.1.
+    assert load_text('{"a": 1e3, "b": "x"}') == {"a": 1000.0, "b": "x"}
+    assert load_text('{"a"\n: 1}') == {"a": 1}

@@ -59,6 +59,9 @@ _INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT12 = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _INF12 = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN12 = re.compile(r"^\.(?:nan|NaN|NAN)$")
+# Longer plain scalars that look like numbers are refused unread (see ambiguity).
+MAX_NUMBER = 64
+_NUMBERISH = re.compile(r"^[-+.0-9][-+.0-9_:a-fA-FxXoO]*$")
 
 
 def render_path(path: tuple) -> str:
@@ -125,11 +128,18 @@ def ambiguity(text: str) -> str | None:
         return "'<<' (a YAML 1.1 merge key) is not allowed: write the keys out"
     if text == "=":
         return "'=' (a YAML 1.1 value key) is not allowed: quote it ('=') if it is text"
+    if len(text) > MAX_NUMBER and not text.lstrip("+-").isdigit() and _NUMBERISH.match(text):
+        # Base-60 and long integers cost quadratic time to convert (and more
+        # than 4,300 digits Python refuses): no model value is a number this long.
+        return f"a plain value of {len(text)} characters that reads as a number: quote it if it is text"
     try:
         old = resolve11(text)
-        new = resolve12(text)
     except (ValueError, OverflowError):
         return None  # the loader reports the bad value (2026-13-01, a 5,000-digit number) itself
+    try:
+        new = resolve12(text)
+    except (ValueError, OverflowError):
+        return f"a plain value of {len(text)} characters that YAML 1.2 cannot read as a number: quote it"
     if _same(old, new) or (not isinstance(new, (int, float)) and type(old).__name__ in ("date", "datetime")):
         # Dates: the model reads an unquoted day and a quoted one alike.
         return None
@@ -217,10 +227,11 @@ def _event(stack: list[_Frame], anchors: dict[str, int], event: Any) -> None:
     if kind is yaml.AliasEvent:
         _alias(stack, anchors, event, line)
     elif kind is yaml.ScalarEvent:
-        _scalar(stack, event, line)
+        key = _scalar(stack, event, line)
         stack[-1].nodes += 1
         if event.anchor:
             anchors[event.anchor] = 1
+            anchors["\0key:" + event.anchor] = key
     elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
         if len(stack) > MAX_DEPTH:
             raise DialectError(f"nested deeper than {MAX_DEPTH} levels", line, _slot(stack))
@@ -237,9 +248,14 @@ def _event(stack: list[_Frame], anchors: dict[str, int], event: Any) -> None:
 
 def _alias(stack: list[_Frame], anchors: dict[str, int], event: Any, line: int | None) -> None:
     """An alias repeats its anchor's whole subtree: count it, and refuse a document that grows too much."""
-    repeated = anchors.get(event.anchor, 1)
     where = _slot(stack)
-    _take_slot(stack, (object(), f"*{event.anchor}"), line)
+    if any(frame.anchor == event.anchor for frame in stack):
+        raise DialectError(f"alias *{event.anchor} refers to a collection that contains it (a recursive value)",
+                           line, where)  # fmt: skip
+    repeated = anchors.get(event.anchor, 1)
+    # As a key, an alias of a scalar is that scalar's key (duplicates are still duplicates).
+    key = anchors.get("\0key:" + event.anchor, object())
+    _take_slot(stack, (key, f"*{event.anchor}"), line)
     stack[-1].nodes += repeated
     added = anchors.setdefault("\0added", 0) + repeated
     anchors["\0added"] = added
@@ -252,7 +268,7 @@ def _alias(stack: list[_Frame], anchors: dict[str, int], event: Any, line: int |
         )
 
 
-def _scalar(stack: list[_Frame], event: Any, line: int | None) -> None:
+def _scalar(stack: list[_Frame], event: Any, line: int | None) -> Any:
     value = event.value
     plain = not event.style and event.implicit[0] and event.tag is None
     if plain:
@@ -265,6 +281,7 @@ def _scalar(stack: list[_Frame], event: Any, line: int | None) -> None:
         with contextlib.suppress(ValueError, OverflowError):
             key = resolve11(value)
     _take_slot(stack, (key, value), line)
+    return key
 
 
 def _take_slot(stack: list[_Frame], key: tuple | None, line: int | None) -> Any:

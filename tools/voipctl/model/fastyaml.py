@@ -25,7 +25,7 @@ from yaml.nodes import ScalarNode
 from yaml.reader import Reader
 from yaml.resolver import Resolver
 
-from voipctl.model.dialect import BOM, MAX_DEPTH, ambiguity
+from voipctl.model.dialect import BOM, MAX_DEPTH, MAX_NUMBER, ambiguity
 
 
 class Unsupported(Exception):
@@ -116,6 +116,8 @@ def resolve(text: str) -> Any:
         if value is _AMBIGUOUS:
             raise Unsupported(f"ambiguous scalar {text!r}")
         return value
+    if len(text) > MAX_NUMBER and first in _NUMBER_START and not text.isdigit():
+        raise Unsupported("a long plain scalar that may be a number")  # the dialect decides, unread
     candidates = _IMPLICIT.get(first)
     if candidates:
         for tag, regexp in candidates:

@@ -8,6 +8,7 @@ Line numbers are found afterwards and only for the key paths asked for.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,10 @@ def load_text(text: str) -> Any:
     """
     if text.startswith("$ANSIBLE_VAULT"):
         return ENCRYPTED
+    if text.lstrip()[:1] in ("{", "["):
+        found = _json(text)
+        if found is not _NOT_JSON:
+            return found
     try:
         return fastyaml.parse(text)
     except fastyaml.Unsupported:
@@ -77,6 +82,54 @@ def load_text(text: str) -> Any:
     except (ValueError, OverflowError, TypeError) as exc:
         # Constructors reject values such as an unquoted 2026-13-01.
         raise YamlFileError(f"invalid value: {exc}", None) from None
+
+
+_NOT_JSON = object()
+# Keys Ansible's JSON decoder turns into tagged values instead of mappings.
+_ANSIBLE_JSON_KEYS = ("__ansible_unsafe", "__ansible_vault")
+
+
+def _json(text: str) -> Any:
+    """JSON as Ansible reads it first (json.loads before YAML), or _NOT_JSON when it is not JSON.
+
+    Duplicate keys, NaN and Infinity (Python's json accepts them), and the
+    keys Ansible's decoder turns into tagged values are refused.
+    """
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        result: dict = {}
+        for key, value in items:
+            if key in result:
+                raise YamlFileError(f"duplicate key {key!r}: JSON keeps only the last one", None, (key,))
+            if key in _ANSIBLE_JSON_KEYS:
+                raise YamlFileError(f"{key!r} is Ansible's own encoding, not estate data", None, (key,))
+            result[key] = value
+        return result
+
+    def constant(name: str) -> Any:
+        raise YamlFileError(f"{name} is not a JSON number", None)
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except json.JSONDecodeError:
+        return _NOT_JSON
+    except RecursionError:
+        data = None
+    if data is None or _too_deep(data):
+        raise YamlFileError(f"nested deeper than {dialect.MAX_DEPTH} levels", None)
+    return data
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether collections nest deeper than the dialect allows (iteratively: no recursion limit to hit)."""
+    todo = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, (dict, list)):
+            if depth > dialect.MAX_DEPTH:
+                return True
+            todo.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 def _line_of_scalar(text: str, scalar: str) -> int | None:
