@@ -392,6 +392,11 @@ FORMULAS = [
     ('=HYPERLINK("http://evil.example/a-long-path","click me")',
      "'=HYPERLINK(\"http://evil.example/a-lon...' starts with '='"),  # long cells are shortened
     ("-x@example.com", "'-x@example.com' starts with '-'"),  # matches the e-mail format: still refused
+    # Fullwidth and small forms: a spreadsheet reads them as = + - (NFKC).
+    ("\uff1dHYPERLINK(1)", "'\uff1dHYPERLINK(1)' starts with '\uff1d'"),
+    ("\uff0b1", "'\uff0b1' starts with '\uff0b'"),
+    ("\ufe631", "'\ufe631' starts with '\ufe63'"),
+    ("\uff20SUM(1)", "'\uff20SUM(1)' starts with '\uff20'"),
 ]  # fmt: skip
 
 

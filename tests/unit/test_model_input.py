@@ -220,3 +220,75 @@ def test_extension_less_inventory_files_are_read_as_ansible_reads_them(inv):
     assert _errors(inv) == []
     (inv / "extra.yml").write_text("all:\n  vars:\n    moleculefile: x\n")
     assert any("extra.yml:3: all.vars.moleculefile: unknown variable" in e for e in _errors(inv))
+
+
+# -- what the attacker review found (each passed validation and reached Ansible before) --------
+
+
+def test_files_ansible_would_read_and_voipctl_would_not_are_errors(inv):
+    (inv / "sub").mkdir()
+    (inv / "sub" / "more.yml").write_text("call_servers:\n  hosts:\n    cs1: {voip_site: nowhere}\n")
+    (inv / "zz.conf").write_text("[call_servers]\ncs1 voip_site=nosuchsite\n")
+    (inv / "NOTES.md").write_text("Ansible ignores notes.\n")
+    errors = "\n".join(_errors(inv))
+    assert "error: sub: Ansible reads inventory files in subdirectories, voipctl does not" in errors
+    assert "error: zz.conf: Ansible would read this file as an inventory (INI)" in errors
+    assert "NOTES.md" not in errors
+
+
+@pytest.mark.parametrize("pattern", ["cs[3:3:1]", "cs[a:c]", "cs[3:]"])
+def test_host_ranges_voipctl_cannot_expand_are_errors(inv, pattern):
+    _edit(inv, "hosts.yml", "            cs1:\n", f'            "{pattern}": {{}}\n            cs1:\n')
+    assert any(f"hosts.yml:12: all.children.linux.children.call_servers.hosts.{pattern}: a host range" in e
+               for e in _errors(inv))  # fmt: skip
+
+
+def test_a_quoted_group_priority_counts_as_ansible_counts_it(inv):
+    _edit(inv, "hosts.yml", "        call_servers:\n", "        zpri:\n          hosts: {cs1: {}}\n"
+          "          vars: {ansible_group_priority: \"0\"}\n        call_servers:\n")  # fmt: skip
+    (inv / "host_vars/cs1/rack.yml").unlink()
+    (inv / "group_vars/zpri.yml").write_text("voip_rack: {rack: ams-r1, unit: 20, height: 1}\n")
+    (inv / "group_vars/call_servers").mkdir(exist_ok=True)
+    (inv / "group_vars/call_servers/zz.yml").write_text("voip_rack: {rack: ams-r1, unit: 99, height: 1}\n")
+    # Ansible: int("0") puts zpri before call_servers, so call_servers' unit 99 wins.
+    assert any("voip_rack.unit: 99 is outside 1-60" in e for e in _errors(inv)), _errors(inv)
+
+
+@pytest.mark.parametrize("name", ["voip_backup_policy", "voip_call_server"])
+def test_model_variables_in_an_inventory_file_are_errors(inv, name):
+    _edit(inv, "hosts.yml", "all:\n", f"all:\n  vars:\n    {name}: {{}}\n")
+    assert any(f"hosts.yml:8: all.vars.{name}: {name} is set in an inventory file" in e for e in _errors(inv))
+
+
+@pytest.mark.parametrize(
+    ("setting", "source"),
+    [
+        ('os_baseline_cti_networks: ["0.0.0.0/0"]', "voip_cti_accounts"),
+        ('os_baseline_timezone: "Not/AZone"', "voip_sites"),
+        ("rtpengine_port_min: 1", "voip_call_server"),
+        ('provisioning_server_allowed_networks: ["0.0.0.0/0"]', "voip_sites"),
+    ],
+)
+def test_role_inputs_derived_from_the_model_cannot_be_set_directly(inv, setting, source):
+    (inv / "group_vars/all/zz.yml").write_text(setting + "\n")
+    name = setting.split(":")[0]
+    assert any(f"zz.yml:1: {name}: {name} is derived from the model ({source})" in e for e in _errors(inv))
+
+
+def test_a_derived_role_input_may_be_emptied(inv):
+    # The lab's bak1 is its own time source: host_vars/bak1/os_baseline.yml empties its NTP servers.
+    assert "os_baseline_ntp_servers: []" in (inv / "host_vars/bak1/os_baseline.yml").read_text()
+    assert _errors(inv) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["Bob\u2028X", "Bob\u2029X", "Mal\u202eyolap", "a\u2066b\u2069", "x\u202ay"], ids=repr
+)
+def test_unicode_separators_and_direction_overrides_are_not_text(inv, name):
+    _edit(inv, USERS, "name: Jan de Vries", f'name: "{name}"')
+    assert any("voip_users[0].name:" in e and "direction override" in e for e in _errors(inv))
+
+
+def test_persian_names_keep_their_joiners(inv):
+    _edit(inv, USERS, "name: Jan de Vries", 'name: "زهرا\u200cکریمی"')
+    assert _errors(inv) == []

@@ -135,7 +135,7 @@ HOSTILE_TEXT = {
     "c1-next-line": "Jan\x85de Vries",
     "delete": "Jan\x7f",
 }
-TEXT_RULE = "is not plain text: no control character (line break, tab, ...) and no template marker"
+TEXT_RULE = "is not plain text: no control character (line break, tab, ...), no Unicode line separator"
 
 
 def hostile_text_cases() -> list[Case]:

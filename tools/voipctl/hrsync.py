@@ -60,6 +60,7 @@ import difflib
 import io
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -289,7 +290,8 @@ def _without_formulas(fields: Mapping[str, str], problem: Callable[[str, str], N
     """
     kept = {}
     for column, text in fields.items():
-        if FORMULA.match(text):
+        # Fullwidth and small variants of = + - @ (U+FF1D, U+FE62, ...) are the same formula to a spreadsheet.
+        if FORMULA.match(unicodedata.normalize("NFKC", text)):
             shown = repr(text if len(text) <= 40 else text[:37] + "...")
             problem(column, f"{shown} starts with {text[0]!r}, which a spreadsheet runs as a formula")
         else:

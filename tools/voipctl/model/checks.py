@@ -33,7 +33,12 @@ from voipctl.model.schema import (
     ITEMS,
     adapter,
 )
-from voipctl.model.toplevel import missing_directory, unknown_variables
+from voipctl.model.toplevel import (
+    missing_directory,
+    model_in_inventory_files,
+    overridden_derivations,
+    unknown_variables,
+)
 from voipctl.model.types import PATTERNS, did_number, normalise_mac, parse_range, shown
 from voipctl.model.yamlfile import VaultValue
 
@@ -243,7 +248,12 @@ class _Checker:
 
     def _check_top_level(self) -> None:
         """Every variable is read by someone; the estate has its user directory (voipctl.model.toplevel)."""
-        for origin, message in unknown_variables(self.inv):
+        inv = self.inv
+        for origin, message in (
+            *unknown_variables(inv),
+            *model_in_inventory_files(inv),
+            *overridden_derivations(inv),
+        ):
             self.rep.error(origin, (), message)
         missing = missing_directory(self.inv, self.inv.all_vars())
         if missing:

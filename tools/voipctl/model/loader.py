@@ -122,8 +122,14 @@ class LoadedInventory:
 
 
 def _priority(group: Group) -> int:
+    """``ansible_group_priority`` as Ansible reads it: ``int()`` of the value ("0" too)."""
     var = group.vars.get("ansible_group_priority")
-    return var.value if var is not None and isinstance(var.value, int) else 1
+    if var is None or isinstance(var.value, bool):
+        return 1
+    try:
+        return int(var.value)
+    except (TypeError, ValueError):
+        return 1
 
 
 def load(source: Path) -> LoadedInventory:
@@ -133,16 +139,7 @@ def load(source: Path) -> LoadedInventory:
     inv = LoadedInventory(root=root)
     inv.groups["all"] = Group("all")
     inv.groups["ungrouped"] = Group("ungrouped", parents={"all"}, depth=1)
-    if source.is_dir():
-        # As Ansible's yaml inventory plugin: .yml, .yaml, .json or no extension
-        # (molecule links the lab's hosts.yml as "hosts").
-        files = sorted(
-            p
-            for p in source.iterdir()
-            if p.is_file() and p.suffix in (*INVENTORY_EXTENSIONS, "") and not p.name.startswith(".")
-        )
-    else:
-        files = [source]
+    files = _inventory_files(inv, source) if source.is_dir() else [source]
     for path in files:
         data = _read(inv, path)
         if data is None or data is ENCRYPTED:
@@ -160,6 +157,51 @@ def load(source: Path) -> LoadedInventory:
     for host in inv.host_groups:
         _read_vars(inv, "host_vars", host, f"host:{host}")
     return inv
+
+
+# Ansible's inventory manager skips these (INVENTORY_IGNORE_EXTS, default);
+# it tries every other file, in every subdirectory, with each enabled plugin.
+IGNORED_EXTENSIONS = (
+    ".pyc",
+    ".pyo",
+    ".swp",
+    ".bak",
+    "~",
+    ".rpm",
+    ".md",
+    ".txt",
+    ".rst",
+    ".orig",
+    ".cfg",
+    ".retry",
+)
+
+
+def _inventory_files(inv: LoadedInventory, source: Path) -> list[Path]:
+    """The inventory files of a directory, as Ansible's yaml plugin reads them (.yml, .yaml, .json, none).
+
+    Anything else Ansible would also read (a subdirectory, an INI file with
+    another extension) is an error: it would add hosts or variables that
+    the validation never saw.
+    """
+    files = []
+    for path in sorted(source.iterdir()):
+        name = path.name
+        if name.startswith(".") or name in ("group_vars", "host_vars") or name.endswith(IGNORED_EXTENSIONS):
+            continue
+        if path.is_dir():
+            inv.file_errors.append(
+                (_rel(inv, path), None, "Ansible reads inventory files in subdirectories, voipctl does not: "
+                 "move them to the top of the inventory", ())
+            )  # fmt: skip
+        elif path.suffix in (*INVENTORY_EXTENSIONS, ""):
+            files.append(path)
+        elif path.is_file():
+            inv.file_errors.append(
+                (_rel(inv, path), None, "Ansible would read this file as an inventory (INI) and voipctl cannot: "
+                 "write inventories as .yml, or name notes *.md or *.txt", ())
+            )  # fmt: skip
+    return files
 
 
 def _rel(inv: LoadedInventory, path: Path) -> str:
@@ -181,10 +223,16 @@ def _read(inv: LoadedInventory, path: Path) -> Any:
 _RANGE = re.compile(r"\[([0-9]+):([0-9]+)\]")
 
 
+class PatternError(ValueError):
+    """A host pattern with a range voipctl does not expand the way Ansible does."""
+
+
 def _expand(pattern: str) -> list[str]:
-    """``web[01:03]`` -> web01, web02, web03 (numeric ranges, as Ansible)."""
+    """``web[01:03]`` -> web01, web02, web03 (numeric ranges, as Ansible); PatternError for other ranges."""
     match = _RANGE.search(pattern)
     if match is None:
+        if "[" in pattern or "]" in pattern:
+            raise PatternError(pattern)
         return [pattern]
     start, end = match.group(1), match.group(2)
     width = len(start) if start.startswith("0") else 0
@@ -217,7 +265,15 @@ def _read_group(
     hosts = body.get("hosts") or {}
     if isinstance(hosts, dict):
         for pattern, host_body in hosts.items():
-            for host in _expand(str(pattern)):
+            try:
+                names = _expand(str(pattern))
+            except PatternError:
+                inv.file_errors.append(
+                    (rel, None, "a host range other than [N:M] (a step, letters): list the hosts one by one",
+                     (*path, "hosts", pattern))
+                )  # fmt: skip
+                continue
+            for host in names:
                 groups = inv.host_groups.setdefault(host, [])
                 inv.host_origins.setdefault(host, Origin(rel, (*path, "hosts", pattern)))
                 target = "ungrouped" if name == "all" else name

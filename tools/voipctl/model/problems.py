@@ -52,8 +52,11 @@ class Reporter:
         self.add(WARNING, origin, sub, message)
 
     def file_error(self, file: str, line: int | None, message: str, path: tuple = ()) -> None:
-        """A finding about a file as read (not a variable): its line is known already."""
-        self._found[(ERROR, file, ("@line", line, *path), message)] = None
+        """A finding about a file as read (not a variable): its line is known, or found from ``path``."""
+        if line is None and path:
+            self._found[(ERROR, file, path, message)] = None
+        else:
+            self._found[(ERROR, file, ("@line", line, *path), message)] = None
 
     def problems(self) -> list[Problem]:
         """All findings with lines, errors first, then by file and line."""

@@ -22,6 +22,8 @@ import functools
 import re
 from pathlib import Path
 
+import yaml
+
 from voipctl.model.loader import LoadedInventory, Origin, Var
 from voipctl.model.schema import ESTATE_VARS, HOST_VARS
 
@@ -90,6 +92,72 @@ def unknown_variables(inv: LoadedInventory) -> list[tuple[Origin, str]]:
         hint = f"; did you mean {close[0]}?" if close else ""
         shown = repr(name) if name.isprintable() else ascii(name)
         problems.append((var.origin, f"unknown variable {shown}: no role, playbook or model reads it{hint}"))
+    return problems
+
+
+@functools.cache
+def derived_defaults(root: Path = ROOT) -> dict[str, str]:
+    """Role defaults computed from the model: name -> the model variable(s) they come from.
+
+    ``os_baseline_cti_networks: "{{ voip_cti_accounts | ... }}"``: setting
+    it in the inventory would open the firewall to networks the model's CTI
+    checks never saw. Such defaults are set through the model only.
+    """
+    model = (set(ESTATE_VARS) | set(HOST_VARS)) - {"ansible_host", "voip_site"}
+    found: dict[str, str] = {}
+    for path in sorted(root.glob("roles/*/defaults/*.yml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        for name, value in data.items() if isinstance(data, dict) else ():
+            if isinstance(value, str) and "{{" in value:
+                used = sorted(model & set(re.findall(r"[a-z_][a-z0-9_]*", value)))
+                if used:
+                    found[str(name)] = ", ".join(used)
+    return found
+
+
+def overridden_derivations(inv: LoadedInventory) -> list[tuple[Origin, str]]:
+    """(origin, message) for every role default derived from the model that the inventory sets itself.
+
+    Emptying one is allowed: it switches something off and never widens it
+    (the lab's time server bak1 has no NTP servers of its own).
+    """
+    derived = derived_defaults()
+    return [
+        (
+            var.origin,
+            f"{name} is derived from the model ({derived[name]}): change the model, not the role's input",
+        )
+        for name, var in _every_variable(inv)
+        if name in derived and var.value not in ([], {}, "")
+    ]
+
+
+# Model variables an inventory file may set: plain names and addresses, which
+# cannot hold a template. Anything richer belongs in group_vars or host_vars.
+INVENTORY_FILE_VARS = ("voip_site", "ansible_host")
+
+
+def model_in_inventory_files(inv: LoadedInventory) -> list[tuple[Origin, str]]:
+    """(origin, message) for model variables set in an inventory file (hosts.yml) beyond a host's site and address.
+
+    Ansible's yaml inventory plugin loads such files as templates, so a
+    ``{{ lookup(...) }}`` there would run on the controller; the vars plugin
+    loads group_vars and host_vars as data (vars_plugins/voip_group_vars.py).
+    """
+    problems = []
+    for name, var in _every_variable(inv):
+        if (
+            (name in ESTATE_VARS or name in HOST_VARS)
+            and name not in INVENTORY_FILE_VARS
+            and not var.origin.file.startswith(("group_vars/", "host_vars/"))
+        ):
+            where = "group_vars/all" if name in ESTATE_VARS else "host_vars/HOST"
+            problems.append(
+                (
+                    var.origin,
+                    f"{name} is set in an inventory file, which Ansible reads as a template: set it in {where}",
+                )
+            )
     return problems
 
 

@@ -91,12 +91,20 @@ Clock = _pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time of day HH:MM")
 # of a device's configuration or a SIP header) and no template marker ({{, {%,
 # {#: model data is data, never a template). Without look-ahead, for pydantic's
 # Rust regex: a "{" is followed by something else than "{", "%" or "#", or ends it.
-TEXT_RE = r"^(?:[^\x00-\x1f\x7f-\x9f{]|\{[^\x00-\x1f\x7f-\x9f{%#])*\{?$"
+# Also refused: the Unicode line and paragraph separators (line breaks to
+# YAML, JSON and JavaScript) and the bidirectional embeddings, overrides and
+# isolates (they make a name read differently from what it is). Joiners
+# (ZWNJ, ZWJ), which Persian names need, and the directional marks stay.
+_NOT_TEXT = "\\x00-\\x1f\\x7f-\\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+TEXT_RE = rf"^(?:[^{_NOT_TEXT}{{]|\{{[^{_NOT_TEXT}{{%#])*\{{?$"
 PATTERNS[TEXT_RE] = (
-    "plain text: no control character (line break, tab, ...) and no template marker ({{, {% or {#)"
+    "plain text: no control character (line break, tab, ...), no Unicode line separator or direction "
+    "override, and no template marker ({{, {% or {#)"
 )
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TEXT_RE)]
-AbsolutePath = _pattern(r"^/.*$", "an absolute path")
+# An absolute path: text as above (a path is written into configuration files) starting with "/".
+ABSOLUTE_PATH_RE = rf"^/(?:[^{_NOT_TEXT}{{]|\{{[^{_NOT_TEXT}{{%#])*\{{?$"
+AbsolutePath = _pattern(ABSOLUTE_PATH_RE, "an absolute path (no control character or template marker)")
 
 
 def parse_range(text: str, *, e164: bool) -> tuple[int, int]:
