@@ -389,8 +389,9 @@ FORMULAS = [
     ("\t=1", "'=1' starts with '='"),
     ("\r=1", "'=1' starts with '='"),
     ('=HYPERLINK("http://x.example","y")', "'=HYPERLINK(\"http://x.example\",\"y\")' starts with '='"),
-    ('=HYPERLINK("http://evil.example/a-long-path","click me")',
-     "'=HYPERLINK(\"http://evil.example/a-lon...' starts with '='"),  # long cells are shortened
+    ('=HYPERLINK("http://evil.example/a-long-path/that/goes/on/and/on","click me")',
+     "'=HYPERLINK(\"http://evil.example/a-long-path/that/goes/on/and…' (76 characters) starts with '='"),
+    # long cells are shortened
     ("-x@example.com", "'-x@example.com' starts with '-'"),  # matches the e-mail format: still refused
     # Fullwidth and small forms: a spreadsheet reads them as = + - (NFKC).
     ("\uff1dHYPERLINK(1)", "'\uff1dHYPERLINK(1)' starts with '\uff1d'"),

@@ -1598,7 +1598,7 @@ HUGE = 1_000_000
         (lambda v: cti(1, v), "voip_cti_accounts[1].source_networks[0]", "10.0.0.0/" + "x" * HUGE),
         (lambda v: call_server(rtp_ports=v), "voip_call_server.rtp_ports", "9" * HUGE + "-1"),
         # A hostile key is cut short in the key path too.
-        (lambda v: user(3, **{v: 1}), "voip_users[3]." + "k" * 40 + f"…({HUGE} characters)", "k" * HUGE),
+        (lambda v: user(3, **{v: 1}), "voip_users[3]." + "k" * 40 + f"… ({HUGE} characters)", "k" * HUGE),
     ],
     ids=["text", "mac", "timezone", "address", "date", "network", "port-range", "unknown-key"],
 )

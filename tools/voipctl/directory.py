@@ -59,6 +59,7 @@ from voipctl.derive.users import (
 from voipctl.errors import VoipctlError
 from voipctl.model import yamlfile
 from voipctl.model.checks import Result, validate
+from voipctl.model.dialect import CLIP, clip
 from voipctl.model.types import Text, shown
 
 # Key order of a new user entry (the order the directories are written in).
@@ -73,7 +74,6 @@ TEXT_MAX = next(c.max_length for c in Text.__metadata__ if getattr(c, "max_lengt
 ARG_MAX = 254
 VALUE_MAX = 1000
 # A value in a summary line is cut to this many characters.
-CLIP = 60
 
 
 class DirectoryError(VoipctlError):
@@ -118,11 +118,6 @@ def flow_map(**items: Any) -> CommentedMap:
     node = CommentedMap(items)
     node.fa.set_flow_style()
     return node
-
-
-def clip(text: str, limit: int = CLIP) -> str:
-    """``text`` for a summary or detail line, cut short: ``AAAA… (50000000 characters)``."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _argument(label: str, value: str, limit: int = ARG_MAX) -> str:

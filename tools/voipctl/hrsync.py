@@ -76,7 +76,7 @@ from voipctl import directory as ops
 from voipctl.console import err, out
 from voipctl.directory import Change, Directory
 from voipctl.errors import VoipctlError
-from voipctl.model.types import PATTERNS, Email, UserId
+from voipctl.model.types import PATTERNS, Email, UserId, shown
 from voipctl.users_cli import add_common_options, apply_changes, inventory_of, today_of
 
 COLUMNS = ("employee_id", "name", "email", "site", "start_date", "end_date")
@@ -292,8 +292,7 @@ def _without_formulas(fields: Mapping[str, str], problem: Callable[[str, str], N
     for column, text in fields.items():
         # Fullwidth and small variants of = + - @ (U+FF1D, U+FE62, ...) are the same formula to a spreadsheet.
         if FORMULA.match(unicodedata.normalize("NFKC", text)):
-            shown = repr(text if len(text) <= 40 else text[:37] + "...")
-            problem(column, f"{shown} starts with {text[0]!r}, which a spreadsheet runs as a formula")
+            problem(column, f"{shown(text)} starts with {text[0]!r}, which a spreadsheet runs as a formula")
         else:
             kept[column] = text
     return kept

@@ -44,7 +44,8 @@ MAX_DEPTH = 64
 MAX_ALIAS_NODES = 10_000
 BOM = "\ufeff"
 _CONSTRUCTOR = SafeConstructor()
-_BUILDERS = {
+# PyYAML's constructors of the implicit scalar types (the fast parser uses them too).
+BUILDERS = {
     "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
     "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
     "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
@@ -64,6 +65,14 @@ MAX_NUMBER = 64
 _NUMBERISH = re.compile(r"^[-+.0-9][-+.0-9_:a-fA-FxXoO]*$")
 
 
+CLIP = 60
+
+
+def clip(text: str, limit: int = CLIP) -> str:
+    """``text`` for a message, cut short: ``AAAA… (50000000 characters)`` (``types.shown`` is the quoted form)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def render_path(path: tuple) -> str:
     """('voip_users', 12, 'devices', 0, 'mac') -> 'voip_users[12].devices[0].mac'."""
     out = ""
@@ -71,9 +80,7 @@ def render_path(path: tuple) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            text = str(part)
-            if len(text) > 60:  # a hostile key is named, not echoed
-                text = f"{text[:40]}…({len(text)} characters)"
+            text = clip(str(part), 40)  # a hostile key is named, not echoed
             out += f".{text}" if out else text
     return out
 
@@ -94,7 +101,7 @@ def resolve11(text: str) -> Any:
         if regexp.match(text):
             if tag == "tag:yaml.org,2002:null":
                 return None
-            builder = _BUILDERS.get(tag)
+            builder = BUILDERS.get(tag)
             if builder is None:
                 return text
             return builder(ScalarNode(tag, text))

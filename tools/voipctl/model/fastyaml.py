@@ -20,12 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.reader import Reader
 from yaml.resolver import Resolver
 
-from voipctl.model.dialect import BOM, MAX_DEPTH, MAX_NUMBER, ambiguity
+from voipctl.model.dialect import BOM, BUILDERS, MAX_DEPTH, MAX_NUMBER, ambiguity
 
 
 class Unsupported(Exception):
@@ -40,14 +39,8 @@ class BadScalar(ValueError):
         self.text = text
 
 
-_CONSTRUCTOR = SafeConstructor()
 _IMPLICIT = Resolver.yaml_implicit_resolvers
-_BUILDERS = {
-    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
-    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
-    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
-    "tag:yaml.org,2002:timestamp": _CONSTRUCTOR.construct_yaml_timestamp,
-}
+_BUILDERS = BUILDERS
 # Characters that start something outside the subset when they open a value.
 _BAD_START = frozenset("&*!|>%@`?")
 _KEY_LINE = re.compile(
