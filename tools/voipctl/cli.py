@@ -56,9 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except VoipctlError as exc:
-        from voipctl.console import err
+        from rich.text import Text
 
-        err.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
+        from voipctl.console import bounded, err
+
+        # The message is text, never markup: it may quote input such as a name "[/]".
+        err.print(Text.assemble(("error:", "bold red"), " ", bounded(exc.message)), soft_wrap=True)
         if exc.hint:
             err.print(f"  hint: {exc.hint}", markup=False, soft_wrap=True)
         return exc.exit_code

@@ -11,14 +11,14 @@ and the ``--ticket`` as a trailer.
 Input is not trusted: an error is a message (never a traceback) and changes
 nothing; every value echoed is cut short (``shown``: ``'AAAA…' (50000000
 characters)``); values from the inventory or the command line are printed
-as text, never as rich markup (a name ``[/]`` prints as ``[/]``).
+as text, never as rich markup (a name ``[/]`` prints as ``[/]``; main()
+prints every error message as text).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import json
 import re
 import subprocess
@@ -26,14 +26,13 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from voipctl import directory as ops
 from voipctl import paths
-from voipctl.console import err, out
+from voipctl.console import bounded, err, out
 from voipctl.dates import cli_date
 from voipctl.derive.users import active_features, active_grants, effective_class_of_service
 from voipctl.directory import Change, Directory, DirectoryError
@@ -49,8 +48,6 @@ NOUNS = {
     "move": ("mover", "movers"),
     "rename": ("rename", "renames"),
 }
-# A line of a report or diff is cut to this many characters.
-LINE_MAX = 1000
 
 
 # -- shared flow ------------------------------------------------------------------------
@@ -62,34 +59,6 @@ def inventory_of(args: argparse.Namespace) -> Path:
 
 def today_of(args: argparse.Namespace) -> datetime.date:
     return args.date or datetime.date.today()
-
-
-def bounded(text: str, limit: int = LINE_MAX) -> str:
-    """``text`` with every line cut to ``limit`` characters (a pasted 50 MB value never comes back whole)."""
-    if len(text) <= limit:
-        return text
-    return "\n".join(
-        line if len(line) <= limit else f"{line[:limit]}… ({len(line)} characters)"
-        for line in text.split("\n")
-    )
-
-
-def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """``command`` with its errors' messages escaped for main()'s rich markup.
-
-    main() prints ``error: <message>`` as markup: a value such as ``[/]`` or
-    ``[bold]`` in a message would be taken as a tag (or fail with rich's
-    MarkupError and a traceback). The message is escaped, so it prints as written.
-    """
-
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except VoipctlError as exc:
-            raise VoipctlError(escape(bounded(exc.message)), hint=exc.hint, exit_code=exc.exit_code) from None
-
-    return run
 
 
 def apply_changes(
@@ -413,7 +382,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voicemail", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--device", action="append", type=_device, default=[], metavar="MAC:MODEL")
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_add))
+    p.set_defaults(func=cmd_add)
 
     p = users.add_parser("move", help="a mover: to another site with a number there; references follow")
     p.add_argument("id")
@@ -421,13 +390,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--extension", type=_extension)
     p.add_argument("--did")
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_move))
+    p.set_defaults(func=cmd_move)
 
     p = users.add_parser("leave", help="a leaver: account, phones, hunt groups and forwards to them removed")
     p.add_argument("id")
     p.add_argument("--on", type=cli_date, help="leave date, today or earlier (default: today)")
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_leave))
+    p.set_defaults(func=cmd_leave)
 
     p = users.add_parser("grant", help="a temporary feature or class of service until a date")
     p.add_argument("id")
@@ -435,13 +404,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", type=cli_date, required=True)
     p.add_argument("--reason", required=True)
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_grant))
+    p.set_defaults(func=cmd_grant)
 
     p = users.add_parser("revoke", help="end a grant now, or switch a feature off")
     p.add_argument("id")
     p.add_argument("feature")
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_revoke))
+    p.set_defaults(func=cmd_revoke)
 
     p = users.add_parser(
         "set",
@@ -450,7 +419,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id")
     p.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_set))
+    p.set_defaults(func=cmd_set)
 
     p = users.add_parser("purge", help="remove leavers past their grace period; their numbers become free")
     p.add_argument(
@@ -460,20 +429,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "voip_directory_policy.leaver_grace_days, 90)",
     )
     add_common_options(p, edits=True)
-    p.set_defaults(func=guarded(cmd_purge))
+    p.set_defaults(func=cmd_purge)
 
     p = users.add_parser("show", help="one user and what is in force today")
     p.add_argument("id")
     p.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(p, edits=False)
-    p.set_defaults(func=guarded(cmd_show))
+    p.set_defaults(func=cmd_show)
 
     p = users.add_parser("list", help="the directory, filtered")
     p.add_argument("--site")
     p.add_argument("--status", choices=["active", "leaver"])
     p.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(p, edits=False)
-    p.set_defaults(func=guarded(cmd_list))
+    p.set_defaults(func=cmd_list)
     _register_grants(sub)
 
 
@@ -483,7 +452,7 @@ def _register_grants(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--prune", action="store_true", help="remove expired grants from the YAML")
     g.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(g, edits=True)
-    g.set_defaults(func=guarded(cmd_grants))
+    g.set_defaults(func=cmd_grants)
 
 
 __all__ = ["DirectoryError", "register"]
