@@ -10,6 +10,7 @@ Ansible command while the inventory is read.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -292,3 +293,15 @@ def test_unicode_separators_and_direction_overrides_are_not_text(inv, name):
 def test_persian_names_keep_their_joiners(inv):
     _edit(inv, USERS, "name: Jan de Vries", 'name: "زهرا\u200cکریمی"')
     assert _errors(inv) == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["{{lookup('pipe','id')}}@example.com", "a\x00b@example.com", "a@exa\x85mple.com", "a\x7f@x.nl"],
+    ids=repr,
+)
+def test_email_addresses_refuse_control_characters_and_template_markers(inv, email):
+    _edit(inv, USERS, "email: jdevries@example.com", f"email: {json.dumps(email)}")
+    assert any("voip_users[0].email:" in e and "is not an e-mail address" in e for e in _errors(inv)), (
+        _errors(inv)
+    )

@@ -74,12 +74,13 @@ Name = _pattern(r"^[a-z][a-z0-9_-]{0,62}$", "a lower-case name (letters, digits,
 UserId = _pattern(r"^[a-z][a-z0-9._-]{1,31}$", "a user id (2-32 lower-case letters, digits, '.', '_', '-')")
 E164 = _pattern(E164_RE, "a quoted E.164 number such as '+31201234041'")
 Mac = _pattern(MAC_RE, "a MAC address such as '80:5e:c0:12:34:56'")
-Email = _pattern(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address")
+# Addresses and URIs reach configuration files too: no control character, no "{" (template markers).
+Email = _pattern(r"^[^@\s\x00-\x1f\x7f-\x9f{}]+@[^@\s\x00-\x1f\x7f-\x9f{}]+\.[a-z]{2,}$", "an e-mail address")
 Digits = _pattern(r"^[0-9]{1,15}$", "a quoted string of digits such as '112'")
 FeatureCode = _pattern(r"^[*#][0-9]{1,4}$", "a feature code such as '*97'")
 VarName = _pattern(r"^vault_[a-z0-9_]+$", "the name of a vault variable (vault_...)")
 Version = _pattern(r"^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$", "a version string such as '5.6.3'")
-RepoUri = _pattern(r"^(https?|file):/\S*$", "an http://, https:// or file: URI")
+RepoUri = _pattern(r"^(https?|file):/[^\s\x00-\x1f\x7f-\x9f{}]*$", "an http://, https:// or file: URI")
 RepoSuite = _pattern(r"^[A-Za-z0-9./_-]+$", "a suite such as 'bookworm' or './' (a flat repository)")
 OutletName = _pattern(
     r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$",
@@ -403,7 +404,7 @@ def _voicemail(value: Any) -> Any:
     raise ValueError(f"{shown(value)} is not true, false or an e-mail address to deliver voicemail to")
 
 
-PATTERN_EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+PATTERN_EMAIL = r"^[^@\s\x00-\x1f\x7f-\x9f{}]+@[^@\s\x00-\x1f\x7f-\x9f{}]+\.[a-z]{2,}$"
 ForwardTarget = Annotated[Any, AfterValidator(_forward_target)]
 Voicemail = Annotated[Any, AfterValidator(_voicemail)]
 
