@@ -414,6 +414,15 @@ def ensure_container(
     return action
 
 
+def _answers_exec(podman: Podman, container: str) -> bool:
+    """True when a command runs in ``container`` (its processes are really there)."""
+    try:
+        podman.run(["exec", container, "true"], what=f"probing {container}")
+    except LabError:
+        return False
+    return True
+
+
 def poll_ready(hosts: list[LabHost], timeout: float) -> tuple[dict[str, str], list[str]]:
     """Poll SSH until every host answers or ``timeout``; return (host -> banner, hosts still silent)."""
     deadline = time.monotonic() + timeout
@@ -485,6 +494,12 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
     for host in lab.hosts:
         ref = recipes[host.image].ref
         action = ensure_container(podman, lab, host, ref, image_ids[host.image], existing.get(host.name))
+        if action == "running" and not host.ssh and not _answers_exec(podman, host.container(lab.prefix)):
+            # Reported running, processes gone (after a reboot of this machine): a peer
+            # has no SSH to poll, so it is asked to run a command instead.
+            podman.run(["rm", "-f", "-t", "5", host.container(lab.prefix)], what=f"removing dead {host.name}")
+            ensure_container(podman, lab, host, ref, image_ids[host.image], None)
+            action = "recreated (reported running, but no process answered)"
         rows.append((host.container(lab.prefix), action))
     _, silent = poll_ready(lab.hosts, READY_TIMEOUT / 2)
     if silent:
