@@ -61,6 +61,7 @@ def lab_estate(users: int, work: Path) -> Path:
     for code, site in sites["voip_sites"].items():
         site["extensions"] = generated_sites[code]["extensions"]
         site["dids"] = generated_sites[code]["dids"]
+        site["main_number"] = generated_sites[code]["main_number"]
     _dump(all_vars / "sites.yml", sites)
 
     numbering = _load(all_vars / "numbering.yml")

@@ -1358,6 +1358,39 @@ CASES = [
         "is on no trunk or PRI span",
         "warning",
     ),
+    # Every site reaches the PSTN for its emergency numbers and has a callback number.
+    case(
+        "emergency-without-any-route",
+        (
+            data(TRUNKS, lambda d: d["voip_trunks"].pop(1)),
+            site("thr", trunks=[]),
+            host_var("gw2", "gateway.yml", "voip_gateway", lambda g: g.pop("pri_spans")),
+        ),
+        SITES,
+        "voip_sites.thr.emergency",
+        "site thr has no route for its emergency numbers",
+    ),
+    case(
+        "main-number-outside-the-sites-dids",
+        site("ams", main_number="+31207777000"),
+        SITES,
+        "voip_sites.ams.main_number",
+        "+31207777000 is not in the site's DIDs",
+    ),
+    case(
+        "users-without-did-and-no-main-number",
+        data(SITES, lambda d: d["voip_sites"]["thr"].pop("main_number")),
+        SITES,
+        "voip_sites.thr",
+        "have no DID and the site has no main_number",
+    ),
+    case(
+        "grant-of-a-feature-no-host-applies",
+        grants(6, "conference"),
+        USERS,
+        "voip_users[6].grants[0].feature",
+        "conference cannot be granted: no host would apply it (the estate has no conference bridge)",
+    ),
     case(
         "emergency-in-extension-range",
         site("ams", emergency=["2112"]),
@@ -1516,6 +1549,13 @@ LEGIT = {
     "rtp-ports-one-port": call_server(rtp_ports="40000-40000"),
     "ntp-v6-and-name": site("ams", ntp_servers=["192.0.2.123", "2001:db8::123"]),
     "trunk-by-name": trunk(0, address="sip.carrier.example"),
+    # A site without a trunk or PRI of its own: another site's trunk carries its numbers.
+    "emergency-over-another-sites-trunk": (
+        data(TRUNKS, lambda d: d["voip_trunks"][0]["did_ranges"].append("+982133333000-+982133333999")),
+        data(TRUNKS, lambda d: d["voip_trunks"].pop(1)),
+        site("thr", trunks=[]),
+        host_var("gw2", "gateway.yml", "voip_gateway", lambda g: g.pop("pri_spans")),
+    ),
     # Ansible may manage this machine: simulators and containers on a loopback address.
     "host-on-loopback": text(HOSTS, "cs2: {ansible_host: 198.51.100.11", "cs2: {ansible_host: 127.77.0.2"),
     "host-localhost": text(HOSTS, "gw2: {ansible_host: 198.51.100.41", "gw2: {ansible_host: localhost"),

@@ -146,6 +146,8 @@ def generate(users: int, sites: int, seed: int = 1) -> dict[str, Any]:
             "country_code": cc,
             "extensions": f"{first}-{first + block - 1}",
             "dids": f"+{did_lo}-+{did_lo + did_span - 1}",
+            # Caller id of users without a DID, and their emergency callback number.
+            "main_number": f"+{did_lo}",
             "emergency": EMERGENCY[cc],
             "ntp_servers": [f"{net}.31"],
             "voice_vlan": 110 + index,

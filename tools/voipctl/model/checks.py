@@ -31,6 +31,7 @@ from voipctl.model.schema import (
     GRANTABLE_FEATURES,
     HOST_VARS,
     ITEMS,
+    UNAPPLIED_FEATURES,
     adapter,
 )
 from voipctl.model.toplevel import (
@@ -176,6 +177,7 @@ class _Checker:
         self._check_forward_loops()
         self._check_hunt_group_members()
         self._check_trunks()
+        self._check_site_pstn()
         self._check_did_coverage()
         self._check_cti()
         self._check_backup()
@@ -526,7 +528,14 @@ class _Checker:
                 )
                 continue
             first[feature] = j
-            if feature not in _GRANTABLE:
+            if feature in UNAPPLIED_FEATURES:
+                self.rep.error(
+                    origin,
+                    (i, "grants", j, "feature"),
+                    f"{feature} cannot be granted: no host would apply it ({UNAPPLIED_FEATURES[feature]}); "
+                    f"grantable: {', '.join(GRANTABLE_FEATURES)}",
+                )
+            elif feature not in _GRANTABLE:
                 self.rep.error(
                     origin,
                     (i, "grants", j, "feature"),
@@ -1117,6 +1126,57 @@ class _Checker:
                     (i, "options_ping"),
                     "the health check's SIP OPTIONS speak UDP and TCP, not TLS: "
                     "a TLS trunk cannot be pinged (remove options_ping)",
+                )
+
+    def _check_site_pstn(self) -> None:
+        """Every site reaches the PSTN for its emergency numbers, and every caller has a caller id.
+
+        The routes (derive.kamailio.pstn_routes): the site's trunks, a
+        gateway of the site with PRI spans, another site's trunk that
+        carries the site's numbers. A user without a DID calls out (and is
+        called back after an emergency call) on the site's main number.
+        """
+        sites = self.get("voip_sites", {})
+        trunks = [t for t in self.get("voip_trunks", []) if t]
+        pri_sites = {
+            values.get("voip_site")
+            for host, values in self.hosts.items()
+            if self._in_group(host, GATEWAYS) and (values.get("voip_gateway") or {}).get("pri_spans")
+        }
+        without_did: dict[str, int] = {}
+        for user in self.get("voip_users", []):
+            if user is not None and user.get("status") != "leaver" and not user.get("did"):
+                without_did[user["site"]] = without_did.get(user["site"], 0) + 1
+        for name, site in sites.items():
+            lo, hi = self.did_ranges[name]
+            main = site.get("main_number")
+            if main and not lo <= int(main[1:]) <= hi:
+                self.err(
+                    "voip_sites", (name, "main_number"), f"{main} is not in the site's DIDs {site['dids']}"
+                )
+            if not main and without_did.get(name):
+                self.err(
+                    "voip_sites",
+                    (name,),
+                    f"{without_did[name]} active user(s) of {name} have no DID and the site has no main_number: "
+                    "their calls would reach the PSTN, and an emergency service, without a callback number",
+                )
+            own = site.get("trunks") or [t["name"] for t in trunks if t["site"] == name]
+            carried = [
+                t["name"]
+                for t in trunks
+                if t["name"] not in own
+                and any(
+                    tlo <= hi and lo <= thi
+                    for tlo, thi in (parse_range(r, e164=True) for r in t["did_ranges"])
+                )
+            ]
+            if not own and name not in pri_sites and not carried:
+                self.err(
+                    "voip_sites",
+                    (name, "emergency"),
+                    f"site {name} has no route for its emergency numbers: no trunk of its own, no gateway with "
+                    "PRI spans, and no other trunk carries its DIDs",
                 )
 
     def _check_did_coverage(self) -> None:

@@ -51,15 +51,17 @@ from voipctl.model.types import (
 
 CLASSES_OF_SERVICE = ("internal", "national", "international")
 VENDORS = ("yealink", "polycom", "cisco", "snom")
-# Features a temporary grant may give: a class of service, or a feature flag.
-GRANTABLE_FEATURES = (
-    "national",
-    "international",
-    "voicemail",
-    "call_forward_external",
-    "conference",
-    "recording",
-)
+# Features a temporary grant may give: a class of service, or a feature the
+# call servers apply (voicemail). A grant changes on the hosts what the
+# permanent feature changes, from now until its ``until`` day.
+GRANTABLE_FEATURES = ("national", "international", "voicemail")
+# Once grantable, never applied by any host (no conference bridge, recorder
+# or external-forward rule exists in the estate): refused with this reason.
+UNAPPLIED_FEATURES = {
+    "call_forward_external": "forwards to external numbers are allowed by the class of service alone",
+    "conference": "the estate has no conference bridge",
+    "recording": "the estate has no call recorder (recording is a CTI right of an application)",
+}
 CTI_RIGHTS = ("monitor", "call_control", "presence", "cdr_read", "recording")
 
 _STRICT = ConfigDict(extra="forbid")
@@ -81,7 +83,13 @@ class Site(TypedDict):
     ntp_servers: NotRequired[list[HostIP]]
     voice_vlan: NotRequired[Vlan]
     voice_subnets: NotRequired[list[Network]]
+    # The site's trunks, in the order outbound and emergency calls try them
+    # (absent: the trunks whose ``site`` is this one, in file order).
     trunks: NotRequired[list[Name]]
+    # The site's main number (in its DID range): the caller id towards the
+    # PSTN of a user without a DID, and the callback number of their
+    # emergency calls. Required when a user of the site has no DID.
+    main_number: NotRequired[E164]
 
 
 @with_config(_STRICT)
@@ -459,3 +467,4 @@ def adapter(schema: Any) -> TypeAdapter:
     if found is None:
         found = _ADAPTERS[schema] = TypeAdapter(schema)
     return found
+
