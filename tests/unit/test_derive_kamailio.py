@@ -15,9 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 MASTER = "m" * 32
 SITES = {
-    "ams": {"extensions": "2000-2999", "emergency": ["112"]},
-    "thr": {"extensions": "3000-3999", "emergency": ["110", "115"]},
-}
+    "ams": {"extensions": "2000-2999", "dids": "+31201234000-+31201234999", "emergency": ["112"],
+            "main_number": "+31201234000"},
+    "thr": {"extensions": "3000-3999", "dids": "+982188110000-+982188110999", "emergency": ["110", "115"]},
+}  # fmt: skip
 USERS = [
     {"id": "a", "site": "ams", "extension": 2001, "did": "+31201234001", "class_of_service": "internal",
      "grants": [{"feature": "international", "until": "2026-12-31", "reason": "r"}],
@@ -63,9 +64,21 @@ def test_features_and_caller_id():
     assert "did" not in prefs(data(), "2002")
 
 
-def test_did_and_hunt_group_aliases():
+def test_did_aliases_and_hunt_groups_by_preferences():
     aliases = {(a["alias_username"], a["username"]) for a in data()["aliases"]}
-    assert aliases == {("+31201234001", "2001"), ("2900", "2001"), ("2900", "2002")}
+    assert aliases == {("+31201234001", "2001")}
+    group = {"id": "rec", "site": "ams", "extension": 2900, "did": "+31201234900", "strategy": "round_robin",
+             "ring_timeout": 7, "overflow": 2003}  # fmt: skip
+    d = data(hunt_groups=[group])
+    # The group's DID reaches the group's number; the members ring by the group's preferences.
+    assert ("+31201234900", "2900") in {(a["alias_username"], a["username"]) for a in d["aliases"]}
+    assert prefs(d, "2900") == {
+        "hg": "round_robin",
+        "hgm": "2001,2002",
+        "hgn": "2",
+        "hgt": "7000",
+        "hgo": "2003",
+    }
 
 
 def test_peers_trunks_and_routing_ranges():
@@ -242,5 +255,94 @@ def test_hosts_give_call_servers_and_gateways_from_hostvars():
         {"name": "cs1", "site": "ams", "address": "10.0.0.11", "sip_domain": "ams.test", "sip_port": 5060}
     ]
     assert gateways(hostvars, groups) == [
-        {"name": "gw1", "site": "ams", "address": "10.0.0.41", "fxs_extensions": ["2990"]}
+        {"name": "gw1", "site": "ams", "address": "10.0.0.41", "fxs_extensions": ["2990"], "pri_spans": 0}
+    ]
+
+
+# --- the model is law: grants, no-answer timeout, hunt groups, PSTN routes -------------------
+
+
+def test_a_voicemail_grant_gives_voicemail_until_its_date_and_not_after():
+    user = {"id": "e", "site": "ams", "extension": 2005, "class_of_service": "internal",
+            "grants": [{"feature": "voicemail", "until": "2026-12-31", "reason": "r"}]}  # fmt: skip
+    uri = "sip:{extension}@vm.test"
+    assert prefs(data(users=[user], voicemail_uri=uri), "2005")["vm"] == "sip:2005@vm.test"
+    assert (
+        prefs(data(users=[user], voicemail_uri=uri, today="2026-12-31"), "2005")["vm"] == "sip:2005@vm.test"
+    )
+    assert "vm" not in prefs(data(users=[user], voicemail_uri=uri, today="2027-01-01"), "2005")
+
+
+def test_no_answer_timeout_and_forward_reach_the_call_server():
+    user = {"id": "e", "site": "ams", "extension": 2005, "class_of_service": "internal",
+            "features": {"call_forward": {"no_answer": 2001, "no_answer_timeout": 9}}}  # fmt: skip
+    p = prefs(data(users=[user]), "2005")
+    assert p["cfna"] == "2001" and p["nat"] == "9000"
+
+
+def test_caller_id_is_the_did_else_the_sites_main_number():
+    assert prefs(data(), "2001")["cli"] == "+31201234001"
+    assert prefs(data(), "2002")["cli"] == "+31201234000"
+    sites = {**SITES, "ams": {k: v for k, v in SITES["ams"].items() if k != "main_number"}}
+    assert "cli" not in prefs(data(sites=sites), "2002")
+
+
+def test_hunt_group_overflow_to_voicemail_is_the_groups_mailbox():
+    group = {"id": "rec", "site": "ams", "extension": 2900, "strategy": "ring_all", "overflow": "voicemail"}
+    p = prefs(data(hunt_groups=[group], voicemail_uri="sip:{extension}@vm.test"), "2900")
+    assert p["hgvm"] == "sip:2900@vm.test" and "hgo" not in p and "hgt" not in p
+
+
+TRUNKS = [
+    {"name": "ams-a", "site": "ams", "address": "10.0.0.61", "carrier": "c", "classes_of_service": ["national"],
+     "did_ranges": ["+31201234000-+31201234999"], "channels": 30},
+    {"name": "ams-b", "site": "ams", "address": "10.0.0.62", "carrier": "c", "transport": "tls", "port": 5061,
+     "classes_of_service": ["national", "international"], "did_ranges": ["+31201234000-+31201234999"]},
+    {"name": "thr-a", "site": "thr", "address": "10.0.0.63", "carrier": "c", "classes_of_service": ["national"],
+     "did_ranges": ["+982188110000-+982188110999", "+31201234500-+31201234599"]},
+    {"name": "far", "site": "thr", "address": "10.0.0.64", "carrier": "c", "classes_of_service": ["national"],
+     "did_ranges": ["+4930000000-+4930000999"]},
+]  # fmt: skip
+GATEWAYS = [{"name": "gw1", "site": "ams", "address": "10.0.0.41", "pri_spans": 1},
+            {"name": "gw9", "site": "ams", "address": "10.0.0.49", "pri_spans": 0}]  # fmt: skip
+
+
+def test_pstn_routes_by_class_of_service_then_gateways_with_pri():
+    from voipctl.derive.kamailio import pstn_routes
+
+    routes = pstn_routes("ams", SITES, TRUNKS, GATEWAYS)
+    names = {kind: [r["name"] for r in found] for kind, found in routes.items()}
+    assert names["national"] == ["ams-a", "ams-b", "gw1"]
+    assert names["international"] == ["ams-b", "gw1"]
+    # Emergency: every own trunk, the PRI gateway, then another site's trunk carrying the site's DIDs.
+    assert names["emergency"] == ["ams-a", "ams-b", "gw1", "thr-a"]
+    assert routes["emergency"][1]["uri"] == "sip:10.0.0.62:5061;transport=tls"
+    # A site's own list of trunks wins, in its order.
+    sites = {**SITES, "ams": {**SITES["ams"], "trunks": ["ams-b", "ams-a"]}}
+    assert [r["name"] for r in pstn_routes("ams", sites, TRUNKS, GATEWAYS)["national"]] == [
+        "ams-b",
+        "ams-a",
+        "gw1",
+    ]
+
+
+def test_a_site_without_own_trunk_reaches_emergency_over_another_sites_trunk():
+    from voipctl.derive.kamailio import pstn_routes
+
+    routes = pstn_routes(
+        "thr", {**SITES, "thr": {**SITES["thr"], "trunks": []}}, TRUNKS[:1] + TRUNKS[2:3], []
+    )
+    assert [r["name"] for r in routes["emergency"]] == ["thr-a"]
+    routes = pstn_routes("thr", SITES, [TRUNKS[0]], [])
+    assert routes["emergency"] == [], "ams-a carries no number of thr"
+
+
+def test_dispatcher_sets_are_ordered_by_priority_and_trunk_channels_are_counted():
+    d = data(trunks=TRUNKS, gateways=GATEWAYS)
+    national = sorted((r for r in d["dispatcher"] if r["setid"] == 10), key=lambda r: -r["priority"])
+    assert [r["attrs"] for r in national] == ["trunk=ams-a", "trunk=ams-b", "gateway=gw1"]
+    assert {r["setid"] for r in d["dispatcher"]} == {10, 11, 12}
+    assert d["routes"]["emergency"] == ["ams-a", "ams-b", "gw1", "thr-a"]
+    assert d["trunk_channels"] == [
+        {"name": "ams-a", "destination": "sip:10.0.0.61:5060;transport=udp", "channels": 30}
     ]

@@ -31,7 +31,8 @@ def cfg() -> str:
     defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
     data = call_server_data(
         "cs1", site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=[],
-        trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c"}],
+        trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c", "channels": 30,
+                 "classes_of_service": ["national", "international"]}],
         gateways=[{"name": "gw1", "site": "ams", "address": "10.0.0.41"}],
         peers=[{"name": "cs2", "site": "thr", "address": "10.0.0.12"}],
         cti_accounts=[{"name": "wall", "source_networks": ["10.0.0.5/32", "10.0.1.0/24"], "rights": ["monitor"],
@@ -45,6 +46,7 @@ def cfg() -> str:
     return env.from_string(TEMPLATE.read_text()).render(
         **settings, __kamailio_data=data, ansible_managed="managed", inventory_hostname="cs1",
         kamailio_listen_address="10.0.0.11", kamailio_keepalive_version_sources=["10.0.9.0/24"],
+        kamailio_sip_port=5060,
     )  # fmt: skip
 
 
@@ -106,3 +108,31 @@ def test_trusted_peers_follow_the_transport_and_media_is_strict(cfg):
     assert 'allow_source_address("$var(trusted_grp)")' in cfg
     calls = re.findall(r"rtpengine_manage\(([^)]*)\)", cfg)
     assert calls and all("strict-source" in c for c in calls), calls
+
+
+def test_nothing_blocks_an_emergency_call(cfg):
+    """Bans, floods and drains let an emergency call through; it is dialled before any class of service."""
+    reqinit = route(cfg, "REQINIT")
+    assert "if ($sht(ipban=>$si) != $null && !route(IS_EMERGENCY)) {" in reqinit
+    flood = reqinit[reqinit.index("if (!pike_check_req())") :]
+    assert (
+        flood.index("$sht(ipban=>$si) = 1;")
+        < flood.index("if (!route(IS_EMERGENCY)) {")
+        < flood.index("exit;")
+    )
+    main = route(cfg, "request_route") if "request_route[" in cfg else cfg[cfg.index("request_route {") :]
+    assert "$sht(maint=>drain) == 1 && !route(IS_EMERGENCY)" in main
+    dial = route(cfg, "DIAL")
+    assert dial.strip().startswith("if (route(IS_EMERGENCY_NUMBER)) {\n\t\troute(TO_EMERGENCY);")
+    assert '$rU == "112"' in route(cfg, "IS_EMERGENCY_NUMBER")
+    # The emergency set has every route; no full trunk holds it back.
+    assert "$avp(pstn_set) = DS_EMERGENCY;" in route(cfg, "TO_EMERGENCY")
+    assert '$avp(pstn_kind) != "emergency"' in route(cfg, "PSTN_ROOM")
+
+
+def test_calls_fail_over_between_pstn_routes(cfg):
+    failure = route(cfg, "PSTN_FAILURE")
+    assert 't_check_status("408|477|5[0-9][0-9]")' in failure and "ds_next_dst()" in failure
+    relay = route(cfg, "PSTN_RELAY")
+    assert "while (!t_relay()) {" in relay and "ds_next_dst()" in relay
+    assert 'ds_select_dst("$avp(pstn_set)", "8")' in route(cfg, "TO_PSTN")

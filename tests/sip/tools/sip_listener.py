@@ -7,9 +7,11 @@ Binds UDP ADDRESS:PORT (and TCP with ``--tcp``), answers every INVITE with 486 B
 (a retransmission gets the same answer), takes ACKs silently, and answers every other
 request 200 OK. It prints ``{"ready": true}`` once listening, then runs until DURATION
 seconds have passed or the stop file exists (it removes it then), and prints one JSON line at the end:
-``{"address", "port", "requests": [{"time", "transport", "source", "method", "uri",
+``{"address", "port", "requests": [{"time", "clock", "transport", "source", "method", "uri",
 "headers": [[name, value], ...], "raw"}], "other": [...]}`` with every request received in
-full (``other``: what was not a request, and TLS handshakes that failed). With ``--tls`` the
+full (``time``: seconds since the start; ``clock``: the wall clock, which every lab host
+shares, to order requests seen by several listeners; ``other``: what was not a request, and
+TLS handshakes that failed). With ``--tls`` the
 TCP listener speaks TLS with that certificate and key (a carrier reached over SIP-TLS).
 Runs on a lab peer with ``python3 -``; standard library only.
 """
@@ -120,7 +122,7 @@ def main() -> None:
             other.append({"time": round(time.monotonic() - start, 3), "transport": transport,
                           "source": list(source[:2]), "raw": message["raw"]})  # fmt: skip
             return
-        requests.append({"time": round(time.monotonic() - start, 3), "transport": transport,
+        requests.append({"time": round(time.monotonic() - start, 3), "clock": time.time(), "transport": transport,
                          "source": list(source[:2]), **message})  # fmt: skip
         if message["method"] == "ACK":
             return

@@ -29,7 +29,7 @@ def call_servers(hostvars: Mapping[str, Any], groups: Mapping[str, Any]) -> list
 
 
 def gateways(hostvars: Mapping[str, Any], groups: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every media gateway: name, site, address and the extensions of its FXS ports."""
+    """Every media gateway: name, site, address, the extensions of its FXS ports and its number of PRI spans."""
     return [
         {
             "name": name,
@@ -39,6 +39,7 @@ def gateways(hostvars: Mapping[str, Any], groups: Mapping[str, Any]) -> list[dic
                 str(port["extension"])
                 for port in (hostvars[name].get("voip_gateway") or {}).get("fxs_ports") or []
             ],
+            "pri_spans": len((hostvars[name].get("voip_gateway") or {}).get("pri_spans") or []),
         }
         for name in groups.get("gateways", [])
     ]

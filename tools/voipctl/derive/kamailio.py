@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voipctl.derive import secrets
-from voipctl.derive.users import as_date, effective_class_of_service, users_of_site
+from voipctl.derive.users import active_features, as_date, effective_class_of_service, users_of_site
 
 # Trusted peers are pinned by address, port and transport: one address
 # group per transport (kamailio.cfg picks the group from the request's
@@ -26,8 +26,10 @@ TRUSTED_GROUP = TRUSTED_GROUPS["udp"]
 # Every peer's address, any port and transport: a registered contact may
 # never point there (kamailio.cfg refuses it at REGISTER and drops it at lookup).
 PEER_HOSTS_GROUP = 9
-DS_TRUNKS = 1
-DS_GATEWAYS = 2
+# Dispatcher sets: the PSTN routes of each kind of call, tried in order
+# (highest priority first; kamailio.cfg selects with algorithm 8 and fails
+# over to the next route on a timeout or a server failure).
+ROUTE_SETS = {"national": 10, "international": 11, "emergency": 12}
 
 
 class KamailioDataError(ValueError):
@@ -69,13 +71,171 @@ def _voice_networks(sites: Mapping[str, Any]) -> list[str]:
     return sorted({str(net) for site in sites.values() for net in (site.get("voice_subnets") or [])})
 
 
-def _forward_target(target: Any, domain: str, voicemail_uri: str | None) -> str | None:
-    """A forward target as the number to dial (extension or number), or None."""
-    if target is None or target is False:
-        return None
-    if target == "voicemail":
-        return None if voicemail_uri is None else "voicemail"
-    return str(target)
+class _VoicemailBox:
+    """The voicemail URI of a mailbox number (None: the estate has no voicemail)."""
+
+    def __init__(self, template: str | None, domain: str):
+        self.template, self.domain = template, domain
+
+    def __call__(self, number: str) -> str | None:
+        if not self.template:
+            return None
+        return str(self.template).format(extension=number, domain=self.domain)
+
+
+def _user_preferences(
+    user: Mapping[str, Any], day: datetime.date, site: Mapping[str, Any], vm: _VoicemailBox
+) -> dict[str, str]:
+    """A user's call handling on ``day``: class of service, caller id, forwards, no-answer timeout, voicemail.
+
+    Features come from ``active_features``: a grant (voicemail) changes what
+    the permanent feature changes, up to and including its ``until`` day.
+    """
+    ext = str(user["extension"])
+    prefs = {"cos": effective_class_of_service(user, day)}
+    if user.get("did"):
+        prefs["did"] = user["did"]
+    # The caller id towards the PSTN and the emergency callback number.
+    cli = user.get("did") or site.get("main_number")
+    if cli:
+        prefs["cli"] = cli
+    features = active_features(user, day)
+    if features.get("dnd"):
+        prefs["dnd"] = "1"
+    forwards = features.get("call_forward") or {}
+    for key, attribute in (("unconditional", "cfu"), ("busy", "cfb"), ("no_answer", "cfna")):
+        target = forwards.get(key)
+        if target is None or target is False:
+            continue
+        if target == "voicemail":
+            if vm(ext):
+                prefs["vm"] = vm(ext)
+        else:
+            prefs[attribute] = str(target)
+    if forwards.get("no_answer_timeout"):
+        prefs["nat"] = str(int(forwards["no_answer_timeout"]) * 1000)
+    if features.get("voicemail") and vm(ext):
+        prefs["vm"] = vm(ext)
+    return prefs
+
+
+def _preference_rows(username: str, domain: str, prefs: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"username": username, "domain": domain, "attribute": attribute, "type": 0, "value": value}
+        for attribute, value in sorted(prefs.items())
+    ]
+
+
+def _hunt_group(
+    group: Mapping[str, Any], local_users: list[Mapping[str, Any]], domain: str, vm: _VoicemailBox
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A hunt group's aliases (its DID) and the preferences kamailio.cfg hunts by.
+
+    ``hg`` the strategy, ``hgm`` the members' extensions in directory order
+    (comma-separated) and ``hgn`` their number, ``hgt`` the ring timeout
+    per member (ms), and the overflow when nobody answers: ``hgvm`` (the
+    group's mailbox) or ``hgo`` (a number dialled again).
+    """
+    ext = str(group["extension"])
+    members = [
+        str(u["extension"])
+        for u in local_users
+        if group["id"] in ((u.get("features") or {}).get("hunt_groups") or [])
+    ]
+    prefs = {"hg": str(group.get("strategy", "ring_all")), "hgn": str(len(members))}
+    if members:
+        prefs["hgm"] = ",".join(members)
+    if group.get("ring_timeout"):
+        prefs["hgt"] = str(int(group["ring_timeout"]) * 1000)
+    overflow = group.get("overflow")
+    if overflow == "voicemail":
+        if vm(ext):
+            prefs["hgvm"] = vm(ext)
+    elif overflow is not None and overflow is not False:
+        prefs["hgo"] = str(overflow)
+    aliases = []
+    if group.get("did"):
+        aliases.append(
+            {"alias_username": group["did"], "alias_domain": domain, "username": ext, "domain": domain}
+        )
+    return aliases, prefs
+
+
+def site_trunks(
+    site: str, sites: Mapping[str, Any], trunks: Iterable[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The trunks of ``site`` in the order calls try them: ``voip_sites.<site>.trunks``, else those homed there."""
+    trunks = list(trunks)
+    names = (sites.get(site) or {}).get("trunks")
+    if names:
+        by_name = {t["name"]: t for t in trunks}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise KamailioDataError(f"voip_sites.{site}.trunks: unknown trunk(s) {', '.join(missing)}")
+        return [by_name[n] for n in names]
+    return [t for t in trunks if t.get("site") == site]
+
+
+def _carries_site(trunk: Mapping[str, Any], site: Mapping[str, Any]) -> bool:
+    """True when ``trunk`` carries numbers of ``site`` (a DID range overlapping the site's)."""
+    lo, hi = _range(site.get("dids"), "dids")
+    for text in trunk.get("did_ranges") or ():
+        tlo, thi = _range(text, "did_ranges")
+        if tlo <= hi and lo <= thi:
+            return True
+    return False
+
+
+def pstn_routes(
+    site: str,
+    sites: Mapping[str, Any],
+    trunks: Iterable[Mapping[str, Any]],
+    gateways: Iterable[Mapping[str, Any]],
+) -> dict[str, list[dict[str, Any]]]:
+    """The routes to the PSTN of each kind of call from ``site``, in the order they are tried.
+
+    National and international calls: the site's trunks that allow the
+    class of service, then the site's gateways with PRI spans. Emergency
+    calls: every trunk of the site, the site's PRI gateways, then any other
+    trunk that carries the site's numbers (the caller's own DID or the
+    site's main number goes with the call, so the PSAP learns where the
+    caller is and can call back). Each route: ``name``, ``uri``, ``kind``.
+    """
+    trunks = list(trunks)
+    own = site_trunks(site, sites, trunks)
+    pri = [
+        {"name": g["name"], "uri": f"sip:{g['address']}:5060;transport=udp", "kind": "gateway"}
+        for g in gateways
+        if g.get("site") == site and g.get("pri_spans")
+    ]
+
+    def as_route(trunk: Mapping[str, Any]) -> dict[str, Any]:
+        return {"name": trunk["name"], "uri": _trunk_uri(trunk), "kind": "trunk"}
+
+    routes = {
+        cos: [as_route(t) for t in own if cos in (t.get("classes_of_service") or ())] + pri
+        for cos in ("national", "international")
+    }
+    others = [t for t in trunks if t not in own and _carries_site(t, sites[site])]
+    routes["emergency"] = [as_route(t) for t in own] + pri + [as_route(t) for t in others]
+    return routes
+
+
+def _trunk_uri(trunk: Mapping[str, Any]) -> str:
+    transport = trunk.get("transport", "udp")
+    return f"sip:{trunk['address']}:{trunk.get('port', 5060)};transport={transport}"
+
+
+def _route_rows(routes: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Dispatcher rows: one set per kind of call, the first route with the highest priority."""
+    rows = []
+    for kind, found in routes.items():
+        for i, route in enumerate(found):
+            rows.append(
+                {"setid": ROUTE_SETS[kind], "destination": route["uri"], "flags": 0, "priority": len(found) - i,
+                 "attrs": f"{route['kind']}={route['name']}", "description": f"{kind}: {route['kind']} {route['name']}"}
+            )  # fmt: skip
+    return rows
 
 
 def call_server_data(
@@ -102,7 +262,8 @@ def call_server_data(
     """The data of call server ``host`` (homed at ``site``); see the module docstring.
 
     ``gateways`` and ``peers`` are dicts with ``name``, ``site`` and
-    ``address`` (peers also ``port``, gateways ``fxs_extensions``). Raises KamailioDataError naming the
+    ``address`` (peers also ``port``, gateways ``fxs_extensions`` and
+    ``pri_spans``, their number). Raises KamailioDataError naming the
     missing element.
     """
     day = as_date(today or datetime.date.today(), "today")
@@ -115,6 +276,7 @@ def call_server_data(
     users = list(users)
     trunks, gateways, peers = list(trunks), list(gateways), list(peers)
     local_users = users_of_site(users, site)
+    vm = _VoicemailBox(voicemail_uri, domain)
 
     subscribers, aliases, preferences = [], [], []
     for user in local_users:
@@ -132,43 +294,17 @@ def call_server_data(
             aliases.append(
                 {"alias_username": user["did"], "alias_domain": domain, "username": ext, "domain": domain}
             )
-        prefs = {"cos": effective_class_of_service(user, day)}
-        if user.get("did"):
-            prefs["did"] = user["did"]
-        features = user.get("features") or {}
-        if features.get("dnd"):
-            prefs["dnd"] = "1"
-        forwards = features.get("call_forward") or {}
-        for key, attribute in (("unconditional", "cfu"), ("busy", "cfb"), ("no_answer", "cfna")):
-            target = _forward_target(forwards.get(key), domain, voicemail_uri)
-            if target == "voicemail":
-                prefs["vm"] = str(voicemail_uri).format(extension=ext, domain=domain)
-            elif target is not None:
-                prefs[attribute] = target
-        if features.get("voicemail") and voicemail_uri:
-            prefs["vm"] = str(voicemail_uri).format(extension=ext, domain=domain)
-        for attribute, value in sorted(prefs.items()):
-            preferences.append(
-                {"username": ext, "domain": domain, "attribute": attribute, "type": 0, "value": value}
-            )
+        prefs = _user_preferences(user, day, sites[site], vm)
+        preferences += _preference_rows(ext, domain, prefs)
 
-    by_id = {u["id"]: u for u in local_users}
     for group in hunt_groups:
         if group.get("site") != site:
             continue
-        members = [
-            str(u["extension"])
-            for u in by_id.values()
-            if group["id"] in ((u.get("features") or {}).get("hunt_groups") or [])
-        ]
-        numbers = [str(group["extension"])] + ([group["did"]] if group.get("did") else [])
-        for number in numbers:
-            for member in members:
-                aliases.append(
-                    {"alias_username": number, "alias_domain": domain, "username": member, "domain": domain}
-                )
+        group_aliases, group_prefs = _hunt_group(group, local_users, domain, vm)
+        aliases += group_aliases
+        preferences += _preference_rows(str(group["extension"]), domain, group_prefs)
 
-    trusted, dispatcher = [], []
+    trusted: list[dict[str, Any]] = []
     for peer in peers:
         trusted += _trusted_rows(peer["address"], "udp", peer.get("port", 5060), f"callserver:{peer['name']}")
     for gateway in gateways:
@@ -187,21 +323,13 @@ def call_server_data(
                 }
             )
         trusted += _trusted_rows(gateway["address"], "udp", 5060, f"gateway:{gateway['name']}")
-        dispatcher.append(
-            {"setid": DS_GATEWAYS, "destination": f"sip:{gateway['address']}:5060", "flags": 0, "priority": 0,
-             "attrs": "", "description": f"gateway {gateway['name']}"}
-        )  # fmt: skip
-    for trunk in trunks:
-        if trunk.get("site") != site:
-            continue
+    own_trunks = site_trunks(site, sites, trunks)
+    for trunk in own_trunks:
         port = trunk.get("port", 5060)
         transport = trunk.get("transport", "udp")
         trusted += _trusted_rows(trunk["address"], transport, port, f"trunk:{trunk['name']}")
-        dispatcher.append(
-            {"setid": DS_TRUNKS, "destination": f"sip:{trunk['address']}:{port};transport={transport}", "flags": 0,
-             "priority": 0, "attrs": "", "description": f"trunk {trunk['name']} ({trunk.get('carrier', '')})"}
-        )  # fmt: skip
-
+    routes = pstn_routes(site, sites, trunks, gateways)
+    dispatcher = _route_rows(routes)
     trusted = _unique_rows(trusted)
     # Every peer of the estate (any site): a located contact is never one of them.
     peer_addresses = sorted(
@@ -266,6 +394,14 @@ def call_server_data(
         "preferences": preferences,
         "trusted": trusted,
         "dispatcher": dispatcher,
+        # The PSTN routes of each kind, in order (names), and the channels
+        # each trunk carries at most (kamailio.cfg counts calls per trunk).
+        "routes": {kind: [r["name"] for r in found] for kind, found in routes.items()},
+        "trunk_channels": [
+            {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t["channels"])}
+            for t in trunks
+            if t.get("channels") and any(t["name"] == r["name"] for found in routes.values() for r in found)
+        ],
         "cti": cti,
         "cti_credentials": cti_credentials,
     }

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voipctl.derive import hosts as derive_hosts
+from voipctl.derive.kamailio import pstn_routes
 from voipctl.derive.release import components_of
 from voipctl.derive.users import effective_class_of_service
 from voipctl.model.schema import CLASSES_OF_SERVICE
@@ -369,15 +370,22 @@ def trunks(
         if user and user.get("status") != "leaver" and user["site"] in sites:
             cos_users[user["site"]][effective_class_of_service(user, today)] += 1
     servers = {s["site"]: s for s in derive_hosts.call_servers(hosts, groups)}
+    all_gateways = derive_hosts.gateways(hosts, groups)
     matrix = []
     for name in sites:
+        # The call servers' own routes (voipctl.derive.kamailio), in the order calls try them.
+        routes = pstn_routes(name, sites, trunk_list, all_gateways)
         rows = []
         for cos in CLASSES_OF_SERVICE:
-            used = [t["name"] for t in trunk_list if t["site"] == name and cos in t["classes_of_service"]]
+            used = [r["name"] for r in routes.get(cos, ())]
             rows.append({"cos": cos, "users": cos_users[name][cos], "trunks": used})
+        everyone = sum(cos_users[name].values())
+        rows.append(
+            {"cos": "emergency", "users": everyone, "trunks": [r["name"] for r in routes["emergency"]]}
+        )
         matrix.append({"site": name, "call_server": servers.get(name, {}).get("name"), "rows": rows})
     gateways = []
-    for gw in derive_hosts.gateways(hosts, groups):
+    for gw in all_gateways:
         values = hosts[gw["name"]].get("voip_gateway") or {}
         gateways.append(
             {

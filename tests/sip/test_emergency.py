@@ -1,0 +1,198 @@
+"""Emergency calls and PSTN routes, against the lab: every route the model offers, in order.
+
+The routes come from the model through voipctl.derive.kamailio.pstn_routes,
+the same function the call servers' dispatcher sets are built from: for an
+emergency call the site's trunks, its gateways' PRI spans, then another
+site's trunk that carries the site's numbers; for national and
+international calls the trunks that allow the class of service, then the
+PRI gateways. Each route is a lab host (the carriers, gw1) where
+tools/sip_listener.py takes the calls: it records every INVITE and refuses
+it (486, or the status a test asks for), so a call walks through every
+route and the order is visible. A route without a listener is down (UDP:
+no answer; TLS: connection refused).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from voipctl.derive.hosts import gateways as model_gateways
+from voipctl.derive.kamailio import pstn_routes
+
+pytestmark = pytest.mark.lab
+
+NATIONAL = "0201234567"
+TLS_FILES = ["--tls", "/etc/sip-tls/cert.pem", "/etc/sip-tls/key.pem"]
+_PORTS = itertools.count(5940)
+
+
+@pytest.fixture(scope="module")
+def routes(estate):
+    """site -> kind of call -> the routes (name, uri, kind) in the order the model gives."""
+    hosts = estate.hosts
+    gateways = model_gateways(hosts, {"gateways": estate.hosts_in("gateways")})
+    model = hosts["cs1"]
+    return {
+        site: pstn_routes(site, model["voip_sites"], model["voip_trunks"], gateways)
+        for site in model["voip_sites"]
+    }
+
+
+@pytest.fixture(scope="module")
+def route_host(lab_topology):
+    """A route's URI -> (lab host, address, port, listener options)."""
+    by_address = {host.address: host.name for host in lab_topology.hosts}
+
+    def where(uri: str) -> tuple[str, str, int, list[str]]:
+        found = re.match(r"^sip:([0-9.]+):([0-9]+);transport=(udp|tcp|tls)$", uri)
+        assert found, f"unexpected route URI {uri}"
+        address, port, transport = found.group(1), int(found.group(2)), found.group(3)
+        assert address in by_address, f"route {uri} is no lab host"
+        return by_address[address], address, port, TLS_FILES if transport == "tls" else []
+
+    return where
+
+
+@pytest.fixture
+def pstn(listen, route_host):
+    """Listeners on the given routes (each refusing INVITEs with ``status``); returns them by route name."""
+
+    def start(found: list[dict], status: int = 486) -> dict:
+        specs = []
+        for route in found:
+            name, address, port, options = route_host(route["uri"])
+            specs.append((name, address, port, [*options, "--invite-status", str(status)]))
+        return dict(zip((r["name"] for r in found), listen(*specs), strict=True))
+
+    return start
+
+
+def caller_of(
+    users, site: str, *, did: bool, cos: tuple[str, ...] = ("internal", "national", "international")
+):
+    for user in users.values():
+        if (user.status == "active" and user.site == site and bool(user.model.get("did")) == did
+                and user.model["class_of_service"] in cos):  # fmt: skip
+            return user
+    pytest.fail(f"the lab has no active user of {site} with did={did} and a class of service in {cos}")
+
+
+def dial(sipraw, controller, caller, number: str, *, timeout: float = 12) -> dict:
+    spec = {"method": "INVITE", "uri": f"sip:{number}@{caller.domain}", "user": caller.extension,
+            "password": caller.password, "sdp": True, "timeout": timeout}  # fmt: skip
+    return sipraw("controller", f"{controller}:{next(_PORTS)}", caller.server, [spec])[0]
+
+
+def header(invite: dict, name: str) -> list[str]:
+    return [v for k, v in invite["headers"] if k.lower() == name.lower()]
+
+
+SITES = ["ams", "thr"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_every_emergency_number_walks_every_route_in_order_with_callback_and_site(
+    site, estate, users, routes, pstn, sipraw, controller
+):
+    """A caller without a DID and the lowest class of service: the site's main number calls back."""
+    found = routes[site]["emergency"]
+    assert len(found) >= 2, f"the lab gives site {site} two emergency routes at least: {found}"
+    numbers = [str(n) for n in estate.hosts["cs1"]["voip_sites"][site]["emergency"]]
+    main = estate.hosts["cs1"]["voip_sites"][site]["main_number"]
+    caller = caller_of(users, site, did=False, cos=("internal", "national"))
+    listeners = pstn(found)
+    finals = [dial(sipraw, controller, caller, number)["final"] for number in numbers]
+    seen = {name: listener.invites() for name, listener in listeners.items()}
+    for number in numbers:
+        # Every route got the call once (each refused it), in the model's order.
+        firsts = []
+        for route in found:
+            invites = [i for i in seen[route["name"]] if i["uri"].startswith(f"sip:{number}@")]
+            assert len(invites) == 1, (
+                f"{number} at {route['name']}: {[i['uri'] for i in seen[route['name']]]}"
+            )
+            invite = invites[0]
+            assert header(invite, "P-Asserted-Identity") == [f"<sip:{main}@{caller.domain}>"], invite["raw"]
+            assert header(invite, "X-Caller-Site") == [site], invite["raw"]
+            firsts.append(invite["clock"])
+        assert firsts == sorted(firsts), f"{number}: the routes were not tried in the model's order"
+    assert finals == [486] * len(numbers), finals
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_emergency_calls_go_on_when_the_sites_trunk_is_down(
+    site, estate, users, routes, pstn, sipraw, controller
+):
+    found = routes[site]["emergency"]
+    assert found[0]["kind"] == "trunk", found
+    number = str(estate.hosts["cs1"]["voip_sites"][site]["emergency"][0])
+    caller = caller_of(users, site, did=True)
+    # The first route (the site's trunk) has nobody listening: down.
+    listeners = pstn(found[1:])
+    result = dial(sipraw, controller, caller, number, timeout=20)
+    nxt = listeners[found[1]["name"]].invites()
+    assert [i["uri"].split("@")[0] for i in nxt] == [f"sip:{number}"], f"{found[1]['name']} saw {nxt}"
+    assert header(nxt[0], "P-Asserted-Identity") == [f"<sip:{caller.model['did']}@{caller.domain}>"]
+    assert result["final"] == 486, result["responses"]
+
+
+def test_a_drain_and_a_ban_never_stop_an_emergency_call(
+    estate, users, routes, pstn, sipraw, controller, podman_exec, call_servers, forget_bans
+):
+    server = call_servers["ams"]
+    caller = caller_of(users, "ams", did=True, cos=("national", "international"))
+    number = str(estate.hosts["cs1"]["voip_sites"]["ams"]["emergency"][0])
+    listeners = pstn(routes["ams"]["emergency"])
+    podman_exec(server, "kamcmd", "htable.seti", "maint", "drain", "1")
+    podman_exec(server, "kamcmd", "htable.seti", "ipban", controller, "1")
+    try:
+        national = dial(sipraw, controller, caller, NATIONAL, timeout=3)
+        emergency = dial(sipraw, controller, caller, number)
+    finally:
+        podman_exec(server, "kamcmd", "htable.delete", "maint", "drain", check=False)
+        forget_bans(server, controller)
+    # The banned source gets no answer for anything else ...
+    assert national["final"] is None and not national["responses"], national["responses"]
+    # ... but its emergency call is authenticated and goes out.
+    invites = listeners[routes["ams"]["emergency"][0]["name"]].invites()
+    assert [i["uri"].split("@")[0] for i in invites] == [f"sip:{number}"], invites
+    assert emergency["final"] == 486, [r["status"] for r in emergency["responses"]]
+
+
+def test_a_national_call_fails_over_from_a_failing_trunk_to_the_gateway(
+    users, routes, pstn, sipraw, controller
+):
+    found = routes["ams"]["national"]
+    assert [r["kind"] for r in found] == ["trunk", "gateway"], found
+    caller = caller_of(users, "ams", did=True, cos=("national", "international"))
+    trunk = pstn(found[:1], status=503)[found[0]["name"]]
+    gateway = pstn(found[1:])[found[1]["name"]]
+    result = dial(sipraw, controller, caller, NATIONAL)
+    at_trunk, at_gateway = trunk.invites(), gateway.invites()
+    assert len(at_trunk) == 1 and len(at_gateway) == 1, (trunk.seen(), gateway.seen())
+    assert at_trunk[0]["clock"] <= at_gateway[0]["clock"]
+    assert header(at_gateway[0], "P-Asserted-Identity") == [f"<sip:{caller.model['did']}@{caller.domain}>"]
+    assert result["final"] == 486, result["responses"]
+
+
+def test_a_national_call_fails_over_when_the_trunk_is_down(users, routes, pstn, sipraw, controller):
+    found = routes["ams"]["national"]
+    caller = caller_of(users, "ams", did=True, cos=("national", "international"))
+    gateway = pstn(found[1:])[found[1]["name"]]
+    result = dial(sipraw, controller, caller, NATIONAL, timeout=20)
+    assert [i["uri"].split("@")[0] for i in gateway.invites()] == [f"sip:{NATIONAL}"], gateway.seen()
+    assert result["final"] == 486, result["responses"]
+
+
+def test_a_refusal_by_the_carrier_is_not_failed_over(users, routes, pstn, sipraw, controller):
+    """The far end refused the call (busy): trying the gateway would only call the busy number again."""
+    found = routes["ams"]["national"]
+    caller = caller_of(users, "ams", did=True, cos=("national", "international"))
+    listeners = pstn(found)
+    result = dial(sipraw, controller, caller, NATIONAL)
+    assert len(listeners[found[0]["name"]].invites()) == 1
+    assert listeners[found[1]["name"]].invites() == [], listeners[found[1]["name"]].seen()
+    assert result["final"] == 486, result["responses"]
