@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,7 @@ from voipctl.derive.kamailio import pstn_routes
 pytestmark = pytest.mark.lab
 
 NATIONAL = "0201234567"
+SCENARIOS = Path(__file__).with_name("scenarios")
 TLS_FILES = ["--tls", "/etc/sip-tls/cert.pem", "/etc/sip-tls/key.pem"]
 _PORTS = itertools.count(5940)
 
@@ -196,3 +200,52 @@ def test_a_refusal_by_the_carrier_is_not_failed_over(users, routes, pstn, sipraw
     assert len(listeners[found[0]["name"]].invites()) == 1
     assert listeners[found[1]["name"]].invites() == [], listeners[found[1]["name"]].seen()
     assert result["final"] == 486, result["responses"]
+
+
+def test_a_full_trunk_refuses_the_next_call_but_never_an_emergency_call(
+    estate, users, routes, pstn, sipraw, controller, podman_exec, call_servers, forget_bans, tmp_path
+):
+    """``channels`` calls ring on a trunk at once (SIPp holds them); the next national call is refused
+    with 503 when no other route remains, an emergency call still goes out."""
+    site = next(
+        s for s in SITES if len(routes[s]["national"]) == 1 and routes[s]["national"][0]["kind"] == "trunk"
+    )
+    name = routes[site]["national"][0]["name"]
+    trunk = next(t for t in estate.hosts["cs1"]["voip_trunks"] if t["name"] == name)
+    channels = trunk["channels"]
+    caller = caller_of(users, site, did=True, cos=("national", "international"))
+    carrier = pstn(routes[site]["national"], status=180)[name]
+    fields = tmp_path / "hold.csv"
+    fields.write_text(
+        f"SEQUENTIAL\n{caller.extension};{caller.auth()};{caller.domain};{NATIONAL};{caller.domain};\n"
+    )
+    port = next(_PORTS) + 100
+    hold = subprocess.Popen(
+        ["sipp", f"{caller.server}:5060", "-sf", str(SCENARIOS / "hold.xml"), "-inf", str(fields), "-i", controller,
+         "-p", str(port), "-m", str(channels), "-l", str(channels), "-r", "2", "-timeout", "60s", "-nostdin",
+         "-trace_logs", "-log_file", str(tmp_path / "hold.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    server = call_servers[site]
+    try:
+        # Two calls a second (three requests each): below the flood limit.
+        deadline = time.monotonic() + channels / 2 + 6
+        used = 0
+        while time.monotonic() < deadline and used < channels:
+            out = podman_exec(server, "kamcmd", "dlg.profile_get_size", "trunk", name, check=False).stdout
+            used = int(re.search(r"(\d+)", out).group(1)) if re.search(r"(\d+)", out) else 0
+            time.sleep(0.3)
+        assert used == channels, f"{used} calls on {name}: {out}"
+        refused = dial(sipraw, controller, caller, NATIONAL, timeout=5)
+        number = str(estate.hosts["cs1"]["voip_sites"][site]["emergency"][0])
+        dial(sipraw, controller, caller, number, timeout=2)
+    finally:
+        _, err = hold.communicate(timeout=60)
+        forget_bans(server, controller)
+    invites = carrier.invites()
+    assert refused["final"] == 503, [r["status"] for r in refused["responses"]]
+    assert len([i for i in invites if i["uri"].startswith(f"sip:{NATIONAL}@")]) == channels
+    assert len([i for i in invites if i["uri"].startswith(f"sip:{number}@")]) == 1, (
+        "the emergency call went out"
+    )
+    assert hold.returncode == 0, (tmp_path / "hold.log").read_text()[-2000:] + err

@@ -5,7 +5,7 @@ Usage: python3 sip_listener.py ADDRESS PORT [--duration SECONDS] [--tcp] [--stop
 
 Binds UDP ADDRESS:PORT (and TCP with ``--tcp``), answers every INVITE with 486 Busy Here
 (a retransmission gets the same answer), takes ACKs silently, and answers every other
-request 200 OK. It prints ``{"ready": true}`` once listening, then runs until DURATION
+request 200 OK (a CANCEL of an INVITE it answered only provisionally also gets the INVITE's 487). It prints ``{"ready": true}`` once listening, then runs until DURATION
 seconds have passed or the stop file exists (it removes it then), and prints one JSON line at the end:
 ``{"address", "port", "requests": [{"time", "clock", "transport", "source", "method", "uri",
 "headers": [[name, value], ...], "raw"}], "other": [...]}`` with every request received in
@@ -31,7 +31,7 @@ import time
 
 MAX_DURATION = 120.0
 REASONS = {180: "Ringing", 200: "OK", 403: "Forbidden", 480: "Temporarily Unavailable", 486: "Busy Here",
-           603: "Decline"}  # fmt: skip
+           487: "Request Terminated", 503: "Service Unavailable", 603: "Decline"}  # fmt: skip
 COMPACT = {"i": "call-id", "m": "contact", "f": "from", "t": "to", "v": "via", "l": "content-length"}
 
 
@@ -128,6 +128,11 @@ def main() -> None:
             return
         status = args.invite_status if message["method"] == "INVITE" else 200
         answer(reply(message, status, tags))
+        if message["method"] == "CANCEL" and args.invite_status < 200:
+            # The ringing INVITE ends too: 487, as a phone answers a cancelled call.
+            number = (values(message, "cseq") or ["1"])[0].split()[0]
+            headers = [[k, f"{number} INVITE" if k.lower() == "cseq" else v] for k, v in message["headers"]]
+            answer(reply({**message, "method": "INVITE", "headers": headers}, 487, tags))
 
     while not stopping and time.monotonic() < deadline:
         if args.stop_file and os.path.exists(args.stop_file):
@@ -153,6 +158,9 @@ def main() -> None:
             else:
                 try:
                     chunk = sock.recv(65535)
+                    # TLS: a record read may leave decrypted data that select() never reports.
+                    while isinstance(sock, ssl.SSLSocket) and sock.pending():
+                        chunk += sock.recv(sock.pending())
                 except OSError:
                     chunk = b""
                 if not chunk:
