@@ -815,14 +815,14 @@ CASES = [
         "duplicate trunk name",
     ),
     case(
-        "feature-code-twice",
+        "feature-codes-are-not-applied",
         data(
             "group_vars/all/numbering.yml",
-            lambda d: d["voip_numbering"]["feature_codes"].update(dnd_off="*78"),
+            lambda d: d["voip_numbering"].update(feature_codes={"dnd_on": "*78"}),
         ),
         "group_vars/all/numbering.yml",
-        "voip_numbering.feature_codes.dnd_off",
-        "*78 is also used by dnd_on",
+        "voip_numbering.feature_codes",
+        "feature_codes is no longer part of the model: the call servers implement no star codes",
     ),
     case(
         "sip-domain-twice",
@@ -1406,11 +1406,11 @@ CASES = [
         "extensions must have 5 digits",
     ),
     case(
-        "outside-prefix-clash",
-        data("group_vars/all/numbering.yml", lambda d: d["voip_numbering"].update(outside_prefix="2")),
-        SITES,
-        "voip_sites.ams.extensions",
-        "start with the outside-line prefix 2",
+        "outside-prefix-is-not-applied",
+        data("group_vars/all/numbering.yml", lambda d: d["voip_numbering"].update(outside_prefix="0")),
+        "group_vars/all/numbering.yml",
+        "voip_numbering.outside_prefix",
+        "outside_prefix is no longer part of the model: the call servers take PSTN numbers as dialled",
     ),
     case(
         "country-code-mismatch",

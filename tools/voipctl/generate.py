@@ -158,14 +158,6 @@ def generate(users: int, sites: int, seed: int = 1) -> dict[str, Any]:
     files["group_vars/all/numbering.yml"] = {
         "voip_numbering": {
             "extension_digits": digits,
-            "outside_prefix": "0",
-            "feature_codes": {
-                "voicemail": "*97",
-                "dnd_on": "*78",
-                "dnd_off": "*79",
-                "forward_on": "*72",
-                "forward_off": "*73",
-            },
         }
     }
     files["group_vars/all/phone_models.yml"] = {"voip_phone_models": PHONE_MODELS}

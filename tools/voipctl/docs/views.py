@@ -477,6 +477,7 @@ def releases(
             {
                 "model": model,
                 "vendor": spec["vendor"],
+                "family": spec["family"],
                 "model_firmware": spec["firmware"],
                 "manifest_firmware": components.get(model),
                 "sites": ", ".join(firmware_sites) if firmware_sites else "every site",

@@ -31,6 +31,7 @@ from voipctl.model.schema import (
     GRANTABLE_FEATURES,
     HOST_VARS,
     ITEMS,
+    RETIRED_KEYS,
     UNAPPLIED_FEATURES,
     adapter,
 )
@@ -102,7 +103,10 @@ def pydantic_message(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"missing required key '{error['loc'][-1]}'"
     if kind == "extra_forbidden":
-        return f"unknown key {shown(str(error['loc'][-1]))}"
+        key = str(error["loc"][-1])
+        if key in RETIRED_KEYS:
+            return f"{key} is no longer part of the model: {RETIRED_KEYS[key]}"
+        return f"unknown key {shown(key)}"
     if kind == "string_pattern_mismatch":
         wanted = PATTERNS.get(ctx.get("pattern", ""), f"matching {ctx.get('pattern')}")
         return f"{shown(value)} is not {wanted}"
@@ -332,7 +336,6 @@ class _Checker:
         if not plan:
             return
         digits = plan["extension_digits"]
-        prefix = plan.get("outside_prefix")
         for name, (lo, hi) in self.ext_ranges.items():
             if len(str(lo)) != digits or len(str(hi)) != digits:
                 self.err(
@@ -340,21 +343,6 @@ class _Checker:
                     (name, "extensions"),
                     f"extensions must have {digits} digits (voip_numbering.extension_digits)",
                 )
-            if prefix and (str(lo).startswith(prefix) or str(hi).startswith(prefix)):
-                self.err(
-                    "voip_sites",
-                    (name, "extensions"),
-                    f"extensions start with the outside-line prefix {prefix}",
-                )
-        seen: dict[str, str] = {}
-        for feature, code in plan.get("feature_codes", {}).items():
-            if code in seen:
-                self.err(
-                    "voip_numbering",
-                    ("feature_codes", feature),
-                    f"feature code {code} is also used by {seen[code]}",
-                )
-            seen[code] = feature
 
     # -- numbers: users, hunt groups, FXS ports -----------------------------
 
@@ -1278,6 +1266,13 @@ class _Checker:
             for values in self.hosts.values()
             if isinstance(values.get("voip_gateway"), dict) and values["voip_gateway"].get("model")
         }
+        if release.get("gateway_images"):
+            self.warn(
+                "voip_release",
+                ("gateway_images",),
+                "report-only: playbooks/versions.yml and the health check report a gateway whose image differs, "
+                "but no playbook installs a gateway image; upgrade the gateways by hand",
+            )
         for model in release.get("gateway_images", {}):
             if model not in models:
                 known = ", ".join(sorted(models)) or "none"

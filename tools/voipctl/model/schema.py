@@ -28,7 +28,6 @@ from voipctl.model.types import (
     Emergency,
     Extension,
     ExtensionRange,
-    FeatureCode,
     ForwardTarget,
     HostAddress,
     HostIP,
@@ -66,6 +65,15 @@ CTI_RIGHTS = ("monitor", "call_control", "presence", "cdr_read", "recording")
 
 _STRICT = ConfigDict(extra="forbid")
 
+# Keys the model once accepted that no host ever applied: refused with the
+# reason, so that nobody reads them as the estate's behaviour.
+RETIRED_KEYS = {
+    "feature_codes": "the call servers implement no star codes (self-service DND, forwarding, voicemail "
+    "access): a code in the model would be answered 404; remove voip_numbering.feature_codes",
+    "outside_prefix": "the call servers take PSTN numbers as dialled (national 0..., international 00...), "
+    "with no outside-line prefix; remove voip_numbering.outside_prefix",
+}
+
 CoS = Literal["internal", "national", "international"]
 Vlan = bounded(1, 4094)
 
@@ -97,8 +105,6 @@ class Numbering(TypedDict):
     """The numbering plan: ``voip_numbering``."""
 
     extension_digits: bounded(2, 8)
-    outside_prefix: NotRequired[Digits]
-    feature_codes: NotRequired[dict[Name, FeatureCode]]
 
 
 @with_config(_STRICT)
@@ -467,4 +473,3 @@ def adapter(schema: Any) -> TypeAdapter:
     if found is None:
         found = _ADAPTERS[schema] = TypeAdapter(schema)
     return found
-
