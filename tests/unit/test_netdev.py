@@ -214,3 +214,15 @@ def test_lab_gateway_and_switch_configurations():
     assert ("switchport voice vlan 110", []) in switch["interface GigabitEthernet1/0/1"]
     assert ("mls qos trust dscp", []) in switch["interface GigabitEthernet1/0/1"]
     assert switch["interface GigabitEthernet1/0/48"] == [("description uplink", [])]
+
+
+@pytest.mark.parametrize(
+    ("channels", "e1", "timeslots"),
+    [(30, True, "1-31"), (10, True, "1-10,16"), (15, True, "1-16"), (20, True, "1-21"), (1, True, "1,16"),
+     (23, False, "1-24"), (12, False, "1-12,24")],
+)  # fmt: skip
+def test_a_pri_span_takes_the_timeslots_of_its_channels(channels, e1, timeslots):
+    """The model's channels of a span: a 10-channel E1 uses timeslots 1-10 and its D-channel 16."""
+    from voipctl.derive.netdev import pri_timeslots
+
+    assert pri_timeslots(channels, e1=e1) == timeslots

@@ -96,6 +96,22 @@ def _block(line: str, children: Iterable[str]) -> list[str]:
     return [line, *(f" {c}" for c in children)]
 
 
+def pri_timeslots(channels: int, *, e1: bool) -> str:
+    """The timeslots of a PRI span with ``channels`` B-channels, its D-channel included.
+
+    E1: the D-channel is timeslot 16, B-channels take 1-15 and 17-31 (30 at
+    most); T1: the D-channel is 24, B-channels 1-23. ``pri-group timeslots
+    1-10,16`` is an E1 span bought with 10 channels.
+    """
+    d_channel, most = (16, 30) if e1 else (24, 23)
+    channels = max(1, min(channels, most))
+    if channels == most:
+        return f"1-{d_channel + (15 if e1 else 0)}"
+    if channels < d_channel - 1:
+        return f"1-{channels},{d_channel}" if channels > 1 else f"1,{d_channel}"
+    return f"1-{channels + 1}"
+
+
 def _pri(span: Mapping[str, Any], what: str) -> dict[str, str]:
     switchtype = span["switchtype"]
     e1 = switchtype in E1_SWITCHTYPES
@@ -103,7 +119,7 @@ def _pri(span: Mapping[str, Any], what: str) -> dict[str, str]:
     return {
         "port": port,
         "controller": f"controller {'E1' if e1 else 'T1'} {port}",
-        "timeslots": "1-31" if e1 else "1-24",
+        "timeslots": pri_timeslots(int(span.get("channels", 30 if e1 else 23)), e1=e1),
         "serial": f"Serial{port}:{15 if e1 else 23}",
         "voice_port": f"{port}:{15 if e1 else 23}",
         "switchtype": switchtype,
