@@ -346,3 +346,11 @@ def test_dispatcher_sets_are_ordered_by_priority_and_trunk_channels_are_counted(
     assert d["trunk_channels"] == [
         {"name": "ams-a", "destination": "sip:10.0.0.61:5060;transport=udp", "channels": 30}
     ]
+
+
+def test_the_sites_country_code_gives_its_pstn_prefixes():
+    """A site's users dial the PSTN as people do in its country: 0/00 in most, 1/011 in North America."""
+    assert (data()["local"]["national_prefix"], data()["local"]["international_prefix"]) == ("0", "00")
+    sites = {**SITES, "ams": {**SITES["ams"], "country_code": "1"}}
+    local = data(sites=sites)["local"]
+    assert (local["national_prefix"], local["international_prefix"]) == ("1", "011")

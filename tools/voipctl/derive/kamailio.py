@@ -32,6 +32,18 @@ PEER_HOSTS_GROUP = 9
 ROUTE_SETS = {"national": 10, "international": 11, "emergency": 12}
 
 
+# How a site's users dial the PSTN, by the site's country calling code
+# (country_code): the national (trunk) prefix and the international
+# prefix. Most of the world dials 0 and 00; the exceptions the estate
+# may meet are listed.
+DIAL_PREFIXES = {"1": ("1", "011"), "7": ("8", "810"), "61": ("0", "0011"), "81": ("0", "010")}
+
+
+def dial_prefixes(country_code: Any) -> tuple[str, str]:
+    """(national prefix, international prefix) of a site with ``country_code`` (none: 0 and 00)."""
+    return DIAL_PREFIXES.get(str(country_code or ""), ("0", "00"))
+
+
 class KamailioDataError(ValueError):
     """The model lacks something a call server needs; the message names it."""
 
@@ -256,8 +268,8 @@ def call_server_data(
     master_secret: str = "",
     voicemail_uri: str | None = None,
     today: Any = None,
-    national_prefix: str = "0",
-    international_prefix: str = "00",
+    national_prefix: str | None = None,
+    international_prefix: str | None = None,
 ) -> dict[str, Any]:
     """The data of call server ``host`` (homed at ``site``); see the module docstring.
 
@@ -277,6 +289,7 @@ def call_server_data(
     trunks, gateways, peers = list(trunks), list(gateways), list(peers)
     local_users = users_of_site(users, site)
     vm = _VoicemailBox(voicemail_uri, domain)
+    national, international = dial_prefixes(sites[site].get("country_code"))
 
     subscribers, aliases, preferences = [], [], []
     for user in local_users:
@@ -383,8 +396,8 @@ def call_server_data(
             "ext_from": ext_from,
             "ext_to": ext_to,
             "emergency": [str(n) for n in sites[site].get("emergency", [])],
-            "national_prefix": national_prefix,
-            "international_prefix": international_prefix,
+            "national_prefix": national_prefix or national,
+            "international_prefix": international_prefix or international,
         },
         "peers": peer_ranges,
         "peer_addresses": peer_addresses,
