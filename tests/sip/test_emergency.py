@@ -249,3 +249,22 @@ def test_a_full_trunk_refuses_the_next_call_but_never_an_emergency_call(
         "the emergency call went out"
     )
     assert hold.returncode == 0, (tmp_path / "hold.log").read_text()[-2000:] + err
+
+
+def test_a_caller_cannot_forge_the_callback_number_or_the_site(
+    estate, users, routes, pstn, sipraw, controller
+):
+    """The old code appended its own headers after the caller's: a PSAP reading the first saw the forgery."""
+    found = routes["ams"]["emergency"]
+    caller = caller_of(users, "ams", did=True)
+    number = str(estate.hosts["cs1"]["voip_sites"]["ams"]["emergency"][0])
+    listeners = pstn(found)
+    spec = {"method": "INVITE", "uri": f"sip:{number}@{caller.domain}", "user": caller.extension,
+            "password": caller.password, "sdp": True, "timeout": 12,
+            "headers": ["X-Caller-Site: thr", "x-caller-site: nowhere", "P-Asserted-Identity: <sip:+15550100@evil>"]}  # fmt: skip
+    sipraw("controller", f"{controller}:{next(_PORTS)}", caller.server, [spec])
+    invite = listeners[found[0]["name"]].invites()[0]
+    assert header(invite, "X-Caller-Site") == ["ams"], invite["raw"]
+    assert header(invite, "P-Asserted-Identity") == [f"<sip:{caller.model['did']}@{caller.domain}>"], invite[
+        "raw"
+    ]
