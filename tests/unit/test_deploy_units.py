@@ -1,12 +1,19 @@
-"""deploy/systemd: the daily users apply and the health check units are well-formed."""
+"""deploy/systemd: the daily users apply and the health check units are well-formed, and the nightly
+backup (role backup_schedule, at voip_backup_policy.time) comes after the users apply."""
 
 from __future__ import annotations
 
 import configparser
+import datetime
+import re
 import subprocess
 from pathlib import Path
 
-UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+UNITS = REPO / "deploy" / "systemd"
+BACKUP_TEMPLATES = REPO / "roles" / "backup_schedule" / "templates" / "etc" / "systemd" / "system"
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -41,3 +48,17 @@ def test_health_runs_every_five_minutes_into_the_textfile_collector():
     assert service["SuccessExitStatus"] == "1 2"  # findings are results, not a failed unit
     timer = unit("voip-health.timer")["Timer"]
     assert timer["OnUnitActiveSec"] == "5min"
+
+
+def test_the_nightly_backup_comes_after_the_users_apply():
+    """The backup waits for a users apply still running (After=), and the shipped models start it later."""
+    service = (BACKUP_TEMPLATES / "voip-backup.service.j2").read_text()
+    [after] = re.findall(r"^After=(.*)$", service, flags=re.M)
+    assert "voip-users-apply.service" in after.split() and (UNITS / "voip-users-apply.service").is_file()
+    timer = unit("voip-users-apply.timer")["Timer"]
+    start = datetime.datetime.strptime(timer["OnCalendar"].split()[-1], "%H:%M:%S")
+    latest = start + datetime.timedelta(minutes=int(timer["RandomizedDelaySec"].removesuffix("min")))
+    for env in ("lab", "example"):
+        policy = yaml.safe_load((REPO / "inventory" / env / "group_vars" / "all" / "backup.yml").read_text())
+        backup = datetime.datetime.strptime(policy["voip_backup_policy"]["time"], "%H:%M")
+        assert backup > latest, f"{env}: the backup at {backup:%H:%M} may start before the users apply"
