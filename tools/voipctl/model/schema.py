@@ -473,3 +473,58 @@ def adapter(schema: Any) -> TypeAdapter:
     if found is None:
         found = _ADAPTERS[schema] = TypeAdapter(schema)
     return found
+
+
+# --- fields for people ------------------------------------------------------
+
+# Fields that describe the estate for people (the docs, `voipctl user show`,
+# the changelog) and deliberately change nothing on a host: field path (see
+# voipctl.model.contract) -> why. Every other field is applied by a host
+# (voipctl.model.contract.CONSUMERS) or pending (contract.PENDING);
+# tests/unit/test_model_contract.py holds the schema to that.
+_RACK_DOC = "physical placement, drawn in the docs' rack elevations: nothing on a host depends on it"
+_PATCH_DOC = "physical cabling, shown in the docs' patching pages: no device configuration comes from it"
+DOCUMENTATION_ONLY: dict[str, str] = {
+    "voip_numbering.extension_digits": "a rule the model's own extension ranges must follow (validation "
+    "refuses others); the call servers route by the sites' ranges, which it constrains",
+    "voip_phone_models.*.family": "the model's product family for people (docs: phone firmware); a phone's "
+    "files are chosen by its vendor and model",
+    "voip_sites.*.name": "the site's name for people (docs); hosts and files use the site's key",
+    "voip_hunt_groups[].name": "the group's name for people (docs, directory); calls reach it by extension "
+    "and DID",
+    "voip_users[].email": "the user's contact address in the directory (`voipctl user show`, HR sync); "
+    "no host sends mail to it (voicemail to e-mail has its own address, features.voicemail)",
+    "voip_users[].grants[].reason": "why the grant was given: the audit trail (`voipctl user show`, "
+    "changelog)",
+    "voip_trunks[].carrier": "the carrier's name for people (docs); calls go by the trunk's address, port "
+    "and transport",
+    "voip_cti_accounts[].application": "the application behind the account, for people (docs); access "
+    "goes by the account's name, source networks and rights",
+    "voip_racks.*.site": _RACK_DOC,
+    "voip_racks.*.room": _RACK_DOC,
+    "voip_racks.*.height": _RACK_DOC,
+    "voip_patch_panels[].name": _PATCH_DOC,
+    "voip_patch_panels[].rack": _PATCH_DOC,
+    "voip_patch_panels[].unit": _PATCH_DOC,
+    "voip_patch_panels[].height": _PATCH_DOC,
+    "voip_patch_panels[].ports": _PATCH_DOC,
+    "voip_patch_connections[].a": _PATCH_DOC,
+    "voip_patch_connections[].b": _PATCH_DOC,
+    "voip_patch_connections[].cable": "the cable's label, for the people patching: " + _PATCH_DOC,
+    "voip_wall_outlets[].name": _PATCH_DOC,
+    "voip_wall_outlets[].panel": _PATCH_DOC,
+    "voip_wall_outlets[].site": _PATCH_DOC,
+    "voip_wall_outlets[].room": _PATCH_DOC,
+    "voip_wall_outlets[].description": _PATCH_DOC,
+    "voip_release.version": "names the release in the run records (`voipctl release status`), docs and "
+    "changelog; hosts get the components' versions",
+    "voip_release.name": "the release's name in the run records, docs and changelog",
+    "voip_release.notes": "the release notes, for people (docs)",
+    "voip_apt_repositories[].name": "names the repository for people and messages; the sources file a host "
+    "gets has no names (deb822 stanzas)",
+    "voip_rack.rack": _RACK_DOC,
+    "voip_rack.unit": _RACK_DOC,
+    "voip_rack.height": _RACK_DOC,
+    "voip_gateway.model": "the gateway's hardware, for people (docs) and the version report's key into "
+    "voip_release.gateway_images; the IOS configuration does not depend on it",
+}
