@@ -167,7 +167,7 @@ def test_a_drain_and_a_ban_never_stop_an_emergency_call(
 
 
 def test_a_national_call_fails_over_from_a_failing_trunk_to_the_gateway(
-    users, routes, pstn, sipraw, controller
+    estate, users, routes, pstn, sipraw, controller
 ):
     found = routes["ams"]["national"]
     assert [r["kind"] for r in found] == ["trunk", "gateway"], found
@@ -179,6 +179,10 @@ def test_a_national_call_fails_over_from_a_failing_trunk_to_the_gateway(
     assert len(at_trunk) == 1 and len(at_gateway) == 1, (trunk.seen(), gateway.seen())
     assert at_trunk[0]["clock"] <= at_gateway[0]["clock"]
     assert header(at_gateway[0], "P-Asserted-Identity") == [f"<sip:{caller.model['did']}@{caller.domain}>"]
+    # The trunk gets the number as dialled, the gateway in E.164 (its PRI dial-peers match +T).
+    code = estate.hosts["cs1"]["voip_sites"][caller.site]["country_code"]
+    assert at_trunk[0]["uri"].startswith(f"sip:{NATIONAL}@")
+    assert at_gateway[0]["uri"].startswith(f"sip:+{code}{NATIONAL[1:]}@"), at_gateway[0]["uri"]
     assert result["final"] == 486, result["responses"]
 
 
@@ -268,3 +272,26 @@ def test_a_caller_cannot_forge_the_callback_number_or_the_site(
     assert header(invite, "P-Asserted-Identity") == [f"<sip:{caller.model['did']}@{caller.domain}>"], invite[
         "raw"
     ]
+
+
+def test_an_analog_port_of_the_gateway_reaches_emergency_with_the_sites_main_number(
+    estate, routes, pstn, sipraw, lab_topology, call_servers
+):
+    """A door or lift phone on gw1's FXS port dials 112: the gateway sends it to its call server."""
+    gateway = estate.hosts["gw1"]
+    site = gateway["voip_site"]
+    number = str(estate.hosts["cs1"]["voip_sites"][site]["emergency"][0])
+    main = estate.hosts["cs1"]["voip_sites"][site]["main_number"]
+    server = estate.hosts[call_servers[site]]
+    fxs = gateway["voip_gateway"]["fxs_ports"][0]
+    found = routes[site]["emergency"]
+    listeners = pstn([r for r in found if r["kind"] == "trunk"])
+    domain = server["voip_call_server"]["sip_domain"]
+    spec = {"method": "INVITE", "uri": f"sip:{number}@{domain}", "from": f"<sip:{fxs['extension']}@{gateway['ansible_host']}>;tag=fxs1",
+            "sdp": True, "timeout": 12}  # fmt: skip
+    # From the gateway's own address and SIP port: a trusted peer, no digest.
+    sipraw("gw1", f"{gateway['ansible_host']}:5060", server["ansible_host"], [spec])
+    invite = listeners[found[0]["name"]].invites()[0]
+    assert invite["uri"].startswith(f"sip:{number}@"), invite["raw"]
+    assert header(invite, "P-Asserted-Identity") == [f"<sip:{main}@{domain}>"], invite["raw"]
+    assert header(invite, "X-Caller-Site") == [site], invite["raw"]

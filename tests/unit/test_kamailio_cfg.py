@@ -19,7 +19,14 @@ from voipctl.derive.kamailio import call_server_data
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "roles" / "kamailio" / "templates" / "etc" / "kamailio" / "kamailio.cfg.j2"
 SITES = {
-    "ams": {"extensions": "2000-2999", "emergency": ["112"], "voice_subnets": ["10.100.0.0/16"]},
+    "ams": {
+        "extensions": "2000-2999",
+        "emergency": ["112"],
+        "voice_subnets": ["10.100.0.0/16"],
+        "country_code": "31",
+        "dids": "+31201234000-+31201234999",
+        "main_number": "+31201234000",
+    },
     "thr": {"extensions": "3000-3999", "emergency": ["110"], "voice_subnets": ["10.101.0.0/16"]},
 }
 IDENTITY_HEADERS = ["P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID", "Diversion",
@@ -33,7 +40,7 @@ def cfg() -> str:
         "cs1", site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=[],
         trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c", "channels": 30,
                  "classes_of_service": ["national", "international"]}],
-        gateways=[{"name": "gw1", "site": "ams", "address": "10.0.0.41"}],
+        gateways=[{"name": "gw1", "site": "ams", "address": "10.0.0.41", "pri_spans": 1}],
         peers=[{"name": "cs2", "site": "thr", "address": "10.0.0.12"}],
         cti_accounts=[{"name": "wall", "source_networks": ["10.0.0.5/32", "10.0.1.0/24"], "rights": ["monitor"],
                        "credentials_ref": "v"}],
@@ -113,11 +120,11 @@ def test_trusted_peers_follow_the_transport_and_media_is_strict(cfg):
 def test_nothing_blocks_an_emergency_call(cfg):
     """Bans, floods and drains let an emergency call through; it is dialled before any class of service."""
     reqinit = route(cfg, "REQINIT")
-    assert "if ($sht(ipban=>$si) != $null && !route(IS_EMERGENCY)) {" in reqinit
+    assert "if ($sht(ipban=>$si) != $null && !route(EMERGENCY_PASSES_BAN)) {" in reqinit
     flood = reqinit[reqinit.index("if (!pike_check_req())") :]
     assert (
         flood.index("$sht(ipban=>$si) = 1;")
-        < flood.index("if (!route(IS_EMERGENCY)) {")
+        < flood.index("if (!route(EMERGENCY_PASSES_BAN)) {")
         < flood.index("exit;")
     )
     main = route(cfg, "request_route") if "request_route[" in cfg else cfg[cfg.index("request_route {") :]
@@ -132,7 +139,49 @@ def test_nothing_blocks_an_emergency_call(cfg):
 
 def test_calls_fail_over_between_pstn_routes(cfg):
     failure = route(cfg, "PSTN_FAILURE")
-    assert 't_check_status("408|477|5[0-9][0-9]")' in failure and "ds_next_dst()" in failure
+    assert 't_check_status("477|5[0-9][0-9]")' in failure and "ds_next_dst()" in failure
     relay = route(cfg, "PSTN_RELAY")
     assert "while (!t_relay()) {" in relay and "ds_next_dst()" in relay
     assert 'ds_select_dst("$avp(pstn_set)", "8")' in route(cfg, "TO_PSTN")
+
+
+def test_a_ban_lets_through_only_emergency_calls_from_voice_networks_and_their_own_requests(cfg):
+    passes = route(cfg, "EMERGENCY_PASSES_BAN")
+    assert "$sht(sos=>$ci) != $null" in passes
+    assert 'route(IS_EMERGENCY) && is_in_subnet("$si", "10.100.0.0/16,10.101.0.0/16")' in passes
+    emergency = route(cfg, "TO_EMERGENCY")
+    assert emergency.index('get_profile_size("sos", "$si", "$var(sos)")') < emergency.index(
+        "$sht(sos=>$ci) = 1;"
+    )
+
+
+def test_pstn_numbers_are_digits_only_and_the_request_uri_is_rebuilt(cfg):
+    dial = route(cfg, "DIAL")
+    assert '$rU =~ "^00[1-9][0-9]{3,15}$"' in dial and '$rU =~ "^0[1-9][0-9]{3,15}$"' in dial
+    assert '$rU =~ "^[+][1-9][0-9]{6,14}$"' in dial
+    assert route(cfg, "TO_PSTN").strip().startswith("# The number alone")
+    assert '$ru = "sip:" + $rU + "@ams.test";' in route(cfg, "TO_PSTN")
+
+
+def test_a_forward_to_the_pstn_goes_out_with_the_forwarding_users_rights(cfg):
+    assert "$avp(fwd_cos) = $avp(cos);" in route(cfg, "TO_USER")
+    assert "$avp(caller_cos) = $avp(fwd_cos);" in route(cfg, "FORWARD")
+
+
+def test_a_ringing_route_is_not_failed_over_after_the_no_answer_time(cfg):
+    assert 't_check_status("408") && t_branch_timeout() && !t_branch_replied()' in route(cfg, "PSTN_FAILURE")
+
+
+def test_ring_all_forks_only_to_registered_members(cfg):
+    hunt = route(cfg, "HUNT_ALL")
+    assert 'registered("location", "$var(uri)")' in hunt
+    assert hunt.index("registered(") < hunt.index("append_branch();")
+
+
+def test_gateways_get_e164_numbers_and_their_analog_ports_reach_emergency(cfg):
+    branch = route(cfg, "PSTN_BRANCH")
+    assert '$du == "sip:10.0.0.41:5060;transport=udp"' in branch
+    assert '$rU = "+31" + $(rU{s.substr,1,0});' in branch and '$rU = "+" + $(rU{s.substr,2,0});' in branch
+    peer = route(cfg, "FROM_PEER")
+    assert 'route(IS_EMERGENCY_NUMBER) && ($si == "10.0.0.41")' in peer
+    assert '$avp(caller_cli) = "+31201234000";' in peer

@@ -226,3 +226,22 @@ def test_a_pri_span_takes_the_timeslots_of_its_channels(channels, e1, timeslots)
     from voipctl.derive.netdev import pri_timeslots
 
     assert pri_timeslots(channels, e1=e1) == timeslots
+
+
+def test_emergency_numbers_leave_the_gateway_over_its_pri_then_through_the_call_servers():
+    """An analog port's 112 (a door or lift phone) has a way out even without the call server."""
+    from voipctl.derive.netdev import gateway_config
+
+    sites = {"ams": {"extensions": "2000-2999", "emergency": ["112"]}}
+    gateway = {"pri_spans": [{"port": "0/1/0", "switchtype": "primary-net5", "channels": 30}],
+               "fxs_ports": [{"port": "0/2/0", "extension": 2990}]}  # fmt: skip
+    servers = [{"name": "cs1", "site": "ams", "address": "10.0.0.11"}]
+    text = gateway_config("gw1", gateway=gateway, site="ams", sites=sites, call_servers=servers)
+    pri = text.index(
+        "dial-peer voice 600 pots\n description emergency 112 via PRI 0/1/0\n destination-pattern 112\n"
+    )
+    voip = text.index(
+        "dial-peer voice 800 voip\n description emergency 112 to call server cs1\n destination-pattern 112\n"
+    )
+    assert " port 0/1/0:15\n forward-digits all\n preference 0\n" in text[pri:voip]
+    assert " preference 1\n" in text[voip:]

@@ -1358,6 +1358,35 @@ CASES = [
         "is on no trunk or PRI span",
         "warning",
     ),
+    # Routes and hunt groups the call servers could not apply as the model says.
+    case(
+        "trunk-destination-twice",
+        trunk(1, address="192.0.2.200"),
+        TRUNKS,
+        "voip_trunks[1].address",
+        "thr-sip1 has the address, port and transport of trunk ams-sip1",
+    ),
+    case(
+        "site-lists-a-trunk-twice",
+        site("ams", trunks=["ams-sip1", "ams-sip1"]),
+        SITES,
+        "voip_sites.ams.trunks[1]",
+        "trunk 'ams-sip1' is listed twice",
+    ),
+    case(
+        "channel-limited-trunk-of-two-sites",
+        site("thr", trunks=["thr-sip1", "ams-sip1"]),
+        TRUNKS,
+        "voip_trunks[0].channels",
+        "ams-sip1 is a route of sites ams, thr: each call server counts its own calls",
+    ),
+    case(
+        "hunt-overflow-to-an-external-number",
+        hunt(0, overflow="+31612345678"),
+        HUNT,
+        "voip_hunt_groups[0].overflow",
+        "overflow to the external number +31612345678: a hunt group has no class of service",
+    ),
     # Every site reaches the PSTN for its emergency numbers and has a callback number.
     case(
         "emergency-without-any-route",

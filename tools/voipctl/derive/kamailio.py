@@ -396,6 +396,11 @@ def call_server_data(
             "ext_from": ext_from,
             "ext_to": ext_to,
             "emergency": [str(n) for n in sites[site].get("emergency", [])],
+            "country_code": str(sites[site].get("country_code") or ""),
+            "main_number": str(sites[site].get("main_number") or ""),
+            # The site's gateways: an emergency call from one of their analog
+            # ports (a door phone) is taken with the site's main number.
+            "gateways": sorted({str(g["address"]) for g in gateways if g.get("site") == site}),
             "national_prefix": national_prefix or national,
             "international_prefix": international_prefix or international,
         },
@@ -410,6 +415,10 @@ def call_server_data(
         # The PSTN routes of each kind, in order (names), and the channels
         # each trunk carries at most (kamailio.cfg counts calls per trunk).
         "routes": {kind: [r["name"] for r in found] for kind, found in routes.items()},
+        # Gateways get numbers in E.164 (their PRI dial-peers match +T).
+        "gateway_uris": sorted(
+            {r["uri"] for found in routes.values() for r in found if r["kind"] == "gateway"}
+        ),
         "trunk_channels": [
             {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t["channels"])}
             for t in trunks

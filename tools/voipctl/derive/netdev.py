@@ -126,6 +126,31 @@ def _pri(span: Mapping[str, Any], what: str) -> dict[str, str]:
     }
 
 
+def _emergency_dial_peers(
+    numbers: Iterable[Any], spans: list[dict[str, str]], servers: list[Any]
+) -> list[str]:
+    """The site's emergency numbers from any port of the gateway (an FXS door phone, a call server):
+    out over each PRI span first, then to the call servers (their trunks), in that order of preference."""
+    numbers = [str(n) for n in ([numbers] if isinstance(numbers, str) else numbers)]
+    lines: list[str] = []
+    for n, number in enumerate(numbers):
+        for i, span in enumerate(spans):
+            lines += _block(
+                f"dial-peer voice {600 + 10 * n + i} pots",
+                [f"description emergency {number} via PRI {span['port']}", f"destination-pattern {number}",
+                 f"port {span['voice_port']}", "forward-digits all", f"preference {i}"],
+            )  # fmt: skip
+        for j, server in enumerate(servers[:5]):
+            lines += _block(
+                f"dial-peer voice {800 + 10 * n + j} voip",
+                [f"description emergency {number} to call server {server['name']}", f"destination-pattern {number}",
+                 "session protocol sipv2", f"session target ipv4:{server['address']}:{server.get('sip_port') or 5060}",
+                 "session transport udp", "voice-class codec 1", "dtmf-relay rtp-nte",
+                 f"preference {len(spans) + j}", "no vad"],
+            )  # fmt: skip
+    return lines
+
+
 def gateway_config(
     name: str,
     *,
@@ -216,6 +241,7 @@ def gateway_config(
                  "no vad"],
             )  # fmt: skip
             tag += 1
+    lines += _emergency_dial_peers(site_data.get("emergency") or [], spans, servers)
     for i, span in enumerate(spans):
         lines += _block(
             f"dial-peer voice {200 + i} pots",

@@ -48,6 +48,11 @@ _GRANTABLE = frozenset(GRANTABLE_FEATURES)
 FORWARD_KINDS = ("unconditional", "busy", "no_answer")
 # The widest prefix a CTI account's source networks may span, alone or together, per IP version.
 CTI_WIDEST = {4: 8, 6: 32}
+# A ring_all group forks to every device of every member at once: a call
+# server forks to 31 at most (Kamailio's max_branches). Sequential and round
+# robin groups ring one member after the other within the call's ring time.
+RING_ALL_DEVICES_AT_MOST = 31
+HUNT_MEMBERS_AT_MOST = {"sequential": 50, "round_robin": 50}
 CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
     "call_servers",
     "gateways",
@@ -322,6 +327,8 @@ class _Checker:
             for i, trunk in enumerate(site.get("trunks", [])):
                 if trunk not in trunk_names:
                     self.err("voip_sites", (name, "trunks", i), f"unknown trunk {shown(trunk)}")
+                elif trunk in site["trunks"][:i]:
+                    self.err("voip_sites", (name, "trunks", i), f"trunk {shown(trunk)} is listed twice")
         subnets.sort(key=lambda s: (s[0].version, s[0].network_address))
         for (a, site_a, _ia), (b, site_b, ib) in itertools.pairwise(subnets):
             if a.version == b.version and a.overlaps(b):
@@ -388,6 +395,7 @@ class _Checker:
     def _check_hunt_groups_numbers(self) -> None:
         self.hunt_groups: dict[str, dict[str, Any]] = {}
         self.hunt_members: dict[str, int] = {}
+        self.hunt_devices: dict[str, int] = {}  # devices of the active members
         if "voip_hunt_groups" not in self.origins:
             return
         origin = self.origins["voip_hunt_groups"]
@@ -399,6 +407,7 @@ class _Checker:
                 continue
             self.hunt_groups[group["id"]] = group
             self.hunt_members[group["id"]] = 0
+            self.hunt_devices[group["id"]] = 0
             if self._site_ref(origin, (i, "site"), group["site"]):
                 self._in_site(origin, (i,), group["site"], group["extension"], group.get("did"))
             self._claim_extension(group["extension"], f"hunt group {group['id']}", origin, (i, "extension"))
@@ -500,6 +509,9 @@ class _Checker:
                         )
                     else:
                         self.hunt_members[group] += 1
+                        self.hunt_devices[group] = self.hunt_devices.get(group, 0) + max(
+                            1, len(user.get("devices") or ())
+                        )
             if "grants" in user:
                 self._check_grants(origin, i, user["grants"])
 
@@ -589,6 +601,13 @@ class _Checker:
             return
         # An external number: the owner's class of service must allow the call.
         if owner is None:
+            if own is not None and "strategy" in own:
+                self.rep.error(
+                    origin,
+                    sub,
+                    f"overflow to the external number {target}: a hunt group has no class of service to "
+                    "call out with; overflow to an extension (a user whose forward goes out) or voicemail",
+                )
             return
         site = self.get("voip_sites", {}).get(owner["site"], {})
         code = site.get("country_code")
@@ -709,6 +728,24 @@ class _Checker:
         for i, group in enumerate(self.get("voip_hunt_groups", [])):
             if group and self.hunt_members.get(group["id"]) == 0:
                 self.warn("voip_hunt_groups", (i,), f"hunt group {shown(group['id'])} has no active members")
+            if not group:
+                continue
+            most = HUNT_MEMBERS_AT_MOST.get(group["strategy"])
+            if most and self.hunt_members.get(group["id"], 0) > most:
+                self.err(
+                    "voip_hunt_groups",
+                    (i,),
+                    f"hunt group {shown(group['id'])} has {self.hunt_members[group['id']]} active members; "
+                    f"{group['strategy']} rings at most {most}, one after the other within the call's ring time",
+                )
+            devices = self.hunt_devices.get(group["id"], 0)
+            if group["strategy"] == "ring_all" and devices > RING_ALL_DEVICES_AT_MOST:
+                self.err(
+                    "voip_hunt_groups",
+                    (i,),
+                    f"hunt group {shown(group['id'])} rings {devices} devices at once; a call server forks to "
+                    f"{RING_ALL_DEVICES_AT_MOST} at most (the others would never ring): split the group",
+                )
 
     # -- hosts: addresses, sites, call servers, gateways, switches ---------
 
@@ -1086,6 +1123,7 @@ class _Checker:
 
     def _check_trunks(self) -> None:
         names: set[str] = set()
+        destinations: dict[tuple, str] = {}
         all_vars = self.inv.all_vars()
         for i, trunk in enumerate(self.get("voip_trunks", [])):
             if trunk is None:
@@ -1108,6 +1146,15 @@ class _Checker:
                 )
             if not trunk["classes_of_service"]:
                 self.err("voip_trunks", (i, "classes_of_service"), "no class of service may use this trunk")
+            where = (str(trunk["address"]).lower(), trunk.get("port", 5060), trunk.get("transport", "udp"))
+            if where in destinations:
+                self.err(
+                    "voip_trunks",
+                    (i, "address"),
+                    f"{trunk['name']} has the address, port and transport of trunk {destinations[where]}: "
+                    "one destination is one trunk (its calls and channels are counted by it)",
+                )
+            destinations.setdefault(where, trunk["name"])
             if trunk.get("transport") == "tls" and trunk.get("options_ping"):
                 self.err(
                     "voip_trunks",
@@ -1135,6 +1182,19 @@ class _Checker:
         for user in self.get("voip_users", []):
             if user is not None and user.get("status") != "leaver" and not user.get("did"):
                 without_did[user["site"]] = without_did.get(user["site"], 0) + 1
+        users_of: dict[str, list[str]] = {}
+        for name, site in sites.items():
+            for trunk in site.get("trunks") or [t["name"] for t in trunks if t["site"] == name]:
+                users_of.setdefault(trunk, []).append(name)
+        for i, trunk in enumerate(trunks):
+            sharing = users_of.get(trunk["name"], [])
+            if trunk.get("channels") and len(sharing) > 1:
+                self.err(
+                    "voip_trunks",
+                    (i, "channels"),
+                    f"{trunk['name']} is a route of sites {', '.join(sharing)}: each call server counts its own "
+                    "calls, so together they could exceed the trunk's channels; give each site a trunk of its own",
+                )
         for name, site in sites.items():
             lo, hi = self.did_ranges[name]
             main = site.get("main_number")
