@@ -49,9 +49,9 @@ FORWARD_KINDS = ("unconditional", "busy", "no_answer")
 # The widest prefix a CTI account's source networks may span, alone or together, per IP version.
 CTI_WIDEST = {4: 8, 6: 32}
 # A ring_all group forks to every device of every member at once: a call
-# server forks to 31 at most (Kamailio's max_branches). Sequential and round
+# server forks to 30 at most (Kamailio's max_branches). Sequential and round
 # robin groups ring one member after the other within the call's ring time.
-RING_ALL_DEVICES_AT_MOST = 31
+RING_ALL_DEVICES_AT_MOST = 30
 HUNT_MEMBERS_AT_MOST = {"sequential": 50, "round_robin": 50}
 CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
     "call_servers",
