@@ -186,12 +186,15 @@ def test_a_national_call_fails_over_from_a_failing_trunk_to_the_gateway(
     assert result["final"] == 486, result["responses"]
 
 
-def test_a_national_call_fails_over_when_the_trunk_is_down(users, routes, pstn, sipraw, controller):
+def test_a_national_call_fails_over_when_the_trunk_is_down(estate, users, routes, pstn, sipraw, controller):
     found = routes["ams"]["national"]
     caller = caller_of(users, "ams", did=True, cos=("national", "international"))
+    code = estate.hosts["cs1"]["voip_sites"]["ams"]["country_code"]
     gateway = pstn(found[1:])[found[1]["name"]]
     result = dial(sipraw, controller, caller, NATIONAL, timeout=20)
-    assert [i["uri"].split("@")[0] for i in gateway.invites()] == [f"sip:{NATIONAL}"], gateway.seen()
+    assert [i["uri"].split("@")[0] for i in gateway.invites()] == [f"sip:+{code}{NATIONAL[1:]}"], (
+        gateway.seen()
+    )
     assert result["final"] == 486, result["responses"]
 
 
