@@ -10,6 +10,7 @@ exactly as the retention policy says. No run prints a secret.
 
 from __future__ import annotations
 
+import configparser
 import datetime
 import json
 import os
@@ -52,13 +53,15 @@ def secrets(estate):
     )
 
 
-def backup(secrets, *args: str) -> subprocess.CompletedProcess:
+def backup(secrets, *args: str, playbook: str = "backup.yml") -> subprocess.CompletedProcess:
     run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(LAB), str(ROOT / "playbooks" / "backup.yml"), *args],
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(LAB), str(ROOT / "playbooks" / playbook), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False, env=ansible_environment(ROOT),
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert not any(s in run.stdout or s in run.stderr for s in secrets), "a secret in the backup run's output"
+    assert not any(s in run.stdout or s in run.stderr for s in secrets), (
+        f"a secret in the output of {playbook}"
+    )
     return run
 
 
@@ -139,3 +142,33 @@ def test_a_second_run_adds_a_point_and_prunes_by_the_policy(estate, secrets):
     )
     assert set(after) == expected
     assert len(after) <= retention["daily"] + retention.get("weekly", 0) + retention.get("monthly", 0)
+
+
+# The policy's time: playbooks/backup_schedule.yml installs the controller's nightly timer (here under a
+# temporary root; with VOIPLAB_TIMER_LIVE=1 also into the controller's own systemd, then removed).
+def test_the_timer_fires_at_the_models_time(tmp_path, secrets, estate):
+    time = estate["voip_backup_policy"]["time"]
+    backup(secrets, "-e", f"backup_schedule_root={tmp_path}", playbook="backup_schedule.yml")
+    units = tmp_path / "etc" / "systemd" / "system"
+    timer = configparser.ConfigParser(interpolation=None)
+    timer.optionxform = str
+    timer.read_string((units / "voip-backup.timer").read_text())
+    assert timer["Timer"]["OnCalendar"] == f"*-*-* {time}:00" and timer["Timer"]["Persistent"] == "true"
+    done = subprocess.run(["systemd-analyze", "verify", str(units / "voip-backup.service"),
+                           str(units / "voip-backup.timer")], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    if os.environ.get("VOIPLAB_TIMER_LIVE") != "1":
+        return
+    # The controller's own systemd: what it parsed, then removed again.
+    try:
+        backup(secrets, playbook="backup_schedule.yml")
+        shown = subprocess.run(["systemctl", "show", "voip-backup.timer", "-p", "TimersCalendar", "-p", "UnitFileState"],
+                               capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert f"OnCalendar=*-*-* {time}:00" in shown and "UnitFileState=enabled" in shown, shown
+    finally:
+        subprocess.run(
+            ["systemctl", "disable", "--now", "voip-backup.timer"], capture_output=True, check=False
+        )
+        for name in ("voip-backup.service", "voip-backup.timer"):
+            Path("/etc/systemd/system", name).unlink(missing_ok=True)
+        subprocess.run(["systemctl", "daemon-reload"], capture_output=True, check=False)
