@@ -1,7 +1,7 @@
 """Check mode on a changed user directory, and no secret in any run output.
 
 A copy of the lab inventory gets a changed user directory (a forward target
-changed, a user made leaver, a joiner added). ``call_servers.yml --check
+changed, a user with a DID made leaver, a joiner added to a hunt group). ``call_servers.yml --check
 --diff`` against the running lab must report exactly those users as the ones
 that would change, change nothing on the host, and print no secret. The
 outputs of the lab's converges (kept by ``voipctl lab converge`` under
@@ -70,12 +70,13 @@ def leaks(text: str, every_secret: set[str]) -> list[str]:
 
 
 def changed_directory(
-    users: list[dict], site: str, today: datetime.date
+    users: list[dict], hunt_groups: list[dict], site: str, today: datetime.date
 ) -> tuple[list[dict], set[str], list[str]]:
     """The directory with three moves, adds and changes on ``site``.
 
-    Returns it, the extensions concerned and the MACs of the leaver's phones
-    (their switch ports must be unpatched too).
+    Returns it, the extensions concerned (the hunt group the joiner joins
+    changes its member list too) and the MACs of the leaver's phones (their
+    switch ports must be unpatched too).
     """
     users = [dict(u) for u in users]
     active = [u for u in users if u.get("status", "active") == "active" and u["site"] == site]
@@ -88,20 +89,26 @@ def changed_directory(
         **forwarder["features"],
         "call_forward": {**forwarder["features"]["call_forward"], "busy": new_target["extension"]},
     }
-    leaver = next(u for u in active if u not in (forwarder, new_target) and not u.get("grants"))
+    # A leaver with a DID and in no hunt group: its subscriber and alias go.
+    leaver = next(
+        u for u in active
+        if u not in (forwarder, new_target) and u.get("did") and not u.get("grants")
+        and not (u.get("features") or {}).get("hunt_groups")
+    )  # fmt: skip
     macs = [d["mac"] for d in leaver.get("devices", [])]
     leaver.update(status="leaver", leave_date=str(today - datetime.timedelta(days=1)))
     leaver.pop("devices", None)
-    leaver["features"] = {k: v for k, v in (leaver.get("features") or {}).items() if k != "hunt_groups"}
     taken = {int(u["extension"]) for u in users}
     site_top = max(int(u["extension"]) for u in users if u["site"] == site)
     joiner_ext = next(n for n in range(site_top + 1, site_top + 100) if n not in taken)
+    group = next(g for g in hunt_groups if g["site"] == site)
     users.append(
         {"id": "checkmode", "name": "Check Mode", "email": "checkmode@example.com", "site": site,
-         "extension": joiner_ext, "class_of_service": "internal", "features": {"voicemail": True},
-         "status": "active"}
+         "extension": joiner_ext, "class_of_service": "internal",
+         "features": {"voicemail": True, "hunt_groups": [group["id"]]}, "status": "active"}
     )  # fmt: skip
-    return users, {str(forwarder["extension"]), str(leaver["extension"]), str(joiner_ext)}, macs
+    concerned = {forwarder["extension"], leaver["extension"], joiner_ext, group["extension"]}
+    return users, {str(n) for n in concerned}, macs
 
 
 def check_run(inventory: Path, playbook: str, limit: str, every_secret: set[str]) -> dict:
@@ -133,7 +140,10 @@ def test_check_mode_reports_exactly_the_users_that_would_change(tmp_path, model,
     shutil.copytree(LAB, inventory_copy)
     users_file = inventory_copy / "group_vars" / "all" / "users.yml"
     plain = yaml.safe_load(users_file.read_text())["voip_users"]
-    users, expected, macs = changed_directory(plain, str(host["voip_site"]), datetime.date.today())
+    groups = yaml.safe_load((inventory_copy / "group_vars" / "all" / "hunt_groups.yml").read_text())
+    users, expected, macs = changed_directory(
+        plain, groups["voip_hunt_groups"], str(host["voip_site"]), datetime.date.today()
+    )
     switch_file = inventory_copy / "host_vars" / "sw1" / "switch.yml"
     for mac in macs:
         switch_file.write_text(switch_file.read_text().replace(f', phone_mac: "{mac}"', ""))
