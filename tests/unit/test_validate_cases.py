@@ -622,6 +622,40 @@ CASES = [
         "is not the name of a vault variable",
     ),
     case(
+        "trunk-username-with-space",
+        trunk(0, username="ams trunk"),
+        TRUNKS,
+        "voip_trunks[0].username",
+        "is not a SIP user name",
+    ),
+    case(
+        "trunk-username-too-long",
+        trunk(1, username="u" * 65),
+        TRUNKS,
+        "voip_trunks[1].username",
+        "is not a SIP user name",
+    ),
+    case(
+        "trunk-username-template",
+        trunk(0, username="{{ x }}"),
+        TRUNKS,
+        "voip_trunks[0].username",
+        "is not a SIP user name",
+    ),
+    case(
+        "trunk-realm-quote", trunk(0, realm='sip"x'), TRUNKS, "voip_trunks[0].realm", "is not a digest realm"
+    ),
+    case(
+        "trunk-register-not-bool", trunk(0, register="sometimes"), TRUNKS, "voip_trunks[0].register", "bool"
+    ),
+    case(
+        "trunk-register-no-site-uses-it",
+        (trunk(0, register=True), site("ams", trunks=["thr-sip1"])),
+        TRUNKS,
+        "voip_trunks[0].register",
+        "no call server registers trunk 'ams-sip1': no site with a call server uses it (sites using it: none)",
+    ),
+    case(
         "trunk-cos-internal",
         data(
             "group_vars/all/trunks.yml", lambda d: d["voip_trunks"][0].update(classes_of_service=["internal"])
@@ -1589,6 +1623,16 @@ LEGIT = {
     "host-on-loopback": text(HOSTS, "cs2: {ansible_host: 198.51.100.11", "cs2: {ansible_host: 127.77.0.2"),
     "host-localhost": text(HOSTS, "gw2: {ansible_host: 198.51.100.41", "gw2: {ansible_host: localhost"),
     "trunk-link-local-v6": trunk(1, address="fe80::1"),
+    "trunk-credentials-and-registration": (
+        trunk(0, username="+31201234000", realm="sip.carrier.example", register=True),
+        trunk(1, username="thr.pbx_1", register=False),
+    ),
+    # Another site's trunk in a site's list is registered by that site's call server.
+    "trunk-registered-by-the-site-that-lists-it": (
+        trunk(1, register=True),
+        site("ams", trunks=["ams-sip1", "thr-sip1"]),
+        site("thr", trunks=["ams-sip1"]),
+    ),
     "data-vlan-own": switch("sw1", data_vlan=20),
     "no-data-vlan": host_var("sw2", "switch.yml", "voip_switch", lambda s: s.pop("data_vlan")),
     "backup-store-srv": backup(store="/srv/backups"),

@@ -1162,6 +1162,33 @@ class _Checker:
                     "the health check's SIP OPTIONS speak UDP and TCP, not TLS: "
                     "a TLS trunk cannot be pinged (remove options_ping)",
                 )
+            if trunk.get("register"):
+                self._check_trunk_registration(i, trunk)
+
+    def _check_trunk_registration(self, i: int, trunk: dict) -> None:
+        """A registering trunk has a call server that registers it: one of a site that uses the trunk.
+
+        A site uses the trunks of its ``trunks`` list, else the trunks homed
+        there (derive.kamailio.site_trunks); only those are trusted for the
+        inbound calls the registration asks for.
+        """
+        served = {
+            values.get("voip_site")
+            for host, values in self.hosts.items()
+            if self._in_group(host, CALL_SERVERS)
+        }
+        users = []
+        for name, site in self.get("voip_sites", {}).items():
+            listed = (site or {}).get("trunks")
+            if (trunk["name"] in listed) if listed else trunk["site"] == name:
+                users.append(name)
+        if not any(site in served for site in users):
+            self.err(
+                "voip_trunks",
+                (i, "register"),
+                f"no call server registers trunk {shown(trunk['name'])}: no site with a call server uses it "
+                f"(sites using it: {', '.join(users) or 'none'})",
+            )
 
     def _check_site_pstn(self) -> None:
         """Every site reaches the PSTN for its emergency numbers, and every caller has a caller id.

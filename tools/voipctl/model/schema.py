@@ -37,8 +37,10 @@ from voipctl.model.types import (
     OutletName,
     PortRange,
     PortRef,
+    Realm,
     RepoSuite,
     RepoUri,
+    SipUser,
     Text,
     TimeZone,
     UserId,
@@ -182,7 +184,16 @@ class PhoneModel(TypedDict):
 
 @with_config(_STRICT)
 class Trunk(TypedDict):
-    """``voip_trunks`` item. ``credentials_ref`` names a vault variable; never a secret."""
+    """``voip_trunks`` item. ``credentials_ref`` names a vault variable; never a secret.
+
+    The call servers authenticate towards the carrier as ``username`` (absent:
+    the trunk's name) with the password in the vault variable
+    ``credentials_ref``: they answer the carrier's digest challenge (401/407)
+    to a call once, and with ``register: true`` the call servers of the sites
+    that use the trunk register with the carrier (REGISTER to ``address``)
+    so that it sends them inbound calls. ``realm``: the only digest realm the
+    credentials are given to (absent: the realm the carrier's challenge names).
+    """
 
     name: Name
     carrier: Text
@@ -191,6 +202,9 @@ class Trunk(TypedDict):
     port: NotRequired[bounded(1, 65535)]
     transport: NotRequired[Literal["udp", "tcp", "tls"]]
     credentials_ref: VarName
+    username: NotRequired[SipUser]
+    realm: NotRequired[Realm]
+    register: NotRequired[bool]
     did_ranges: list[DidRange]
     classes_of_service: list[Literal["national", "international"]]
     channels: NotRequired[bounded(1, 10000)]

@@ -79,6 +79,10 @@ Email = _pattern(r"^[^@\s\x00-\x1f\x7f-\x9f{}]+@[^@\s\x00-\x1f\x7f-\x9f{}]+\.[a-
 Digits = _pattern(r"^[0-9]{1,15}$", "a quoted string of digits such as '112'")
 FeatureCode = _pattern(r"^[*#][0-9]{1,4}$", "a feature code such as '*97'")
 VarName = _pattern(r"^vault_[a-z0-9_]+$", "the name of a vault variable (vault_...)")
+# A SIP user name towards a carrier and the realm of its challenges: they go into the
+# uac module's table (uacreg), whose columns hold 64 characters.
+SipUser = _pattern(r"^[A-Za-z0-9._+-]{1,64}$", "a SIP user name (1-64 letters, digits, '.', '_', '+', '-')")
+Realm = _pattern(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$", "a digest realm such as 'sip.carrier.example'")
 Version = _pattern(r"^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$", "a version string such as '5.6.3'")
 RepoUri = _pattern(r"^(https?|file):/[^\s\x00-\x1f\x7f-\x9f{}]*$", "an http://, https:// or file: URI")
 RepoSuite = _pattern(r"^[A-Za-z0-9./_-]+$", "a suite such as 'bookworm' or './' (a flat repository)")
