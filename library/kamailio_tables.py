@@ -6,7 +6,8 @@ module: kamailio_tables
 short_description: Bring several Kamailio tables to their desired rows in one call
 description:
   - Does what the single-table modules (M(kamailio_subscribers), M(kamailio_aliases),
-    M(kamailio_preferences), M(kamailio_trusted), M(kamailio_dispatcher), M(kamailio_htable)) do,
+    M(kamailio_preferences), M(kamailio_trusted), M(kamailio_dispatcher), M(kamailio_htable),
+    M(kamailio_trunks)) do,
     for each table named in O(tables), in one module run; one task and one round trip instead of one
     per table (the per-task cost dominates a no-op at 10,000 users).
   - Each table is read once and only its difference written, in its own transaction; a table that
@@ -16,7 +17,7 @@ options:
   tables:
     description:
       - Table name (C(subscribers), C(aliases), C(preferences), C(trusted), C(dispatcher),
-        C(htable)) to its rows, as the single-table module of that name takes them (a list, or
+        C(htable), C(trunks)) to its rows, as the single-table module of that name takes them (a list, or
         that list as one JSON string). Never logged; secret columns never returned.
     type: dict
     required: true

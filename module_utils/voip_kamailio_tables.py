@@ -90,4 +90,31 @@ TABLES = {
         },
         "secret_columns": ("key_value",),
     },
-}
+    # The trunks' accounts: the uac module's remote registrations table. One
+    # row per trunk the call server sends calls to: the credentials it answers
+    # the carrier's challenges with (the password is the row's one secret),
+    # and for a registering trunk the REGISTER it keeps up (expires > 0).
+    "trunks": {
+        "table": "uacreg",
+        "key_columns": ["l_uuid"],
+        "value_columns": ["l_username", "l_domain", "r_username", "r_domain", "realm", "auth_username",
+                          "auth_password", "auth_proxy", "expires", "flags", "reg_delay", "contact_addr"],
+        "rows_param": "trunks",
+        "row_options": {
+            "l_uuid": {"type": "str", "required": True},
+            "l_username": {"type": "str", "required": True},
+            "l_domain": {"type": "str", "required": True},
+            "r_username": {"type": "str", "required": True},
+            "r_domain": {"type": "str", "required": True},
+            "realm": {"type": "str", "default": ""},
+            "auth_username": {"type": "str", "required": True},
+            "auth_password": {"type": "str", "required": True, "no_log": True},
+            "auth_proxy": {"type": "str", "required": True},
+            "expires": {"type": "int", "default": 0},
+            "flags": {"type": "int", "default": 0},
+            "reg_delay": {"type": "int", "default": 0},
+            "contact_addr": {"type": "str", "default": ""},
+        },
+        "secret_columns": ("auth_password",),
+    },
+}  # fmt: skip

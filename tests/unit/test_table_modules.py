@@ -64,7 +64,31 @@ CREATE TABLE htable (
     key_value VARCHAR(128) DEFAULT '' NOT NULL,
     expires INTEGER DEFAULT 0 NOT NULL
 );
+CREATE TABLE uacreg (
+    id INTEGER PRIMARY KEY NOT NULL,
+    l_uuid VARCHAR(64) DEFAULT '' NOT NULL,
+    l_username VARCHAR(64) DEFAULT '' NOT NULL,
+    l_domain VARCHAR(64) DEFAULT '' NOT NULL,
+    r_username VARCHAR(64) DEFAULT '' NOT NULL,
+    r_domain VARCHAR(64) DEFAULT '' NOT NULL,
+    realm VARCHAR(64) DEFAULT '' NOT NULL,
+    auth_username VARCHAR(64) DEFAULT '' NOT NULL,
+    auth_password VARCHAR(64) DEFAULT '' NOT NULL,
+    auth_ha1 VARCHAR(128) DEFAULT '' NOT NULL,
+    auth_proxy VARCHAR(255) DEFAULT '' NOT NULL,
+    expires INTEGER DEFAULT 0 NOT NULL,
+    flags INTEGER DEFAULT 0 NOT NULL,
+    reg_delay INTEGER DEFAULT 0 NOT NULL,
+    contact_addr VARCHAR(255) DEFAULT '' NOT NULL,
+    socket VARCHAR(128) DEFAULT '' NOT NULL,
+    CONSTRAINT uacreg_l_uuid_idx UNIQUE (l_uuid)
+);
 """
+TRUNK_ROW = {
+    "l_uuid": "lab-carrier", "l_username": "lab-carrier", "l_domain": "ams.lab", "r_username": "lab-carrier",
+    "r_domain": "10.231.0.61", "auth_username": "lab-carrier", "auth_password": "TRUNKSECRET",
+    "auth_proxy": "sip:10.231.0.61:5060;transport=udp", "expires": 600,
+}  # fmt: skip
 
 # module -> (rows parameter, rows wanted, SELECT of the stored rows, the rows stored (defaults filled in))
 CASES = {
@@ -111,7 +135,15 @@ CASES = {
         "SELECT key_name, key_type, value_type, key_value, expires FROM htable",
         [("lab-recorder", 0, 0, "DIGESTSECRET", 0)],
     ),
-}
+    "kamailio_trunks": (
+        "trunks",
+        [TRUNK_ROW],
+        "SELECT l_uuid, l_username, l_domain, r_username, r_domain, realm, auth_username, auth_password,"
+        " auth_proxy, expires, flags, reg_delay, contact_addr, auth_ha1, socket FROM uacreg",
+        [("lab-carrier", "lab-carrier", "ams.lab", "lab-carrier", "10.231.0.61", "", "lab-carrier", "TRUNKSECRET",
+          "sip:10.231.0.61:5060;transport=udp", 600, 0, 0, "", "", "")],
+    ),
+}  # fmt: skip
 
 
 # module -> its required row fields (the others have defaults)
@@ -122,7 +154,9 @@ REQUIRED = {
     "kamailio_trusted": {"grp", "ip_addr", "tag"},
     "kamailio_dispatcher": {"setid", "destination"},
     "kamailio_htable": {"key_name", "key_value"},
-}
+    "kamailio_trunks": {"l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
+                        "auth_password", "auth_proxy"},
+}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -211,6 +245,7 @@ def test_rows_as_json_sync_alike_and_are_not_logged_on_the_host(module, db, run,
     [
         ("kamailio_subscribers", "ha1", {"username": "2001", "domain": "ams.lab"}),
         ("kamailio_htable", "key_value", {"key_name": "lab-recorder"}),
+        ("kamailio_trunks", "auth_password", {"l_uuid": "lab-carrier"}),
     ],
 )
 def test_secret_columns_never_leave_the_module(db, run, module, column, changed_key):
@@ -256,3 +291,28 @@ def test_kamailio_tables_syncs_several_tables_in_one_call(db, run, monkeypatch):
     assert code == 1 and "unknown table(s) bogus" in result["msg"]
     code, result, _ = run("kamailio_tables", {"db": db, "tables": {"aliases": "[{}]"}})
     assert code == 1 and result["msg"].startswith("tables.aliases: missing required arguments")
+
+
+def test_a_trunk_password_is_the_secret_column_of_the_trunks_table():
+    spec = kamailio_tables.TABLES["trunks"]
+    assert spec["table"] == "uacreg" and spec["key_columns"] == ["l_uuid"]
+    assert spec["secret_columns"] == ("auth_password",)
+    assert spec["row_options"]["auth_password"]["no_log"]
+    # Every column the derived rows carry is synced (none left to a default by accident).
+    assert [*spec["key_columns"], *spec["value_columns"]] == list(spec["row_options"])
+
+
+def test_kamailio_tables_syncs_the_trunks_and_shows_no_password(db, run):
+    tables = {"trunks": json.dumps([TRUNK_ROW])}
+    for check in (True, False):
+        code, result, out = run("kamailio_tables", {"db": db, "tables": tables}, check=check, diff=True)
+        assert code == 0 and result["changed_tables"] == ["trunks"]
+        assert "SECRET" not in out and "lab-carrier" in result["diff"]["after"]
+    rotated = {"trunks": json.dumps([{**TRUNK_ROW, "auth_password": "NEWSECRET"}])}
+    code, result, out = run("kamailio_tables", {"db": db, "tables": rotated}, diff=True)
+    assert result["tables"]["trunks"]["changes"]["changed"] == [
+        {"l_uuid": "lab-carrier", "fields": ["auth_password"]}
+    ]
+    assert "SECRET" not in out
+    code, result, _ = run("kamailio_tables", {"db": db, "tables": rotated})
+    assert code == 0 and not result["changed"]
