@@ -18,8 +18,12 @@ except ImportError as exc:  # pragma: no cover - depends on the controller's env
 
 
 def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, cti_rights_methods=None,
-                       voicemail_uri=None, today=None, rows_json=None):  # fmt: skip
+                       voicemail_uri=None, today=None, rows_json=None, trunk_secrets=None,
+                       trunk_register_expires=600, tls_port=5061):  # fmt: skip
     """``inventory_hostname | voip_kamailio_data(hostvars, groups, master_secret, ...)``.
+
+    ``trunk_secrets``: the trunks' passwords by the vault variable names
+    their ``credentials_ref`` give (only the ``trunk_accounts`` rows hold them).
 
     With ``rows_json`` (table names) those tables come as one compact JSON
     string each, what the table modules take, and the other keys as they
@@ -52,6 +56,9 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
             cti_accounts=plain(me.get("voip_cti_accounts")) or [],
             cti_secrets=cti_secrets,
             cti_rights_methods=cti_rights_methods,
+            trunk_secrets=trunk_secrets,
+            trunk_register_expires=int(trunk_register_expires),
+            tls_port=int(tls_port),
             master_secret=master_secret,
             voicemail_uri=voicemail_uri or None,
             today=today,

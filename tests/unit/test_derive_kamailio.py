@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,21 @@ USERS = [
 ]  # fmt: skip
 
 
+# The trunks' passwords, by vault variable (a trunk without credentials_ref gets TRUNK_REF).
+TRUNK_REF = "vault_trunk_password"
+TRUNK_SECRETS = {TRUNK_REF: "Tr-unk/pa55:word", "vault_other": "0ther-Tr-unk-pa55"}
+
+
 def data(**kw):
     args = dict(
         site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=USERS,
         hunt_groups=[{"id": "rec", "site": "ams", "extension": 2900}],
         trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c"}],
         peers=[{"name": "cs2", "site": "thr", "address": "10.0.0.12"}],
-        master_secret=MASTER, today="2026-11-22",
+        master_secret=MASTER, today="2026-11-22", trunk_secrets=TRUNK_SECRETS,
     )  # fmt: skip
     args.update(kw)
+    args["trunks"] = [{"credentials_ref": TRUNK_REF, **t} for t in args["trunks"]]
     return call_server_data("cs1", **args)
 
 
@@ -343,9 +350,69 @@ def test_dispatcher_sets_are_ordered_by_priority_and_trunk_channels_are_counted(
     assert [r["attrs"] for r in national] == ["trunk=ams-a", "trunk=ams-b", "gateway=gw1"]
     assert {r["setid"] for r in d["dispatcher"]} == {10, 11, 12}
     assert d["routes"]["emergency"] == ["ams-a", "ams-b", "gw1", "thr-a"]
-    assert d["trunk_channels"] == [
-        {"name": "ams-a", "destination": "sip:10.0.0.61:5060;transport=udp", "channels": 30}
+    # Every trunk a route leads to, in route order; 0 channels: no limit.
+    assert d["pstn_trunks"] == [
+        {"name": "ams-a", "destination": "sip:10.0.0.61:5060;transport=udp", "channels": 30},
+        {"name": "ams-b", "destination": "sip:10.0.0.62:5061;transport=tls", "channels": 0},
+        {"name": "thr-a", "destination": "sip:10.0.0.63:5060;transport=udp", "channels": 0},
     ]
+
+
+def test_every_routed_trunk_has_an_account_and_the_sites_own_register_when_the_model_says_so():
+    trunks = [
+        {**TRUNKS[0], "register": True, "username": "+31201234000", "realm": "sip.carrier.test"},
+        {**TRUNKS[1], "credentials_ref": "vault_other"},
+        # Another site's trunk (an emergency route here): credentials, but its site registers it.
+        {**TRUNKS[2], "register": True},
+        TRUNKS[3],
+    ]
+    d = data(trunks=trunks, gateways=GATEWAYS, call_server={"sip_domain": "ams.test", "sip_port": 5070},
+             trunk_register_expires=300, tls_port=5071)  # fmt: skip
+    assert d["trunk_accounts"] == [
+        {"l_uuid": "ams-a", "l_username": "+31201234000", "l_domain": "ams.test", "r_username": "+31201234000",
+         "r_domain": "10.0.0.61", "realm": "sip.carrier.test", "auth_username": "+31201234000",
+         "auth_password": "Tr-unk/pa55:word", "auth_proxy": "sip:10.0.0.61:5060;transport=udp", "expires": 300,
+         "flags": 0, "reg_delay": 0, "contact_addr": "10.0.0.11:5070"},
+        {"l_uuid": "ams-b", "l_username": "ams-b", "l_domain": "ams.test", "r_username": "ams-b",
+         "r_domain": "10.0.0.62", "realm": "", "auth_username": "ams-b", "auth_password": "0ther-Tr-unk-pa55",
+         "auth_proxy": "sip:10.0.0.62:5061;transport=tls", "expires": 0, "flags": 1, "reg_delay": 0,
+         "contact_addr": "10.0.0.11:5071;transport=tls"},
+        {"l_uuid": "thr-a", "l_username": "thr-a", "l_domain": "ams.test", "r_username": "thr-a",
+         "r_domain": "10.0.0.63", "realm": "", "auth_username": "thr-a", "auth_password": "Tr-unk/pa55:word",
+         "auth_proxy": "sip:10.0.0.63:5060;transport=udp", "expires": 0, "flags": 1, "reg_delay": 0,
+         "contact_addr": "10.0.0.11:5070"},
+    ]  # fmt: skip
+    assert d["registered_trunks"] == ["ams-a"]
+    # thr's call server registers thr-a (its own trunk), never ams-a.
+    thr = call_server_data(
+        "cs2", site="thr", address="10.0.0.12", call_server={"sip_domain": "thr.test"}, sites=SITES, users=[],
+        trunks=[{"credentials_ref": TRUNK_REF, **t} for t in trunks], trunk_secrets=TRUNK_SECRETS,
+        master_secret=MASTER, today="2026-11-22",
+    )  # fmt: skip
+    assert thr["registered_trunks"] == ["thr-a"]
+    assert [(r["l_uuid"], r["expires"], r["flags"]) for r in thr["trunk_accounts"]] == [
+        ("thr-a", 600, 0),
+        ("far", 0, 1),
+    ]
+
+
+def test_a_trunk_password_is_in_its_account_row_and_nowhere_else():
+    d = data(trunks=TRUNKS, gateways=GATEWAYS)
+    rows = d.pop("trunk_accounts")
+    for secret in TRUNK_SECRETS.values():
+        assert secret not in json.dumps(d), "a trunk password outside the trunk accounts"
+        assert secret not in json.dumps([{k: v for k, v in r.items() if k != "auth_password"} for r in rows])
+    assert {r["auth_password"] for r in rows} == {TRUNK_SECRETS[TRUNK_REF]}
+
+
+def test_a_trunk_without_its_secret_is_refused_by_name_never_by_value():
+    with pytest.raises(
+        KamailioDataError, match=r"trunk t1: its secret 'vault_trunk_password' is not in the vault"
+    ):
+        data(trunk_secrets={})
+    with pytest.raises(KamailioDataError, match=r"trunk t1: its secret 'vault_trunk_password'") as raised:
+        data(trunk_secrets={TRUNK_REF: ""})
+    assert TRUNK_SECRETS[TRUNK_REF] not in str(raised.value)
 
 
 def test_the_sites_country_code_gives_its_pstn_prefixes():

@@ -29,24 +29,43 @@ SITES = {
     },
     "thr": {"extensions": "3000-3999", "emergency": ["110"], "voice_subnets": ["10.101.0.0/16"]},
 }
+TRUNK_PASSWORD = "Tr-unk-pa55-w0rd"
 IDENTITY_HEADERS = ["P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID", "Diversion",
                     "History-Info", "P-Charge-Info", "P-Called-Party-ID"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def cfg() -> str:
+def data() -> dict:
+    return small_estate_data()
+
+
+def small_estate_data() -> dict:
+    """The call server data of cs1 in a small two-site estate (rendered with ``render``)."""
     defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
-    data = call_server_data(
+    return call_server_data(
         "cs1", site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=[],
         trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c", "channels": 30,
-                 "classes_of_service": ["national", "international"]}],
+                 "classes_of_service": ["national", "international"], "credentials_ref": "vault_t1",
+                 "register": True},
+                {"name": "t2", "site": "ams", "address": "10.0.0.62", "port": 5061, "transport": "tls",
+                 "carrier": "c", "classes_of_service": ["national"], "credentials_ref": "vault_t2"}],
         gateways=[{"name": "gw1", "site": "ams", "address": "10.0.0.41", "pri_spans": 1}],
         peers=[{"name": "cs2", "site": "thr", "address": "10.0.0.12"}],
         cti_accounts=[{"name": "wall", "source_networks": ["10.0.0.5/32", "10.0.1.0/24"], "rights": ["monitor"],
                        "credentials_ref": "v"}],
         cti_secrets={"v": "s3cret"}, cti_rights_methods=defaults["kamailio_cti_rights_methods"],
+        trunk_secrets={"vault_t1": TRUNK_PASSWORD, "vault_t2": TRUNK_PASSWORD[::-1]},
         master_secret="m" * 32, today="2026-11-22",
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cfg(data) -> str:
+    return render(data)
+
+
+def render(data: dict) -> str:
+    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
     settings = {k: v for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v)}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["comment"] = lambda text: "# " + str(text)
@@ -185,3 +204,78 @@ def test_gateways_get_e164_numbers_and_their_analog_ports_reach_emergency(cfg):
     peer = route(cfg, "FROM_PEER")
     assert 'route(IS_EMERGENCY_NUMBER) && ($si == "10.0.0.41")' in peer
     assert '$avp(caller_cli) = "+31201234000";' in peer
+
+
+def test_no_trunk_password_and_no_account_row_is_in_the_config(cfg, data):
+    """The accounts live in uacreg (synced by the table module): a config diff never carries a credential."""
+    for secret in (TRUNK_PASSWORD, TRUNK_PASSWORD[::-1], "s3cret"):
+        assert secret not in cfg
+    for row in data["trunk_accounts"]:
+        assert row["auth_password"] not in cfg
+    assert not re.search(r'modparam\("uac",\s*"credential"', cfg), "credentials in a modparam"
+    # The auth AVPs are named here; their values come from the database at challenge time.
+    for param, avp in (("auth_username_avp", "trunk_user"), ("auth_password_avp", "trunk_pass"),
+                       ("auth_realm_avp", "trunk_realm")):  # fmt: skip
+        assert f'modparam("uac", "{param}", "$avp({avp})")' in cfg
+    assert re.search(r"^\s*\$avp\(trunk_pass\) *=", cfg, re.M) is None, "a password assigned in the script"
+
+
+def test_uac_is_loaded_and_registers_from_the_database(cfg):
+    assert 'loadmodule "uac.so"' in cfg
+    assert cfg.index('loadmodule "tm.so"') < cfg.index('loadmodule "uac.so"')
+    assert cfg.index('loadmodule "dialog.so"') < cfg.index('loadmodule "uac.so"')
+    assert 'modparam("uac", "reg_db_url", DBURL)' in cfg
+    assert 'modparam("uac", "reg_contact_addr", "10.0.0.11:5060")' in cfg
+    assert (
+        'modparam("uac", "reg_timer_interval", 20)' in cfg
+        and 'modparam("uac", "reg_retry_interval", 120)' in cfg
+    )
+    # The CSeq of a call answered with credentials stays in step for its later requests.
+    assert 'modparam("dialog", "track_cseq_updates", 1)' in cfg
+
+
+def test_a_carrier_challenge_is_answered_once_with_the_routes_trunk_account(cfg):
+    failure = route(cfg, "PSTN_FAILURE")
+    challenge = failure[
+        failure.index('if (t_check_status("401|407")) {') : failure.index("route(PSTN_AUTH_FAILED);")
+    ]
+    assert failure.index('t_check_status("401|407")') < failure.index("\troute(PSTN_RELEASE);"), (
+        "a challenged call keeps its trunk channel while it is answered"
+    )
+    # The account of the route's trunk, then the answer; the same route again.
+    assert "if (route(PSTN_ACCOUNT) && uac_auth()) {" in challenge
+    assert challenge.index("&& uac_auth())") < challenge.index("route(PSTN_RELAY);")
+    # The Request-URI stays the dialled number's; the password leaves the AVPs before the relay.
+    assert (
+        challenge.index("$var(ruri) = $ru;")
+        < challenge.index("&& uac_auth())")
+        < challenge.index("$ru = $var(ruri);")
+    )
+    assert (
+        challenge.index("&& uac_auth())")
+        < challenge.index("$(avp(trunk_pass)[*]) = $null;")
+        < challenge.index("route(PSTN_RELAY);")
+    )
+    # Once per route: a second challenge (or a gateway's: no account) is a failed route.
+    account = route(cfg, "PSTN_ACCOUNT")
+    assert account.index("$avp(pstn_authed) != $null") < account.index("$avp(pstn_authed) = 1;")
+    assert account.index("$avp(pstn_authed) = 1;") < account.index(
+        'uac_reg_request_to("$avp(pstn_route)", "0")'
+    )
+    refused = route(cfg, "PSTN_AUTH_FAILED")
+    # The next route, else 503: the caller never gets the carrier's challenge.
+    assert refused.index("ds_next_dst()") < refused.index('t_reply("503"')
+    # Each newly selected route may be answered once: its trunk, by destination.
+    room = route(cfg, "PSTN_ROOM")
+    assert room.index("$(avp(pstn_authed)[*]) = $null;") < room.index('$avp(pstn_route) = "t1";')
+    assert 'if ($du == "sip:10.0.0.62:5061;transport=tls") {\n\t\t\t$avp(pstn_route) = "t2";' in room
+    # Only a trunk with channels is counted.
+    assert 'set_dlg_profile("trunk", "t1")' in room and 'set_dlg_profile("trunk", "t2")' not in room
+
+
+def test_an_inbound_call_to_a_registered_contact_is_for_the_number_in_to(cfg, data):
+    assert data["registered_trunks"] == ["t1"]
+    peer = route(cfg, "FROM_PEER")
+    assert peer.index('if ($rU == "t1") {\n\t\t$rU = $tU;') < peer.index('alias_db_lookup("dbaliases")')
+    without = render({**data, "registered_trunks": []})
+    assert "$rU = $tU;" not in route(without, "FROM_PEER")

@@ -5,7 +5,9 @@ groups, trunks, gateways, CTI accounts, other call servers) into the data
 the kamailio role renders and syncs: subscribers (HA1 only), aliases (DIDs
 and hunt groups), per-user preferences (class of service on the day,
 caller id, forwarding, DND, voicemail), trusted peers, dispatcher
-destinations, CTI accounts, and the numbering of this and the other sites.
+destinations, the trunks' accounts (credentials and registrations: the uac
+module's ``uacreg`` table), CTI accounts, and the numbering of this and the
+other sites.
 """
 
 from __future__ import annotations
@@ -238,6 +240,58 @@ def _trunk_uri(trunk: Mapping[str, Any]) -> str:
     return f"sip:{trunk['address']}:{trunk.get('port', 5060)};transport={transport}"
 
 
+# uacreg flags: a trunk that does not register has its registration disabled
+# (and expires 0: the uac module sends no REGISTER for it); its row only
+# holds the credentials the call server answers the carrier's challenges with.
+UAC_REG_DISABLED = 1
+
+
+def _contact_address(address: str, port: int, tls_port: int, transport: str) -> str:
+    """Where a carrier reaches this call server over ``transport`` (a Contact's host part, no ``sip:``)."""
+    if transport == "tls":
+        return f"{address}:{tls_port};transport=tls"
+    return f"{address}:{port}" + (";transport=tcp" if transport == "tcp" else "")
+
+
+def _trunk_accounts(
+    routed: list[Mapping[str, Any]],
+    registering: set[str],
+    secrets_by_ref: Mapping[str, str],
+    *,
+    domain: str,
+    contact: Mapping[str, Any],
+    expires: int,
+) -> list[dict[str, Any]]:
+    """uacreg rows: the account of every trunk this call server routes calls to.
+
+    ``l_uuid`` is the trunk's name (the user part of the registered Contact,
+    and the key kamailio.cfg finds the credentials by when the carrier
+    challenges a call); the user is the trunk's ``username`` (default: its
+    name) at its address; the password the vault variable
+    ``credentials_ref`` holds (the only secret of the row: column
+    ``auth_password``). Trunks in ``registering`` register every
+    ``expires`` seconds; the others never (expires 0, disabled).
+    """
+    rows = []
+    for trunk in routed:
+        ref = trunk.get("credentials_ref")
+        secret = secrets_by_ref.get(ref) if ref else None
+        if not secret:
+            raise KamailioDataError(f"trunk {trunk['name']}: its secret {ref!r} is not in the vault")
+        user = str(trunk.get("username") or trunk["name"])
+        registers = trunk["name"] in registering
+        transport = trunk.get("transport", "udp")
+        rows.append(
+            {"l_uuid": trunk["name"], "l_username": user, "l_domain": domain, "r_username": user,
+             "r_domain": str(trunk["address"]), "realm": str(trunk.get("realm") or ""), "auth_username": user,
+             "auth_password": str(secret), "auth_proxy": _trunk_uri(trunk),
+             "expires": int(expires) if registers else 0, "flags": 0 if registers else UAC_REG_DISABLED,
+             "reg_delay": 0,
+             "contact_addr": _contact_address(contact["address"], contact["port"], contact["tls_port"], transport)}
+        )  # fmt: skip
+    return rows
+
+
 def _route_rows(routes: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Dispatcher rows: one set per kind of call, the first route with the highest priority."""
     rows = []
@@ -265,6 +319,9 @@ def call_server_data(
     cti_accounts: Iterable[Mapping[str, Any]] = (),
     cti_secrets: Mapping[str, str] | None = None,
     cti_rights_methods: Mapping[str, Iterable[str]] | None = None,
+    trunk_secrets: Mapping[str, str] | None = None,
+    trunk_register_expires: int = 600,
+    tls_port: int = 5061,
     master_secret: str = "",
     voicemail_uri: str | None = None,
     today: Any = None,
@@ -275,8 +332,9 @@ def call_server_data(
 
     ``gateways`` and ``peers`` are dicts with ``name``, ``site`` and
     ``address`` (peers also ``port``, gateways ``fxs_extensions`` and
-    ``pri_spans``, their number). Raises KamailioDataError naming the
-    missing element.
+    ``pri_spans``, their number). ``trunk_secrets``: the trunks' passwords
+    by the vault variable names of their ``credentials_ref``. Raises
+    KamailioDataError naming the missing element.
     """
     day = as_date(today or datetime.date.today(), "today")
     if site not in sites:
@@ -343,6 +401,16 @@ def call_server_data(
         trusted += _trusted_rows(trunk["address"], transport, port, f"trunk:{trunk['name']}")
     routes = pstn_routes(site, sites, trunks, gateways)
     dispatcher = _route_rows(routes)
+    by_name = {t["name"]: t for t in trunks}
+    routed = [
+        by_name[n]
+        for n in dict.fromkeys(r["name"] for found in routes.values() for r in found if r["kind"] == "trunk")
+    ]
+    # The site's own trunks (trusted for inbound calls) that ask for them by registering.
+    registering = {t["name"] for t in own_trunks if t.get("register")}
+    contact = {"address": address, "port": int(call_server.get("sip_port", 5060)), "tls_port": int(tls_port)}
+    trunk_accounts = _trunk_accounts(routed, registering, trunk_secrets or {}, domain=domain, contact=contact,
+                                     expires=trunk_register_expires)  # fmt: skip
     trusted = _unique_rows(trusted)
     # Every peer of the estate (any site): a located contact is never one of them.
     peer_addresses = sorted(
@@ -419,11 +487,17 @@ def call_server_data(
         "gateway_uris": sorted(
             {r["uri"] for found in routes.values() for r in found if r["kind"] == "gateway"}
         ),
-        "trunk_channels": [
-            {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t["channels"])}
-            for t in trunks
-            if t.get("channels") and any(t["name"] == r["name"] for found in routes.values() for r in found)
+        # The trunks calls go out on: each route's destination names its trunk
+        # (whose credentials answer the carrier's challenges) and the channels
+        # it carries at most (0: no limit; kamailio.cfg counts calls per trunk).
+        "pstn_trunks": [
+            {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t.get("channels") or 0)}
+            for t in routed
         ],
+        # The trunks this server registers with: an inbound call to the registered
+        # Contact (user: the trunk's name) is for the number in its To header.
+        "registered_trunks": sorted(registering),
+        "trunk_accounts": trunk_accounts,
         "cti": cti,
         "cti_credentials": cti_credentials,
     }
