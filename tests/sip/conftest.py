@@ -198,11 +198,15 @@ def podman_exec(lab_topology):
 
 @pytest.fixture(scope="session")
 def peer(lab_topology, podman_exec):
-    """Start a scenario on a lab peer (carrier, voicemail, outsider) at its SIP port; returns a SippRun."""
+    """Start a scenario on a lab peer (carrier, voicemail, outsider) at its SIP port; returns a SippRun.
+
+    A scenario without ``fields`` is a called party: the call waits until it listens
+    (``listening`` says so for one with fields).
+    """
     copied = set()
 
     def start(name: str, scenario: str, *, timeout: int = 20, port: int = 5060, server: str = "127.0.0.1",
-              fields: list[str] | None = None) -> SippRun:  # fmt: skip
+              fields: list[str] | None = None, listening: bool | None = None) -> SippRun:  # fmt: skip
         host = lab_topology.host(name)
         container = host.container(lab_topology.prefix)
         if name not in copied:
@@ -216,7 +220,7 @@ def peer(lab_topology, podman_exec):
             cmd += ["-inf", f"{tag}.csv"]
         proc = subprocess.Popen(["podman", "exec", container, *cmd], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
-        if not fields:
+        if (not fields) if listening is None else listening:
             # A called party: wait until it listens.
             _wait_listening(podman_exec, name, port)
 
@@ -443,6 +447,7 @@ class Listener:
         self.stopping = False
         self.requests: list[dict] | None = None
         self.other: list[dict] = []
+        self.nonces: list[str] = []
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 15
@@ -482,6 +487,7 @@ class Listener:
         assert lines, f"the SIP listener on {self.where} gave no report: {out}"
         report = json.loads(lines[-1])
         self.requests, self.other = report["requests"], report["other"]
+        self.nonces = report.get("nonces", [])
         return self.requests
 
     def invites(self) -> list[dict]:

@@ -1,7 +1,7 @@
 """A SIP party that refuses every call, for a bounded time: prints what it received as JSON.
 
 Usage: python3 sip_listener.py ADDRESS PORT [--duration SECONDS] [--tcp] [--stop-file PATH]
-       [--invite-status 486] [--tls CERT KEY]
+       [--invite-status 486] [--tls CERT KEY] [--register-realm REALM]
 
 Binds UDP ADDRESS:PORT (and TCP with ``--tcp``), answers every INVITE with 486 Busy Here
 (a retransmission gets the same answer), takes ACKs silently, and answers every other
@@ -13,6 +13,11 @@ full (``time``: seconds since the start; ``clock``: the wall clock, which every 
 shares, to order requests seen by several listeners; ``other``: what was not a request, and
 TLS handshakes that failed). With ``--tls`` the
 TCP listener speaks TLS with that certificate and key (a carrier reached over SIP-TLS).
+With ``--register-realm`` it plays a carrier's registrar: a REGISTER without
+Authorization gets 401 with a digest challenge of that realm (qop=auth, a fresh
+nonce), one with Authorization 200 with its Contacts and their expiry (it
+checks no password: the caller verifies the recorded Authorization); the
+report lists the nonces it issued (``nonces``).
 Runs on a lab peer with ``python3 -``; standard library only.
 """
 
@@ -30,7 +35,7 @@ import ssl
 import time
 
 MAX_DURATION = 120.0
-REASONS = {180: "Ringing", 200: "OK", 403: "Forbidden", 480: "Temporarily Unavailable", 486: "Busy Here",
+REASONS = {180: "Ringing", 200: "OK", 401: "Unauthorized", 403: "Forbidden", 480: "Temporarily Unavailable", 486: "Busy Here",
            487: "Request Terminated", 503: "Service Unavailable", 603: "Decline"}  # fmt: skip
 COMPACT = {"i": "call-id", "m": "contact", "f": "from", "t": "to", "v": "via", "l": "content-length"}
 
@@ -56,7 +61,7 @@ def values(message: dict, name: str) -> list[str]:
     return [v for k, v in message["headers"] if COMPACT.get(k.lower(), k.lower()) == name]
 
 
-def reply(message: dict, status: int, tags: dict) -> bytes:
+def reply(message: dict, status: int, tags: dict, extra: tuple[str, ...] = ()) -> bytes:
     lines = [f"SIP/2.0 {status} {REASONS.get(status, 'Whatever')}"]
     lines += [f"Via: {v}" for v in values(message, "via")]
     lines += [f"From: {v}" for v in values(message, "from")[:1]]
@@ -66,8 +71,19 @@ def reply(message: dict, status: int, tags: dict) -> bytes:
         to += ";tag=" + tags.setdefault(key, secrets.token_hex(5))
     lines += [f"To: {to}", *(f"Call-ID: {v}" for v in values(message, "call-id")[:1])]
     lines += [f"CSeq: {v}" for v in values(message, "cseq")[:1]]
-    lines += ["Server: lab-sip-listener", "Content-Length: 0"]
+    lines += [*extra, "Server: lab-sip-listener", "Content-Length: 0"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def registrar(message: dict, realm: str, nonces: list[str]) -> tuple[int, tuple[str, ...]]:
+    """A registrar's answer to a REGISTER: a challenge, or 200 with the Contacts (no password is checked)."""
+    if not values(message, "authorization"):
+        nonces.append(secrets.token_hex(16))
+        return 401, (
+            f'WWW-Authenticate: Digest realm="{realm}", nonce="{nonces[-1]}", algorithm=MD5, qop="auth"',
+        )
+    expires = (values(message, "expires") or ["3600"])[0].strip()
+    return 200, tuple(f"Contact: {c};expires={expires}" for c in values(message, "contact"))
 
 
 def framed(buffer: bytes) -> tuple[bytes | None, bytes]:
@@ -91,6 +107,7 @@ def main() -> None:
     parser.add_argument("--stop-file", help="stop as soon as this file exists")
     parser.add_argument("--invite-status", type=int, default=486)
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="TCP over TLS with this certificate")
+    parser.add_argument("--register-realm", help="challenge REGISTERs with this realm, then accept them")
     args = parser.parse_args()
     context = None
     if args.tls:
@@ -112,7 +129,7 @@ def main() -> None:
         tcp.listen(16)
         listeners.append(tcp)
     connections: dict[socket.socket, bytes] = {}
-    requests, other, tags = [], [], {}
+    requests, other, tags, nonces = [], [], {}, []
     start = time.monotonic()
     print(json.dumps({"ready": True}), flush=True)
 
@@ -126,8 +143,10 @@ def main() -> None:
                          "source": list(source[:2]), **message})  # fmt: skip
         if message["method"] == "ACK":
             return
-        status = args.invite_status if message["method"] == "INVITE" else 200
-        answer(reply(message, status, tags))
+        status, extra = (args.invite_status if message["method"] == "INVITE" else 200), ()
+        if message["method"] == "REGISTER" and args.register_realm:
+            status, extra = registrar(message, args.register_realm, nonces)
+        answer(reply(message, status, tags, extra))
         if message["method"] == "CANCEL" and args.invite_status < 200:
             # The ringing INVITE ends too: 487, as a phone answers a cancelled call.
             number = (values(message, "cseq") or ["1"])[0].split()[0]
@@ -176,8 +195,8 @@ def main() -> None:
                 connections[sock] = buffer
     for sock in [*listeners, *connections]:
         sock.close()
-    print(json.dumps({"address": args.address, "port": args.port, "requests": requests, "other": other}),
-          flush=True)  # fmt: skip
+    print(json.dumps({"address": args.address, "port": args.port, "requests": requests, "other": other,
+                      "nonces": nonces}), flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
