@@ -292,6 +292,42 @@ def _trunk_accounts(
     return rows
 
 
+def _trunk_data(
+    routes: Mapping[str, list[dict[str, Any]]],
+    trunks: list[Mapping[str, Any]],
+    own_trunks: list[Mapping[str, Any]],
+    secrets_by_ref: Mapping[str, str],
+    *,
+    domain: str,
+    contact: Mapping[str, Any],
+    expires: int,
+) -> dict[str, Any]:
+    """The trunks a call server sends calls to, and the ones it registers with.
+
+    ``pstn_trunks``: each route's destination names its trunk (whose account
+    answers the carrier's challenges) and the channels it carries at most
+    (0: no limit; kamailio.cfg counts calls per trunk). ``registered_trunks``:
+    the site's own trunks (trusted for inbound calls) whose model says
+    ``register: true``; a call to their registered Contact (user: the
+    trunk's name) is for the number in its To header. ``trunk_accounts``:
+    the uacreg rows (``_trunk_accounts``).
+    """
+    by_name = {t["name"]: t for t in trunks}
+    names = dict.fromkeys(r["name"] for found in routes.values() for r in found if r["kind"] == "trunk")
+    routed = [by_name[n] for n in names]
+    registering = {t["name"] for t in own_trunks if t.get("register")}
+    return {
+        "pstn_trunks": [
+            {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t.get("channels") or 0)}
+            for t in routed
+        ],
+        "registered_trunks": sorted(registering),
+        "trunk_accounts": _trunk_accounts(
+            routed, registering, secrets_by_ref, domain=domain, contact=contact, expires=expires
+        ),
+    }
+
+
 def _route_rows(routes: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Dispatcher rows: one set per kind of call, the first route with the highest priority."""
     rows = []
@@ -401,16 +437,9 @@ def call_server_data(
         trusted += _trusted_rows(trunk["address"], transport, port, f"trunk:{trunk['name']}")
     routes = pstn_routes(site, sites, trunks, gateways)
     dispatcher = _route_rows(routes)
-    by_name = {t["name"]: t for t in trunks}
-    routed = [
-        by_name[n]
-        for n in dict.fromkeys(r["name"] for found in routes.values() for r in found if r["kind"] == "trunk")
-    ]
-    # The site's own trunks (trusted for inbound calls) that ask for them by registering.
-    registering = {t["name"] for t in own_trunks if t.get("register")}
     contact = {"address": address, "port": int(call_server.get("sip_port", 5060)), "tls_port": int(tls_port)}
-    trunk_accounts = _trunk_accounts(routed, registering, trunk_secrets or {}, domain=domain, contact=contact,
-                                     expires=trunk_register_expires)  # fmt: skip
+    trunk_data = _trunk_data(routes, trunks, own_trunks, trunk_secrets or {}, domain=domain, contact=contact,
+                             expires=trunk_register_expires)  # fmt: skip
     trusted = _unique_rows(trusted)
     # Every peer of the estate (any site): a located contact is never one of them.
     peer_addresses = sorted(
@@ -480,24 +509,13 @@ def call_server_data(
         "preferences": preferences,
         "trusted": trusted,
         "dispatcher": dispatcher,
-        # The PSTN routes of each kind, in order (names), and the channels
-        # each trunk carries at most (kamailio.cfg counts calls per trunk).
+        # The PSTN routes of each kind, in order (names).
         "routes": {kind: [r["name"] for r in found] for kind, found in routes.items()},
         # Gateways get numbers in E.164 (their PRI dial-peers match +T).
         "gateway_uris": sorted(
             {r["uri"] for found in routes.values() for r in found if r["kind"] == "gateway"}
         ),
-        # The trunks calls go out on: each route's destination names its trunk
-        # (whose credentials answer the carrier's challenges) and the channels
-        # it carries at most (0: no limit; kamailio.cfg counts calls per trunk).
-        "pstn_trunks": [
-            {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t.get("channels") or 0)}
-            for t in routed
-        ],
-        # The trunks this server registers with: an inbound call to the registered
-        # Contact (user: the trunk's name) is for the number in its To header.
-        "registered_trunks": sorted(registering),
-        "trunk_accounts": trunk_accounts,
+        **trunk_data,
         "cti": cti,
         "cti_credentials": cti_credentials,
     }
