@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from lab_expect import HOSTVARS, LAB
+import yaml
+from lab_expect import HOSTVARS, LAB, ROOT, hosts_of
 
+from voipctl.derive.hosts import gateways
+from voipctl.derive.kamailio import pstn_routes, site_trunks
 from voipctl.derive.users import users_of_site
 
 CALL_SERVERS = [h.name for h in LAB.hosts if "call_servers" in h.groups]
@@ -73,3 +76,25 @@ def test_subscribers_are_the_sites_active_users_with_ha1_only(cs):
     assert host.check_output(f"sqlite3 {db} \"select count(*) from subscriber where password != ''\"") == "0"
     dbfile = host.file(db)
     assert (dbfile.user, dbfile.mode & 0o007) == ("kamailio", 0)
+
+
+def test_trunk_accounts_are_the_routed_trunks_registering_where_the_model_says(cs):
+    """uacreg: one row per trunk the server routes calls to; only its own register: true trunks register.
+
+    Read without the password column (the rows hold the trunks' passwords).
+    """
+    name, host = cs
+    hv = HOSTVARS[name]
+    site, sites, trunks = hv["voip_site"], hv["voip_sites"], hv["voip_trunks"]
+    routes = pstn_routes(site, sites, trunks, gateways(HOSTVARS, {"gateways": hosts_of("gateways")}))
+    routed = dict.fromkeys(r["name"] for found in routes.values() for r in found if r["kind"] == "trunk")
+    own = {t["name"] for t in site_trunks(site, sites, trunks) if t.get("register")}
+    defaults = yaml.safe_load((ROOT / "roles/kamailio/defaults/main.yml").read_text())
+    expires = hv.get("kamailio_trunk_register_expires", defaults["kamailio_trunk_register_expires"])
+    expected = sorted(f"{n}|{expires if n in own else 0}|{0 if n in own else 1}" for n in routed)
+    db = "/var/lib/kamailio/kamailio.sqlite"
+    rows = host.check_output(
+        f"sqlite3 {db} 'select l_uuid, expires, flags from uacreg order by l_uuid'"
+    ).split()
+    assert rows == expected
+    assert host.check_output(f"sqlite3 {db} \"select count(*) from uacreg where auth_password = ''\"") == "0"
