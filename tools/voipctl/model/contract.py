@@ -170,6 +170,11 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_trunks[].did_ranges": (_CALL_SERVER,),
     "voip_trunks[].classes_of_service": (_CALL_SERVER,),
     "voip_trunks[].channels": (_CALL_SERVER, _KAMAILIO_CFG),
+    # The trunk's account (uacreg): answers a carrier's challenge, registers.
+    "voip_trunks[].credentials_ref": (_CALL_SERVER, "roles/kamailio/vars/main.yml"),
+    "voip_trunks[].username": (_CALL_SERVER,),
+    "voip_trunks[].realm": (_CALL_SERVER,),
+    "voip_trunks[].register": (_CALL_SERVER,),
     # The health checks send SIP OPTIONS to these carriers only.
     "voip_trunks[].options_ping": ("playbooks/health.yml",),
     "voip_cti_accounts[].name": (_CALL_SERVER,),
@@ -239,8 +244,6 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
 
 # Fields no host applies yet (issue #22): apply one, then move it to CONSUMERS.
 PENDING: dict[str, str] = {
-    "voip_trunks[].credentials_ref": "#22: the call servers do not authenticate to carriers "
-    "(no digest answer, no registration), so the trunk's secret is never read",
     "voip_backup_policy.before_change": "#22: no playbook takes a point before site.yml or users.yml change "
     "hosts yet (a draft is parked on the branch backup-before-change)",
     "voip_release.gateway_images": "#22: report-only (validation says so): the version report and health "
