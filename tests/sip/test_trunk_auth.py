@@ -147,21 +147,12 @@ def test_refused_credentials_are_not_offered_again_and_the_call_takes_the_next_r
     """The carrier asks again after the answer: that route failed; the next one gets the call."""
     trunk = trunk_of("lab-carrier")
     username, password = credentials(model, trunk)
-    gateways = model_gateways(estate.hosts, {"gateways": estate.hosts_in("gateways")})
-    routes = pstn_routes(trunk["site"], model["voip_sites"], model["voip_trunks"], gateways)["national"]
-    assert routes[0]["name"] == trunk["name"], (
-        f"the lab's national calls from {trunk['site']} go first to {routes}"
-    )
-    by_address = {host.address: host.name for host in lab_topology.hosts}
-    later = []
-    for route in routes[1:]:
-        address, port = re.match(r"^sip:([0-9.]+):([0-9]+);transport=udp$", route["uri"]).groups()
-        later.append((by_address[address], address, int(port), ["--invite-status", "503"]))
+    later = later_routes(model, estate, lab_topology, trunk, ["--invite-status", "503"])
     caller = national_caller(users, trunk["site"])
     nonces = {secrets.token_hex(16), secrets.token_hex(16)}
     started = now()
     carrier = peer("carrier", "carrier_auth_refused", fields=[REALM, *sorted(nonces)], listening=True)
-    listeners = listen(*later) if later else []
+    listeners = listen(*later)
     began = time.monotonic()
     result = call(caller, NATIONAL)
     elapsed = time.monotonic() - began
@@ -178,6 +169,45 @@ def test_refused_credentials_are_not_offered_again_and_the_call_takes_the_next_r
     assert elapsed < kamailio_setting("kamailio_pstn_response_timeout"), f"the call took {elapsed:.1f}s"
     journal = journal_since(podman_exec, call_servers[trunk["site"]], started)
     assert f"route {trunk['name']} refused the credentials" in journal, "the call server did not say why"
+
+
+def later_routes(model, estate, lab_topology, trunk: dict, options: list[str]) -> list[tuple]:
+    """Listeners (host, address, port, options) for the national routes after ``trunk``'s."""
+    gateways = model_gateways(estate.hosts, {"gateways": estate.hosts_in("gateways")})
+    routes = pstn_routes(trunk["site"], model["voip_sites"], model["voip_trunks"], gateways)["national"]
+    assert routes[0]["name"] == trunk["name"], f"the lab's national calls from {trunk['site']} go first to {routes}"
+    by_address = {host.address: host.name for host in lab_topology.hosts}
+    later = []
+    for route in routes[1:]:
+        address, port = re.match(r"^sip:([0-9.]+):([0-9]+);transport=udp$", route["uri"]).groups()
+        later.append((by_address[address], address, int(port), options))
+    assert later, "the lab's national calls have a route after the first trunk"
+    return later
+
+
+def test_a_refusal_after_an_answered_challenge_is_the_carriers_answer(
+    model, estate, trunk_of, users, call, peer, listen, lab_topology
+):
+    """407, the answer, then 486: the caller hears busy and no other route is tried.
+
+    Against the old code the call went on to the next route (tm picks the best reply
+    of all the call's branches, and the first 407 ranks above a 486, so the failure
+    route took the busy callee for refused credentials) and the caller got 503.
+    """
+    trunk = trunk_of("lab-carrier")
+    username, password = credentials(model, trunk)
+    caller = national_caller(users, trunk["site"])
+    nonce = secrets.token_hex(16)
+    carrier = peer("carrier", "carrier_auth_busy", fields=[REALM, nonce], listening=True)
+    listeners = listen(*later_routes(model, estate, lab_topology, trunk, ["--invite-status", "503"]))
+    result = call(caller, NATIONAL)
+    seen = carrier()
+    assert seen.returncode == 0, seen.log
+    problems = digest_problems(seen.value("CREDENTIALS") or "", "INVITE", username, password, {nonce})
+    assert not problems, problems
+    assert result.final == "486", result.log
+    for listener in listeners:
+        assert listener.invites() == [], f"a busy callee was called again elsewhere: {listener.seen()}"
 
 
 def registering(model) -> list[tuple[dict, str]]:

@@ -181,6 +181,20 @@ def test_role_maps_every_cti_right_of_the_model():
             {"cti_accounts": [{"name": "r", "rights": [], "credentials_ref": "v"}]},
             "secret 'v' is not in the vault",
         ),
+        # uac.reg_info prints a trunk's password; htable.dump the CTI digests.
+        *(
+            (
+                {"cti_accounts": [{"name": "r", "rights": ["monitor"], "credentials_ref": "v"}],
+                 "cti_secrets": {"v": "s3cret"}, "cti_rights_methods": {"monitor": ["ul.dump", method]}},
+                f"methods {method} show or change the call server's accounts and secrets",
+            )  # fmt: skip
+            for method in ("uac.reg_info", "uac.reg_dump", "htable.dump", "cfg.set_now_int")
+        ),
+        # YAML read an unquoted password as a number: the carrier would get "44123456" or worse.
+        (
+            {"trunk_secrets": {TRUNK_REF: 44123456}},
+            "vault_trunk_password is not a string: quote it in the vault",
+        ),
     ],
 )
 def test_missing_data_is_named(kw, message):
@@ -382,14 +396,14 @@ def test_every_routed_trunk_has_an_account_and_the_sites_own_register_when_the_m
          "auth_proxy": "sip:10.0.0.63:5060;transport=udp", "expires": 0, "flags": 1, "reg_delay": 0,
          "contact_addr": "10.0.0.11:5070"},
     ]  # fmt: skip
-    assert d["registered_trunks"] == ["ams-a"]
+    assert d["registered_trunks"] == [{"name": "ams-a", "address": "10.0.0.61"}]
     # thr's call server registers thr-a (its own trunk), never ams-a.
     thr = call_server_data(
         "cs2", site="thr", address="10.0.0.12", call_server={"sip_domain": "thr.test"}, sites=SITES, users=[],
         trunks=[{"credentials_ref": TRUNK_REF, **t} for t in trunks], trunk_secrets=TRUNK_SECRETS,
         master_secret=MASTER, today="2026-11-22",
     )  # fmt: skip
-    assert thr["registered_trunks"] == ["thr-a"]
+    assert thr["registered_trunks"] == [{"name": "thr-a", "address": "10.0.0.63"}]
     assert [(r["l_uuid"], r["expires"], r["flags"]) for r in thr["trunk_accounts"]] == [
         ("thr-a", 600, 0),
         ("far", 0, 1),

@@ -220,6 +220,27 @@ def test_no_trunk_password_and_no_account_row_is_in_the_config(cfg, data):
     assert re.search(r"^\s*\$avp\(trunk_pass\) *=", cfg, re.M) is None, "a password assigned in the script"
 
 
+def test_no_caller_sets_the_cseq_the_dialog_module_sends(cfg):
+    """track_cseq_updates writes a P-K-CSeq-* header's value into the CSeq of what goes out."""
+    main = cfg[cfg.index("request_route {") :]
+    assert main.index('remove_hf_re("^P-K-CSeq-(Auth|Refresh)$");') < main.index("if (!isflagset(FLT_TRUSTED))")
+
+
+def test_every_relay_from_the_pstn_failure_route_drops_the_replies_before_it(cfg):
+    """Else tm picks an earlier route's 407 over this one's 486 (the best reply of all branches)."""
+    for name in ("PSTN_FAILURE", "PSTN_AUTH_FAILED"):
+        body = route(cfg, name)
+        assert body.count("route(PSTN_RELAY);") == body.count("t_drop_replies();\n\t\t\troute(PSTN_RELAY);") + body.count(
+            "t_drop_replies();\n\t\troute(PSTN_RELAY);"
+        ), name
+
+
+def test_a_challenge_is_answered_only_towards_the_route(cfg):
+    failure = route(cfg, "PSTN_FAILURE")
+    assert "$var(du) = $du;" in failure and "$du = $var(du);" in failure
+    assert failure.index("if ($du != $var(du)) {") < failure.index("} else if (uac_auth()) {")
+
+
 def test_uac_is_loaded_and_registers_from_the_database(cfg):
     assert 'loadmodule "uac.so"' in cfg
     assert cfg.index('loadmodule "tm.so"') < cfg.index('loadmodule "uac.so"')
@@ -243,16 +264,16 @@ def test_a_carrier_challenge_is_answered_once_with_the_routes_trunk_account(cfg)
         "a challenged call keeps its trunk channel while it is answered"
     )
     # The account of the route's trunk, then the answer; the same route again.
-    assert "if (route(PSTN_ACCOUNT) && uac_auth()) {" in challenge
-    assert challenge.index("&& uac_auth())") < challenge.index("route(PSTN_RELAY);")
+    assert "if (route(PSTN_ACCOUNT)) {" in challenge
+    assert challenge.index("} else if (uac_auth()) {") < challenge.index("route(PSTN_RELAY);")
     # The Request-URI stays the dialled number's; the password leaves the AVPs before the relay.
     assert (
         challenge.index("$var(ruri) = $ru;")
-        < challenge.index("&& uac_auth())")
+        < challenge.index("} else if (uac_auth()) {")
         < challenge.index("$ru = $var(ruri);")
     )
     assert (
-        challenge.index("&& uac_auth())")
+        challenge.index("} else if (uac_auth()) {")
         < challenge.index("$(avp(trunk_pass)[*]) = $null;")
         < challenge.index("route(PSTN_RELAY);")
     )
@@ -274,8 +295,11 @@ def test_a_carrier_challenge_is_answered_once_with_the_routes_trunk_account(cfg)
 
 
 def test_an_inbound_call_to_a_registered_contact_is_for_the_number_in_to(cfg, data):
-    assert data["registered_trunks"] == ["t1"]
+    """Only from the carrier the trunk registers with (any other peer's $rU stays as it is)."""
+    assert data["registered_trunks"] == [{"name": "t1", "address": "10.0.0.61"}]
     peer = route(cfg, "FROM_PEER")
-    assert peer.index('if ($rU == "t1") {\n\t\t$rU = $tU;') < peer.index('alias_db_lookup("dbaliases")')
+    assert peer.index('if (($rU == "t1" && $si == "10.0.0.61")) {\n\t\t$rU = $tU;') < peer.index(
+        'alias_db_lookup("dbaliases")'
+    )
     without = render({**data, "registered_trunks": []})
     assert "$rU = $tU;" not in route(without, "FROM_PEER")

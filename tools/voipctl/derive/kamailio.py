@@ -253,6 +253,12 @@ def _contact_address(address: str, port: int, tls_port: int, transport: str) -> 
     return f"{address}:{port}" + (";transport=tcp" if transport == "tcp" else "")
 
 
+# RPC methods no CTI right may grant: uac.* prints and changes the trunks'
+# accounts (passwords included), htable.* the CTI credential digests and the
+# drain flag, cfg.* the running settings.
+CTI_DENIED_RPC = ("uac.", "htable.", "cfg.")
+
+
 def _trunk_accounts(
     routed: list[Mapping[str, Any]],
     registering: set[str],
@@ -278,6 +284,9 @@ def _trunk_accounts(
         secret = secrets_by_ref.get(ref) if ref else None
         if not secret:
             raise KamailioDataError(f"trunk {trunk['name']}: its secret {ref!r} is not in the vault")
+        if not isinstance(secret, str):
+            # YAML made a number of it (0044 is 36): the carrier would get another password.
+            raise KamailioDataError(f"trunk {trunk['name']}: {ref} is not a string: quote it in the vault")
         user = str(trunk.get("username") or trunk["name"])
         registers = trunk["name"] in registering
         transport = trunk.get("transport", "udp")
@@ -321,7 +330,9 @@ def _trunk_data(
             {"name": t["name"], "destination": _trunk_uri(t), "channels": int(t.get("channels") or 0)}
             for t in routed
         ],
-        "registered_trunks": sorted(registering),
+        "registered_trunks": [
+            {"name": t["name"], "address": str(t["address"])} for t in own_trunks if t["name"] in registering
+        ],
         "trunk_accounts": _trunk_accounts(
             routed, registering, secrets_by_ref, domain=domain, contact=contact, expires=expires
         ),
@@ -470,6 +481,12 @@ def call_server_data(
                     f"(known rights: {', '.join(sorted(rights_methods))})"
                 )
             methods.update(rights_methods[right])
+        exposing = sorted(m for m in methods if str(m).startswith(CTI_DENIED_RPC))
+        if exposing:
+            raise KamailioDataError(
+                f"CTI account {account['name']}: methods {', '.join(exposing)} show or change the call "
+                "server's accounts and secrets (trunk passwords, CTI credentials, settings): no CTI right grants them"
+            )
         ref = account.get("credentials_ref")
         secret = (cti_secrets or {}).get(ref) if ref else None
         if not secret:
