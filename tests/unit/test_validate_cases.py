@@ -649,6 +649,21 @@ CASES = [
         "trunk-register-not-bool", trunk(0, register="sometimes"), TRUNKS, "voip_trunks[0].register", "bool"
     ),
     case(
+        "trunk-udp-without-realm",
+        data(TRUNKS, lambda d: d["voip_trunks"][1].pop("realm")),
+        TRUNKS,
+        "voip_trunks[1]",
+        "trunk 'thr-sip1' has no realm: over udp its password answers a challenge of any realm",
+        severity="warning",
+    ),
+    case(
+        "trunk-registered-by-two-call-servers",
+        (trunk(0, register=True), site("thr", trunks=["ams-sip1", "thr-sip1"])),
+        TRUNKS,
+        "voip_trunks[0].register",
+        "trunk 'ams-sip1' would be registered by 2 call servers (cs1, cs2): one account registers one call server",
+    ),
+    case(
         "trunk-register-no-site-uses-it",
         (trunk(0, register=True), site("ams", trunks=["thr-sip1"])),
         TRUNKS,
@@ -1370,6 +1385,13 @@ CASES = [
         "group_vars/all/cti.yml",
         "voip_cti_accounts[1].source_networks[0]",
         "lets anyone in",
+    ),
+    case(
+        "trunk-secret-plaintext-number",
+        raw("group_vars/all/secrets.yml", "---\nvault_trunk_ams_sip1_password: 44123456\n"),
+        "group_vars/all/trunks.yml",
+        "voip_trunks[0].credentials_ref",
+        "holds a plain-text value in group_vars/all/",
     ),
     case(
         "trunk-secret-plaintext",

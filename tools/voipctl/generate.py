@@ -186,6 +186,7 @@ def generate(users: int, sites: int, seed: int = 1) -> dict[str, Any]:
                 "port": 5060,
                 "transport": "udp",
                 "credentials_ref": f"vault_trunk_{s['code']}_sip1_password",
+                "realm": f"sip.carrier-{s['code']}.example",
                 "did_ranges": [site_data[s["code"]]["dids"]],
                 "classes_of_service": ["national", "international"],
                 "channels": 60,

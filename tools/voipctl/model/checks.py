@@ -1134,11 +1134,16 @@ class _Checker:
             self._site_ref(self.origins["voip_trunks"], (i, "site"), trunk["site"])
             ref = trunk["credentials_ref"]
             secret = all_vars.get(ref)
-            if (
-                secret is not None
-                and isinstance(secret.value, str)
-                and not isinstance(secret.value, VaultValue)
-            ):
+            if trunk.get("transport", "udp") != "tls" and not trunk.get("realm"):
+                self.warn(
+                    "voip_trunks",
+                    (i,),
+                    f"trunk {shown(trunk['name'])} has no realm: over {trunk.get('transport', 'udp')} its "
+                    "password answers a challenge of any realm (one a party on the path chose); set the "
+                    "carrier's digest realm",
+                )
+            if secret is not None and not isinstance(secret.value, VaultValue):
+                # A number is plain text too (and YAML may have changed it: 0044 is 36).
                 self.err(
                     "voip_trunks",
                     (i, "credentials_ref"),
@@ -1182,12 +1187,27 @@ class _Checker:
             listed = (site or {}).get("trunks")
             if (trunk["name"] in listed) if listed else trunk["site"] == name:
                 users.append(name)
+        registrars = sorted(
+            host
+            for host, values in self.hosts.items()
+            if self._in_group(host, CALL_SERVERS) and values.get("voip_site") in users
+        )
         if not any(site in served for site in users):
             self.err(
                 "voip_trunks",
                 (i, "register"),
                 f"no call server registers trunk {shown(trunk['name'])}: no site with a call server uses it "
                 f"(sites using it: {', '.join(users) or 'none'})",
+            )
+        elif len(registrars) > 1:
+            # Each would register the same account with its own Contact: the
+            # carrier's inbound calls (a PSAP's callback too) would reach a
+            # server that does not have the number.
+            self.err(
+                "voip_trunks",
+                (i, "register"),
+                f"trunk {shown(trunk['name'])} would be registered by {len(registrars)} call servers "
+                f"({', '.join(registrars)}): one account registers one call server; give each its own trunk",
             )
 
     def _check_site_pstn(self) -> None:
