@@ -175,7 +175,9 @@ def later_routes(model, estate, lab_topology, trunk: dict, options: list[str]) -
     """Listeners (host, address, port, options) for the national routes after ``trunk``'s."""
     gateways = model_gateways(estate.hosts, {"gateways": estate.hosts_in("gateways")})
     routes = pstn_routes(trunk["site"], model["voip_sites"], model["voip_trunks"], gateways)["national"]
-    assert routes[0]["name"] == trunk["name"], f"the lab's national calls from {trunk['site']} go first to {routes}"
+    assert routes[0]["name"] == trunk["name"], (
+        f"the lab's national calls from {trunk['site']} go first to {routes}"
+    )
     by_address = {host.address: host.name for host in lab_topology.hosts}
     later = []
     for route in routes[1:]:

@@ -168,6 +168,15 @@ def test_role_maps_every_cti_right_of_the_model():
     assert set(defaults["kamailio_cti_rights_methods"]) == set(CTI_RIGHTS)
 
 
+def denied_rpc(method: str) -> dict:
+    """call_server_data arguments: a CTI right that maps to ``method`` too."""
+    return {
+        "cti_accounts": [{"name": "r", "rights": ["monitor"], "credentials_ref": "v"}],
+        "cti_secrets": {"v": "s3cret"},
+        "cti_rights_methods": {"monitor": ["ul.dump", method]},
+    }
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
@@ -183,11 +192,7 @@ def test_role_maps_every_cti_right_of_the_model():
         ),
         # uac.reg_info prints a trunk's password; htable.dump the CTI digests.
         *(
-            (
-                {"cti_accounts": [{"name": "r", "rights": ["monitor"], "credentials_ref": "v"}],
-                 "cti_secrets": {"v": "s3cret"}, "cti_rights_methods": {"monitor": ["ul.dump", method]}},
-                f"methods {method} show or change the call server's accounts and secrets",
-            )  # fmt: skip
+            (denied_rpc(method), f"methods {method} show or change the call server's accounts and secrets")
             for method in ("uac.reg_info", "uac.reg_dump", "htable.dump", "cfg.set_now_int")
         ),
         # YAML read an unquoted password as a number: the carrier would get "44123456" or worse.

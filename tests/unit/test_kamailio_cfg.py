@@ -223,16 +223,18 @@ def test_no_trunk_password_and_no_account_row_is_in_the_config(cfg, data):
 def test_no_caller_sets_the_cseq_the_dialog_module_sends(cfg):
     """track_cseq_updates writes a P-K-CSeq-* header's value into the CSeq of what goes out."""
     main = cfg[cfg.index("request_route {") :]
-    assert main.index('remove_hf_re("^P-K-CSeq-(Auth|Refresh)$");') < main.index("if (!isflagset(FLT_TRUSTED))")
+    assert main.index('remove_hf_re("^P-K-CSeq-(Auth|Refresh)$");') < main.index(
+        "if (!isflagset(FLT_TRUSTED))"
+    )
 
 
 def test_every_relay_from_the_pstn_failure_route_drops_the_replies_before_it(cfg):
     """Else tm picks an earlier route's 407 over this one's 486 (the best reply of all branches)."""
     for name in ("PSTN_FAILURE", "PSTN_AUTH_FAILED"):
         body = route(cfg, name)
-        assert body.count("route(PSTN_RELAY);") == body.count("t_drop_replies();\n\t\t\troute(PSTN_RELAY);") + body.count(
-            "t_drop_replies();\n\t\troute(PSTN_RELAY);"
-        ), name
+        assert body.count("route(PSTN_RELAY);") == body.count(
+            "t_drop_replies();\n\t\t\troute(PSTN_RELAY);"
+        ) + body.count("t_drop_replies();\n\t\troute(PSTN_RELAY);"), name
 
 
 def test_a_challenge_is_answered_only_towards_the_route(cfg):
