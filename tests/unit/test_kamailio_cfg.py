@@ -230,11 +230,12 @@ def test_no_caller_sets_the_cseq_the_dialog_module_sends(cfg):
 
 def test_every_relay_from_the_pstn_failure_route_drops_the_replies_before_it(cfg):
     """Else tm picks an earlier route's 407 over this one's 486 (the best reply of all branches)."""
-    for name in ("PSTN_FAILURE", "PSTN_AUTH_FAILED"):
-        body = route(cfg, name)
-        assert body.count("route(PSTN_RELAY);") == body.count(
-            "t_drop_replies();\n\t\t\troute(PSTN_RELAY);"
-        ) + body.count("t_drop_replies();\n\t\troute(PSTN_RELAY);"), name
+    body = route(cfg, "PSTN_FAILURE")
+    assert body.count("route(PSTN_RELAY);") == 2 and body.count("route(PSTN_AUTH_FAILED);") == 1
+    assert body.count("t_drop_replies();\n\t\t\troute(PSTN_RELAY);") == 2, body
+    assert "t_drop_replies();\n\t\troute(PSTN_AUTH_FAILED);" in body
+    # t_drop_replies() is for failure routes only (kamailio -c refuses it in a route[]).
+    assert "t_drop_replies" not in route(cfg, "PSTN_AUTH_FAILED")
 
 
 def test_a_challenge_is_answered_only_towards_the_route(cfg):
