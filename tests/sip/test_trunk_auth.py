@@ -161,7 +161,8 @@ def test_refused_credentials_are_not_offered_again_and_the_call_takes_the_next_r
     answer = seen.value("CREDENTIALS") or ""
     problems = digest_problems(answer, "INVITE", username, password, nonces)
     assert not problems, f"{problems}: {answer}"
-    # Refused: the next route (each refusing with 503), else 503 from the call server.
+    # Refused: the next route, each refusing with 503; with none left the call server
+    # answers 503 itself (a carrier's own 503 would reach the caller as 500).
     assert result.final == "503", result.log
     for listener in listeners:
         assert len(listener.invites()) == 1, listener.seen()
