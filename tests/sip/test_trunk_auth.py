@@ -193,9 +193,11 @@ def test_a_refusal_after_an_answered_challenge_is_the_carriers_answer(
 ):
     """407, the answer, then 486: the caller hears busy and no other route is tried.
 
-    Against the old code the call went on to the next route (tm picks the best reply
-    of all the call's branches, and the first 407 ranks above a 486, so the failure
-    route took the busy callee for refused credentials) and the caller got 503.
+    A review read tm as picking the first route's 407 over the later 486 (the best
+    reply of all the call's branches), so that a busy callee would be taken for
+    refused credentials and called again elsewhere. The lab did not reproduce it:
+    with the t_drop_replies() calls removed this test passes too. It stays as the
+    proof that a refusal after an answered challenge is final.
     """
     trunk = trunk_of("lab-carrier")
     username, password = credentials(model, trunk)
