@@ -14,6 +14,7 @@ import configparser
 import datetime
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import tarfile
@@ -53,9 +54,12 @@ def secrets(estate):
     )
 
 
-def backup(secrets, *args: str, playbook: str = "backup.yml") -> subprocess.CompletedProcess:
+def backup(
+    secrets, *args: str, playbook: str = "backup.yml", inventory: Path = LAB
+) -> subprocess.CompletedProcess:
     run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(LAB), str(ROOT / "playbooks" / playbook), *args],
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook),
+         *args],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False, env=ansible_environment(ROOT),
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
@@ -172,3 +176,56 @@ def test_the_timer_fires_at_the_models_time(tmp_path, secrets, estate):
         for name in ("voip-backup.service", "voip-backup.timer"):
             Path("/etc/systemd/system", name).unlink(missing_ok=True)
         subprocess.run(["systemctl", "daemon-reload"], capture_output=True, check=False)
+
+
+def forward_busy(database: Path | None, extension: str) -> str:
+    """The busy-forward target of ``extension`` in a call server database (the live one on cs1 for None)."""
+    sql = f"SELECT value FROM usr_preferences WHERE username = '{extension}' AND attribute = 'cfb'"
+    if database is None:
+        out = subprocess.run(["podman", "exec", "voiplab-cs1", "sqlite3", "/var/lib/kamailio/kamailio.sqlite", sql],
+                             env=PODMAN_ENV, capture_output=True, text=True, check=True).stdout  # fmt: skip
+        return out.strip()
+    with sqlite3.connect(database) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+# voip_backup_policy.before_change: users.yml (and site.yml: the same imported play) first takes a point of
+# every host it is about to change; --check takes none. Proven on a copy of the lab inventory where one
+# user's busy forward changes: the new point of cs1 still holds the old forward, the live table the new one.
+def test_a_change_is_preceded_by_a_point_when_the_model_asks(tmp_path, secrets, estate):
+    store = estate["voip_backup_policy"]["store"]
+    copy = tmp_path / "lab"
+    shutil.copytree(LAB, copy)
+    policy = copy / "group_vars" / "all" / "backup.yml"
+    text = policy.read_text()
+    assert "  store: /srv/backups\n" in text
+    policy.write_text(
+        text.replace("  store: /srv/backups\n", "  store: /srv/backups\n  before_change: true\n")
+    )
+    users = copy / "group_vars" / "all" / "users.yml"
+    text = users.read_text()
+    assert text.count("call_forward: {busy: 2002}") == 1, "the lab's user 2001 forwards to 2002 when busy"
+    users.write_text(text.replace("call_forward: {busy: 2002}", "call_forward: {busy: 2003}"))
+    changed = ["cs1", "cs2", "prov1", "gw1"]  # the hosts users.yml changes
+    before = {host: set(points(store, host)) for host in HOSTS}
+    assert forward_busy(None, "2001") == "2002"
+
+    backup(secrets, "--check", playbook="users.yml", inventory=copy)
+    assert {host: set(points(store, host)) for host in HOSTS} == before, "check mode took a point"
+    try:
+        backup(secrets, playbook="users.yml", inventory=copy)
+        assert forward_busy(None, "2001") == "2003"
+        for host in HOSTS:
+            new = sorted(set(points(store, host)) - before[host])
+            assert len(new) == (1 if host in changed else 0), (host, new)
+        (stamp,) = sorted(set(points(store, "cs1")) - before["cs1"])
+        point = copy_point(store, "cs1", stamp, tmp_path)
+        [entry] = verify(str(point))["files"]
+        plain = tmp_path / "cs1.plain"
+        decrypt_file(str(point / entry["stored"]), str(plain), estate["vault_backup_key"], entry["name"])
+        with tarfile.open(plain) as tar:
+            (tmp_path / "cs1.sqlite").write_bytes(tar.extractfile("var/lib/kamailio/kamailio.sqlite").read())
+        assert forward_busy(tmp_path / "cs1.sqlite", "2001") == "2002", "the point was taken after the change"
+    finally:
+        backup(secrets, playbook="users.yml")
+    assert forward_busy(None, "2001") == "2002"

@@ -1358,13 +1358,6 @@ class _Checker:
         policy = self.estate.get("voip_backup_policy")
         if not policy:
             return
-        if policy.get("before_change"):
-            self.warn(
-                "voip_backup_policy",
-                ("before_change",),
-                "not applied yet: site.yml and users.yml take no point before they change hosts; run "
-                "playbooks/backup.yml first (the nightly timer of playbooks/backup_schedule.yml keeps points daily)",
-            )
         server = policy["server"]
         if server not in self.hosts or not self._in_group(server, BACKUP_SERVERS):
             self.err("voip_backup_policy", ("server",), f"{shown(server)} is not a host in {BACKUP_SERVERS}")

@@ -193,6 +193,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_backup_policy.services": (_BACKUP,),
     # The controller's nightly timer (playbooks/backup_schedule.yml).
     "voip_backup_policy.time": ("roles/backup_schedule/defaults/main.yml",),
+    # site.yml and users.yml import it: a point before they change hosts.
+    "voip_backup_policy.before_change": ("playbooks/backup_before_change.yml",),
     "voip_release.components": (
         "roles/kamailio/defaults/main.yml",
         "roles/rtpengine/defaults/main.yml",
@@ -244,8 +246,6 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
 
 # Fields no host applies yet (issue #22): apply one, then move it to CONSUMERS.
 PENDING: dict[str, str] = {
-    "voip_backup_policy.before_change": "#22: no playbook takes a point before site.yml or users.yml change "
-    "hosts yet (a draft is parked on the branch backup-before-change)",
     "voip_release.gateway_images": "#22: report-only (validation says so): the version report and health "
     "compare a gateway's IOS version with it (playbooks/versions.yml), nothing installs the image",
 }
