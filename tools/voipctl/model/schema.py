@@ -280,6 +280,8 @@ class BackupPolicy(TypedDict):
     server: Name
     time: Clock
     retention: Retention
+    # site.yml and users.yml first take a point of the hosts they converge
+    # (playbooks/backup_before_change.yml).
     before_change: NotRequired[bool]
     # Directory of the backup store on the server (<host>/<UTC stamp>/ below).
     store: NotRequired[BackupStore]
