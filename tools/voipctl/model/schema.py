@@ -189,9 +189,10 @@ class Trunk(TypedDict):
     The call servers authenticate towards the carrier as ``username`` (absent:
     the trunk's name) with the password in the vault variable
     ``credentials_ref``: they answer the carrier's digest challenge (401/407)
-    to a call once, and with ``register: true`` the call servers of the sites
-    that use the trunk register with the carrier (REGISTER to ``address``)
-    so that it sends them inbound calls. ``realm``: the only digest realm the
+    to a call once, and with ``register: true`` the one call server of the
+    sites that use the trunk registers with the carrier (REGISTER to
+    ``address``) so that it sends it inbound calls (validation refuses a
+    trunk two call servers would register). ``realm``: the only digest realm the
     credentials are given to (absent: the realm the carrier's challenge names).
     """
 
