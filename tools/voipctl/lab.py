@@ -434,8 +434,6 @@ def ensure_container(
     else:
         action = "created"
     podman.run(["run", "-d", "--label", f"{SPEC_LABEL}={want}", *args], what=f"creating container {name}")
-    if host.systemd:
-        bootstrap_login(podman, lab, host)
     return action
 
 
@@ -448,9 +446,9 @@ set -eu
 id -u "$1" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups sudo "$1"
 home=$(getent passwd "$1" | cut -d: -f6)
 if [ ! -s "$home/.ssh/authorized_keys" ]; then
-  install -d -m 0700 -o "$1" -g "$1" "$home/.ssh"
+  install -d -m 0700 -o "$1" -g "$(id -gn "$1")" "$home/.ssh"
   printf '%s\n' "$2" > "$home/.ssh/authorized_keys"
-  chown "$1:$1" "$home/.ssh/authorized_keys"
+  chown "$1:$(id -gn "$1")" "$home/.ssh/authorized_keys"
   chmod 0600 "$home/.ssh/authorized_keys"
 fi
 if [ ! -e /etc/sudoers.d/voip-estate-admins ]; then
@@ -555,6 +553,10 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
             podman.run(["rm", "-f", "-t", "5", host.container(lab.prefix)], what=f"removing dead {host.name}")
             ensure_container(podman, lab, host, ref, image_ids[host.image], None)
             action = "recreated (reported running, but no process answered)"
+        if host.systemd:
+            # Every time (the script is idempotent): a container whose first
+            # attempt failed gets its administrator on the next `lab up`.
+            bootstrap_login(podman, lab, host)
         rows.append((host.container(lab.prefix), action))
     _, silent = poll_ready(lab.hosts, READY_TIMEOUT / 2)
     if silent:
@@ -564,6 +566,7 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
             cname = host.container(lab.prefix)
             podman.run(["rm", "-f", "-t", "5", cname], what=f"removing unresponsive container {cname}")
             ensure_container(podman, lab, host, recipes[host.image].ref, image_ids[host.image], None)
+            bootstrap_login(podman, lab, host)
             rows.append((cname, "recreated (no SSH answer although it was reported running)"))
         wait_ready(lab, hosts=[lab.host(name) for name in silent])
     return rows

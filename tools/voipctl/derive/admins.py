@@ -55,20 +55,48 @@ def check_admins(admins: list, connection_user: str | None) -> list[str]:
     return present
 
 
-def unlisted_admins(
-    group_entry: list | None, passwd: dict, admins: list, connection_user: str | None
+def admins_to_remove(
+    group_entry: list | None,
+    passwd: dict,
+    admins: list,
+    login: str,
+    uid_min: int = 1000,
+    uid_max: int = 59999,
 ) -> list[str]:
-    """Members of the administrator group that the model does not keep, sorted.
+    """The accounts to remove, sorted: members of the administrator group the model does not keep,
+    and the accounts the model marks absent that exist.
 
     ``group_entry`` is getent's group row ``[password, gid, "a,b"]`` (None: no
     such group) and ``passwd`` getent's passwd table ``{name: [pw, uid, gid, ...]}``:
-    members are the group's listed members and the accounts whose primary group it is.
+    members are the group's listed members and the accounts whose primary group
+    it is. ``login`` is the account Ansible connects with (read on the host, never
+    guessed): it is never removed, nor is root. Only local login accounts (uid in
+    ``uid_min``..``uid_max``) are removed; a system account the model names absent
+    is an error, a system or directory account in the group is left alone.
     """
-    if not group_entry:
-        return []
-    present = set(check_admins(admins, connection_user))
-    gid = str(group_entry[1])
-    members = {m for m in str(group_entry[2] or "").split(",") if m}
-    members |= {name for name, row in (passwd or {}).items() if len(row) > 2 and str(row[2]) == gid}
-    keep = present | set(NEVER_REMOVED) | ({connection_user} if connection_user else set())
-    return sorted(members - keep)
+    if not login:
+        raise AdminDataError(
+            "the account Ansible connects with is unknown: refusing to remove administrators"
+        )
+    present = set(check_admins(admins, login))
+    absent = {a["name"] for a in admins or [] if a.get("state", "present") == "absent"}
+    members: set[str] = set()
+    if group_entry:
+        gid = str(group_entry[1])
+        members = {m for m in str(group_entry[2] or "").split(",") if m}
+        members |= {name for name, row in (passwd or {}).items() if len(row) > 2 and str(row[2]) == gid}
+    candidates = ((members - present) | absent) - set(NEVER_REMOVED) - {login}
+    gone = []
+    for name in sorted(candidates):
+        row = (passwd or {}).get(name)
+        if row is None:
+            continue  # not a local account (a directory user) or already gone
+        uid = int(row[1])
+        if not uid_min <= uid <= uid_max:
+            if name in absent:
+                raise AdminDataError(
+                    f"voip_admins: {name!r} (uid {uid}) is a system account, not an administrator"
+                )
+            continue
+        gone.append(name)
+    return gone
