@@ -102,8 +102,41 @@ def test_sshd_effective_settings(host):
     assert effective["passwordauthentication"] == "no"
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["permitemptypasswords"] == "no"
-    assert effective["permitrootlogin"] == "without-password"
-    assert effective["x11forwarding"] == "no"
+    assert effective["permitrootlogin"] == "no"
+    assert effective["allowgroups"] == "sudo"
+    for forwarding in ("x11forwarding", "allowagentforwarding", "allowtcpforwarding",
+                       "allowstreamlocalforwarding", "gatewayports", "permittunnel"):  # fmt: skip
+        assert effective[forwarding] == "no", forwarding
+
+
+def test_root_cannot_log_in_even_with_an_authorised_key(host, lab_host):
+    """Functional: a key in root's authorized_keys (planted by someone the estate does not know) opens
+    nothing. With the old settings (PermitRootLogin prohibit-password, root in AllowGroups) it logged in."""
+    key = (LAB.ssh_dir / "id_ed25519.pub").read_text().strip()
+    host.run("install -d -m 0700 /root/.ssh")
+    host.run(
+        f"printf '%s\\n' '{key}' > /root/.ssh/voip-test-planted && chmod 0600 /root/.ssh/voip-test-planted"
+    )
+    host.run("cp -p /root/.ssh/authorized_keys /root/.ssh/voip-test-saved 2>/dev/null; "
+             "cp -p /root/.ssh/voip-test-planted /root/.ssh/authorized_keys")  # fmt: skip
+    try:
+        result = subprocess.run(ssh_cmd(lab_host.address, "root", "id", "-u"), capture_output=True, text=True,
+                                timeout=30)  # fmt: skip
+    finally:
+        host.run("if [ -e /root/.ssh/voip-test-saved ]; then mv /root/.ssh/voip-test-saved /root/.ssh/authorized_keys; "
+                 "else rm -f /root/.ssh/authorized_keys; fi; rm -f /root/.ssh/voip-test-planted")  # fmt: skip
+    assert result.returncode == 255 and "Permission denied" in result.stderr, (result.stdout, result.stderr)
+
+
+def test_administrator_cannot_forward_through_the_host(lab_host, hostvars):
+    """Functional: an administrator's session may not open a TCP forward (a call server is no jump host)."""
+    admin = next(a for a in hostvars["voip_admins"] if a.get("state", "present") == "present")
+    result = subprocess.run(
+        ssh_cmd(lab_host.address, admin["name"], extra=("-W", f"{lab_host.address}:22")),
+        input="", capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "administratively prohibited" in result.stderr, result.stderr[-500:]
 
 
 def test_sshd_offers_public_key_only(lab_host):

@@ -29,7 +29,7 @@ def write_inventory(
     net = network if network is not None else {"name": "t", "subnet": "10.9.0.0/24", "gateway": "10.9.0.1"}
     (inv / "group_vars" / "all" / "lab.yml").write_text(
         yaml.safe_dump(
-            {"lab_network": net, "lab_state_dir": str(tmp_path / ".lab")}
+            {"lab_network": net, "lab_state_dir": str(tmp_path / ".lab"), "ansible_user": "ops"}
             | ({"lab_peers": peers} if peers is not None else {})
         )
     )
@@ -254,7 +254,10 @@ class FakePodman(Podman):
 @pytest.fixture
 def topo(tmp_path):
     write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}})
-    return lab.load_lab(tmp_path)
+    topo = lab.load_lab(tmp_path)
+    topo.ssh_dir.mkdir(parents=True)
+    (topo.ssh_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAActl voiplab-controller\n")
+    return topo
 
 
 def test_network_created_when_missing(topo, monkeypatch):
@@ -301,10 +304,41 @@ def test_container_decisions(topo):
     assert verbs == ["run", "start", "rm", "run"]
 
 
+def test_first_administrator_is_created_with_arguments_not_script_text(topo):
+    """The account and key reach the container as arguments: a hostile name or key cannot become shell."""
+    (topo.ssh_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAAkey ctl'; touch /pwned; '\n")
+    podman = FakePodman()
+    lab.bootstrap_login(podman, topo, topo.hosts[0])
+    (call,) = podman.calls
+    assert call[:5] == ["exec", "voiplab-a1", "sh", "-c", lab.BOOTSTRAP_LOGIN]
+    assert call[5:] == ["sh", "ops", "ssh-ed25519 AAAAkey ctl'; touch /pwned; '"]
+    assert "ops" not in lab.BOOTSTRAP_LOGIN and "ssh-ed25519" not in lab.BOOTSTRAP_LOGIN
+
+
+@pytest.mark.parametrize("user", [None, "root", "a b", "x;reboot", "-rf", "Ops", 5])
+def test_linux_hosts_need_an_administrator_login(tmp_path, user):
+    inv = write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}})
+    settings = inv / "group_vars" / "all" / "lab.yml"
+    data = yaml.safe_load(settings.read_text())
+    data.pop("ansible_user")
+    if user is not None:
+        data["ansible_user"] = user
+    settings.write_text(yaml.safe_dump(data))
+    with pytest.raises(LabError, match=r"ansible_user|not as root"):
+        lab.load_lab(tmp_path)
+
+
+def test_real_lab_logs_in_as_an_administrator_of_the_model():
+    topo = lab.load_lab(ROOT)
+    admins = yaml.safe_load((ROOT / "inventory/lab/group_vars/all/admins.yml").read_text())["voip_admins"]
+    present = {a["name"] for a in admins if a.get("state", "present") == "present"}
+    assert {h.login for h in topo.hosts if h.systemd} <= present
+
+
 def test_systemd_host_mounts_keys_and_runs_init(topo):
     args = lab.run_args(topo, topo.hosts[0], "img")
     assert "--systemd=always" in args and args[-1] == "img"
-    assert any(a.endswith(":/root/.ssh/authorized_keys:ro") for a in args)
+    assert not any("/root/" in a for a in args), "root gets no key: the lab logs in as an administrator"
     assert args[args.index("--ip") + 1] == "10.9.0.5"
 
 
@@ -344,4 +378,5 @@ def test_up_recreates_a_host_that_never_answers(topo, monkeypatch):
     monkeypatch.setattr(lab, "poll_ready", lambda hosts, timeout: next(answers))
     rows = lab.up(topo, podman)
     assert (name, "recreated (no SSH answer although it was reported running)") in rows
-    assert [c[0] for c in podman.calls] == ["rm", "run"]
+    # Every Linux host gets its first administrator on every `lab up` (idempotent), a recreated one again.
+    assert [c[0] for c in podman.calls] == ["exec", "rm", "run", "exec"]

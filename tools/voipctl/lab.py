@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,7 @@ RUN_LOGS = 20
 # The variables the lab topology is read from.
 LAB_VARIABLES = (
     "ansible_host",
+    "ansible_user",
     "voip_site",
     "lab_container",
     "lab_network",
@@ -46,6 +48,8 @@ LAB_VARIABLES = (
     "lab_state_dir",
     "lab_peers",
 )
+# An account name the lab creates for Ansible's login (useradd's portable names).
+LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 # Services the summary reports when they run on a Linux host.
 WATCHED_SERVICES = ["ssh", "chrony", "nftables", "kamailio", "rtpengine", "nginx"]
 
@@ -69,6 +73,10 @@ class LabHost:
     volumes: list[tuple[str, str]] = field(default_factory=list)
     # A peer that speaks TLS: the lab CA issues it a certificate (voipctl.labcerts).
     certificate: bool = False
+    # The administrator Ansible logs in as (the inventory's ansible_user). Like
+    # an installer or cloud-init on a real server, `lab up` creates it on a new
+    # Linux host with the controller key and sudo; root never logs in over SSH.
+    login: str = ""
 
     @property
     def ssh(self) -> bool:
@@ -168,6 +176,9 @@ def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
                 systemd=bool(spec.get("systemd", False)),
                 capabilities=list(spec.get("capabilities", [])),
                 command=[str(c) for c in spec.get("command", [])],
+                login=_login(
+                    hv.get("ansible_user"), bool(spec.get("systemd", False)), f"{source}: host {hostname}"
+                ),
             )
         )
     hosts += _peers(first.get("lab_peers"), f"{where}/lab.yml", subnet, gateway, seen)
@@ -181,6 +192,20 @@ def load_lab(root: Path, inventory_arg: str | None = None) -> Lab:
         state_dir=state_dir,
         hosts=hosts,
     )
+
+
+def _login(user: Any, systemd: bool, where: str) -> str:
+    """The account Ansible logs in as on a Linux host (ansible_user): an administrator, never root."""
+    if not systemd:
+        return ""
+    if user is None or user == "root":
+        raise LabError(
+            f"{where}: the lab logs in as an administrator of voip_admins, not as root",
+            hint="set ansible_user in the lab inventory's group_vars/linux/connection.yml",
+        )
+    if not isinstance(user, str) or not LOGIN_NAME.fullmatch(user):
+        raise LabError(f"{where}: ansible_user {user!r} is not an account name")
+    return user
 
 
 def _peers(
@@ -363,8 +388,6 @@ def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
         args += [
             "--systemd=always",
             "-v",
-            f"{lab.ssh_dir / 'id_ed25519.pub'}:/root/.ssh/authorized_keys:ro",
-            "-v",
             f"{keys / 'ssh_host_ed25519_key'}:/etc/ssh/ssh_host_ed25519_key:ro",
             "-v",
             f"{keys / 'ssh_host_ed25519_key.pub'}:/etc/ssh/ssh_host_ed25519_key.pub:ro",
@@ -412,6 +435,36 @@ def ensure_container(
         action = "created"
     podman.run(["run", "-d", "--label", f"{SPEC_LABEL}={want}", *args], what=f"creating container {name}")
     return action
+
+
+# What an installer or cloud-init does on a new server: the first
+# administrator, with the controller's key and passwordless sudo (the
+# os_baseline role then manages the account like every other one). "$1" is
+# the account, "$2" the public key: arguments, never spliced into the script.
+BOOTSTRAP_LOGIN = r"""
+set -eu
+id -u "$1" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups sudo "$1"
+home=$(getent passwd "$1" | cut -d: -f6)
+if [ ! -s "$home/.ssh/authorized_keys" ]; then
+  install -d -m 0700 -o "$1" -g "$(id -gn "$1")" "$home/.ssh"
+  printf '%s\n' "$2" > "$home/.ssh/authorized_keys"
+  chown "$1:$(id -gn "$1")" "$home/.ssh/authorized_keys"
+  chmod 0600 "$home/.ssh/authorized_keys"
+fi
+if [ ! -e /etc/sudoers.d/voip-estate-admins ]; then
+  printf '%%sudo ALL=(ALL:ALL) NOPASSWD: ALL\n' > /etc/sudoers.d/voip-estate-admins
+  chmod 0440 /etc/sudoers.d/voip-estate-admins
+fi
+"""
+
+
+def bootstrap_login(podman: Podman, lab: Lab, host: LabHost) -> None:
+    """Create the host's first administrator (``host.login``) if it has none; root gets no key."""
+    key = (lab.ssh_dir / "id_ed25519.pub").read_text().strip()
+    podman.run(
+        ["exec", host.container(lab.prefix), "sh", "-c", BOOTSTRAP_LOGIN, "sh", host.login, key],
+        what=f"creating the administrator {host.login} on {host.name}",
+    )
 
 
 def _answers_exec(podman: Podman, container: str) -> bool:
@@ -500,6 +553,10 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
             podman.run(["rm", "-f", "-t", "5", host.container(lab.prefix)], what=f"removing dead {host.name}")
             ensure_container(podman, lab, host, ref, image_ids[host.image], None)
             action = "recreated (reported running, but no process answered)"
+        if host.systemd:
+            # Every time (the script is idempotent): a container whose first
+            # attempt failed gets its administrator on the next `lab up`.
+            bootstrap_login(podman, lab, host)
         rows.append((host.container(lab.prefix), action))
     _, silent = poll_ready(lab.hosts, READY_TIMEOUT / 2)
     if silent:
@@ -509,6 +566,7 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
             cname = host.container(lab.prefix)
             podman.run(["rm", "-f", "-t", "5", cname], what=f"removing unresponsive container {cname}")
             ensure_container(podman, lab, host, recipes[host.image].ref, image_ids[host.image], None)
+            bootstrap_login(podman, lab, host)
             rows.append((cname, "recreated (no SSH answer although it was reported running)"))
         wait_ready(lab, hosts=[lab.host(name) for name in silent])
     return rows
@@ -773,7 +831,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
             f"UserKnownHostsFile={lab.ssh_dir / 'known_hosts'}",
             "-o",
             "StrictHostKeyChecking=yes",
-            f"root@{host.address}",
+            f"{host.login}@{host.address}",
             *args.remote,
         ]
     else:
