@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import phone_http
 import pytest
 import yaml
 
@@ -81,12 +82,22 @@ def estate(lab_topology):
 
 
 @pytest.fixture(scope="session")
-def device_login(estate):
-    """mac -> the phone's provisioning login (user: the bare MAC), as the provisioning server keeps it."""
+def device_login(estate, podman_exec):
+    """mac -> the phone's provisioning login (user: the bare MAC), as the provisioning server keeps it.
+
+    Phones fetch over HTTPS when the lab has TLS on: the certificate each
+    provisioning server made is trusted here.
+    """
     from module_utils.voip_phone_files import device_http_password
 
     anyhost = next(iter(estate.hosts.values()))
     secret = purpose_key(anyhost["vault_voip_sip_master_secret"], "phone-http")
+    for name in estate.hosts_in("provisioning_servers"):
+        if estate.hosts[name].get("provisioning_server_tls"):
+            certificate = (
+                estate.hosts[name].get("provisioning_server_tls_certificate") or "/etc/nginx/provisioning.crt"
+            )
+            phone_http.trust(podman_exec(name, "cat", certificate).stdout)
 
     def login(mac: str) -> tuple[str, str]:
         bare = mac.replace(":", "").lower()
