@@ -66,10 +66,10 @@ def a_phone_login(name: str) -> tuple[str, str]:
     from module_utils.voip_phone_files import device_http_password
     from voipctl.derive.secrets import purpose_key
 
-    mac = next(d["mac"] for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])
-    bare = mac.replace(":", "").lower()
+    device = next(d for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])
+    bare = device["mac"].replace(":", "").lower()
     key = purpose_key(HOSTVARS[name]["vault_voip_sip_master_secret"], "phone-http")
-    return bare, device_http_password(key, bare)
+    return bare, device_http_password(key, bare, int(device.get("password_rotation", 0)))
 
 
 def status_from(peer: str, url: str) -> int:
