@@ -57,6 +57,13 @@ options:
         description: The user's extension (line label).
         type: str
         required: true
+      login_rotation:
+        description:
+          - Generation of the phone's provisioning login (the device's C(password_rotation)); raising it
+            changes this phone's password and its file's marker line, nothing else. 0 is the login
+            phones had before the counter existed.
+        type: int
+        default: 0
       firmware:
         description: Firmware the phone must run.
         type: dict
@@ -163,6 +170,18 @@ options:
   http_auth_secret:
     description: Secret the device passwords derive from (from the vault). Required with O(http_auth_file).
     type: str
+  today:
+    description:
+      - The run's date (YYYY-MM-DD, the controller's). An unassigned profile then records in its marker
+        the day its MAC was first found gone from O(phones) (a later or unreadable day is reset to
+        O(today)), and keeps the login generation its last file named.
+    type: str
+  retired_grace_days:
+    description:
+      - Days a MAC no longer in O(phones) keeps its unassigned profile and its login, counted from the
+        day its marker records; on that day plus O(retired_grace_days) its file and its login go
+        (0 at once). Not set, they stay. Needs O(today).
+    type: int
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -185,14 +204,18 @@ EXAMPLES = r"""
     mode: "0640"
     http_auth_file: /etc/nginx/provisioning.htpasswd
     http_auth_secret: "{{ vault_voip_sip_master_secret }}"
+    today: "2026-12-04"
+    retired_grace_days: 30
 """
 
 RETURN = r"""
 counts:
-  description: Files written, unchanged, given the unassigned profile, removed, and the total managed.
+  description:
+    - Files written, unchanged, given the unassigned profile, removed (C(expired) of them because their
+      MAC's grace had passed), and the total managed.
   type: dict
   returned: always
-  sample: {written: 1, unchanged: 9999, unassigned: 1, removed: 0, total: 10003, http_logins: 10001}
+  sample: {written: 1, unchanged: 9999, unassigned: 1, removed: 0, expired: 0, total: 10003, http_logins: 10001}
 changes:
   description:
     - The files concerned (C(written) with the names of changed settings), cut to 50 names per list

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import grp
 import hashlib
 import hmac
@@ -93,6 +94,7 @@ def desired_files(phones):
         if mac in macs:
             raise PhoneFilesError(f"phones[{index}]: MAC {mac} repeats phones[{macs[mac]}]")
         macs[mac] = index
+        _generation(f"phones[{index}] ({mac})", entry.get("login_rotation") or 0)
         try:
             rendered = templates.render(entry)
         except templates.TemplateError as exc:
@@ -151,17 +153,66 @@ def _attrs_differ(st, mode, uid, gid):
     )
 
 
-def device_http_password(secret, mac):
-    """A phone's HTTP password for its provisioning files (user name: the bare MAC), derived from ``secret``."""
-    digest = hmac.new(secret.encode(), f"phone-http:{mac}".encode(), hashlib.sha256).digest()
+def _generation(mac, rotation):
+    """``mac`` for login generation 0 (the derivation before rotation existed), ``mac:N`` after N rotations."""
+    if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+        raise PhoneFilesError(f"{mac}: login_rotation {rotation!r} is not a whole number, 0 or more")
+    return f"{mac}:{rotation}" if rotation else mac
+
+
+def device_http_password(secret, mac, rotation=0):
+    """A phone's HTTP password for its provisioning files (user name: the bare MAC), derived from ``secret``.
+
+    ``rotation`` (the device's ``password_rotation``) changes this one
+    password; 0 gives the password phones had before the counter existed.
+    """
+    label = _generation(mac, rotation)
+    digest = hmac.new(secret.encode(), f"phone-http:{label}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:24]
 
 
-def htpasswd_line(secret, mac):
+def htpasswd_line(secret, mac, rotation=0):
     """``mac:{SSHA}...`` for nginx's auth_basic_user_file; the salt is derived too, so the line is stable."""
-    salt = hmac.new(secret.encode(), f"phone-http-salt:{mac}".encode(), hashlib.sha256).digest()[:8]
-    password = device_http_password(secret, mac).encode()
+    label = _generation(mac, rotation)
+    salt = hmac.new(secret.encode(), f"phone-http-salt:{label}".encode(), hashlib.sha256).digest()[:8]
+    password = device_http_password(secret, mac, rotation).encode()
     return f"{mac}:{{SSHA}}{base64.b64encode(hashlib.sha1(password + salt).digest() + salt).decode()}\n"
+
+
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def parse_day(value, what):
+    """A ``datetime.date`` from ``YYYY-MM-DD``; PhoneFilesError naming ``what`` otherwise."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str) and _DAY.match(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PhoneFilesError(f"{what} {value!r} is not a date YYYY-MM-DD")
+
+
+def retired_day(marked, today):
+    """The day an orphan's MAC left the model: its marker's ``retired``, else (unset, unreadable, or
+    later than ``today``: never trusted to extend a login) ``today``."""
+    try:
+        day = parse_day(marked, "retired")
+    except PhoneFilesError:
+        return today
+    return min(day, today)
+
+
+def login_expired(retired, today, grace_days):
+    """Whether a MAC retired on ``retired`` has outlived ``grace_days`` on ``today`` (0: at once)."""
+    return (today - retired).days >= grace_days
+
+
+def _marked_login(fields):
+    """The login generation an existing file's marker names (0 when none or unreadable)."""
+    text = fields.get("login") or ""
+    return int(text) if text.isdigit() and len(text) <= 9 else 0
 
 
 HTPASSWD_HEAD = (
@@ -170,8 +221,9 @@ HTPASSWD_HEAD = (
 
 
 def sync_http_auth(path, secret, macs, mode, uid, gid, check_mode=False):
-    """Bring the htpasswd file ``path`` to one login per MAC in ``macs``; return whether it changed."""
-    text = HTPASSWD_HEAD + "".join(htpasswd_line(secret, mac) for mac in sorted(macs))
+    """Bring the htpasswd file ``path`` to one login per MAC in ``macs`` ({mac: login generation});
+    return whether it changed."""
+    text = HTPASSWD_HEAD + "".join(htpasswd_line(secret, mac, macs[mac]) for mac in sorted(macs))
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -181,6 +233,91 @@ def sync_http_auth(path, secret, macs, mode, uid, gid, check_mode=False):
     if not check_mode:
         write_atomic(os.path.dirname(path) or ".", os.path.basename(path), text, mode, uid, gid)
     return True
+
+
+def _wanted_plan(dest, wanted, on_disk, file_mode, uid, gid, out):
+    """Plan the assigned and common files: new, changed content, or changed attributes."""
+    for name, (text, _entry) in wanted.items():
+        st = on_disk.get(name)
+        if st is None:
+            out["plan"].append((name, text))
+            out["written"].append({"file": name, "new": True})
+            out["after"].append(f"{name}: new\n")
+            continue
+        current = _read(os.path.join(dest, name)) if st.st_size == len(text.encode()) else None
+        if current == text:
+            if _attrs_differ(st, file_mode, uid, gid):
+                out["plan"].append((name, text))
+                out["written"].append({"file": name, "keys": [], "attributes": True})
+                out["before"].append(f"{name}: owner/group/mode\n")
+                out["after"].append(f"{name}: owner/group/mode changed\n")
+            else:
+                out["unchanged"] += 1
+            continue
+        if current is None:
+            current = _read(os.path.join(dest, name))
+        keys = templates.changed_keys(current, text)
+        out["plan"].append((name, text))
+        out["written"].append({"file": name, "keys": keys})
+        out["before"].append(f"{name}: {', '.join(keys) or 'content'}\n")
+        out["after"].append(f"{name}: {', '.join(keys) or 'content'} changed\n")
+
+
+def _orphan_plan(dest, orphans, macs, on_disk, opts, out):
+    """Plan the orphans: removed, skipped (unknown vendor), or given the unassigned profile.
+
+    An orphan keeps the login generation its file names; with ``today`` its
+    marker records the day its MAC left the model, and once
+    ``retired_grace_days`` have passed its file (and so its login) goes.
+    Returns {mac: login generation} of the orphans still served.
+    """
+    today, grace = opts["today"], opts["grace"]
+    served = {}
+    for name in orphans:
+        mac = PER_MAC.match(name).group(1)
+        if mac in macs or opts["unassigned"] == "remove":
+            # A MAC that changed vendor (.cfg <-> .xml): its old file goes; or removal was asked for.
+            out["to_remove"].append(name)
+            continue
+        current = _read(os.path.join(dest, name))
+        vendor = templates.sniff_vendor(name, current)
+        if vendor is None:
+            out["skipped"].append(name)
+            continue
+        fields = templates.read_marker(current)
+        retired = fields.get("retired") if _DAY.match(fields.get("retired") or "") else None
+        if today is not None:
+            retired = retired_day(retired, today)
+            if grace is not None and login_expired(retired, today, grace):
+                out["to_remove"].append(name)
+                out["expired"].append(name)
+                continue
+            retired = retired.isoformat()
+        settings = templates.unassigned_settings(opts["common"], fields.get("model"), fields.get("site"))
+        settings["login"] = _marked_login(fields)
+        settings["retired"] = retired
+        served[mac] = settings["login"]
+        text = templates.render_unassigned(vendor, mac, settings)[name]
+        if current == text and not _attrs_differ(on_disk[name], opts["mode"], opts["uid"], opts["gid"]):
+            out["unchanged"] += 1
+            continue
+        out["plan"].append((name, text))
+        out["unassigned"].append(name)
+        out["before"].append(f"{name}: {fields.get('user') or 'assigned'}\n")
+        out["after"].append(f"{name}: unassigned\n")
+    return served
+
+
+def _apply(dest, out, file_mode, uid, gid):
+    for name, text in out["plan"]:
+        write_atomic(dest, name, text, file_mode, uid, gid)
+    for name in out["to_remove"]:
+        try:
+            os.unlink(os.path.join(dest, name))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise PhoneFilesError(f"cannot remove {os.path.join(dest, name)}: {exc}") from exc
 
 
 def sync(
@@ -194,94 +331,43 @@ def sync(
     check_mode=False,
     http_auth_file=None,
     http_auth_secret=None,
+    today=None,
+    retired_grace_days=None,
 ):
     """Bring ``dest`` to the files of ``phones``; return (changed, counts, changes, diff lines).
 
     ``changes`` has the file names written (with the setting names that
-    changed), unassigned and removed; ``diff`` is a list of (before, after)
+    changed), unassigned and removed (``expired``: removed because their
+    MAC's retirement outlived ``retired_grace_days``, counted from the day
+    ``today`` first found it gone); ``diff`` is a list of (before, after)
     lines naming files and setting names only.
     """
     if unassigned not in ("profile", "remove"):
         raise PhoneFilesError(f"unassigned must be 'profile' or 'remove', not {unassigned!r}")
+    day = None if today in (None, "") else parse_day(today, "today")
+    grace = retired_grace_days
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int) or grace < 0):
+        raise PhoneFilesError(f"retired_grace_days {grace!r} is not a whole number of days, 0 or more")
+    if grace is not None and day is None:
+        raise PhoneFilesError("retired_grace_days needs today (the run's date, YYYY-MM-DD)")
     file_mode = parse_mode(mode)
     uid, gid = _uid(owner), _gid(group)
     wanted, macs = desired_files(phones)
     on_disk = list_directory(dest)
+    out = {"plan": [], "written": [], "unassigned": [], "to_remove": [], "skipped": [], "expired": [],
+           "before": [], "after": [], "unchanged": 0}  # fmt: skip
 
-    written, unchanged, made_unassigned, removed, skipped = [], 0, [], [], []
-    plan = []  # (name, text) to write
-    diff_before, diff_after = [], []
-
-    for name, (text, _entry) in wanted.items():
-        st = on_disk.get(name)
-        if st is None:
-            plan.append((name, text))
-            written.append({"file": name, "new": True})
-            diff_after.append(f"{name}: new\n")
-            continue
-        current = _read(os.path.join(dest, name)) if st.st_size == len(text.encode()) else None
-        if current == text:
-            if _attrs_differ(st, file_mode, uid, gid):
-                plan.append((name, text))
-                written.append({"file": name, "keys": [], "attributes": True})
-                diff_before.append(f"{name}: owner/group/mode\n")
-                diff_after.append(f"{name}: owner/group/mode changed\n")
-            else:
-                unchanged += 1
-            continue
-        if current is None:
-            current = _read(os.path.join(dest, name))
-        keys = templates.changed_keys(current, text)
-        plan.append((name, text))
-        written.append({"file": name, "keys": keys})
-        diff_before.append(f"{name}: {', '.join(keys) or 'content'}\n")
-        diff_after.append(f"{name}: {', '.join(keys) or 'content'} changed\n")
-
+    _wanted_plan(dest, wanted, on_disk, file_mode, uid, gid, out)
     orphans = sorted(
-        name
-        for name, _st in on_disk.items()
-        if PER_MAC.match(name) and name not in wanted and name not in COMMON_NAMES
+        name for name in on_disk if PER_MAC.match(name) and name not in wanted and name not in COMMON_NAMES
     )
-    to_remove = []
-    for name in orphans:
-        mac = PER_MAC.match(name).group(1)
-        path = os.path.join(dest, name)
-        if mac in macs:
-            # A MAC that changed vendor (.cfg <-> .xml): its old file goes.
-            to_remove.append(name)
-            continue
-        if unassigned == "remove":
-            to_remove.append(name)
-            continue
-        current = _read(path)
-        vendor = templates.sniff_vendor(name, current)
-        if vendor is None:
-            skipped.append(name)
-            continue
-        fields = templates.read_marker(current)
-        settings = templates.unassigned_settings(common, fields.get("model"), fields.get("site"))
-        text = templates.render_unassigned(vendor, mac, settings)[name]
-        if current == text and not _attrs_differ(on_disk[name], file_mode, uid, gid):
-            unchanged += 1
-            continue
-        plan.append((name, text))
-        made_unassigned.append(name)
-        diff_before.append(f"{name}: {fields.get('user') or 'assigned'}\n")
-        diff_after.append(f"{name}: unassigned\n")
-    for name in to_remove:
-        removed.append(name)
-        diff_before.append(f"{name}\n")
-
+    opts = {"today": day, "grace": grace, "unassigned": unassigned, "common": common,
+            "mode": file_mode, "uid": uid, "gid": gid}  # fmt: skip
+    served_orphans = _orphan_plan(dest, orphans, macs, on_disk, opts, out)
+    removed = list(out["to_remove"])
+    out["before"].extend(f"{name}\n" for name in removed)
     if not check_mode:
-        for name, text in plan:
-            write_atomic(dest, name, text, file_mode, uid, gid)
-        for name in to_remove:
-            try:
-                os.unlink(os.path.join(dest, name))
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise PhoneFilesError(f"cannot remove {os.path.join(dest, name)}: {exc}") from exc
+        _apply(dest, out, file_mode, uid, gid)
 
     http_changed = False
     if http_auth_file:
@@ -289,31 +375,32 @@ def sync(
             raise PhoneFilesError("http_auth_file needs http_auth_secret")
         # Every MAC served a file (assigned, or given the unassigned profile) gets a login.
         served = {
-            PER_MAC.match(name).group(1)
-            for name in wanted
+            PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
+            for name, (_text, entry) in wanted.items()
             if PER_MAC.match(name) and name not in COMMON_NAMES
         }
-        served |= {
-            PER_MAC.match(name).group(1) for name in orphans if name not in to_remove and name not in skipped
-        }
+        served.update(served_orphans)
         http_changed = sync_http_auth(
             http_auth_file, http_auth_secret, served, file_mode, uid, gid, check_mode
         )
         if http_changed:
-            diff_before.append(f"{http_auth_file}: device logins\n")
-            diff_after.append(f"{http_auth_file}: {len(served)} device login(s)\n")
+            out["before"].append(f"{http_auth_file}: device logins\n")
+            out["after"].append(f"{http_auth_file}: {len(served)} device login(s)\n")
 
+    written, made_unassigned, skipped = out["written"], out["unassigned"], out["skipped"]
     counts = {
         "written": len(written),
-        "unchanged": unchanged,
+        "unchanged": out["unchanged"],
         "unassigned": len(made_unassigned),
         "removed": len(removed),
+        "expired": len(out["expired"]),
         "total": len(wanted) + (len(orphans) - len(removed) - len(skipped)),
     }
     changes = {
         "written": written[:LIST_LIMIT],
         "unassigned": made_unassigned[:LIST_LIMIT],
         "removed": removed[:LIST_LIMIT],
+        "expired": out["expired"][:LIST_LIMIT],
         "skipped": skipped[:LIST_LIMIT],
         "truncated": any(len(x) > LIST_LIMIT for x in (written, made_unassigned, removed, skipped)),
     }
@@ -321,7 +408,7 @@ def sync(
         counts["http_logins"] = len(served)
         changes["http_logins_changed"] = http_changed
     changed = bool(written or made_unassigned or removed or http_changed)
-    return changed, counts, changes, (diff_before, diff_after)
+    return changed, counts, changes, (out["before"], out["after"])
 
 
 def diff_text(dest, lines, limit=200):
@@ -355,6 +442,7 @@ PHONE_OPTIONS = {
     "site": {"type": "str"},
     "display_name": {"type": "str"},
     "extension": {"type": "str", "required": True},
+    "login_rotation": {"type": "int", "default": 0},
     "firmware": {"type": "dict", "options": {"version": {"type": "str"}, "url": {"type": "str"}}},
     "account": {"type": "dict", "required": True, "options": ACCOUNT_OPTIONS},
     "timezone": {"type": "str"},
@@ -386,6 +474,8 @@ ARGUMENT_SPEC = {
     "unassigned": {"type": "str", "default": "profile", "choices": ["profile", "remove"]},
     "http_auth_file": {"type": "path"},
     "http_auth_secret": {"type": "str", "no_log": True},
+    "today": {"type": "str"},
+    "retired_grace_days": {"type": "int"},
 }
 
 
@@ -421,6 +511,8 @@ def run_module():
             "mode": str(params["mode"]),
             "unassigned": params["unassigned"],
             "http_auth_file": params["http_auth_file"],
+            "today": params["today"],
+            "retired_grace_days": params["retired_grace_days"],
         }
     }
     try:
@@ -435,6 +527,8 @@ def run_module():
             check_mode=module.check_mode,
             http_auth_file=params["http_auth_file"],
             http_auth_secret=params["http_auth_secret"],
+            today=params["today"],
+            retired_grace_days=params["retired_grace_days"],
         )
     except PhoneFilesError as exc:
         module.fail_json(msg=str(exc), invocation=invocation)

@@ -71,10 +71,20 @@ def _offset(minutes, sep=":"):
     return sign, hours, mins
 
 
-def marker(vendor, model, site, user=None):
-    """The marker text (no comment syntax): vendor, model, site and, if assigned, the user."""
+def marker(vendor, model, site, user=None, login=0, retired=None):
+    """The marker text (no comment syntax): vendor, model, site and, if assigned, the user.
+
+    ``login``: the generation of the phone's provisioning login (its
+    ``password_rotation``), named only once raised, so that a rotation
+    changes that phone's file and no other. ``retired``: the day
+    (YYYY-MM-DD) the MAC left the model, on an unassigned profile.
+    """
     fields = [f"vendor={clean(vendor)}", f"model={clean(model)}", f"site={clean(site)}"]
     fields.append(f"user={clean(user)}" if user else f"user={UNASSIGNED}")
+    if login:
+        fields.append(f"login={int(login)}")
+    if retired:
+        fields.append(f"retired={clean(retired)}")
     return f"{MARKER} {' '.join(fields)}"
 
 
@@ -367,7 +377,13 @@ def render(entry):
             "voice_vlan": entry.get("voice_vlan"),
             "syslog_server": entry.get("syslog_server"),
             "firmware_url": (entry.get("firmware") or {}).get("url"),
-            "_marker": marker(vendor, entry.get("model"), entry.get("site"), entry.get("user") or mac),
+            "_marker": marker(
+                vendor,
+                entry.get("model"),
+                entry.get("site"),
+                entry.get("user") or mac,
+                login=entry.get("login_rotation") or 0,
+            ),
         }
         text = RENDERERS[vendor](
             settings,
@@ -402,12 +418,17 @@ def render_unassigned(vendor, mac, common):
 
     ``common`` is the flat settings of the phone (see ``unassigned_settings``):
     timezone, utc_offset_minutes, ntp_servers, voice_vlan, syslog_server,
-    firmware_url, and model and site for the marker.
+    firmware_url, and for the marker model, site, login (the generation of
+    its provisioning login) and retired (the day the MAC left the model).
     """
     name = file_name(vendor, mac)
     settings = dict(common or {})
     settings["_marker"] = marker(
-        vendor, settings.get("model") or "unknown", settings.get("site") or "unknown"
+        vendor,
+        settings.get("model") or "unknown",
+        settings.get("site") or "unknown",
+        login=settings.get("login") or 0,
+        retired=settings.get("retired"),
     )
     return {name: RENDERERS[vendor](settings)}
 

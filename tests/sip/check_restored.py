@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 from netmiko import ConnectHandler
-from phone_http import http_get
+from phone_http import file_url, http_get
 
 from module_utils.voip_backup import decrypt_file, verify
 from module_utils.voip_netdev import mask, strip_volatile
@@ -48,7 +48,7 @@ def test_call_server_every_active_user_registers_and_a_call_is_answered(
 
 def test_provisioning_server_every_active_phone_fetches_its_file(restored, estate, users, device_login):
     models = estate.hosts[restored]["voip_phone_models"]
-    address = estate.hosts[restored]["ansible_host"]
+    server = estate.hosts[restored]
     fetched = 0
     for user in users.values():
         if user.status != "active":
@@ -60,7 +60,7 @@ def test_provisioning_server_every_active_phone_fetches_its_file(restored, estat
                 if models[device["model"]]["vendor"] in ("yealink", "polycom")
                 else f"{bare}.xml"
             )
-            status, text = http_get(f"http://{address}/{name}", device_login(device["mac"]))
+            status, text = http_get(file_url(server, name), device_login(device["mac"]))
             assert status == 200 and user.extension in text, (user.id, name, status)
             fetched += 1
     assert fetched, "no active phone in the directory"

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import phone_http
 import pytest
 import yaml
 
@@ -81,16 +82,34 @@ def estate(lab_topology):
 
 
 @pytest.fixture(scope="session")
-def device_login(estate):
-    """mac -> the phone's provisioning login (user: the bare MAC), as the provisioning server keeps it."""
+def device_login(estate, podman_exec):
+    """mac -> the phone's provisioning login (user: the bare MAC), as the provisioning server keeps it.
+
+    The password's generation is the device's ``password_rotation`` in the
+    model (``rotation`` overrides it). Phones fetch over HTTPS when the lab
+    has TLS on: the certificate each provisioning server made is trusted here.
+    """
     from module_utils.voip_phone_files import device_http_password
 
     anyhost = next(iter(estate.hosts.values()))
     secret = purpose_key(anyhost["vault_voip_sip_master_secret"], "phone-http")
+    rotations = {
+        str(device["mac"]).replace(":", "").lower(): int(device.get("password_rotation", 0))
+        for user in anyhost["voip_users"]
+        for device in user.get("devices") or []
+    }
+    for name in estate.hosts_in("provisioning_servers"):
+        if estate.hosts[name].get("provisioning_server_tls"):
+            certificate = (
+                estate.hosts[name].get("provisioning_server_tls_certificate") or "/etc/nginx/provisioning.crt"
+            )
+            phone_http.trust(podman_exec(name, "cat", certificate).stdout)
 
-    def login(mac: str) -> tuple[str, str]:
+    def login(mac: str, rotation: int | None = None) -> tuple[str, str]:
         bare = mac.replace(":", "").lower()
-        return bare, device_http_password(secret, bare)
+        return bare, device_http_password(
+            secret, bare, rotations.get(bare, 0) if rotation is None else rotation
+        )
 
     return login
 

@@ -1,9 +1,11 @@
 """Desk phone files as phones fetch them: per vendor, from the model, and usable.
 
-Every active user's phone file is fetched over HTTP from the controller (a
-voice network), parsed the way its vendor writes it, checked against the
-model, and then used: a SIPp phone configured only from the fetched file
-(account, password, server) registers with the call server.
+Every active user's phone file is fetched from the controller (a voice
+network) as a phone fetches it (HTTPS when the lab has TLS on), parsed the
+way its vendor writes it, checked against the model, and then used: a SIPp
+phone configured only from the fetched file (account, password, server)
+registers with the call server. With TLS on, plain HTTP gives nothing: no
+file, no firmware, no login challenge.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import dataclasses
 import xml.etree.ElementTree as ET
 
 import pytest
-from phone_http import http_get
+from phone_http import file_url, http_exchange, http_get
 
 pytestmark = pytest.mark.lab
 
@@ -55,8 +57,8 @@ def provisioning(estate):
     return estate.hosts[name]
 
 
-def fetch(server: str, name: str, login: tuple[str, str]) -> str:
-    status, text = http_get(f"http://{server}/{name}", login)
+def fetch(server: dict, name: str, login: tuple[str, str]) -> str:
+    status, text = http_get(file_url(server, name), login)
     assert status == 200, (name, status)
     return text
 
@@ -75,7 +77,7 @@ def test_every_active_users_phone_file_matches_the_model(users, estate, provisio
     vendors = set()
     for user, device, vendor in devices(users, estate):
         name = file_name(vendor, device["mac"])
-        settings = parse(vendor, fetch(provisioning["ansible_host"], name, device_login(device["mac"])))
+        settings = parse(vendor, fetch(provisioning, name, device_login(device["mac"])))
         assert settings == {"user": user.extension, "password": user.password, "domain": user.domain,
                             "proxy": user.server, "vlan": str(vlans[user.site]), "name": user.model["name"]}, user.id  # fmt: skip
         vendors.add(vendor)
@@ -88,7 +90,7 @@ def test_a_phone_configured_from_its_file_registers(
 ):
     user, device, _ = next(d for d in devices(users, estate) if d[2] == vendor)
     name = file_name(vendor, device["mac"])
-    settings = parse(vendor, fetch(provisioning["ansible_host"], name, device_login(device["mac"])))
+    settings = parse(vendor, fetch(provisioning, name, device_login(device["mac"])))
     # Only what the file says: the account, its password and the server.
     phone = dataclasses.replace(user, extension=settings["user"], password=settings["password"],
                                 domain=settings["domain"], server=settings["proxy"])  # fmt: skip
@@ -97,7 +99,7 @@ def test_a_phone_configured_from_its_file_registers(
 
 def test_a_phone_fetches_only_its_own_file_with_its_own_login(users, estate, provisioning, device_login):
     (_, mine, vendor), (_, other, _) = list(devices(users, estate))[:2]
-    url = f"http://{provisioning['ansible_host']}/{file_name(vendor, mine['mac'])}"
+    url = file_url(provisioning, file_name(vendor, mine["mac"]))
     user, password = device_login(mine["mac"])
     assert http_get(url)[0] == 401, "no login: the challenge phones answer with their credentials"
     assert http_get(url, (user, password + "x"))[0] == 401
@@ -105,7 +107,7 @@ def test_a_phone_fetches_only_its_own_file_with_its_own_login(users, estate, pro
     assert http_get(url, (user, password))[0] == 200
     # The vendors' common files: any phone's login.
     for name in ("y000000000000.cfg", "000000000000.cfg"):
-        assert http_get(f"http://{provisioning['ansible_host']}/{name}", device_login(other["mac"]))[0] == 200
+        assert http_get(file_url(provisioning, name), device_login(other["mac"]))[0] == 200
 
 
 def test_each_models_firmware_is_served_where_its_phone_files_point(
@@ -120,9 +122,9 @@ def test_each_models_firmware_is_served_where_its_phone_files_point(
             continue
         seen.add(device["model"])
         version = str(components.get(device["model"]) or models[device["model"]]["firmware"])
-        url = f"http://{provisioning['ansible_host']}/firmware/{vendor}/{device['model']}/{version}"
+        url = file_url(provisioning, f"firmware/{vendor}/{device['model']}/{version}")
         login = device_login(device["mac"])
-        assert url in fetch(provisioning["ansible_host"], file_name(vendor, device["mac"]), login)
+        assert url in fetch(provisioning, file_name(vendor, device["mac"]), login)
         status, body = http_get(url, login)
         assert status == 200 and body.startswith(
             f"LAB STAND-IN FIRMWARE: {vendor} {device['model']} {version}"
@@ -154,3 +156,25 @@ def test_files_are_served_over_https_with_the_lab_certificate(
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request.full_url, timeout=5, context=context)
     assert refused.value.code == 401
+
+
+def test_plain_http_gives_nothing_when_tls_is_on(users, estate, provisioning, device_login):
+    """No phone file, no firmware and no login challenge in clear: 403 for everything, with or without a login.
+
+    A 401 over plain HTTP would invite a phone to send its password in clear.
+    """
+    assert provisioning.get("provisioning_server_tls"), "the lab serves phones over HTTPS"
+    address = provisioning["ansible_host"]
+    _, device, vendor = next(devices(users, estate))
+    login = device_login(device["mac"])
+    model = estate.hosts["cs1"]["voip_phone_models"][device["model"]]
+    paths = [file_name(vendor, device["mac"]), "y000000000000.cfg", "000000000000.cfg", "",
+             f"firmware/{vendor}/{device['model']}/{model['firmware']}", "000000000000.unknown"]  # fmt: skip
+    for path in paths:
+        for credentials in (None, login):
+            status, headers, body = http_exchange(f"http://{address}/{path}", credentials)
+            assert status == 403, (path, credentials is not None, status)
+            assert "WWW-Authenticate" not in headers, path
+            assert login[1] not in body and "password" not in body.lower(), path
+    # The same file over HTTPS with the same login: the phone's way.
+    assert http_get(file_url(provisioning, paths[0]), login)[0] == 200

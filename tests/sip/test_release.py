@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from phone_http import http_get
+from phone_http import file_url, http_get
 
 from module_utils import voip_sip
 from voipctl.lab import ansible_environment
@@ -125,7 +125,7 @@ def lab_hosts(estate):
 
 
 def test_a_good_release_reaches_every_host_and_keeps_registrations(
-    tmp_path_factory, lab_hosts, users, register, call, answering, podman_exec, device_login
+    tmp_path_factory, lab_hosts, users, register, call, answering, podman_exec, device_login, estate
 ):
     inventory = manifest_copy(tmp_path_factory, "1.1", "2026.11.1", firmware=True)
     kept = next(u for u in users.values() if u.status == "active" and u.site == "ams")
@@ -153,9 +153,9 @@ def test_a_good_release_reaches_every_host_and_keeps_registrations(
         podman_exec("cs1", "kamcmd", "ul.rm", "location", f"s:{kept.extension}", check=False)
     everyone_registers_and_calls(users, register, call, answering)
     # Firmware site by site: Amsterdam's T54W gets the new image, Tehran's keeps the model's.
-    prov = lab_hosts["prov1"]
-    ams = http_get(f"http://{prov}/805ec0102001.cfg", device_login(AMS_T54W))
-    thr = http_get(f"http://{prov}/805ec0103001.cfg", device_login(THR_T54W))
+    prov = estate.hosts["prov1"]
+    ams = http_get(file_url(prov, "805ec0102001.cfg"), device_login(AMS_T54W))
+    thr = http_get(file_url(prov, "805ec0103001.cfg"), device_login(THR_T54W))
     assert ams[0] == 200 and f"/yealink-t54w/{T54W_NEW}" in ams[1]
     assert thr[0] == 200 and "/yealink-t54w/96.86.0.100" in thr[1]
 

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from phone_http import http_get
+from phone_http import file_url, http_get
 
 from voipctl.cli import main as voipctl
 from voipctl.derive.secrets import sip_password
@@ -45,9 +45,9 @@ def directory(tmp_path_factory):
     apply_users(LAB)
 
 
-def fetch_text(server: str, name: str, login: tuple[str, str]) -> str | None:
+def fetch_text(server: dict, name: str, login: tuple[str, str]) -> str | None:
     """A file from the provisioning server as a phone on the voice network fetches it (None: 404)."""
-    status, text = http_get(f"http://{server}/{name}", login)
+    status, text = http_get(file_url(server, name), login)
     if status == 404:
         return None
     assert status == 200, (name, status)
@@ -118,7 +118,7 @@ def test_leaver_is_refused_after_apply(directory, users, estate, register, devic
     apply_users(directory)
     assert register(leaver).final == "403"
     # The leaver's desk phone now fetches the unassigned profile: no account, no password.
-    prov = estate.hosts[estate.hosts_in("provisioning_servers")[0]]["ansible_host"]
+    prov = estate.hosts[estate.hosts_in("provisioning_servers")[0]]
     for mac in macs:
         found = (fetch_text(prov, f"{mac}.{ext}", device_login(mac)) for ext in ("cfg", "xml"))
         text = next(t for t in found if t is not None)

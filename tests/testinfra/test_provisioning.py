@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -13,10 +14,11 @@ import pytest
 from lab_expect import HOSTVARS, LAB
 
 PROVISIONING = [h.name for h in LAB.hosts if "provisioning_servers" in h.groups]
+# From a lab peer: the address filter is the point, not the certificate.
 FETCH = """
-import sys, urllib.request, urllib.error
+import ssl, sys, urllib.request, urllib.error
 try:
-    print(urllib.request.urlopen(sys.argv[1], timeout=3).status)
+    print(urllib.request.urlopen(sys.argv[1], timeout=3, context=ssl._create_unverified_context()).status)
 except urllib.error.HTTPError as exc:
     print(exc.code)
 """
@@ -34,14 +36,29 @@ def voice_subnets(name: str) -> list[ipaddress.IPv4Network]:
     return [ipaddress.ip_network(n) for site in sites.values() for n in site.get("voice_subnets", [])]
 
 
-def status_from_controller(url: str, login: tuple[str, str] | None = None) -> int:
+def answer_from_controller(url: str, login: tuple[str, str] | None = None, cadata: str | None = None):
+    """(status, headers) of a GET from the controller (a voice network); HTTPS trusts ``cadata`` only."""
     request = urllib.request.Request(url)
     if login:
         request.add_header("Authorization", "Basic " + base64.b64encode(":".join(login).encode()).decode())
+    context = ssl.create_default_context(cadata=cadata) if url.startswith("https://") else None
     try:
-        return urllib.request.urlopen(request, timeout=3).status
+        with urllib.request.urlopen(request, timeout=3, context=context) as answer:
+            return answer.status, answer.headers
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, exc.headers
+
+
+def status_from_controller(url: str, login: tuple[str, str] | None = None, cadata: str | None = None) -> int:
+    return answer_from_controller(url, login, cadata)[0]
+
+
+def phone_base(name: str, host) -> tuple[str, str | None]:
+    """(base URL, trusted certificate) phones fetch from: HTTPS with the server's certificate when TLS is on."""
+    address = HOSTVARS[name]["ansible_host"]
+    if HOSTVARS[name].get("provisioning_server_tls"):
+        return f"https://{address}", host.file("/etc/nginx/provisioning.crt").content_string
+    return f"http://{address}", None
 
 
 def a_phone_login(name: str) -> tuple[str, str]:
@@ -49,10 +66,10 @@ def a_phone_login(name: str) -> tuple[str, str]:
     from module_utils.voip_phone_files import device_http_password
     from voipctl.derive.secrets import purpose_key
 
-    mac = next(d["mac"] for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])
-    bare = mac.replace(":", "").lower()
+    device = next(d for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])
+    bare = device["mac"].replace(":", "").lower()
     key = purpose_key(HOSTVARS[name]["vault_voip_sip_master_secret"], "phone-http")
-    return bare, device_http_password(key, bare)
+    return bare, device_http_password(key, bare, int(device.get("password_rotation", 0)))
 
 
 def status_from(peer: str, url: str) -> int:
@@ -85,21 +102,33 @@ def test_phone_files_are_not_world_readable(prov):
 
 
 def test_voice_network_gets_files_but_no_listing(prov):
-    name, _ = prov
-    address = HOSTVARS[name]["ansible_host"]
+    name, host = prov
+    base, cadata = phone_base(name, host)
     assert any(ipaddress.ip_address(LAB.gateway) in net for net in voice_subnets(name)), (
         "the controller is a phone"
     )
     # A phone's login is needed for anything; with one, no listing and no guessing.
-    assert status_from_controller(f"http://{address}/") == 401
+    assert status_from_controller(f"{base}/", cadata=cadata) == 401
     login = a_phone_login(name)
-    assert status_from_controller(f"http://{address}/", login) == 404
-    assert status_from_controller(f"http://{address}/000000000000.unknown", login) == 404
+    assert status_from_controller(f"{base}/", login, cadata) == 404
+    assert status_from_controller(f"{base}/000000000000.unknown", login, cadata) == 404
+
+
+def test_plain_http_answers_nothing_with_tls_on(prov):
+    """403 for everything on port 80, a phone's login or not, and no login challenge (no password in clear)."""
+    name, _ = prov
+    if not HOSTVARS[name].get("provisioning_server_tls"):
+        pytest.skip(f"{name} serves plain HTTP only (provisioning_server_tls off)")
+    address, login = HOSTVARS[name]["ansible_host"], a_phone_login(name)
+    for path in (f"{login[0]}.cfg", f"{login[0]}.xml", "y000000000000.cfg", "firmware/", ""):
+        for credentials in (None, login):
+            status, headers = answer_from_controller(f"http://{address}/{path}", credentials)
+            assert status == 403 and "WWW-Authenticate" not in headers, (path, status)
 
 
 def test_other_networks_are_refused(prov):
-    name, _ = prov
-    address = HOSTVARS[name]["ansible_host"]
+    name, host = prov
+    base, _ = phone_base(name, host)
     outside = [
         h.name
         for h in LAB.hosts
@@ -107,4 +136,4 @@ def test_other_networks_are_refused(prov):
     ]
     assert outside, "the lab has a peer outside every voice subnet"
     for peer in outside:
-        assert status_from(peer, f"http://{address}/000000000000.unknown") == 403, peer
+        assert status_from(peer, f"{base}/000000000000.unknown") == 403, peer

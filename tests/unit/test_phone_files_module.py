@@ -74,7 +74,14 @@ def no_secret(out):
 def test_check_apply_reapply(dest, run):
     code, result, out = run(args(dest), check=True, diff=True)
     assert code == 0 and result["changed"], result
-    assert result["counts"] == {"written": 6, "unchanged": 0, "unassigned": 0, "removed": 0, "total": 6}
+    assert result["counts"] == {
+        "written": 6,
+        "unchanged": 0,
+        "unassigned": 0,
+        "removed": 0,
+        "expired": 0,
+        "total": 6,
+    }
     assert "805ec0000000.cfg: new" in result["diff"]["after"]
     assert list(dest.iterdir()) == []  # check mode wrote nothing
     assert no_secret(out)
@@ -85,7 +92,14 @@ def test_check_apply_reapply(dest, run):
     assert no_secret(out)
     code, result, _ = run(args(dest), diff=True)
     assert code == 0 and not result["changed"]
-    assert result["counts"] == {"written": 0, "unchanged": 6, "unassigned": 0, "removed": 0, "total": 6}
+    assert result["counts"] == {
+        "written": 0,
+        "unchanged": 6,
+        "unassigned": 0,
+        "removed": 0,
+        "expired": 0,
+        "total": 6,
+    }
     assert result["diff"]["before"] == result["diff"]["after"] == ""
 
 
@@ -138,7 +152,14 @@ def test_orphan_mac_gets_the_unassigned_profile_of_its_vendor(dest, run, index):
     assert PASSWORDS[index] in (dest / NAMES[index]).read_text()  # check mode
     code, result, out = run(args(dest, remaining), diff=True)
     assert code == 0 and result["changed"] and result["changes"]["unassigned"] == [NAMES[index]]
-    assert result["counts"] == {"written": 0, "unchanged": 5, "unassigned": 1, "removed": 0, "total": 6}
+    assert result["counts"] == {
+        "written": 0,
+        "unchanged": 5,
+        "unassigned": 1,
+        "removed": 0,
+        "expired": 0,
+        "total": 6,
+    }
     assert f"{NAMES[index]}: unassigned" in result["diff"]["after"]
     text = (dest / NAMES[index]).read_text()
     assert PASSWORDS[index] not in text and "unassigned" in text and "10.0.0.32" in text  # the thr site's NTP

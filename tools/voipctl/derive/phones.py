@@ -1,7 +1,8 @@
 """What the provisioning server serves to desk phones, derived from the estate model.
 
 ``phone_data`` gives one entry per device of every active user: the MAC (bare
-and with colons), vendor, model, firmware, the SIP account (user name = the
+and with colons), vendor, model, the generation of its provisioning login
+(the device's ``password_rotation``), firmware, the SIP account (user name = the
 extension, password derived from the master secret as the call server's HA1
 is, domain and registrar of the call server of the user's site), the site's
 time, NTP and voice VLAN, the syslog target, and BLF line keys for the other
@@ -194,6 +195,11 @@ def phone_data(
                 raise PhoneDataError(f"{dwhat}: MAC {colon_mac(mac)} is already a device of user {seen[mac]}")
             seen[mac] = uid
             room = max(int(model.get("line_keys", 1)) - 1, 0)
+            rotation = device.get("password_rotation", 0)
+            if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+                raise PhoneDataError(
+                    f"{dwhat}.password_rotation: {rotation!r} is not a whole number, 0 or more"
+                )
             entries.append(
                 {
                     "mac": mac,
@@ -204,6 +210,8 @@ def phone_data(
                     "site": site,
                     "display_name": str(user.get("name") or ext),
                     "extension": ext,
+                    # The generation of the phone's provisioning login (the module derives the password).
+                    "login_rotation": rotation,
                     "firmware": firmware(model_name, phone_models, release, provisioning_url, site),
                     "account": {
                         "username": ext,

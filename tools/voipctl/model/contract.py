@@ -156,6 +156,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_users[].grants[].until": ("tools/voipctl/derive/users.py::active_grants",),
     "voip_users[].devices[].mac": (_PHONES,),
     "voip_users[].devices[].model": (_PHONES,),
+    # The phone's provisioning login generation (module phone_files derives the password).
+    "voip_users[].devices[].password_rotation": (_PHONES,),
     "voip_users[].status": (_USERS_OF_SITE, "tools/voipctl/derive/users.py::active_features", _PHONES),
     # The day ``voipctl user purge`` removes the leaver (and frees the numbers).
     "voip_users[].leave_date": ("tools/voipctl/directory.py::purge",),
@@ -218,6 +220,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     },
     # How long ``voipctl user purge`` keeps a leaver (and their numbers).
     "voip_directory_policy.leaver_grace_days": ("tools/voipctl/directory.py::Directory.grace_days",),
+    # How long a retired MAC keeps its unassigned profile and login (module phone_files).
+    "voip_directory_policy.retired_device_grace_days": ("roles/provisioning_server/defaults/main.yml",),
     "voip_site": (_KAMAILIO_FILTER, _HOSTS, _BASELINE),
     "ansible_host": (_KAMAILIO_FILTER, _HOSTS, "roles/kamailio/defaults/main.yml"),
     "voip_call_server.sip_domain": (_CALL_SERVER, _HOSTS),

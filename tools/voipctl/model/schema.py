@@ -152,6 +152,11 @@ class Grant(TypedDict):
 class Device(TypedDict):
     mac: DeviceMac
     model: Name
+    # The generation of the phone's provisioning login (HTTP password, user
+    # the bare MAC): raising it changes that one password (one htpasswd
+    # entry, one phone file), nothing else; the user's SIP password has the
+    # user's own counter. Absent: 0.
+    password_rotation: NotRequired[bounded(0, 1_000_000)]
 
 
 @with_config(_STRICT)
@@ -302,6 +307,11 @@ class DirectoryPolicy(TypedDict):
     # directory after the leave date before ``voipctl user purge`` removes it:
     # the numbers' quarantine before they can be issued again.
     leaver_grace_days: NotRequired[bounded(0, 3650)]
+    # Days a MAC gone from the directory (a leaver's or a replaced phone)
+    # keeps its unassigned profile and its provisioning login, counted from
+    # the day the provisioning server first found it gone; then both go.
+    # Absent: 30 (the provisioning_server role's default).
+    retired_device_grace_days: NotRequired[bounded(0, 3650)]
 
 
 @with_config(_STRICT)
