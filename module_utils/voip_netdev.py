@@ -21,8 +21,9 @@ there:
   whole device) every top-level line that is not intended is removed, except
   a line a pushed one overwrites (see ``plan``).
 
-Secrets in lines (``secret``, ``password``, ``key`` values) are masked in
-everything returned.
+Secrets in lines (``secret``, ``password``, ``key``, ``key-string``, SNMP
+communities and v3 auth/priv, ...: ``SECRETS``) are masked in everything
+returned.
 """
 
 from __future__ import annotations
@@ -42,8 +43,43 @@ VOLATILE = [
 ]
 # Header and footer lines of ``show running-config`` that are not configuration.
 _NOT_CONFIG = re.compile(r"^(!.*|end|version \S+)$")
-SECRET = re.compile(r"(?P<key>\b(?:secret|password|key|community)(?: [0-9])?) (?P<value>\S+)")
 MASK = "********"
+# Secrets in configuration lines and command output. Each rule keeps what
+# names the setting (``keep``) and masks the rest of the line: a value may be
+# quoted with spaces, and what follows a secret on its line (an address, a
+# realm, a priv secret) is not worth the risk. Case-insensitive, any spacing;
+# an encryption type (0, 5, 6, 7, 8, 9) stays visible.
+_SP = r"[^\S\r\n]+"  # spacing within a line
+_TYPE = rf"(?:[0-9]{{1,2}}{_SP}(?=\S))?"
+SECRETS = (
+    # username X secret|password [T] S, enable secret|password [level N] [T] S,
+    # key [T] S (tacacs, radius, crypto isakmp, pre-shared-key, ntp
+    # authentication-key, ospf message-digest-key), key-string [T] S (key
+    # chains, HSRP md5), snmp-server community S, wpa-psk ascii|hex [T] S,
+    # ppp chap password, sip-ua credentials / voice-class authentication ... password S.
+    re.compile(
+        rf"(?P<keep>\b(?:secret|passwd|password|key-string|community|wpa-psk(?:{_SP}(?:ascii|hex))?"
+        rf"|key(?!{_SP}(?:chain|config-key)\b)){_SP}{_TYPE})(?P<value>\S[^\r\n]*)",
+        re.IGNORECASE,
+    ),
+    # snmp-server user U G v3 [encrypted] auth md5|sha... A [priv des|3des|aes N P]
+    re.compile(rf"(?P<keep>\bauth{_SP}(?:md5|sha\S*){_SP})(?P<value>\S[^\r\n]*)", re.IGNORECASE),
+    re.compile(
+        rf"(?P<keep>\bpriv{_SP}(?:des|3des|aes(?:{_SP}[0-9]+)?){_SP})(?P<value>\S[^\r\n]*)", re.IGNORECASE
+    ),
+    # snmp-server host A [traps|informs] [version 1|2c] COMMUNITY (v3 names a user: kept)
+    re.compile(
+        rf"(?P<keep>\bsnmp-server{_SP}host{_SP}\S+{_SP}(?:(?:traps|informs){_SP})?(?:version{_SP}(?:1|2c){_SP})?)"
+        r"(?!version\b)(?P<value>\S[^\r\n]*)",
+        re.IGNORECASE,
+    ),
+    # standby|vrrp|glbp N authentication [text] S, ip nhrp authentication S
+    re.compile(
+        rf"(?P<keep>\b(?:(?:standby|vrrp|glbp)(?:{_SP}[0-9]+)?{_SP}authentication(?:{_SP}text)?"
+        rf"|nhrp{_SP}authentication){_SP})(?!md5\b)(?P<value>\S[^\r\n]*)",
+        re.IGNORECASE,
+    ),
+)
 
 
 class NetdevError(Exception):
@@ -51,8 +87,10 @@ class NetdevError(Exception):
 
 
 def mask(line: str) -> str:
-    """``line`` with the values of secrets replaced by ``********``."""
-    return SECRET.sub(lambda m: f"{m.group('key')} {MASK}", line)
+    """``line`` (or lines) with every secret and the rest of its line replaced by ``********``."""
+    for rule in SECRETS:
+        line = rule.sub(lambda m: m.group("keep") + MASK, line)
+    return line
 
 
 def strip_volatile(text: str) -> str:
