@@ -23,7 +23,8 @@ there:
 
 Secrets in lines (``secret``, ``password``, ``key``, ``key-string``, SNMP
 communities and v3 auth/priv, ...: ``SECRETS``) are masked in everything
-returned.
+returned. ``show_command_problem`` holds ``netdev_command`` to exactly one
+show command per entry.
 """
 
 from __future__ import annotations
@@ -253,6 +254,61 @@ def diff_text(host: str, added: list[str], removed: list[str]) -> dict:
         "before": "".join(f"{mask(line)}\n" for line in removed),
         "after": "".join(f"{mask(line)}\n" for line in added),
     }
+
+
+# -- show commands -----------------------------------------------------------------
+
+# The filters a show command may end in (``| include REGEX``), by any
+# abbreviation: IOS's other pipes write files or send the output away
+# (``| redirect tftp://...``, ``| tee``, ``| append``).
+SHOW_FILTERS = ("begin", "count", "exclude", "include", "section")
+
+
+def show_command_problem(command: str) -> str | None:
+    """Why ``command`` is not exactly one read-only show command, or None.
+
+    The device's line editor runs a line at CR or LF, Ctrl-Z ends a
+    configuration, Ctrl-U and backspace rewrite the line before it runs, an
+    escape starts a key sequence, ``?`` asks for help, and a Unicode line
+    separator is a line break to a CLI that splits text by lines: any
+    character outside printable ASCII is refused, as are ``;`` (a command
+    separator on some platforms), ``<`` and ``>`` (redirection) and pipes
+    other than the output filters of ``SHOW_FILTERS``.
+    """
+    for ch in command:
+        if not " " <= ch <= "~":
+            return f"it contains {_char_name(ch)}: one command per entry, printable ASCII only"
+    for ch in "?;<>":
+        if ch in command:
+            return f"it contains {ch!r}, which the device would not read as part of a show command"
+    command, *filters = command.split("|")
+    if not re.match(r"^show\s+\S", command.strip()):
+        return "only show commands are run here"
+    for part in filters:
+        word = part.split()[0].lower() if part.split() else ""
+        if not word or not any(name.startswith(word) for name in SHOW_FILTERS):
+            return f"the output may only be filtered ({', '.join(f'| {n}' for n in SHOW_FILTERS)}), not '| {part.strip()}'"
+    return None
+
+
+def _char_name(ch: str) -> str:
+    names = {
+        "\n": "a line feed",
+        "\r": "a carriage return",
+        "\t": "a tab",
+        "\x1a": "Ctrl-Z",
+        "\x1b": "an escape",
+    }
+    return f"{names[ch]} (U+{ord(ch):04X})" if ch in names else f"the character U+{ord(ch):04X}"
+
+
+def refused_show_commands(commands: list[str]) -> list[str]:
+    """One message per entry of ``commands`` that is not exactly one show command, naming the entry."""
+    return [
+        f"commands[{index}] {command!a}: {problem}"
+        for index, command in enumerate(commands)
+        if (problem := show_command_problem(command)) is not None
+    ]
 
 
 # -- the device ------------------------------------------------------------------

