@@ -30,6 +30,7 @@ EXAMPLES = r"""
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
+    known_hosts: "{{ voip_device_known_hosts }}"
     commands: [show isdn status, show voice port summary]
 """
 
