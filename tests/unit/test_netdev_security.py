@@ -1,4 +1,4 @@
-"""Network devices (#23): pinned host keys, one show command per entry, masked secrets.
+"""Network devices (#23): pinned host keys, one show command per entry, masked secrets, per-device logins.
 
 The modules run for real (module_runner) against the lab's gateway simulator
 (lab/images/netdev/iosgw.py) served in-process over SSH, with netmiko and
@@ -20,7 +20,7 @@ from netmiko.exceptions import NetmikoTimeoutException
 
 from module_utils import voip_backup, voip_netdev
 from module_utils.voip_netdev import mask, refused_show_commands, show_command_problem
-from voipctl import lab
+from voipctl import inventory, lab
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "admin", "lab-pass"
@@ -351,6 +351,23 @@ def test_a_host_key_refusal_inside_netmikos_exception_is_found():
     wrapped.__context__ = bad  # netmiko raises inside its except block: the context, not the cause
     assert voip_netdev._host_key_error(wrapped) is bad
     assert voip_netdev._host_key_error(NetmikoTimeoutException("TCP connection to device failed")) is None
+
+
+# -- per-device logins ------------------------------------------------------------------------------
+
+
+def test_a_device_uses_its_own_vault_login_and_the_others_the_shared_one(inv):
+    (inv / "group_vars" / "network_devices" / "per_device.yml").write_text(
+        "---\nvault_netdev_passwords:\n  gw1: gw1-own-password\nvault_netdev_usernames:\n  gw1: gw1-admin\n"
+    )
+    loaded = inventory.load(
+        inv, only=("voip_device_username", "voip_device_password", "voip_device_known_hosts")
+    )
+    gw1, sw1 = loaded.hosts["gw1"], loaded.hosts["sw1"]
+    assert (gw1["voip_device_username"], gw1["voip_device_password"]) == ("gw1-admin", "gw1-own-password")
+    assert sw1["voip_device_username"] == "admin"
+    assert sw1["voip_device_password"] not in ("", "gw1-own-password")
+    assert gw1["voip_device_known_hosts"].endswith("/ssh/known_hosts")
 
 
 # -- the lab's simulators get stable, pinned keys -----------------------------------------------------
