@@ -8,6 +8,8 @@ copy of ``inventory/lab`` with the gateways added in a group
 ``bench_gateways`` (a child of ``gateways``), so ``playbooks/backup.yml``
 backs them up exactly as it backs up gw1: netmiko on the controller, the
 point sealed (encrypted, manifest) and stored on the lab's backup server.
+Each simulator gets a host key of its own, pinned in a known_hosts file the
+inventory names (``voip_device_known_hosts``), as every device's is.
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ class Simulator:
     name: str
     address: str
     process: subprocess.Popen
+    # Its SSH host key's public half, OpenSSH format ("ssh-ed25519 AAAA...").
+    public_key: str = ""
+
+
+def host_key(path: Path) -> str:
+    """A host key for a simulator at ``path`` (generated once); its public half."""
+    import asyncssh
+
+    if not path.exists():
+        path.write_bytes(asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+        path.chmod(0o600)
+    return " ".join(asyncssh.read_private_key(path).export_public_key().decode().split()[:2])
 
 
 def _listening(address: str) -> bool:
@@ -57,13 +71,14 @@ def simulators(count: int, work: Path) -> Iterator[list[Simulator]]:
                 raise SystemExit(f"bench: {address}:{PORT} is taken; stop what listens there")
             state = work / "gateways" / name
             state.mkdir(parents=True, exist_ok=True)
+            public = host_key(state / "host_key")
             process = subprocess.Popen(
                 [sys.executable, str(IOSGW), "--hostname", name, "--listen-host", address,
                  "--listen-port", str(PORT), "--username", "admin", "--password", PASSWORD,
-                 "--state-dir", str(state)],
+                 "--state-dir", str(state), "--host-key", str(state / "host_key")],
                 stdout=subprocess.DEVNULL, stderr=(state / "stderr").open("w"),
             )  # fmt: skip
-            sims.append(Simulator(name, address, process))
+            sims.append(Simulator(name, address, process, public))
         deadline = time.monotonic() + 120
         waiting = list(sims)
         while waiting:
@@ -90,6 +105,9 @@ def simulators(count: int, work: Path) -> Iterator[list[Simulator]]:
 def inventory(sims: list[Simulator], work: Path) -> Path:
     """A copy of the lab inventory with the simulators as the group ``bench_gateways``."""
     out = copy_lab(work / "lab-gateways")
+    # Outside the inventory directory (Ansible would read it as an inventory).
+    known_hosts = work / "bench-gateways.known_hosts"
+    known_hosts.write_text("".join(f"[{sim.address}]:{PORT} {sim.public_key}\n" for sim in sims))
     hosts = yaml.safe_load((out / "hosts.yml").read_text())
     gateways = hosts["all"]["children"]["network_devices"]["children"]["gateways"]
     # Host variables: the group_vars/network_devices files outrank group
@@ -101,6 +119,7 @@ def inventory(sims: list[Simulator], work: Path) -> Path:
                 "voip_site": "ams",
                 "voip_device_port": PORT,
                 "voip_device_password": PASSWORD,
+                "voip_device_known_hosts": str(known_hosts),
             }
             for sim in sims
         },

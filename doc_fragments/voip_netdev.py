@@ -27,6 +27,15 @@ options:
     description: Enable secret, when the login does not land in privileged mode.
     type: str
     default: ''
+  known_hosts:
+    description:
+      - The known_hosts file that pins the device's SSH host key (the estate's C(voip_device_known_hosts)),
+        under the name C(host) (port 22) or C([host]:port).
+      - Checking is strict and uses this file only (no system or user known_hosts) and never adds a key.
+        A device whose key is not pinned there, or differs from the pinned one, fails before the login
+        with the expected and presented fingerprints and nothing is sent to it.
+    type: path
+    required: true
   device_type:
     description: netmiko device type.
     type: str

@@ -28,6 +28,7 @@ EXAMPLES = r"""
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
+    known_hosts: "{{ voip_device_known_hosts }}"
     dest: "{{ backup_dir }}/{{ inventory_hostname }}/running-config"
 """
 

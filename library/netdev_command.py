@@ -8,6 +8,10 @@ description:
   - Runs on the controller and opens one netmiko session to the device; runs each command of
     O(commands) and returns its output. Only C(show) commands are accepted, so the module can
     never change the device; it never reports a change.
+  - Each entry is exactly one show command, checked before the device is contacted. An entry with
+    a line break, any other control or non-ASCII character (Ctrl-Z, Ctrl-U, escape, U+2028 and so
+    on), C(?), C(;), C(<) or C(>), or a pipe other than an output filter (C(| include), C(| exclude),
+    C(| begin), C(| section), C(| count)) fails the task naming the entry, and nothing is run.
   - Secrets in the output are masked.
 options:
   commands:
@@ -26,6 +30,7 @@ EXAMPLES = r"""
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
+    known_hosts: "{{ voip_device_known_hosts }}"
     commands: [show isdn status, show voice port summary]
 """
 
@@ -36,12 +41,15 @@ outputs:
   returned: success
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voip_netdev import CONNECTION_SPEC, INVALID, NetdevError, connect, mask
-
-READ_ONLY = re.compile(r"^show\s+\S")
+from ansible.module_utils.voip_netdev import (
+    CONNECTION_SPEC,
+    INVALID,
+    NetdevError,
+    connect,
+    mask,
+    refused_show_commands,
+)
 
 
 def main():
@@ -50,9 +58,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    refused = [c for c in params["commands"] if not READ_ONLY.match(c.strip())]
+    refused = refused_show_commands(params["commands"])
     if refused:
-        module.fail_json(msg=f"only show commands are run here, not: {', '.join(refused)}")
+        module.fail_json(msg=mask(f"{params['host']}: nothing was run: " + "; ".join(refused)))
     session = None
     outputs = {}
     try:

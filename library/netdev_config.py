@@ -50,6 +50,7 @@ EXAMPLES = r"""
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
+    known_hosts: "{{ voip_device_known_hosts }}"
     intended: "{{ lookup('ansible.builtin.template', 'gateway.cfg.j2') }}"
     managed: ['^dial-peer voice ', '^voice-port ']
 
@@ -58,6 +59,7 @@ EXAMPLES = r"""
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
+    known_hosts: "{{ voip_device_known_hosts }}"
     intended: "{{ lookup('ansible.builtin.file', restored_config) }}"
     managed: ['^dial-peer voice ', '^voice-port ', '^ntp server ', '^logging host ']
     replace: true

@@ -21,14 +21,24 @@ there:
   whole device) every top-level line that is not intended is removed, except
   a line a pushed one overwrites (see ``plan``).
 
-Secrets in lines (``secret``, ``password``, ``key`` values) are masked in
-everything returned.
+Secrets in lines (``secret``, ``password``, ``key``, ``key-string``, SNMP
+communities and v3 auth/priv, ...: ``SECRETS``) are masked in everything
+returned. ``show_command_problem`` holds ``netdev_command`` to exactly one
+show command per entry.
+
+``connect`` pins the device's SSH host key: strict checking against the
+known_hosts file the estate names (``voip_device_known_hosts``) and nothing
+else; an unknown or changed key fails before the login with both
+fingerprints and what to do.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import re
+import socket
 
 # Lines that change without a configuration change; not part of a
 # configuration's identity (backups and comparisons drop them).
@@ -42,8 +52,43 @@ VOLATILE = [
 ]
 # Header and footer lines of ``show running-config`` that are not configuration.
 _NOT_CONFIG = re.compile(r"^(!.*|end|version \S+)$")
-SECRET = re.compile(r"(?P<key>\b(?:secret|password|key|community)(?: [0-9])?) (?P<value>\S+)")
 MASK = "********"
+# Secrets in configuration lines and command output. Each rule keeps what
+# names the setting (``keep``) and masks the rest of the line: a value may be
+# quoted with spaces, and what follows a secret on its line (an address, a
+# realm, a priv secret) is not worth the risk. Case-insensitive, any spacing;
+# an encryption type (0, 5, 6, 7, 8, 9) stays visible.
+_SP = r"[^\S\r\n]+"  # spacing within a line
+_TYPE = rf"(?:[0-9]{{1,2}}{_SP}(?=\S))?"
+SECRETS = (
+    # username X secret|password [T] S, enable secret|password [level N] [T] S,
+    # key [T] S (tacacs, radius, crypto isakmp, pre-shared-key, ntp
+    # authentication-key, ospf message-digest-key), key-string [T] S (key
+    # chains, HSRP md5), snmp-server community S, wpa-psk ascii|hex [T] S,
+    # ppp chap password, sip-ua credentials / voice-class authentication ... password S.
+    re.compile(
+        rf"(?P<keep>\b(?:secret|passwd|password|key-string|community|wpa-psk(?:{_SP}(?:ascii|hex))?"
+        rf"|key(?!{_SP}(?:chain|config-key)\b)){_SP}{_TYPE})(?P<value>\S[^\r\n]*)",
+        re.IGNORECASE,
+    ),
+    # snmp-server user U G v3 [encrypted] auth md5|sha... A [priv des|3des|aes N P]
+    re.compile(rf"(?P<keep>\bauth{_SP}(?:md5|sha\S*){_SP})(?P<value>\S[^\r\n]*)", re.IGNORECASE),
+    re.compile(
+        rf"(?P<keep>\bpriv{_SP}(?:des|3des|aes(?:{_SP}[0-9]+)?){_SP})(?P<value>\S[^\r\n]*)", re.IGNORECASE
+    ),
+    # snmp-server host A [traps|informs] [version 1|2c] COMMUNITY (v3 names a user: kept)
+    re.compile(
+        rf"(?P<keep>\bsnmp-server{_SP}host{_SP}\S+{_SP}(?:(?:traps|informs){_SP})?(?:version{_SP}(?:1|2c){_SP})?)"
+        r"(?!version\b)(?P<value>\S[^\r\n]*)",
+        re.IGNORECASE,
+    ),
+    # standby|vrrp|glbp N authentication [text] S, ip nhrp authentication S
+    re.compile(
+        rf"(?P<keep>\b(?:(?:standby|vrrp|glbp)(?:{_SP}[0-9]+)?{_SP}authentication(?:{_SP}text)?"
+        rf"|nhrp{_SP}authentication){_SP})(?!md5\b)(?P<value>\S[^\r\n]*)",
+        re.IGNORECASE,
+    ),
+)
 
 
 class NetdevError(Exception):
@@ -51,8 +96,10 @@ class NetdevError(Exception):
 
 
 def mask(line: str) -> str:
-    """``line`` with the values of secrets replaced by ``********``."""
-    return SECRET.sub(lambda m: f"{m.group('key')} {MASK}", line)
+    """``line`` (or lines) with every secret and the rest of its line replaced by ``********``."""
+    for rule in SECRETS:
+        line = rule.sub(lambda m: m.group("keep") + MASK, line)
+    return line
 
 
 def strip_volatile(text: str) -> str:
@@ -217,6 +264,61 @@ def diff_text(host: str, added: list[str], removed: list[str]) -> dict:
     }
 
 
+# -- show commands -----------------------------------------------------------------
+
+# The filters a show command may end in (``| include REGEX``), by any
+# abbreviation: IOS's other pipes write files or send the output away
+# (``| redirect tftp://...``, ``| tee``, ``| append``).
+SHOW_FILTERS = ("begin", "count", "exclude", "include", "section")
+
+
+def show_command_problem(command: str) -> str | None:
+    """Why ``command`` is not exactly one read-only show command, or None.
+
+    The device's line editor runs a line at CR or LF, Ctrl-Z ends a
+    configuration, Ctrl-U and backspace rewrite the line before it runs, an
+    escape starts a key sequence, ``?`` asks for help, and a Unicode line
+    separator is a line break to a CLI that splits text by lines: any
+    character outside printable ASCII is refused, as are ``;`` (a command
+    separator on some platforms), ``<`` and ``>`` (redirection) and pipes
+    other than the output filters of ``SHOW_FILTERS``.
+    """
+    for ch in command:
+        if not " " <= ch <= "~":
+            return f"it contains {_char_name(ch)}: one command per entry, printable ASCII only"
+    for ch in "?;<>":
+        if ch in command:
+            return f"it contains {ch!r}, which the device would not read as part of a show command"
+    command, *filters = command.split("|")
+    if not re.match(r"^show\s+\S", command.strip()):
+        return "only show commands are run here"
+    for part in filters:
+        word = part.split()[0].lower() if part.split() else ""
+        if not word or not any(name.startswith(word) for name in SHOW_FILTERS):
+            return f"the output may only be filtered ({', '.join(f'| {n}' for n in SHOW_FILTERS)}), not '| {part.strip()}'"
+    return None
+
+
+def _char_name(ch: str) -> str:
+    names = {
+        "\n": "a line feed",
+        "\r": "a carriage return",
+        "\t": "a tab",
+        "\x1a": "Ctrl-Z",
+        "\x1b": "an escape",
+    }
+    return f"{names[ch]} (U+{ord(ch):04X})" if ch in names else f"the character U+{ord(ch):04X}"
+
+
+def refused_show_commands(commands: list[str]) -> list[str]:
+    """One message per entry of ``commands`` that is not exactly one show command, naming the entry."""
+    return [
+        f"commands[{index}] {command!a}: {problem}"
+        for index, command in enumerate(commands)
+        if (problem := show_command_problem(command)) is not None
+    ]
+
+
 # -- the device ------------------------------------------------------------------
 
 CONNECTION_SPEC = {
@@ -225,19 +327,116 @@ CONNECTION_SPEC = {
     "username": {"type": "str", "required": True},
     "password": {"type": "str", "required": True, "no_log": True},
     "enable_secret": {"type": "str", "default": "", "no_log": True},
+    "known_hosts": {"type": "path", "required": True},
     "device_type": {"type": "str", "default": "cisco_ios"},
     "timeout": {"type": "int", "default": 20},
 }
 
 
-def connect(params: dict):
-    """A netmiko session to the device, in privileged mode; NetdevError with a clear message otherwise."""
+def fingerprint(key) -> str:
+    """A paramiko key as OpenSSH shows it: ``ssh-ed25519 SHA256:...``."""
+    digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+    return f"{key.get_name()} SHA256:{digest}"
+
+
+def known_hosts_name(host: str, port: int) -> str:
+    """The name a device has in a known_hosts file: ``host`` on port 22, ``[host]:port`` otherwise."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def pinned_keys(path: str, host: str, port: int) -> dict:
+    """The host keys ``path`` pins for the device (key type -> key); NetdevError if the file is unusable."""
+    import paramiko
+
+    if not os.path.isfile(path):
+        raise NetdevError(
+            f"the known_hosts file {path} does not exist (voip_device_known_hosts): device host keys are "
+            "pinned, nothing connects without it"
+        )
+    keys = paramiko.HostKeys()
     try:
+        keys.load(path)
+    except (OSError, UnicodeDecodeError, paramiko.SSHException, ValueError) as exc:
+        raise NetdevError(f"cannot read the known_hosts file {path}: {exc}") from exc
+    return dict(keys.lookup(known_hosts_name(host, port)) or {})
+
+
+def presented_key(host: str, port: int, timeout: int):
+    """The host key the device presents (SSH key exchange only, no login); None if it cannot be read."""
+    import paramiko
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            transport = paramiko.Transport(sock)
+            try:
+                transport.start_client(timeout=timeout)
+                return transport.get_remote_server_key()
+            finally:
+                transport.close()
+    except (OSError, EOFError, paramiko.SSHException):
+        return None
+
+
+# The messages name no secret; they are worded so that mask() (which every
+# module applies to its messages) leaves them whole: "key" is never followed
+# by a space.
+def _unknown_key(where: str, path: str, presented) -> NetdevError:
+    shown = fingerprint(presented) if presented is not None else "nothing readable"
+    return NetdevError(
+        f"{where}: unknown SSH host key: {path} pins none for this device, which presented {shown}. "
+        "Nothing was sent to it. Compare that fingerprint with the one on the device's console; if it is "
+        f"the device's own, add its public key, one line, to {path} (voip_device_known_hosts)"
+    )
+
+
+def _changed_key(where: str, path: str, expected, presented) -> NetdevError:
+    return NetdevError(
+        f"{where}: changed SSH host key: {path} pins {fingerprint(expected)}, the device presented "
+        f"{fingerprint(presented)}. Nothing was sent to it: the device was replaced or re-keyed, or someone "
+        "is in between. Compare the new fingerprint with the one on the device's console; only if it is "
+        f"the device's own, replace its line in {path} (voip_device_known_hosts)"
+    )
+
+
+def _host_key_error(exc: BaseException):
+    """The paramiko host key refusal behind a netmiko exception, or None."""
+    import paramiko
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, paramiko.BadHostKeyException):
+            return exc
+        if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def connect(params: dict):
+    """A netmiko session to the device, in privileged mode; NetdevError with a clear message otherwise.
+
+    The device's host key must be the one ``params['known_hosts']`` pins for
+    it: strict checking against that file only (no system or user
+    known_hosts, nothing added to any file). An unknown or changed key fails
+    before the login with both fingerprints and what to do.
+    """
+    try:
+        import paramiko
         from netmiko import ConnectHandler
         from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
     except ImportError as exc:  # pragma: no cover - depends on the controller's environment
         raise NetdevError(f"netmiko is not installed on the controller: {exc}") from exc
     where = f"{params['host']}:{params['port']}"
+    known_hosts = params["known_hosts"]
+    try:
+        pinned = pinned_keys(known_hosts, params["host"], params["port"])
+    except NetdevError as exc:
+        raise NetdevError(f"{where}: {exc}") from exc
+    if not pinned:
+        raise _unknown_key(
+            where, known_hosts, presented_key(params["host"], params["port"], params["timeout"])
+        )
     try:
         session = ConnectHandler(
             device_type=params["device_type"],
@@ -251,14 +450,25 @@ def connect(params: dict):
             auth_timeout=params["timeout"],
             banner_timeout=params["timeout"],
             fast_cli=False,
+            ssh_strict=True,
+            system_host_keys=False,
+            alt_host_keys=True,
+            alt_key_file=known_hosts,
+            use_keys=False,
+            allow_agent=False,
         )
     except NetmikoAuthenticationException as exc:
         raise NetdevError(f"{where}: authentication failed for user {params['username']!r}") from exc
-    except NetmikoTimeoutException as exc:
-        raise NetdevError(
-            f"{where}: no SSH answer within {params['timeout']} s (device down or unreachable)"
-        ) from exc
-    except (OSError, ValueError) as exc:
+    except (NetmikoTimeoutException, paramiko.SSHException, OSError, ValueError, EOFError) as exc:
+        refused = _host_key_error(exc)
+        if isinstance(refused, paramiko.BadHostKeyException):
+            raise _changed_key(where, known_hosts, refused.expected_key, refused.key) from exc
+        if refused is not None:
+            raise _unknown_key(where, known_hosts, None) from exc
+        if isinstance(exc, NetmikoTimeoutException):
+            raise NetdevError(
+                f"{where}: no SSH answer within {params['timeout']} s (device down or unreachable)"
+            ) from exc
         raise NetdevError(f"{where}: cannot connect: {exc}") from exc
     try:
         if not session.check_enable_mode():

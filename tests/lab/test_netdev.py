@@ -9,6 +9,9 @@ devices by hand over SSH, as an engineer would, and prove that
   have, and reports both in the diff; a second run changes nothing;
 - removes a dial-peer (and its voice-port) removed from the model;
 - with gw1 stopped, fails for gw1 with a clear message and still configures sw1;
+- with gw1 presenting another host key than the pinned one (or none pinned),
+  fails for gw1 before the login with both fingerprints, sends it nothing,
+  and still configures sw1;
 
 (their backups: tests/lab/test_backup.py).
 No run prints the devices' password.
@@ -16,6 +19,8 @@ No run prints the devices' password.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +40,8 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"
 STATE = ROOT / ".lab"
+# The known_hosts file the lab inventory pins the devices' host keys in (voip_device_known_hosts).
+KNOWN_HOSTS = STATE / "ssh" / "known_hosts"
 PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "lab" / "containers.conf")}
 
 
@@ -58,6 +65,7 @@ def cli(devices, name: str, config: list[str] | None = None, show: str = "show r
     conn = ConnectHandler(
         device_type="cisco_ios", host=host["ansible_host"], username=host["voip_device_username"],
         password=host["voip_device_password"], timeout=20,
+        ssh_strict=True, system_host_keys=False, alt_host_keys=True, alt_key_file=str(KNOWN_HOSTS),
     )  # fmt: skip
     try:
         conn.enable()
@@ -194,3 +202,69 @@ def test_stopped_gateway_fails_clearly_and_the_switch_is_still_configured(device
             time.sleep(1)
     # Its saved configuration came back with it.
     assert "dial-peer voice 400 pots" in cli(devices, "gw1")
+
+
+def fingerprint(public_line: str) -> str:
+    """``ssh-ed25519 SHA256:...`` of an OpenSSH public key line."""
+    kind, blob = public_line.split()[:2]
+    digest = base64.b64encode(hashlib.sha256(base64.b64decode(blob)).digest()).decode().rstrip("=")
+    return f"{kind} SHA256:{digest}"
+
+
+def other_key(tmp_path: Path) -> str:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
+    return " ".join((tmp_path / "other.pub").read_text().split()[:2])
+
+
+def test_gateway_with_a_changed_host_key_is_refused_and_the_switch_is_still_configured(devices, tmp_path):
+    presented = " ".join(
+        (STATE / "ssh" / "hosts" / "gw1" / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+    )
+    impostor_pin = other_key(tmp_path)
+    # The controller's pin for gw1 is another key now: for it, gw1's key changed.
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        "".join(
+            f"{line.split()[0]} {impostor_pin}\n" if line.startswith("gw1,") else f"{line}\n"
+            for line in KNOWN_HOSTS.read_text().splitlines()
+        )
+    )
+    cli(devices, "gw1", ["dial-peer voice 400 pots", " destination-pattern 2998"])
+    cli(devices, "sw1", ["interface GigabitEthernet1/0/4", " no mls qos trust"])
+    try:
+        run = playbook("network.yml", "-e", f"voip_device_known_hosts={known}")
+        assert run.returncode != 0
+        assert no_password(run, devices)
+        results = report(run)
+        msg = results["gw1"]["msg"]
+        assert results["gw1"]["failed"] and "Traceback" not in run.stdout
+        assert msg.startswith(
+            f"10.231.0.41:22: changed SSH host key: {known} pins {fingerprint(impostor_pin)}"
+        )
+        assert f"the device presented {fingerprint(presented)}. Nothing was sent to it" in msg
+        assert msg.endswith(f"replace its line in {known} (voip_device_known_hosts)")
+        # Nothing was sent to gw1: the hand change is still there.
+        assert " destination-pattern 2998" in cli(devices, "gw1")
+        # The switch was configured all the same.
+        assert results["sw1"]["changed"] and not results["sw1"].get("failed")
+        assert "mls qos trust dscp" in cli(
+            devices, "sw1", show="show running-config interface GigabitEthernet1/0/4"
+        )
+    finally:
+        back = playbook("network.yml")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert " destination-pattern 2990" in cli(devices, "gw1")
+
+
+def test_gateway_without_a_pinned_key_is_refused_with_the_key_it_presents(devices, tmp_path):
+    presented = (STATE / "ssh" / "hosts" / "gw1" / "ssh_host_ed25519_key.pub").read_text()
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        "".join(f"{line}\n" for line in KNOWN_HOSTS.read_text().splitlines() if not line.startswith("gw1,"))
+    )
+    run = playbook("network.yml", "--limit", "gw1", "-e", f"voip_device_known_hosts={known}")
+    assert run.returncode != 0
+    msg = report(run)["gw1"]["msg"]
+    assert msg.startswith(f"10.231.0.41:22: unknown SSH host key: {known} pins none for this device")
+    assert f"which presented {fingerprint(presented)}. Nothing was sent to it" in msg
+    assert known.read_text().count("\n") == len(KNOWN_HOSTS.read_text().splitlines()) - 1  # nothing learnt

@@ -29,6 +29,11 @@ def test_device_shows_its_running_config(device_name):
         username=login.hosts[device_name]["voip_device_username"],
         password=login.hosts[device_name]["voip_device_password"],
         timeout=20,
+        # The device's host key pinned, as the modules pin it.
+        ssh_strict=True,
+        system_host_keys=False,
+        alt_host_keys=True,
+        alt_key_file=str(LAB.ssh_dir / "known_hosts"),
     )
     try:
         conn.enable()

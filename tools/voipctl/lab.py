@@ -260,7 +260,12 @@ def _peers(
 
 
 def ensure_keys(lab: Lab) -> None:
-    """Controller key and per-host SSH host keys (generated once), and a pinned known_hosts."""
+    """Controller key and per-host SSH host keys (generated once), and a pinned known_hosts.
+
+    Every host that answers SSH gets a host key: the Linux hosts' sshd and the
+    network device simulators (``--host-key``) read it from the same mount, so
+    a recreated container presents the key the known_hosts file pins.
+    """
     if shutil.which("ssh-keygen") is None:
         raise LabError("ssh-keygen is not installed", hint="apt-get install openssh-client")
     lab.ssh_dir.mkdir(parents=True, exist_ok=True)
@@ -268,14 +273,19 @@ def ensure_keys(lab: Lab) -> None:
     _keygen(lab.ssh_dir / "id_ed25519", "voiplab-controller")
     lines = []
     for host in lab.hosts:
-        if not host.systemd:
+        if not host.ssh:
             continue
         key = lab.ssh_dir / "hosts" / host.name / "ssh_host_ed25519_key"
         key.parent.mkdir(parents=True, exist_ok=True)
         _keygen(key, f"root@{host.name}")
         kind, blob = key.with_suffix(".pub").read_text().split()[:2]
         lines.append(f"{host.name},{host.address} {kind} {blob}")
-    (lab.ssh_dir / "known_hosts").write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    known_hosts = lab.ssh_dir / "known_hosts"
+    if not known_hosts.is_file() or known_hosts.read_text() != text:
+        tmp = known_hosts.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, known_hosts)
 
 
 def _keygen(path: Path, comment: str) -> None:
@@ -383,8 +393,8 @@ def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
     ]
     for cap in host.capabilities:
         args += ["--cap-add", cap]
+    keys = lab.ssh_dir / "hosts" / host.name
     if host.systemd:
-        keys = lab.ssh_dir / "hosts" / host.name
         args += [
             "--systemd=always",
             "-v",
@@ -394,10 +404,17 @@ def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
             image_ref,
         ]
     else:
+        if host.ssh:
+            # A network device simulator: its stable host key (its command names it with --host-key).
+            args += ["-v", f"{keys / 'ssh_host_ed25519_key'}:{DEVICE_HOST_KEY}:ro"]
         for source, target in host.volumes:
             args += ["-v", f"{lab.state_dir / source}:{target}:ro"]
         args += ["--init", image_ref, *host.command]
     return args
+
+
+# Where a network device simulator finds its host key (lab/images/netdev, --host-key).
+DEVICE_HOST_KEY = "/etc/ssh/ssh_host_ed25519_key"
 
 
 def spec_hash(args: list[str], image_id: str) -> str:
@@ -517,15 +534,17 @@ def ssh_banner(address: str, port: int = 22, timeout: float = 1.0) -> str | None
     return line if line.startswith("SSH-") else None
 
 
-def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
-    """Create or repair the whole lab; return (object, action) rows.
+def up(lab: Lab, podman: Podman, fresh: bool = False, only: list[str] | None = None) -> list[tuple[str, str]]:
+    """Create or repair the whole lab, or the hosts named in ``only``; return (object, action) rows.
 
-    With ``fresh`` every host's container is recreated from its image (images
-    and network are kept), so that a converge starts from bare hosts.
+    With ``fresh`` every host's container (of ``only``: those) is recreated
+    from its image (images and network are kept), so that a converge starts
+    from bare hosts. Keys and known_hosts always cover every host.
     """
     rows: list[tuple[str, str]] = []
     recipes = images.load_recipes(lab.root / "lab" / "images")
-    wanted = {h.image for h in lab.hosts}
+    chosen = lab.hosts if only is None else [lab.host(name) for name in only]
+    wanted = {h.image for h in chosen}
     image_ids = images.ensure_images(podman, recipes, wanted, lab.build_dir, lambda m: err.print(f"  {m}"))
     ensure_keys(lab)
     rows += ensure_certificates(lab)
@@ -536,6 +555,8 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
         )
     rows.append((f"network {lab.network_name}", ensure_network(podman, lab)))
     existing = lab_containers(podman)
+    if only is not None:
+        existing = {name: c for name, c in existing.items() if name in {h.name for h in chosen}}
     if fresh:
         for name, container in sorted(existing.items()):
             podman.run(["rm", "-f", "-t", "5", container.get("Names", [name])[0]], what=f"removing {name}")
@@ -544,7 +565,7 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
         cname = existing[name].get("Names", [name])[0]
         podman.run(["rm", "-f", "-t", "5", cname], what=f"removing container {cname}")
         rows.append((cname, "removed (no longer in the inventory)"))
-    for host in lab.hosts:
+    for host in chosen:
         ref = recipes[host.image].ref
         action = ensure_container(podman, lab, host, ref, image_ids[host.image], existing.get(host.name))
         if action == "running" and not host.ssh and not _answers_exec(podman, host.container(lab.prefix)):
@@ -558,7 +579,7 @@ def up(lab: Lab, podman: Podman, fresh: bool = False) -> list[tuple[str, str]]:
             # attempt failed gets its administrator on the next `lab up`.
             bootstrap_login(podman, lab, host)
         rows.append((host.container(lab.prefix), action))
-    _, silent = poll_ready(lab.hosts, READY_TIMEOUT / 2)
+    _, silent = poll_ready(chosen, READY_TIMEOUT / 2)
     if silent:
         # Podman can report a container as running whose processes are gone
         # (seen here after an image build): recreate those once.
@@ -664,6 +685,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lab_sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
     p_up = lab_sub.add_parser("up", help="build images if needed, create or start every lab host")
     p_up.add_argument("--fresh", action="store_true", help="recreate every host's container from its image")
+    p_up.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="HOST",
+        help="only this host (repeatable); the others are left alone",
+    )
     p_up.set_defaults(func=cmd_up)
     p_conv = lab_sub.add_parser("converge", help="run a playbook against the lab and record its recap")
     p_conv.add_argument("--playbook", default="playbooks/site.yml")
@@ -705,8 +733,9 @@ def _print_rows(rows: list[tuple[str, str]], title: str) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     lab, podman = _context(args)
-    err.print(f"lab up: {len(lab.hosts)} hosts from {lab.inventory_path}")
-    rows = up(lab, podman, fresh=args.fresh)
+    only = getattr(args, "hosts", None)
+    err.print(f"lab up: {len(only) if only else len(lab.hosts)} hosts from {lab.inventory_path}")
+    rows = up(lab, podman, fresh=args.fresh, only=only)
     _print_rows(rows, "lab up")
     return 0
 
@@ -835,8 +864,15 @@ def cmd_ssh(args: argparse.Namespace) -> int:
             *args.remote,
         ]
     else:
-        # Network devices: the device's own CLI login (credentials from the vault).
-        cmd = ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", host.address]
+        # Network devices: the device's own CLI login (credentials from the vault), host key pinned.
+        cmd = [
+            "ssh",
+            "-o",
+            f"UserKnownHostsFile={lab.ssh_dir / 'known_hosts'}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            host.address,
+        ]
     if shutil.which("ssh") is None:
         raise LabError("ssh is not installed", hint="apt-get install openssh-client")
     os.execvp(cmd[0], cmd)

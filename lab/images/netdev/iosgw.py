@@ -21,7 +21,8 @@ Ctrl-Z work. ``ssh gw1 show version`` (an exec request) runs one user EXEC comma
 Every session shares one device; every configuration command is logged to
 stdout (secrets masked) for ``podman logs``. The host key is generated once
 and kept in the state directory (a new temporary directory when
-``--state-dir`` is not given).
+``--state-dir`` is not given), unless ``--host-key FILE`` names one (the lab
+mounts a stable key that its known_hosts pins).
 
 Configuration life cycle, as on a router: ``write memory`` (or ``copy
 running-config startup-config``) saves ``<state-dir>/startup-config``; on
@@ -1457,7 +1458,9 @@ class Gateway:
         password: str,
         enable_secret: str | None = None,
         state_dir: str | os.PathLike | None = None,
+        host_key: str | os.PathLike | None = None,
     ) -> None:
+        self.host_key_file = Path(host_key) if host_key else None
         self.username = username
         self.password = password
         self.device = Device(hostname, username, password, enable_secret, state_dir)
@@ -1465,7 +1468,9 @@ class Gateway:
         self._acceptor: asyncssh.SSHAcceptor | None = None
 
     def host_key(self) -> asyncssh.SSHKey:
-        """The persistent host key: generated once, kept in the state directory."""
+        """The host key: the file given (``--host-key``), else generated once into the state directory."""
+        if self.host_key_file is not None:
+            return asyncssh.read_private_key(self.host_key_file)
         path = self.state_dir / self.HOST_KEY
         if not path.exists():
             key = asyncssh.generate_private_key("ssh-ed25519")
@@ -1552,10 +1557,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", required=True)
     parser.add_argument("--enable-secret", default=None)
     parser.add_argument("--state-dir", default=None, help="host key and startup-config (default: a temp dir)")
+    parser.add_argument(
+        "--host-key",
+        default=None,
+        help="SSH host key file (OpenSSH format); default: one kept in --state-dir",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # our own login lines say enough
-    gateway = Gateway(args.hostname, args.username, args.password, args.enable_secret, args.state_dir)
+    gateway = Gateway(
+        args.hostname, args.username, args.password, args.enable_secret, args.state_dir, args.host_key
+    )
     asyncio.run(_serve(gateway, args.listen_host, args.listen_port))
     return 0
 

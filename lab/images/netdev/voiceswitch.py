@@ -4,7 +4,7 @@ Runs inside the netdev image (fake-switches 1.5.0 in /opt/netdev) as
 
     /opt/netdev/bin/python /opt/netdev/voiceswitch.py --hostname sw1 \
         --listen-host 0.0.0.0 --listen-port 22 --username admin --password SECRET \
-        [--ports 48] [--state-dir /var/lib/voiceswitch] [--log-level INFO]
+        [--ports 48] [--state-dir /var/lib/voiceswitch] [--host-key FILE] [--log-level INFO]
 
 and answers SSH like a Catalyst access switch, by subclassing fake-switches'
 Cisco core and command processors (the package itself is not changed):
@@ -30,7 +30,9 @@ Cisco core and command processors (the package itself is not changed):
 - an unknown or malformed command answers ``% Invalid input detected at '^'
   marker.`` as IOS does (fake-switches says ``No such command``).
 
-The password is never logged.
+The password is never logged. ``--host-key`` names the switch's SSH host key
+(the lab mounts a stable one that its known_hosts pins); fake-switches' own
+key is one RSA key for every switch, built into the package.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from fake_switches.switch_configuration import (
     split_port_name,
 )
 from fake_switches.terminal import LoggingTerminalController, NoopTerminalController
-from fake_switches.transports.ssh_service import SwitchSshService
+from fake_switches.transports.ssh_service import SSHDemoRealm, SwitchSshService
 
 LOG = logging.getLogger("voiceswitch")
 
@@ -595,6 +597,31 @@ class VoiceSwitchCore(BaseCiscoSwitchCore):
         return replayed
 
 
+class KeyedSshService(SwitchSshService):
+    """fake-switches' SSH service with this switch's own host key.
+
+    fake-switches serves one RSA key built into the package (its private half
+    is public): a client that pins it authenticates nothing. This one serves
+    the key in ``host_key`` (an OpenSSH private key file, ed25519 in the lab).
+    """
+
+    def __init__(self, ip, port, switch_core, users, host_key: Path) -> None:
+        super().__init__(ip=ip, port=port, switch_core=switch_core, users=users)
+        self.host_key = host_key
+
+    def hook_to_reactor(self, reactor):
+        from twisted.conch.ssh import factory, keys
+        from twisted.cred import checkers, portal
+
+        key = keys.Key.fromFile(str(self.host_key))
+        ssh_factory = factory.SSHFactory()
+        ssh_factory.portal = portal.Portal(SSHDemoRealm(self.switch_core))
+        ssh_factory.portal.registerChecker(checkers.InMemoryUsernamePasswordDatabaseDontUse(**self.users))
+        ssh_factory.publicKeys = {key.sshType(): key.public()}
+        ssh_factory.privateKeys = {key.sshType(): key}
+        return reactor.listenTCP(port=self.port, factory=ssh_factory, interface=self.ip)
+
+
 def access_ports(count: int) -> list[Port]:
     return [Port(f"GigabitEthernet1/0/{n}") for n in range(1, count + 1)]
 
@@ -631,6 +658,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=Path("/var/lib/voiceswitch"),
         help="where `write memory` keeps the startup-config",
     )
+    parser.add_argument(
+        "--host-key",
+        type=Path,
+        default=None,
+        help="SSH host key file (OpenSSH private key); without it fake-switches' built-in RSA key, "
+        "whose private half is public",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     if not 1 <= args.ports <= 96:
@@ -659,12 +693,13 @@ def main(argv: list[str] | None = None) -> int:
         switch.switch_configuration.startup_config_path,
         replayed,
     )
-    service = SwitchSshService(
-        ip=args.listen_host,
-        port=args.listen_port,
-        switch_core=switch,
-        users={args.username: args.password.encode()},
-    )
+    users = {args.username: args.password.encode()}
+    if args.host_key is not None:
+        service = KeyedSshService(args.listen_host, args.listen_port, switch, users, args.host_key)
+    else:
+        service = SwitchSshService(
+            ip=args.listen_host, port=args.listen_port, switch_core=switch, users=users
+        )
     service.hook_to_reactor(reactor)
     LOG.info(
         "SSH on %s:%d for user %s (password not logged)", args.listen_host, args.listen_port, args.username
