@@ -412,3 +412,20 @@ def test_lab_up_of_some_hosts_leaves_the_others_alone(tmp_path, monkeypatch):
     assert calls == ["gw1", "sw1"]
     assert ("voiplab-gw1", "created") in rows and not any("cs1" in obj for obj, _ in rows)
     assert "sw1,10.231.0.51" in (tmp_path / "ssh" / "known_hosts").read_text()
+
+
+def test_the_restore_drill_reads_a_device_only_with_its_pinned_key(gateway, tmp_path):
+    """voipctl drill restore reads the recreated device's configuration: with the pinned key only
+    (before, it accepted any key, so an impostor could answer the drill's 'is it bare' question)."""
+    from voipctl import drill
+    from voipctl.errors import VoipctlError
+
+    server, key = gateway
+    known = tmp_path / "known_hosts"
+    known.write_text(known_hosts_line(server.port, key))
+    assert "hostname gw1" in drill.device_config("127.0.0.1", server.port, USER, PASSWORD, str(known))
+    known.write_text(known_hosts_line(server.port, new_key(tmp_path / "other")))
+    with pytest.raises(VoipctlError, match="does not match"):
+        drill.device_config("127.0.0.1", server.port, USER, PASSWORD, str(known))
+    with pytest.raises(VoipctlError, match="does not exist"):
+        drill.device_config("127.0.0.1", server.port, USER, PASSWORD, str(tmp_path / "missing"))

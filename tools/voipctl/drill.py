@@ -111,16 +111,23 @@ def not_bare(kind: str, config: str) -> str | None:
     return found.group(0).strip() if found else None
 
 
-def device_config(address: str, port: int, username: str, password: str) -> str:
-    """A device's running configuration, read over SSH with netmiko (cisco_ios)."""
+def device_config(address: str, port: int, username: str, password: str, known_hosts: str) -> str:
+    """A device's running configuration, read over SSH with netmiko (cisco_ios).
+
+    The device's host key must be the one ``known_hosts`` (the estate's
+    voip_device_known_hosts) pins: strict checking against that file only.
+    """
     from netmiko import ConnectHandler
     from netmiko.exceptions import NetmikoBaseException
     from paramiko.ssh_exception import SSHException
 
+    if not os.path.isfile(known_hosts):
+        raise VoipctlError(f"{address}:{port}: the device known_hosts file {known_hosts} does not exist")
     try:
         session = ConnectHandler(
             device_type="cisco_ios", host=address, port=port, username=username, password=password,
-            secret="", timeout=20, conn_timeout=20, fast_cli=False,
+            secret="", timeout=20, conn_timeout=20, fast_cli=False, ssh_strict=True, system_host_keys=False,
+            alt_host_keys=True, alt_key_file=known_hosts, use_keys=False, allow_agent=False,
         )  # fmt: skip
         try:
             session.enable()
@@ -139,7 +146,14 @@ def restore_drill(host: str, inventory_arg: str | None = None, point: str | None
     os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
     inv = inventory.load(
         the_lab.inventory_path,
-        only=("voip_backup_policy", "voip_device_username", "voip_device_password", "voip_device_port"),
+        only=(
+            "voip_backup_policy",
+            "voip_device_username",
+            "voip_device_password",
+            "voip_device_port",
+            "voip_device_known_hosts",
+            "lab_state_dir",
+        ),
     )
     kind = _kind(inv.groups, target.name)
     me = inv.hosts[target.name]
@@ -164,7 +178,7 @@ def restore_drill(host: str, inventory_arg: str | None = None, point: str | None
     def recreate() -> str:
         lab.up(the_lab, podman)
         if kind in BARE_CONFIG_WITHOUT:
-            login = (me["voip_device_username"], me["voip_device_password"])
+            login = (me["voip_device_username"], me["voip_device_password"], me["voip_device_known_hosts"])
             found = not_bare(
                 kind, device_config(target.address, int(me.get("voip_device_port") or 22), *login)
             )
