@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,13 @@ def inv(tmp_path) -> Path:
     copy = tmp_path / "lab"
     shutil.copytree(Path(__file__).resolve().parents[2] / "inventory" / "lab", copy)
     return copy
+
+
+@pytest.fixture
+def phone_module_utils(monkeypatch):
+    """The phone_files module imports module_utils as Ansible ships them: point those names at the repository's."""
+    import module_utils.voip_phone_files as phone_files
+    import module_utils.voip_phone_templates as templates
+
+    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_files", phone_files)
+    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_templates", templates)

@@ -7,12 +7,14 @@ import importlib
 import json
 import os
 import stat
-import sys
 
 import pytest
 
 import module_utils.voip_phone_files as phone_files
 import module_utils.voip_phone_templates as templates
+
+# The modules import module_utils as Ansible ships them (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("phone_module_utils")
 
 PASSWORDS = ["pw1secretaaaaaaaaaaa", "pw2secretbbbbbbbbbbb", "pw3secretccccccccccc", "pw4secretddddddddddd"]
 VENDORS = ["yealink", "polycom", "cisco", "snom"]
@@ -40,12 +42,6 @@ def phone(i, vendor):
 PHONES = [phone(i, v) for i, v in enumerate(VENDORS)]
 NAMES = ["805ec0000000.cfg", "805ec0000001.cfg", "805ec0000002.xml", "805ec0000003.xml"]
 COMMON_FILES = [templates.YEALINK_COMMON, templates.POLYCOM_MASTER]
-
-
-@pytest.fixture(autouse=True)
-def _module_utils_as_ansible_ships_them(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_files", phone_files)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_templates", templates)
 
 
 @pytest.fixture

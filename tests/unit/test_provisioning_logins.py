@@ -13,7 +13,6 @@ import base64
 import copy
 import datetime
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,9 @@ import module_utils.voip_phone_templates as templates
 from voipctl.derive import secrets
 from voipctl.derive.phones import PhoneDataError, phone_data
 from voipctl.model.checks import validate
+
+# The modules import module_utils as Ansible ships them (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("phone_module_utils")
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"
@@ -115,12 +117,6 @@ PHONE = {
                 "registrar": "10.0.0.11", "port": 5060},
 }  # fmt: skip
 PHONES = [{**copy.deepcopy(PHONE), "mac": f"805ec000000{i}", "user": f"u{i}"} for i in range(4)]
-
-
-@pytest.fixture(autouse=True)
-def _module_utils_as_ansible_ships_them(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_files", phone_files)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_templates", templates)
 
 
 @pytest.fixture
