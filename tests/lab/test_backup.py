@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from module_utils.voip_backup import decrypt_file, to_keep, verify
+from module_utils.voip_backup import open_point, to_keep
 from voipctl import inventory
 from voipctl.lab import ansible_environment
 
@@ -94,13 +94,12 @@ def test_every_host_kind_is_backed_up_encrypted_and_verifiable(estate, secrets, 
         new = sorted(set(points(store, host)) - before[host])
         assert len(new) == 1, (host, new)
         point = copy_point(store, host, new[0], tmp_path)
-        manifest = verify(str(point))
-        assert manifest["host"] == host and manifest["stamp"] == new[0]
+        manifest, files = open_point(str(point), key, host, new[0], str(tmp_path / f"{host}.open"))
+        assert manifest["host"] == host and manifest["stamp"] == new[0] and manifest["format"] == 2
         assert len(manifest["commit"]) == 40 and manifest["tools"]["ansible-core"]
         [entry] = manifest["files"]
         stored = (point / entry["stored"]).read_bytes()
-        plain = tmp_path / f"{host}.plain"
-        decrypt_file(str(point / entry["stored"]), str(plain), key, entry["name"])
+        plain = Path(files[entry["name"]])
         if manifest["kind"] == "linux":
             assert manifest["packages"].get("openssh-server"), "the host's packages are recorded"
             with tarfile.open(plain) as tar:
@@ -220,9 +219,10 @@ def test_a_change_is_preceded_by_a_point_when_the_model_asks(tmp_path, secrets, 
             assert len(new) == (1 if host in changed else 0), (host, new)
         (stamp,) = sorted(set(points(store, "cs1")) - before["cs1"])
         point = copy_point(store, "cs1", stamp, tmp_path)
-        [entry] = verify(str(point))["files"]
-        plain = tmp_path / "cs1.plain"
-        decrypt_file(str(point / entry["stored"]), str(plain), estate["vault_backup_key"], entry["name"])
+        _, files = open_point(
+            str(point), estate["vault_backup_key"], "cs1", stamp, str(tmp_path / "cs1.open")
+        )
+        plain = files["host.tar.gz"]
         with tarfile.open(plain) as tar:
             (tmp_path / "cs1.sqlite").write_bytes(tar.extractfile("var/lib/kamailio/kamailio.sqlite").read())
         assert forward_busy(tmp_path / "cs1.sqlite", "2001") == "2002", "the point was taken after the change"
