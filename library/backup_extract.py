@@ -46,7 +46,8 @@ options:
     default: []
 attributes:
   check_mode:
-    support: none
+    support: partial
+    details: Checks every member as a real run would and writes nothing (what would be removed is not computed).
   diff_mode:
     support: none
 author: voip-estate
@@ -145,9 +146,11 @@ def _trusted():
     return {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
 
 
-def extract(archive, exclude, root="/", roots=()):
+def extract(archive, exclude, root="/", roots=(), check_only=False):
     with tarfile.open(archive) as tar:
         members = check(tar, exclude, root, roots)
+        if check_only:
+            return len(members), []
         for member in members:
             target = os.path.join(root, member.name)
             if os.path.islink(target) or (os.path.lexists(target) and not os.path.isdir(target)):
@@ -175,11 +178,13 @@ def main():
             "exclude": {"type": "list", "elements": "str", "default": []},
             "roots": {"type": "list", "elements": "str", "default": []},
         },
-        supports_check_mode=False,
+        supports_check_mode=True,
     )
     exclude = [e.lstrip("/") for e in module.params["exclude"]]
     try:
-        count, removed = extract(module.params["archive"], exclude, roots=module.params["roots"])
+        count, removed = extract(
+            module.params["archive"], exclude, roots=module.params["roots"], check_only=module.check_mode
+        )
     except ValueError as exc:
         module.fail_json(msg=f"the archive is refused, nothing was changed: {exc}")
     except (OSError, tarfile.TarError) as exc:

@@ -185,10 +185,17 @@ def test_the_module_says_the_archive_is_refused_and_nothing_changed(
         tmp_path, ("etc", "dir"), ("etc/evil", "sym", {"link": str(outside)}), ("etc/evil/x", "file")
     )
     monkeypatch.setattr(
-        module, "extract", lambda archive, exclude, roots: extract(archive, exclude, str(root), roots)
+        module, "extract", lambda archive, exclude, **kw: extract(archive, exclude, str(root), **kw)
     )
-    code, result, _ = module_runner("backup_extract", {"archive": str(path), "roots": ["/etc"]})
-    assert code == 1 and result["msg"] == (
-        "the archive is refused, nothing was changed: etc/evil/x: below etc/evil, a link or file in the archive"
-    )
+    for check in (True, False):
+        code, result, _ = module_runner(
+            "backup_extract", {"archive": str(path), "roots": ["/etc"]}, check=check
+        )
+        assert code == 1 and result["msg"] == (
+            "the archive is refused, nothing was changed: etc/evil/x: below etc/evil, a link or file in the archive"
+        )
+    good = archive(tmp_path, ("etc", "dir"), ("etc/new", "file"))
+    before = tree(root)
+    code, result, _ = module_runner("backup_extract", {"archive": str(good), "roots": ["/etc"]}, check=True)
+    assert code == 0 and result["extracted"] == 2 and tree(root) == before, "check mode wrote"
     assert not (outside / "x").exists()
