@@ -5,11 +5,16 @@ DOCUMENTATION = r"""
 module: backup_seal
 short_description: Encrypt a backup point's files and write its manifest (on the controller)
 description:
-  - Runs on the controller. Encrypts each of O(files) with AES-256-GCM under O(key) (the vault's
-    backup key; the file name is bound to its content) into O(dest)/<name>.enc, mode 0600, deletes
-    the plain file, and writes O(dest)/MANIFEST.json - per file its stored name, size and sha256 and
-    the sha256 of its content, the estate's git commit (and whether the tree was dirty), the tool
-    versions, the host's packages - so that the point can be verified before a restore.
+  - Runs on the controller. Writes backup format 2 (C(module_utils/voip_backup.py)). A random
+    per-point salt and O(key) (the vault's passphrase) go through scrypt, then HKDF-SHA256, to a
+    file key and a manifest key. Each of O(files) is encrypted with AES-256-GCM under the file key
+    into O(dest)/<name>.enc, mode 0600, its associated data binding the format, O(host), O(stamp)
+    and the file name (a file moved to another host's or point's directory, or renamed, does not
+    open); the plain file is deleted.
+  - Then writes O(dest)/MANIFEST.json - per file its stored name, size and sha256 and the sha256
+    of its content, the estate's git commit (and whether the tree was dirty), the tool versions,
+    the host's packages, the scrypt salt and parameters - in one canonical form with an
+    HMAC-SHA256 under the manifest key, which M(backup_open) checks before it trusts anything in it.
   - Backups are kept whole, secrets included (a backup must restore); encryption protects them at rest.
 options:
   host:
@@ -75,21 +80,13 @@ manifest:
 
 import contextlib
 import datetime
-import json
 import os
 import platform
 import subprocess
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voip_backup import (
-    MANIFEST,
-    BackupError,
-    encrypt_file,
-    parse_stamp,
-    sha256_file,
-    write_atomic,
-)
+from ansible.module_utils.voip_backup import BackupError, seal_point
 
 
 def _git(repo, *args):
@@ -122,35 +119,22 @@ def main():
         supports_check_mode=False,
     )
     p = module.params
-    try:
-        parse_stamp(p["stamp"])
-        entries = []
-        for item in p["files"]:
-            src, name = item["src"], item["name"]
-            if "/" in name or name.startswith("."):
-                raise BackupError(f"file name {name!r}: a plain name is needed")
-            stored = f"{name}.enc"
-            content = sha256_file(src)
-            encrypt_file(src, os.path.join(p["dest"], stored), p["key"], name)
-            os.unlink(src)
-            path = os.path.join(p["dest"], stored)
-            entries.append({"name": name, "stored": stored, "size": os.path.getsize(path),
-                            "sha256": sha256_file(path), "content_sha256": content, "encrypted": "aes-256-gcm"})  # fmt: skip
-    except (BackupError, OSError, KeyError) as exc:
-        module.fail_json(msg=f"{p['host']}: cannot seal the backup: {exc}")
     status = _git(p["repo"], "status", "--porcelain")
-    manifest = {
-        "host": p["host"],
+    meta = {
         "kind": p["kind"],
-        "stamp": p["stamp"],
         "sealed": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": _git(p["repo"], "rev-parse", "HEAD"),
         "dirty": bool(status) if status is not None else None,
         "tools": _tools(),
         "packages": p["packages"],
-        "files": entries,
     }
-    write_atomic(os.path.join(p["dest"], MANIFEST), (json.dumps(manifest, indent=2) + "\n").encode(), 0o600)
+    try:
+        files = [(item["src"], item["name"]) for item in p["files"]]
+        manifest = seal_point(files, p["dest"], p["key"], p["host"], p["stamp"], meta)
+        for src, _ in files:
+            os.unlink(src)
+    except (BackupError, OSError, KeyError, TypeError) as exc:
+        module.fail_json(msg=f"{p['host']}: cannot seal the backup: {exc}")
     module.exit_json(changed=True, manifest=manifest)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import datetime
+import io
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from module_utils.voip_backup import decrypt_file, to_keep, verify
+from module_utils.voip_backup import open_point, to_keep
 from voipctl import inventory
 from voipctl.lab import ansible_environment
 
@@ -94,13 +95,12 @@ def test_every_host_kind_is_backed_up_encrypted_and_verifiable(estate, secrets, 
         new = sorted(set(points(store, host)) - before[host])
         assert len(new) == 1, (host, new)
         point = copy_point(store, host, new[0], tmp_path)
-        manifest = verify(str(point))
-        assert manifest["host"] == host and manifest["stamp"] == new[0]
+        manifest, files = open_point(str(point), key, host, new[0], str(tmp_path / f"{host}.open"))
+        assert manifest["host"] == host and manifest["stamp"] == new[0] and manifest["format"] == 2
         assert len(manifest["commit"]) == 40 and manifest["tools"]["ansible-core"]
         [entry] = manifest["files"]
         stored = (point / entry["stored"]).read_bytes()
-        plain = tmp_path / f"{host}.plain"
-        decrypt_file(str(point / entry["stored"]), str(plain), key, entry["name"])
+        plain = Path(files[entry["name"]])
         if manifest["kind"] == "linux":
             assert manifest["packages"].get("openssh-server"), "the host's packages are recorded"
             with tarfile.open(plain) as tar:
@@ -220,12 +220,206 @@ def test_a_change_is_preceded_by_a_point_when_the_model_asks(tmp_path, secrets, 
             assert len(new) == (1 if host in changed else 0), (host, new)
         (stamp,) = sorted(set(points(store, "cs1")) - before["cs1"])
         point = copy_point(store, "cs1", stamp, tmp_path)
-        [entry] = verify(str(point))["files"]
-        plain = tmp_path / "cs1.plain"
-        decrypt_file(str(point / entry["stored"]), str(plain), estate["vault_backup_key"], entry["name"])
+        _, files = open_point(
+            str(point), estate["vault_backup_key"], "cs1", stamp, str(tmp_path / "cs1.open")
+        )
+        plain = files["host.tar.gz"]
         with tarfile.open(plain) as tar:
             (tmp_path / "cs1.sqlite").write_bytes(tar.extractfile("var/lib/kamailio/kamailio.sqlite").read())
         assert forward_busy(tmp_path / "cs1.sqlite", "2001") == "2002", "the point was taken after the change"
     finally:
         backup(secrets, playbook="users.yml")
     assert forward_busy(None, "2001") == "2002"
+
+
+# Backup format 2 against a hostile backup server (issue 23). Each refusal is shown by restore.yml's own
+# message naming the host, the point and the file, before the host is touched.
+def restore(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(LAB), str(ROOT / "playbooks" / "restore.yml"),
+         *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False, env=ansible_environment(ROOT),
+    )  # fmt: skip
+
+
+def host_state(host: str) -> str:
+    """What a restore would change on a Linux host: its backed-up trees, its packages, its services."""
+    script = (
+        "find /etc /home /var/lib/kamailio -xdev -printf '%p %y %s %m %u %l\\n' 2>/dev/null | sort | sha256sum;"
+        " sha256sum /var/lib/kamailio/kamailio.sqlite; dpkg-query -W | sha256sum;"
+        " systemctl is-active kamailio rtpengine-daemon nftables; ls /var/tmp"
+    )
+    return subprocess.run(["podman", "exec", f"voiplab-{host}", "sh", "-c", script], env=PODMAN_ENV,
+                          capture_output=True, text=True, check=False).stdout  # fmt: skip
+
+
+def later(stamp: str, seconds: int) -> str:
+    moment = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ") + datetime.timedelta(seconds=seconds)
+    return f"{moment:%Y%m%dT%H%M%SZ}"
+
+
+def refused(host: str, stamp: str, *expected: str) -> None:
+    before = host_state(host)
+    run = restore("-e", f"restore_host={host}", "-e", f"restore_point={stamp}")
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and all(text in out for text in expected), out[-4000:]
+    assert "TASK [host_backup : Copy the archive to the host]" not in out, "the host was touched"
+    assert host_state(host) == before
+
+
+def test_a_file_or_point_moved_from_another_host_or_point_is_refused_at_restore(estate, secrets):
+    store = estate["voip_backup_policy"]["store"]
+    before = {host: set(points(store, host)) for host in ("cs1", "cs2")}
+    backup(secrets, "--limit", "cs1,cs2,localhost")
+    [first] = sorted(set(points(store, "cs1")) - before["cs1"])
+    assert [first] == sorted(set(points(store, "cs2")) - before["cs2"])
+    backup(secrets, "--limit", "cs1,localhost", "-e", "host_backup_prune=false")  # keep the first point
+    [second] = sorted(set(points(store, "cs1")) - before["cs1"] - {first})
+    moved = [later(second, 1), later(second, 2)]
+    try:
+        # A file from another point of the same host, and one from another host's point of the same time.
+        on_bak1("cp", f"{store}/cs1/{first}/host.tar.gz.enc", f"{store}/cs1/{second}/")
+        on_bak1("cp", f"{store}/cs2/{first}/host.tar.gz.enc", f"{store}/cs1/{first}/")
+        for stamp in (second, first):
+            refused("cs1", stamp, f"cs1 point {stamp}: backup", "fails its checksums: host.tar.gz.enc: s")
+        # A whole point of cs2 put in cs1's directory; one of cs1's points put under another stamp.
+        on_bak1("cp", "-a", f"{store}/cs2/{first}", f"{store}/cs1/{moved[0]}")
+        on_bak1("cp", "-a", f"{store}/cs1/{first}", f"{store}/cs1/{moved[1]}")
+        refused("cs1", moved[0], f"cs1 point {moved[0]}: the manifest names host 'cs2' and point '{first}'")
+        refused(
+            "cs1", moved[1], f"the manifest names host 'cs1' and point '{first}', not cs1's point {moved[1]}"
+        )
+    finally:
+        on_bak1("rm", "-rf", *(f"{store}/cs1/{s}" for s in (first, second, *moved)))
+
+
+def test_a_tampered_manifest_is_refused_before_the_host_is_touched(estate, secrets):
+    store = estate["voip_backup_policy"]["store"]
+    backup(secrets, "--limit", "cs1,localhost")
+    stamp = points(store, "cs1")[-1]
+    copy = later(stamp, 1)
+    manifest = f"{store}/cs1/{copy}/MANIFEST.json"
+    # An older openssh-server, and a stored name that would land outside the controller's stage.
+    on_bak1("sh", "-c", f"cp -a {store}/cs1/{stamp} {store}/cs1/{copy} && "
+                        f"sed -i -e 's/\"openssh-server\": \"[^\"]*\"/\"openssh-server\": \"1:7.0p1-1\"/' "
+                        f"-e 's#\"stored\": \"host.tar.gz.enc\"#\"stored\": \"../../../../x\"#' {manifest}")  # fmt: skip
+    assert "1:7.0p1-1" in on_bak1("cat", manifest)
+    try:
+        refused("cs1", copy, f"cs1 point {copy}: the manifest's MAC does not match")
+        assert not list((ROOT / ".lab").glob("x")) and not (ROOT / ".lab" / "backup-staging" / "x").exists()
+    finally:
+        on_bak1("rm", "-rf", f"{store}/cs1/{copy}")
+
+
+def test_an_archive_with_a_symlink_escaping_the_target_is_refused(estate, tmp_path):
+    """Sealed validly (the vault's key): only the extraction's checks stand between it and the host."""
+    from module_utils.voip_backup import seal_point
+
+    store = estate["voip_backup_policy"]["store"]
+    stamp = f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}"
+    archive = tmp_path / "host.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        link = tarfile.TarInfo("etc/voip-escape")
+        link.type, link.linkname = tarfile.SYMTYPE, "/tmp/voip-escape-target"
+        tar.addfile(link)
+        dropped = tarfile.TarInfo("etc/voip-escape/dropped")
+        dropped.size = 6
+        tar.addfile(dropped, io.BytesIO(b"owned\n"))
+    point = tmp_path / stamp
+    seal_point([(str(archive), "host.tar.gz")], str(point), estate["vault_backup_key"], "cs1", stamp,
+               {"kind": "linux", "packages": {}})  # fmt: skip
+    subprocess.run(["podman", "exec", "voiplab-cs1", "mkdir", "-p", "/tmp/voip-escape-target"], env=PODMAN_ENV,
+                   check=True)  # fmt: skip
+    subprocess.run(
+        ["podman", "cp", str(point), f"voiplab-bak1:{store}/cs1/{stamp}"], env=PODMAN_ENV, check=True
+    )
+    before = host_state("cs1")
+    try:
+        run = restore("-e", "restore_host=cs1", "-e", f"restore_point={stamp}")
+        out = run.stdout + run.stderr
+        assert run.returncode != 0, out[-4000:]
+        assert (
+            "the archive is refused, nothing was changed: etc/voip-escape/dropped: below etc/voip-escape"
+            in out
+        ), out[-4000:]
+        assert "TASK [host_backup : Stop the services whose files come back]" not in out
+        assert host_state("cs1") == before
+        assert subprocess.run(["podman", "exec", "voiplab-cs1", "ls", "-A", "/tmp/voip-escape-target"],
+                              env=PODMAN_ENV, capture_output=True, text=True).stdout == ""  # fmt: skip
+    finally:
+        on_bak1("rm", "-rf", f"{store}/cs1/{stamp}")
+        subprocess.run(["podman", "exec", "voiplab-cs1", "rm", "-rf", "/tmp/voip-escape-target"], env=PODMAN_ENV,
+                       check=False)  # fmt: skip
+
+
+def test_no_clear_file_remains_on_the_controller_after_a_failed_seal(estate):
+    store = estate["voip_backup_policy"]["store"]
+    existing = points(store, "cs1")
+    staging = ROOT / ".lab" / "backup-staging"
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(LAB), str(ROOT / "playbooks" / "backup.yml"),
+         "--limit", "cs1,localhost", "-e", "host_backup_key=too-short"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False, env=ansible_environment(ROOT),
+    )  # fmt: skip
+    assert (
+        run.returncode != 0
+        and "cs1: cannot seal the backup: the backup key must have at least 16" in run.stdout
+    )
+    assert "TASK [host_backup : Bring the archive to the controller]" in run.stdout, (
+        "the clear archive was fetched"
+    )
+    assert "Remove the staged point from the controller (also when sealing or storing failed)" in run.stdout
+    assert not [p for p in (staging / "cs1").rglob("*") if p.is_file()], (
+        "a clear file remains on the controller"
+    )
+    assert oct(staging.stat().st_mode & 0o777) == "0o700"
+    assert points(store, "cs1") == existing, "nothing was stored"
+    left = subprocess.run(["podman", "exec", "voiplab-cs1", "ls", "/var/tmp"], env=PODMAN_ENV, capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert "voip-backup-" not in left, "the archive remains on the host"
+
+
+def test_a_format_1_point_is_refused_by_default_and_restores_when_allowed(estate, secrets, tmp_path):
+    """A point as main wrote it before format 2 (key SHA-256 of the passphrase, bare name as associated data)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    store, key = estate["voip_backup_policy"]["store"], estate["vault_backup_key"]
+    backup(secrets, "--limit", "cs1,localhost")
+    stamp = points(store, "cs1")[-1]
+    manifest, files = open_point(str(copy_point(store, "cs1", stamp, tmp_path)), key, "cs1", stamp,
+                                 str(tmp_path / "open"))  # fmt: skip
+    plain = Path(files["host.tar.gz"]).read_bytes()
+    old = later(stamp, 1)
+    point = tmp_path / old
+    point.mkdir()
+    nonce = os.urandom(12)
+    sealed = (
+        b"VOIPBK1\n"
+        + nonce
+        + AESGCM(hashlib.sha256(key.encode()).digest()).encrypt(nonce, plain, b"host.tar.gz")
+    )
+    (point / "host.tar.gz.enc").write_bytes(sealed)
+    entry = {"name": "host.tar.gz", "stored": "host.tar.gz.enc", "size": len(sealed),
+             "sha256": hashlib.sha256(sealed).hexdigest(), "content_sha256": hashlib.sha256(plain).hexdigest()}  # fmt: skip
+    v1 = {k: manifest[k] for k in ("host", "kind", "commit", "tools", "packages")} | {
+        "stamp": old,
+        "files": [entry],
+    }
+    (point / "MANIFEST.json").write_text(json.dumps(v1, indent=2) + "\n")
+    subprocess.run(
+        ["podman", "cp", str(point), f"voiplab-bak1:{store}/cs1/{old}"], env=PODMAN_ENV, check=True
+    )
+    try:
+        refused("cs1", old, f"cs1 point {old}: a format-1 point", "-e host_backup_allow_v1=true")
+        run = restore(
+            "-e", "restore_host=cs1", "-e", f"restore_point={old}", "-e", "host_backup_allow_v1=true"
+        )
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert "format 1, its manifest is not authenticated" in run.stdout + run.stderr
+        active = subprocess.run(["podman", "exec", "voiplab-cs1", "systemctl", "is-active", "kamailio", "rtpengine-daemon"],
+                                env=PODMAN_ENV, capture_output=True, text=True, check=False).stdout  # fmt: skip
+        assert active.split() == ["active", "active"], active
+    finally:
+        on_bak1("rm", "-rf", f"{store}/cs1/{old}")

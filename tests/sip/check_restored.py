@@ -12,12 +12,13 @@ import difflib
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from netmiko import ConnectHandler
 from phone_http import file_url, http_get
 
-from module_utils.voip_backup import decrypt_file, verify
+from module_utils.voip_backup import open_point
 from module_utils.voip_netdev import mask, strip_volatile
 
 pytestmark = pytest.mark.lab
@@ -78,15 +79,10 @@ def backed_up(restored, estate, lab_topology, tmp_path_factory):
         ["podman", "cp", f"{server}:{policy.get('store', '/srv/backups')}/{restored}/{point}", str(here / point)],
         check=True, capture_output=True,
     )  # fmt: skip
-    manifest = verify(str(here / point))
-    [entry] = [e for e in manifest["files"] if e["name"] == "running-config"]
-    plain = here / "running-config"
-    decrypt_file(
-        str(here / point / entry["stored"]),
-        str(plain),
-        estate.hosts[restored]["vault_backup_key"],
-        entry["name"],
+    _, files = open_point(
+        str(here / point), estate.hosts[restored]["vault_backup_key"], restored, point, str(here / "open")
     )
+    plain = Path(files["running-config"])
     return plain.read_text()
 
 

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from filter_plugins.voip_backup import voip_backup_items
-from module_utils.voip_backup import (
-    MANIFEST,
-    BackupError,
-    decrypt_file,
-    encrypt_file,
-    sha256_file,
-    to_keep,
-    verify,
-)
+from module_utils.voip_backup import BackupError, open_point, seal_point, to_keep
 
 KEY = "a-lab-backup-key-of-some-length"
+STAMP = "20261122T023000Z"
 
 
 def point(tmp_path, text=b"subscriber data and secrets"):
     plain = tmp_path / "plain"
     plain.write_bytes(text)
     out = tmp_path / "point"
-    encrypt_file(str(plain), str(out / "host.tar.gz.enc"), KEY, "host.tar.gz")
-    stored = out / "host.tar.gz.enc"
-    (out / MANIFEST).write_text(json.dumps({"files": [
-        {"name": "host.tar.gz", "stored": "host.tar.gz.enc", "size": stored.stat().st_size,
-         "sha256": sha256_file(str(stored))}]}))  # fmt: skip
+    seal_point([(str(plain), "host.tar.gz")], str(out), KEY, "cs1", STAMP, {"kind": "linux"})
     return out
 
 
@@ -38,32 +25,30 @@ def test_encrypted_at_rest_and_back(tmp_path):
     assert (
         b"subscriber data" not in stored and oct((out / "host.tar.gz.enc").stat().st_mode & 0o777) == "0o600"
     )
-    decrypt_file(str(out / "host.tar.gz.enc"), str(tmp_path / "back"), KEY, "host.tar.gz")
-    assert (tmp_path / "back").read_bytes() == b"subscriber data and secrets"
-    with pytest.raises(BackupError, match="cannot be decrypted"):
-        decrypt_file(str(out / "host.tar.gz.enc"), str(tmp_path / "x"), KEY + "x", "host.tar.gz")
-    with pytest.raises(BackupError, match="cannot be decrypted"):
-        # The name is bound to the content: a file swapped for another's does not open.
-        decrypt_file(str(out / "host.tar.gz.enc"), str(tmp_path / "x"), KEY, "running-config")
+    manifest, files = open_point(str(out), KEY, "cs1", STAMP, str(tmp_path / "open"))
+    assert (tmp_path / "open" / "host.tar.gz").read_bytes() == b"subscriber data and secrets"
+    assert files == {"host.tar.gz": str(tmp_path / "open" / "host.tar.gz")} and manifest["kind"] == "linux"
+    with pytest.raises(BackupError, match="MAC does not match"):
+        open_point(str(out), KEY + "x", "cs1", STAMP, str(tmp_path / "x"))
     with pytest.raises(BackupError, match="at least 16"):
-        encrypt_file(str(tmp_path / "plain"), str(tmp_path / "y"), "short", "n")
+        seal_point([(str(tmp_path / "plain"), "n")], str(tmp_path / "y"), "short", "cs1", STAMP, {})
 
 
 def test_verify_refuses_a_damaged_or_incomplete_point(tmp_path):
     out = point(tmp_path)
-    assert verify(str(out))["files"][0]["name"] == "host.tar.gz"
     stored = out / "host.tar.gz.enc"
     data = bytearray(stored.read_bytes())
     data[-1] ^= 1
     stored.write_bytes(bytes(data))
     with pytest.raises(BackupError, match="sha256 differs from the manifest"):
-        verify(str(out))
+        open_point(str(out), KEY, "cs1", STAMP, str(tmp_path / "open"))
     stored.unlink()
     with pytest.raises(BackupError, match=r"host\.tar\.gz\.enc: missing"):
-        verify(str(out))
-    (out / MANIFEST).unlink()
+        open_point(str(out), KEY, "cs1", STAMP, str(tmp_path / "open"))
+    (out / "MANIFEST.json").unlink()
     with pytest.raises(BackupError, match="no readable manifest"):
-        verify(str(out))
+        open_point(str(out), KEY, "cs1", STAMP, str(tmp_path / "open"))
+    assert not (tmp_path / "open").exists()
 
 
 def test_retention_keeps_the_newest_per_day_week_and_month():
