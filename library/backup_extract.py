@@ -20,12 +20,14 @@ description:
     where the host has a real directory.
   - The symbolic links themselves are restored as they were, absolute targets included (C(/etc)
     holds the link C(/etc/localtime) to C(/usr/share/zoneinfo/...)); they are never followed when writing.
-    An existing link or file at a member's own path is removed first, so it is replaced, never
-    written through. Python's tarfile C(data) filter is not used, as it refuses those absolute links and
-    drops owners; its C(tar) filter's "outside the destination" check is void with the destination
-    C(/) and it would clear set-id and group-write mode bits. After the checks the members are
-    extracted with the C(fully_trusted) filter (where this Python has filters), owners, groups and
-    modes exactly as backed up.
+    An existing link or file at a member's own path is replaced (the member is written under a
+    temporary name in the same directory and renamed over it), never written through.
+  - Writing does not use tarfile's extraction - every directory is opened component by component
+    without following links, and every file, link, owner, mode and removal is made relative to an open
+    directory. A local user who swaps a directory or a file for a link while the restore runs (home
+    directories belong to their users) makes that member fail; root never writes, changes the owner
+    of, or deletes through the link. Owners and groups by name (else by number), modes with set-id
+    bits and file times exactly as backed up.
 options:
   archive:
     description: The archive on the host.
@@ -73,7 +75,11 @@ removed:
   returned: success
 """
 
+import contextlib
+import grp
 import os
+import pwd
+import stat
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -140,10 +146,120 @@ def check(tar, exclude, root="/", roots=()):
     return members
 
 
-def _trusted():
-    # Python 3.12+ (and security releases of 3.8-3.11) take an extraction filter; 3.14 defaults to
-    # "data", which refuses /etc's absolute links. The members are checked: extract them as they are.
-    return {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+# Every directory is opened component by component without following links,
+# and every write is relative to an open directory: a local user who swaps a
+# directory or a file for a link while the restore runs (in a home directory,
+# say) makes that member fail; root never writes or deletes through the link.
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _walk(root_fd, parts, create=False):
+    """An open fd of the directory ``parts`` below ``root_fd``, no link followed (OSError otherwise)."""
+    fd = os.dup(root_fd)
+    try:
+        for part in parts:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o700, dir_fd=fd)
+            nxt = os.open(part, _DIR, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _owner(member):
+    """uid and gid of a member: its names on this host, else its numbers (as tarfile does)."""
+    try:
+        uid = pwd.getpwnam(member.uname).pw_uid if member.uname else member.uid
+    except KeyError:
+        uid = member.uid
+    try:
+        gid = grp.getgrnam(member.gname).gr_gid if member.gname else member.gid
+    except KeyError:
+        gid = member.gid
+    return uid, gid
+
+
+def _place(tar, member, parent_fd, name, root_fd, serial):
+    """Write one non-directory member under a temporary name in ``parent_fd``, then rename it over
+    ``name`` (a link or file there is replaced, never followed)."""
+    tmp = f".voip-restore-{os.getpid()}-{serial}"
+    uid, gid = _owner(member)
+    if member.issym():
+        os.symlink(member.linkname, tmp, dir_fd=parent_fd)
+        os.chown(tmp, uid, gid, dir_fd=parent_fd, follow_symlinks=False)
+    elif member.islnk():
+        *src_dirs, src = member.linkname.split("/")
+        src_fd = _walk(root_fd, src_dirs)
+        try:
+            os.link(src, tmp, src_dir_fd=src_fd, dst_dir_fd=parent_fd, follow_symlinks=False)
+        finally:
+            os.close(src_fd)
+    else:
+        fd = os.open(tmp, _NEW, 0o600, dir_fd=parent_fd)
+        try:
+            source = tar.extractfile(member)
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                os.write(fd, chunk)
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, member.mode & 0o7777)
+            os.utime(fd, (member.mtime, member.mtime))
+        finally:
+            os.close(fd)
+    try:
+        os.rename(tmp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except BaseException:
+        os.unlink(tmp, dir_fd=parent_fd)
+        raise
+
+
+def _unlink_unless_directory(parent_fd, name):
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISDIR(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode):
+            os.unlink(name, dir_fd=parent_fd)
+
+
+def _write(tar, members, root_fd):
+    for serial, member in enumerate(members):
+        *dirs, name = member.name.split("/")
+        parent_fd = _walk(root_fd, dirs, create=True)
+        try:
+            if member.isdir():
+                _unlink_unless_directory(parent_fd, name)  # a link or file where the backup has a directory
+                fd = _walk(parent_fd, [name], create=True)
+                try:
+                    os.fchown(fd, *_owner(member))
+                    os.fchmod(fd, member.mode & 0o7777)
+                finally:
+                    os.close(fd)
+            else:
+                _place(tar, member, parent_fd, name, root_fd, serial)
+        finally:
+            os.close(parent_fd)
+
+
+def _remove_extra(members, exclude, root_fd):
+    """In every directory of the archive, remove the files and links the backup did not have."""
+    names = {m.name for m in members}
+    removed = []
+    for directory in sorted(m.name for m in members if m.isdir()):
+        fd = _walk(root_fd, directory.split("/"))
+        try:
+            for entry in sorted(os.listdir(fd)):
+                rel = f"{directory}/{entry}"
+                if rel in names or _excluded(rel, exclude):
+                    continue
+                if stat.S_ISDIR(os.stat(entry, dir_fd=fd, follow_symlinks=False).st_mode):
+                    continue
+                os.unlink(entry, dir_fd=fd)
+                removed.append("/" + rel)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def extract(archive, exclude, root="/", roots=(), check_only=False):
@@ -151,24 +267,12 @@ def extract(archive, exclude, root="/", roots=(), check_only=False):
         members = check(tar, exclude, root, roots)
         if check_only:
             return len(members), []
-        for member in members:
-            target = os.path.join(root, member.name)
-            if os.path.islink(target) or (os.path.lexists(target) and not os.path.isdir(target)):
-                os.unlink(target)  # replaced, never written through
-        tar.extractall(root, members=members, numeric_owner=False, **_trusted())
-    names = {m.name for m in members}
-    directories = sorted(m.name for m in members if m.isdir())
-    removed = []
-    for directory in directories:
-        base = os.path.join(root, directory)
-        for entry in sorted(os.listdir(base)):
-            rel = f"{directory}/{entry}"
-            path = os.path.join(base, entry)
-            if rel in names or _excluded(rel, exclude) or (os.path.isdir(path) and not os.path.islink(path)):
-                continue
-            os.unlink(path)
-            removed.append("/" + rel)
-    return len(members), removed
+        root_fd = os.open(root, _DIR)
+        try:
+            _write(tar, members, root_fd)
+            return len(members), _remove_extra(members, exclude, root_fd)
+        finally:
+            os.close(root_fd)
 
 
 def main():
@@ -188,6 +292,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=f"the archive is refused, nothing was changed: {exc}")
     except (OSError, tarfile.TarError) as exc:
+        # ELOOP/ENOTDIR: a directory became a link while the restore ran (never followed).
         module.fail_json(msg=f"cannot restore the files: {exc}")
     module.exit_json(changed=True, extracted=count, removed=removed)
 

@@ -245,6 +245,8 @@ def read_manifest(path: str) -> tuple[dict, bytes]:
         manifest = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise BackupError(f"{path}: no readable manifest: {exc}") from None
+    except RecursionError:  # a small file of deeply nested brackets
+        raise BackupError(f"{path}: no readable manifest: nested too deeply") from None
     if not isinstance(manifest, dict):
         raise BackupError(f"{path}: no readable manifest: not a JSON object")
     return manifest, raw
@@ -292,7 +294,7 @@ def check_manifest(path: str, passphrase: str, host: str, stamp: str, allow_v1: 
             raise BackupError(
                 f"{where}: a format-1 point (its manifest is not authenticated): take a new point"
                 f" (ansible-playbook playbooks/backup.yml --limit {host}), or to restore this old point once,"
-                " give -e host_backup_allow_v1=true"
+                f" give -e host_backup_allow_v1={stamp} (that point's stamp: no other point is let through)"
             )
         _check_binding(manifest, host, stamp, where)
         _check_entries(manifest, where)

@@ -258,9 +258,9 @@ def later(stamp: str, seconds: int) -> str:
     return f"{moment:%Y%m%dT%H%M%SZ}"
 
 
-def refused(host: str, stamp: str, *expected: str) -> None:
+def refused(host: str, stamp: str, *expected: str, extra: tuple[str, ...] = ()) -> None:
     before = host_state(host)
-    run = restore("-e", f"restore_host={host}", "-e", f"restore_point={stamp}")
+    run = restore("-e", f"restore_host={host}", "-e", f"restore_point={stamp}", *extra)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and all(text in out for text in expected), out[-4000:]
     assert "TASK [host_backup : Copy the archive to the host]" not in out, "the host was touched"
@@ -412,9 +412,16 @@ def test_a_format_1_point_is_refused_by_default_and_restores_when_allowed(estate
         ["podman", "cp", str(point), f"voiplab-bak1:{store}/cs1/{old}"], env=PODMAN_ENV, check=True
     )
     try:
-        refused("cs1", old, f"cs1 point {old}: a format-1 point", "-e host_backup_allow_v1=true")
+        refused("cs1", old, f"cs1 point {old}: a format-1 point", f"-e host_backup_allow_v1={old}")
+        # Letting another format-1 point through lets this one through no more.
+        refused(
+            "cs1",
+            old,
+            f"cs1 point {old}: a format-1 point",
+            extra=("-e", "host_backup_allow_v1=20260101T000000Z"),
+        )
         run = restore(
-            "-e", "restore_host=cs1", "-e", f"restore_point={old}", "-e", "host_backup_allow_v1=true"
+            "-e", "restore_host=cs1", "-e", f"restore_point={old}", "-e", f"host_backup_allow_v1={old}"
         )
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
         assert "format 1, its manifest is not authenticated" in run.stdout + run.stderr

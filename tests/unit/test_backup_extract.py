@@ -199,3 +199,78 @@ def test_the_module_says_the_archive_is_refused_and_nothing_changed(
     code, result, _ = module_runner("backup_extract", {"archive": str(good), "roots": ["/etc"]}, check=True)
     assert code == 0 and result["extracted"] == 2 and tree(root) == before, "check mode wrote"
     assert not (outside / "x").exists()
+
+
+# -- a local user racing the restore -------------------------------------------------------------
+# /home is a restore root, and its directories belong to their users: while the
+# restore runs a user can put links where the archive has a file or a
+# directory. Root must then neither write nor delete through them. Against the
+# first format-2 extraction (checks, unlink, then tarfile's extractall and a
+# path-based removal loop) a link planted after the unlink made root overwrite
+# /etc/shadow and give it to the user, and a directory swapped for a link to
+# /etc made the removal loop empty /etc (an attacker's review, scripts hooking
+# extractall). These tests plant the links at the new writer's own seams:
+# after the checks, and between a directory's creation and the next member.
+
+
+def _race_after_check(monkeypatch, plant):
+    import library.backup_extract as bx
+
+    checked = bx.check
+
+    def check_then_race(*args, **kwargs):
+        members = checked(*args, **kwargs)
+        plant()
+        return members
+
+    monkeypatch.setattr(bx, "check", check_then_race)
+
+
+def test_links_planted_after_the_checks_are_replaced_not_followed(tmp_path, lab, monkeypatch):
+    root, outside = lab
+    home = root / "home" / "u"
+    (home / "sub").mkdir(parents=True)
+    (outside / "keep").write_text("not in the archive\n")
+    before = tree(outside)
+
+    def plant():
+        (home / ".profile").symlink_to(outside / "secret")  # a file of the archive
+        (home / "sub").rmdir()
+        (home / "sub").symlink_to(outside)  # a directory of the archive
+
+    _race_after_check(monkeypatch, plant)
+    path = archive(tmp_path, ("home", "dir"), ("home/u", "dir"), ("home/u/sub", "dir"),
+                   ("home/u/.profile", "file", {"data": b"user profile\n", "mode": 0o600}))  # fmt: skip
+    extract(str(path), [], root=str(root), roots=["/home"])
+    assert tree(outside) == before, "written, chmod'ed or deleted through a planted link"
+    assert (home / ".profile").read_text() == "user profile\n" and not (home / ".profile").is_symlink()
+    assert (home / "sub").is_dir() and not (home / "sub").is_symlink()
+
+
+def test_a_directory_swapped_for_a_link_during_the_writes_fails_without_following_it(
+    tmp_path, lab, monkeypatch
+):
+    """The swap lands after the directory was made: the next member below it fails (ELOOP/ENOTDIR)."""
+    import library.backup_extract as bx
+
+    root, outside = lab
+    before = tree(outside)
+    walk = bx._walk
+
+    def walk_then_swap(root_fd, parts, create=False):
+        if (
+            parts == ["home", "u"]
+            and (root / "home" / "u").is_dir()
+            and not (root / "home" / "u").is_symlink()
+        ):
+            os.rename(root / "home" / "u", root / "home" / "u.old")
+            (root / "home" / "u").symlink_to(outside)
+        return walk(root_fd, parts, create)
+
+    monkeypatch.setattr(bx, "_walk", walk_then_swap)
+    path = archive(
+        tmp_path, ("home", "dir"), ("home/u", "dir"), ("home/u/secret", "file", {"data": b"mine\n"})
+    )
+    with pytest.raises(OSError):
+        extract(str(path), [], root=str(root), roots=["/home"])
+    assert tree(outside) == before, "written through a link swapped in during the restore"

@@ -286,7 +286,7 @@ def seal_v1(tmp_path, host="cs1", stamp=STAMP, stored="host.tar.gz.enc"):
 def test_a_format_1_point_is_refused_unless_allowed(tmp_path):
     old = seal_v1(tmp_path)
     with pytest.raises(
-        BackupError, match=r"a format-1 point .*playbooks/backup.yml --limit cs1.*host_backup_allow_v1=true"
+        BackupError, match=r"a format-1 point .*playbooks/backup.yml --limit cs1.*host_backup_allow_v1=20"
     ):
         opened(old)
     manifest, files = opened(old, allow_v1=True)
@@ -326,3 +326,13 @@ def test_the_modules_seal_and_open_in_two_steps(tmp_path, module_runner, monkeyp
     )
     code, result, _ = module_runner("backup_seal", {**args, "key": "short"})
     assert code == 1 and "cs1: cannot seal the backup: the backup key must have at least 16" in result["msg"]
+
+
+def test_a_deeply_nested_manifest_is_refused_without_a_traceback(tmp_path):
+    """A small manifest of nested brackets made json.loads raise RecursionError, which escaped as a traceback."""
+    from module_utils.voip_backup import read_manifest
+
+    path = tmp_path / "MANIFEST.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(BackupError, match="nested too deeply"):
+        read_manifest(str(path))
