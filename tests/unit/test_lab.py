@@ -380,3 +380,20 @@ def test_up_recreates_a_host_that_never_answers(topo, monkeypatch):
     assert (name, "recreated (no SSH answer although it was reported running)") in rows
     # Every Linux host gets its first administrator on every `lab up` (idempotent), a recreated one again.
     assert [c[0] for c in podman.calls] == ["exec", "rm", "run", "exec"]
+
+
+def test_up_recreates_a_silent_device_without_an_administrator(topo, monkeypatch):
+    """A network-device simulator that answers late is recreated; it has no Linux accounts to create
+    (a `voipctl drill restore gw1` failed with `useradd: invalid user name ''` when it did)."""
+    host = topo.hosts[0]
+    host.systemd, host.login = False, ""
+    podman = FakePodman()
+    monkeypatch.setattr(lab.images, "load_recipes", lambda d: {"node": type("R", (), {"ref": "img:1"})()})
+    monkeypatch.setattr(lab.images, "ensure_images", lambda *a, **k: {"node": "id1"})
+    monkeypatch.setattr(lab, "ensure_keys", lambda lab_: None)
+    monkeypatch.setattr(lab, "ensure_network", lambda podman_, lab_: "exists")
+    monkeypatch.setattr(lab, "lab_containers", lambda p: {})
+    answers = iter([({}, ["a1"]), ({"a1": "SSH-2.0"}, [])])
+    monkeypatch.setattr(lab, "poll_ready", lambda hosts, timeout: next(answers))
+    lab.up(topo, podman)
+    assert [c[0] for c in podman.calls] == ["run", "rm", "run"]

@@ -587,7 +587,8 @@ def up(lab: Lab, podman: Podman, fresh: bool = False, only: list[str] | None = N
             cname = host.container(lab.prefix)
             podman.run(["rm", "-f", "-t", "5", cname], what=f"removing unresponsive container {cname}")
             ensure_container(podman, lab, host, recipes[host.image].ref, image_ids[host.image], None)
-            bootstrap_login(podman, lab, host)
+            if host.systemd:
+                bootstrap_login(podman, lab, host)
             rows.append((cname, "recreated (no SSH answer although it was reported running)"))
         wait_ready(lab, hosts=[lab.host(name) for name in silent])
     return rows
