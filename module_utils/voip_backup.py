@@ -142,14 +142,21 @@ def seal_file(src: str, dest: str, file_key: bytes, host: str, stamp: str, name:
     write_atomic(dest, MAGIC + nonce + AESGCM(file_key).encrypt(nonce, plain, aad(host, stamp, name)), 0o600)
 
 
+def _read_sealed(src: str, magic: bytes, not_ours: str) -> tuple[bytes, bytes]:
+    """The nonce and the sealed bytes of a backup file that starts with ``magic``; BackupError(``not_ours``) else."""
+    with open(src, "rb") as handle:
+        data = handle.read()
+    if not data.startswith(magic):
+        raise BackupError(not_ours)
+    return data[len(magic) : len(magic) + 12], data[len(magic) + 12 :]
+
+
 def open_file(src: str, dest: str, file_key: bytes, host: str, stamp: str, name: str) -> None:
     """Decrypt a format-2 file into ``dest``; BackupError naming host, point and file if it does not open."""
     _, AESGCM, _, _ = _crypto()
-    with open(src, "rb") as handle:
-        data = handle.read()
-    if not data.startswith(MAGIC):
-        raise BackupError(f"{host} point {stamp}: {os.path.basename(src)} is not a format-2 backup file")
-    nonce, sealed = data[len(MAGIC) : len(MAGIC) + 12], data[len(MAGIC) + 12 :]
+    nonce, sealed = _read_sealed(
+        src, MAGIC, f"{host} point {stamp}: {os.path.basename(src)} is not a format-2 backup file"
+    )
     try:
         plain = AESGCM(file_key).decrypt(nonce, sealed, aad(host, stamp, name))
     except Exception:  # cryptography raises InvalidTag
@@ -164,11 +171,7 @@ def open_file_v1(src: str, dest: str, passphrase: str, name: str) -> None:
     """Decrypt a format-1 file (key SHA-256 of the passphrase, the bare name as associated data)."""
     _, AESGCM, _, _ = _crypto()
     key = hashlib.sha256(_check_passphrase(passphrase)).digest()
-    with open(src, "rb") as handle:
-        data = handle.read()
-    if not data.startswith(MAGIC_V1):
-        raise BackupError(f"{src}: not a format-1 backup file")
-    nonce, sealed = data[len(MAGIC_V1) : len(MAGIC_V1) + 12], data[len(MAGIC_V1) + 12 :]
+    nonce, sealed = _read_sealed(src, MAGIC_V1, f"{src}: not a format-1 backup file")
     try:
         plain = AESGCM(key).decrypt(nonce, sealed, name.encode())
     except Exception:  # cryptography raises InvalidTag
