@@ -161,6 +161,6 @@ def _store(inventory_path: Path) -> str:
 
 
 def _env() -> dict[str, str]:
-    from voipctl.lab import ansible_environment
+    from voiplab.lab import ansible_environment
 
     return ansible_environment(ROOT)

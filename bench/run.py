@@ -51,7 +51,7 @@ import lab_estate
 import phone_files
 import validate as validate_bench
 
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "inventory" / "lab"

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from voipctl.generate import generate, write
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "inventory" / "lab"

@@ -7,7 +7,7 @@ import os
 from ansible.errors import AnsibleFilterError
 
 try:
-    from voipctl.derive.ansible_vars import plain
+    from voipctl.ansible.vars import plain
     from voipctl.derive.users import users_of_site
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     users_of_site = None

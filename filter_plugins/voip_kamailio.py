@@ -7,8 +7,8 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
-    from voipctl.derive.ansible_vars import plain
-    from voipctl.derive.hosts import call_servers, gateways
+    from voipctl.ansible.hosts import call_servers, gateways
+    from voipctl.ansible.vars import plain
     from voipctl.derive.kamailio import KamailioDataError, call_server_data
     from voipctl.derive.secrets import SecretError
     from voipctl.derive.users import UserDataError

@@ -10,8 +10,8 @@ import datetime
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.ansible.vars import plain
     from voipctl.derive import users as _users
-    from voipctl.derive.ansible_vars import plain
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     _users = None
     _IMPORT_ERROR = exc

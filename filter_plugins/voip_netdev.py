@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 try:
-    from voipctl.derive.hosts import call_servers
+    from voipctl.ansible.hosts import call_servers
     from voipctl.derive.netdev import (
         GATEWAY_MANAGED,
         SWITCH_MANAGED,

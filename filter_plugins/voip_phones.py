@@ -7,8 +7,8 @@ import json
 from ansible.errors import AnsibleFilterError
 
 try:
-    from voipctl.derive.ansible_vars import plain
-    from voipctl.derive.hosts import call_servers
+    from voipctl.ansible.hosts import call_servers
+    from voipctl.ansible.vars import plain
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
     from voipctl.derive.secrets import SecretError, purpose_key
     from voipctl.derive.users import UserDataError

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 try:
+    from voipctl.ansible.vars import plain
     from voipctl.derive import release, secrets
-    from voipctl.derive.ansible_vars import plain
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     release = None
     _IMPORT_ERROR = exc

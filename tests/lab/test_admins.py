@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from voipctl.lab import ansible_environment, load_lab
+from voiplab.lab import ansible_environment, load_lab
 
 pytestmark = pytest.mark.lab
 

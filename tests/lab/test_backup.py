@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from module_utils.voip_backup import open_point, to_keep
-from voipctl import inventory
-from voipctl.lab import ansible_environment
+from voipctl.ansible import inventory
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl import inventory
+from voipctl.ansible import inventory
 from voipctl.derive import secrets
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

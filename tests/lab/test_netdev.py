@@ -32,8 +32,8 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from voipctl import inventory
-from voipctl.lab import ansible_environment, ssh_banner
+from voipctl.ansible import inventory
+from voiplab.lab import ansible_environment, ssh_banner
 
 pytestmark = pytest.mark.lab
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl import inventory
-from voipctl.lab import ansible_environment
+from voipctl.ansible import inventory
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

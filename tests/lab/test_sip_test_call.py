@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl import inventory, lab
+from voipctl.ansible import inventory
 from voipctl.derive.secrets import sip_password
-from voipctl.lab import ansible_environment
+from voiplab import lab
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

@@ -19,8 +19,8 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
-from voipctl.lab import ssh_banner
-from voipctl.podman import Podman
+from voiplab.lab import ssh_banner
+from voiplab.podman import Podman
 
 pytestmark = pytest.mark.lab
 

@@ -22,8 +22,9 @@ import phone_http
 import pytest
 import yaml
 
-from voipctl import inventory, lab
+from voipctl.ansible import inventory
 from voipctl.derive.secrets import purpose_key, sip_password
+from voiplab import lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).with_name("scenarios")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from phone_http import file_url, http_get
 
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

@@ -25,7 +25,7 @@ import pytest
 from phone_http import file_url, http_get
 
 from module_utils import voip_sip
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

@@ -28,7 +28,7 @@ PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "lab" / "containers.co
 
 
 def playbook(name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    from voipctl.lab import ansible_environment
+    from voiplab.lab import ansible_environment
 
     run = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventory" / "lab"),

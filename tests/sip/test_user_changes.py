@@ -17,7 +17,7 @@ from phone_http import file_url, http_get
 
 from voipctl.cli import main as voipctl
 from voipctl.derive.secrets import sip_password
-from voipctl.lab import ansible_environment
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 

@@ -11,7 +11,7 @@ import pytest
 import testinfra
 from lab_expect import HOSTVARS, LAB, OS_BASELINE_DEFAULTS, hosts_of
 
-from voipctl import lab
+from voiplab import lab
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

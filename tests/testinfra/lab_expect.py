@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from voipctl import inventory, lab
+from voipctl.ansible import inventory
+from voiplab import lab
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))

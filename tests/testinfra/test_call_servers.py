@@ -6,7 +6,7 @@ import pytest
 import yaml
 from lab_expect import HOSTVARS, LAB, ROOT, hosts_of
 
-from voipctl.derive.hosts import gateways
+from voipctl.ansible.hosts import gateways
 from voipctl.derive.kamailio import pstn_routes, site_trunks
 from voipctl.derive.users import users_of_site
 

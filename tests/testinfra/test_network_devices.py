@@ -8,8 +8,8 @@ from pathlib import Path
 from lab_expect import LAB
 from netmiko import ConnectHandler
 
-from voipctl import inventory
-from voipctl.lab import ssh_banner
+from voipctl.ansible import inventory
+from voiplab.lab import ssh_banner
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""voipctl.aptrepo: the lab's package repository, built from recipes."""
+"""voiplab.aptrepo: the lab's package repository, built from recipes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl import aptrepo
 from voipctl.errors import LabError
+from voiplab import aptrepo
 
 ROOT = Path(__file__).resolve().parents[2]
 

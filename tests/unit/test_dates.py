@@ -1,4 +1,4 @@
-"""voipctl.dates: the one rule for a day of the model, and the two callers' error styles."""
+"""voipctl.core.dates: the one rule for a day of the model, and the two callers' error styles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from voipctl.dates import cli_date, parse_date
+from voipctl.core.dates import cli_date, parse_date
 from voipctl.derive.users import UserDataError, as_date
 from voipctl.model.types import Date
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from voipctl import docs, inventory
+from voipctl import docs
+from voipctl.ansible import inventory
 from voipctl.cli import main
 from voipctl.derive import secrets
 from voipctl.generate import dump

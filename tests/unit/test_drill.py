@@ -1,11 +1,11 @@
-"""voipctl.drill: the report of a drill and the hosts it drills (the drill itself runs in the lab tests)."""
+"""voiplab.drill: the report of a drill and the hosts it drills (the drill itself runs in the lab tests)."""
 
 from __future__ import annotations
 
 import pytest
 
-from voipctl.drill import Report, _kind, not_bare
 from voipctl.errors import VoipctlError
+from voiplab.drill import Report, _kind, not_bare
 
 
 def test_report_stops_being_ok_at_the_first_failure():

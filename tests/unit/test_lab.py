@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from voipctl import images, lab
 from voipctl.errors import LabError
-from voipctl.podman import Podman
+from voiplab import images, lab
+from voiplab.podman import Podman
 
 ROOT = Path(__file__).resolve().parents[2]
 

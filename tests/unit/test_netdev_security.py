@@ -20,7 +20,8 @@ from netmiko.exceptions import NetmikoTimeoutException
 
 from module_utils import voip_backup, voip_netdev
 from module_utils.voip_netdev import mask, refused_show_commands, show_command_problem
-from voipctl import inventory, lab
+from voipctl.ansible import inventory
+from voiplab import lab
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "admin", "lab-pass"
@@ -417,8 +418,8 @@ def test_lab_up_of_some_hosts_leaves_the_others_alone(tmp_path, monkeypatch):
 def test_the_restore_drill_reads_a_device_only_with_its_pinned_key(gateway, tmp_path):
     """voipctl drill restore reads the recreated device's configuration: with the pinned key only
     (before, it accepted any key, so an impostor could answer the drill's 'is it bare' question)."""
-    from voipctl import drill
     from voipctl.errors import VoipctlError
+    from voiplab import drill
 
     server, key = gateway
     known = tmp_path / "known_hosts"

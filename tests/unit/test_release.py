@@ -8,9 +8,9 @@ import pytest
 
 from filter_plugins.voip_release import FilterModule
 from voipctl import release as cli
+from voipctl.ansible.playbook import PlaybookResult
 from voipctl.derive import release
 from voipctl.errors import VoipctlError
-from voipctl.playbook import PlaybookResult
 
 MANIFEST = {
     "components": {"kamailio": "5.6.3", "rtpengine": "10.5.3.5", "nginx": "1.22.1", "voip-routing": "1.1"}

@@ -16,12 +16,12 @@ from voipctl.errors import VoipctlError
 
 # Command modules, in the order `voipctl --help` lists them.
 COMMANDS = [
-    "voipctl.lab",
+    "voiplab.lab",
     "voipctl.validate",
     "voipctl.generate",
     "voipctl.users_cli",
     "voipctl.hrsync",
-    "voipctl.drill",
+    "voiplab.drill",
     "voipctl.release",
     "voipctl.health",
     "voipctl.runs",

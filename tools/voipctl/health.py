@@ -27,7 +27,8 @@ from typing import Any
 
 from rich.table import Table
 
-from voipctl import inventory, paths, playbook
+from voipctl import paths
+from voipctl.ansible import inventory, playbook
 from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from rich.table import Table
 
-from voipctl import inventory, paths
+from voipctl import paths
+from voipctl.ansible import inventory
 from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 

@@ -33,7 +33,7 @@ from rich.text import Text
 from voipctl import directory as ops
 from voipctl import paths
 from voipctl.console import bounded, err, out
-from voipctl.dates import cli_date
+from voipctl.core.dates import cli_date
 from voipctl.derive.users import active_features, active_grants, effective_class_of_service
 from voipctl.directory import Change, Directory, DirectoryError
 from voipctl.errors import VoipctlError

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from voipctl import paths
-from voipctl.dates import cli_date
+from voipctl.core.dates import cli_date
 from voipctl.errors import VoipctlError
 from voipctl.model.checks import Result, validate
 

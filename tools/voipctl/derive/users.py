@@ -2,7 +2,7 @@
 
 Pure functions over the model's plain data (a user is a ``voip_users`` item,
 a site a ``voip_sites`` value). Dates may be ``datetime.date`` or
-``"YYYY-MM-DD"`` (not timestamps, see voipctl.dates); a grant is active up
+``"YYYY-MM-DD"`` (not timestamps, see voipctl.core.dates); a grant is active up
 to and including its ``until`` day.
 """
 
@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voipctl.dates import parse_date
+from voipctl.core.dates import parse_date
 
 COS_RANK = {"internal": 0, "national": 1, "international": 2}
 # Grantable features that raise the class of service rather than switch a feature on.
@@ -24,7 +24,7 @@ class UserDataError(ValueError):
 
 
 def as_date(value: Any, what: str = "date") -> datetime.date:
-    """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string (voipctl.dates); a timestamp is refused.
+    """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string (voipctl.core.dates); a timestamp is refused.
 
     Raises UserDataError naming ``what``.
     """

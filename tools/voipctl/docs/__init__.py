@@ -30,7 +30,7 @@ import jinja2
 
 from voipctl import paths, release, runs
 from voipctl.console import err, out
-from voipctl.dates import cli_date
+from voipctl.core.dates import cli_date
 from voipctl.docs import views
 from voipctl.errors import VoipctlError
 from voipctl.model import loader as fastloader

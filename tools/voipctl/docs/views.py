@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voipctl.derive import hosts as derive_hosts
+from voipctl.ansible import hosts as derive_hosts
 from voipctl.derive.kamailio import pstn_routes
 from voipctl.derive.release import components_of
 from voipctl.derive.users import effective_class_of_service

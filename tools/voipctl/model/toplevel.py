@@ -40,7 +40,7 @@ READERS = (
     "roles/*/templates/*",
     "playbooks/*.yml",
 )
-# Read by `voipctl lab` (tools/voipctl/lab.py), not by a play.
+# Read by `voipctl lab` (tools/voiplab/lab.py), not by a play.
 SETTINGS = ("lab_container", "lab_container_prefix", "lab_network", "lab_peers", "lab_state_dir")
 # Ansible's own, vault secrets, and the variables molecule puts in its inventory.
 PREFIXES = ("ansible_", "vault_", "molecule_")

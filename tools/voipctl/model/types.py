@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
-from voipctl.dates import parse_date
+from voipctl.core.dates import parse_date
 
 # pattern -> what a value must look like (used to word pydantic's messages)
 PATTERNS: dict[str, str] = {}
@@ -204,7 +204,7 @@ def _extension(value: Any) -> Any:
 
 ExtensionRange = Annotated[str, BeforeValidator(_ext_range)]
 DidRange = Annotated[str, BeforeValidator(_did_range)]
-# A day (voipctl.dates): a date or 'YYYY-MM-DD'; a timestamp is refused.
+# A day (voipctl.core.dates): a date or 'YYYY-MM-DD'; a timestamp is refused.
 Date = Annotated[datetime.date, BeforeValidator(parse_date)]
 IPAddress = Annotated[str, BeforeValidator(_ip)]
 Network = Annotated[str, BeforeValidator(_network)]

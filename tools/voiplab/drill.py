@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 
 from rich.table import Table
 
-from voipctl import inventory, lab, paths, playbook
+from voipctl import paths
+from voipctl.ansible import inventory, playbook
 from voipctl.console import err, out
 from voipctl.errors import VoipctlError
-from voipctl.podman import Podman
+from voiplab import lab
+from voiplab.podman import Podman
 
 # What the drill checks after the restore, by the host's group: the -k of check_restored.py.
 CHECKS = {

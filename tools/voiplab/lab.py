@@ -26,10 +26,12 @@ from typing import Any
 
 from rich.table import Table
 
-from voipctl import aptrepo, images, inventory, labcerts, paths, playbook
+from voipctl import paths
+from voipctl.ansible import inventory, playbook
 from voipctl.console import err, out
 from voipctl.errors import LabError
-from voipctl.podman import Podman
+from voiplab import aptrepo, images, labcerts
+from voiplab.podman import Podman
 
 LAB_LABEL = "voiplab"
 HOST_LABEL = "voiplab.host"
@@ -71,7 +73,7 @@ class LabHost:
     description: str = ""
     # Read-only mounts of a peer: (directory below the lab state dir, path in the container).
     volumes: list[tuple[str, str]] = field(default_factory=list)
-    # A peer that speaks TLS: the lab CA issues it a certificate (voipctl.labcerts).
+    # A peer that speaks TLS: the lab CA issues it a certificate (voiplab.labcerts).
     certificate: bool = False
     # The administrator Ansible logs in as (the inventory's ansible_user). Like
     # an installer or cloud-init on a real server, `lab up` creates it on a new

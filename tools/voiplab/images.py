@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from voipctl.errors import LabError
-from voipctl.podman import Podman
+from voiplab.podman import Podman
 
 RECIPE_LABEL = "voiplab.recipe"
 
