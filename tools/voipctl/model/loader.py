@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,22 @@ def _priority(group: Group) -> int:
         return 1
 
 
+def _mappings(inv: LoadedInventory, paths: list[Path], not_a_mapping: str) -> Iterator[tuple[str, dict]]:
+    """Each readable file of ``paths`` as (relative name, its mapping); an error for one that is no mapping.
+
+    Unreadable and vault-encrypted files are skipped here (their problems are recorded when read).
+    """
+    for path in paths:
+        data = _read(inv, path)
+        if data is None or data is ENCRYPTED:
+            continue
+        rel = _rel(inv, path)
+        if not isinstance(data, dict):
+            inv.file_errors.append((rel, 1, not_a_mapping, ()))
+            continue
+        yield rel, data
+
+
 def load(source: Path) -> LoadedInventory:
     """Read the inventory at ``source`` (a directory, or one YAML inventory file)."""
     source = Path(source)
@@ -140,14 +157,7 @@ def load(source: Path) -> LoadedInventory:
     inv.groups["all"] = Group("all")
     inv.groups["ungrouped"] = Group("ungrouped", parents={"all"}, depth=1)
     files = _inventory_files(inv, source) if source.is_dir() else [source]
-    for path in files:
-        data = _read(inv, path)
-        if data is None or data is ENCRYPTED:
-            continue
-        rel = _rel(inv, path)
-        if not isinstance(data, dict):
-            inv.file_errors.append((rel, 1, "an inventory file must be a mapping of groups", ()))
-            continue
+    for rel, data in _mappings(inv, files, "an inventory file must be a mapping of groups"):
         for name, body in data.items():
             _read_group(inv, rel, str(name), body, (name,), parent=None)
     _set_depths(inv)
@@ -317,14 +327,7 @@ def _read_vars(inv: LoadedInventory, subdir: str, name: str, entity: str) -> Non
             found = _dir_files(inv, candidate, set()) if candidate.is_dir() else [candidate]
             break
     merged: dict[str, Var] = {}
-    for path in found:
-        data = _read(inv, path)
-        if data is None or data is ENCRYPTED:
-            continue
-        rel = _rel(inv, path)
-        if not isinstance(data, dict):
-            inv.file_errors.append((rel, 1, "a vars file must be a mapping of variable names", ()))
-            continue
+    for rel, data in _mappings(inv, found, "a vars file must be a mapping of variable names"):
         for var, value in data.items():
             merged[str(var)] = Var(value, Origin(rel, (var,)))
     if merged:
