@@ -22,6 +22,7 @@ TICKET_SUBJECT = re.compile(r"\[(?P<ticket>[A-Z][A-Z0-9]+-\d+)\]")
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
+    """The output of ``git ARGS`` in ``root``; VoipctlError when it fails (empty text when not ``check``)."""
     try:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:
@@ -86,12 +87,14 @@ def changed_files(root: Path, commit: Commit, inventory_rel: str) -> list[str]:
 
 
 def tree_files(root: Path, rev: str | None, prefix: str) -> list[str]:
+    """The files under ``prefix`` at ``rev`` (none without a revision: before the first commit)."""
     if rev is None:
         return []
     return [p for p in git(root, "ls-tree", "-r", "--name-only", rev, "--", prefix).splitlines() if p]
 
 
 def show(root: Path, rev: str, path: str) -> str | None:
+    """The text of ``path`` at ``rev``; None when it is not there or not UTF-8."""
     done = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, check=False)
     if done.returncode != 0:
         return None
@@ -120,6 +123,7 @@ def entity_of(rel: str) -> str | None:
 
 
 def is_vault_path(rel: str) -> bool:
+    """A vault file by its name (never read)."""
     return "vault" in PurePosixPath(rel).name.lower()
 
 
@@ -134,6 +138,7 @@ class Snapshot:
 
 
 def snapshot(root: Path, rev: str | None, inventory_rel: str, entities: set[str]) -> Snapshot:
+    """The variables of ``entities`` at ``rev`` (vault and hidden files not read); problems noted."""
     snap = Snapshot()
     if rev is None:
         return snap
@@ -163,6 +168,7 @@ def snapshot(root: Path, rev: str | None, inventory_rel: str, entities: set[str]
 
 
 def _read_groups(hosts: dict[str, dict[str, Any]], data: dict, parent: str | None) -> None:
+    """Add the hosts of an inventory file's groups (and their children) to ``hosts``."""
     for group, body in data.items():
         if not isinstance(body, dict):
             continue

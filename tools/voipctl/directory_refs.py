@@ -28,6 +28,7 @@ def _forward_refs(directory: Directory, extension: int) -> Iterator[tuple[Commen
 
 
 def drop_forwards_to(directory: Directory, user: CommentedMap, details: list[str]) -> None:
+    """Remove every call forward to ``user``'s extension (a leaver), with its no-answer timeout."""
     for owner, kind in list(_forward_refs(directory, user["extension"])):
         forwards = owner["features"]["call_forward"]
         del forwards[kind]
@@ -40,6 +41,7 @@ def drop_forwards_to(directory: Directory, user: CommentedMap, details: list[str
 
 
 def retarget_forwards(directory: Directory, old: int, new: int, details: list[str]) -> None:
+    """Point every call forward to extension ``old`` at ``new`` (a mover)."""
     for owner, kind in list(_forward_refs(directory, old)):
         owner["features"]["call_forward"][kind] = new
         directory.touch(directory.users_file)
@@ -47,6 +49,7 @@ def retarget_forwards(directory: Directory, old: int, new: int, details: list[st
 
 
 def hunt_group_overflows(directory: Directory, extension: int) -> Iterator[tuple[Path, CommentedMap]]:
+    """(file, hunt group) of every hunt group whose overflow is ``extension``."""
     for path in directory.files_with("voip_hunt_groups", scope=("group_vars",)):
         for group in directory.doc(path)["voip_hunt_groups"] or []:
             if str(group.get("overflow")) == str(extension):
@@ -69,6 +72,7 @@ def unpatch_phones(directory: Directory, macs: list[str], details: list[str]) ->
 
 
 def leave_hunt_groups(user: CommentedMap, details: list[str]) -> bool:
+    """Take ``user`` out of their hunt groups; whether they were in any."""
     features = user.get("features")
     if isinstance(features, dict) and features.get("hunt_groups"):
         details.append(f"left hunt group(s) {', '.join(map(str, features['hunt_groups']))}")
