@@ -168,7 +168,7 @@ def test_an_entry_that_would_read_back_differently_is_refused(inv, value):
 def test_the_read_back_check_names_the_first_difference(block, meant, message):
     from ruamel.yaml.comments import CommentedMap
 
-    from voipctl.directory import _check_reads_back
+    from voipctl.directory_yaml import check_reads_back as _check_reads_back
 
     node = CommentedMap(id="x", name=meant)
     with pytest.raises(DirectoryError) as caught:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from voipctl import paths
-from voipctl.changelog import ticket_of
+from voipctl.changelog_git import ticket_of
 from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 

@@ -219,7 +219,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
         for level in ("warning", "critical")
     },
     # How long ``voipctl user purge`` keeps a leaver (and their numbers).
-    "voip_directory_policy.leaver_grace_days": ("tools/voipctl/directory.py::Directory.grace_days",),
+    "voip_directory_policy.leaver_grace_days": ("tools/voipctl/directory_store.py::Directory.grace_days",),
     # How long a retired MAC keeps its unassigned profile and login (module phone_files).
     "voip_directory_policy.retired_device_grace_days": ("roles/provisioning_server/defaults/main.yml",),
     "voip_site": (_KAMAILIO_FILTER, _HOSTS, _BASELINE),
