@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voipctl.core.dates import parse_date
+from voipctl.core.ranges import parse_range
 
 COS_RANK = {"internal": 0, "national": 1, "international": 2}
 # Grantable features that raise the class of service rather than switch a feature on.
@@ -87,17 +88,12 @@ def active_features(user: Mapping[str, Any], on: Any) -> dict[str, Any]:
     return features
 
 
-def _range(text: Any, what: str) -> tuple[int, int]:
-    if not isinstance(text, str) or "-" not in text:
-        raise UserDataError(f"{what}: {text!r} is not a range such as '2000-2999'")
-    low, _, high = text.replace("-+", "-").partition("-")
+def _range(text: Any, what: str, *, e164: bool) -> tuple[int, int]:
+    """``parse_range``'s numbers of a site's range; UserDataError naming ``what`` otherwise."""
     try:
-        lo, hi = int(low.lstrip("+")), int(high.lstrip("+"))
-    except ValueError:
-        raise UserDataError(f"{what}: {text!r} is not a range such as '2000-2999'") from None
-    if lo > hi:
-        raise UserDataError(f"{what}: {text!r} is empty")
-    return lo, hi
+        return parse_range(text, e164=e164)
+    except ValueError as exc:
+        raise UserDataError(f"{what}: {exc}") from None
 
 
 def _site(sites: Mapping[str, Any], site: str) -> Mapping[str, Any]:
@@ -115,7 +111,7 @@ def next_free_extension(
     number is never reissued while calls may still reach the old owner.
     Returns None when the range is full.
     """
-    lo, hi = _range(_site(sites, site).get("extensions"), f"voip_sites.{site}.extensions")
+    lo, hi = _range(_site(sites, site).get("extensions"), f"voip_sites.{site}.extensions", e164=False)
     used = {u.get("extension") for u in users}
     used.update(taken)
     for number in range(lo, hi + 1):
@@ -128,8 +124,7 @@ def next_free_did(
     users: Iterable[Mapping[str, Any]], sites: Mapping[str, Any], site: str, taken: Iterable[str] = ()
 ) -> str | None:
     """Lowest DID of ``site``'s DID range not used by a user (leavers included) nor ``taken``."""
-    text = _site(sites, site).get("dids")
-    lo, hi = _range(text, f"voip_sites.{site}.dids")
+    lo, hi = _range(_site(sites, site).get("dids"), f"voip_sites.{site}.dids", e164=True)
     used = {u.get("did") for u in users if u.get("did")}
     used.update(taken)
     for number in range(lo, hi + 1):

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voipctl.ansible import hosts as derive_hosts
+from voipctl.core.ranges import parse_range
 from voipctl.derive.kamailio import pstn_routes
 from voipctl.derive.release import components_of
 from voipctl.derive.users import effective_class_of_service
 from voipctl.model.schema import CLASSES_OF_SERVICE
-from voipctl.model.types import did_number, normalise_mac, parse_range
+from voipctl.model.types import did_number, normalise_mac
 
 # Rack device kinds by inventory group, first match wins (colours in the CSS).
 KINDS = (
