@@ -16,8 +16,8 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from voipctl.core.activity import active_features, as_date, effective_class_of_service, users_of_site
 from voipctl.derive import secrets
-from voipctl.derive.users import active_features, as_date, effective_class_of_service, users_of_site
 
 # Trusted peers are pinned by address, port and transport: one address
 # group per transport (kamailio.cfg picks the group from the request's

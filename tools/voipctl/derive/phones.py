@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from voipctl.core.activity import active_features, active_users, as_date
 from voipctl.derive import secrets
-from voipctl.derive.users import active_features, as_date
 
 VENDORS = ("yealink", "polycom", "cisco", "snom")
 _HEX12 = re.compile(r"^[0-9a-f]{12}$")
@@ -150,7 +150,7 @@ def phone_data(
     if not provisioning_url:
         raise PhoneDataError("provisioning_url is not set")
     servers = _servers_by_site(call_servers)
-    active = [u for u in users if u.get("status", "active") != "leaver"]
+    active = active_users(users)
 
     members: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     features_of: dict[str, dict[str, Any]] = {}
