@@ -10,8 +10,8 @@ try:
     from voipctl.ansible.hosts import call_servers
     from voipctl.ansible.vars import plain
     from voipctl.core.activity import UserDataError
+    from voipctl.core.passwords import SecretError, purpose_key
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
-    from voipctl.derive.secrets import SecretError, purpose_key
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     phone_data = phone_common = None
     _IMPORT_ERROR = exc
