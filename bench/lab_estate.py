@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from voipctl.core.ranges import parse_range
 from voipctl.generate import dump, generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,8 +108,8 @@ def lab_estate(users: int, work: Path) -> Path:
         data = _load(path)
         gateway = data["voip_gateway"]
         code = _host_site(hosts, gw_dir.name)
-        last = int(generated_sites[code]["extensions"].split("-")[1])
-        did_lo = int(generated_sites[code]["dids"].split("-")[0].lstrip("+"))
+        last = parse_range(generated_sites[code]["extensions"], e164=False)[1]
+        did_lo = parse_range(generated_sites[code]["dids"], e164=True)[0]
         reception = next(g["extension"] for g in hunt if g["site"] == code and g["strategy"] == "ring_all")
         for span in gateway.get("pri_spans", []):
             span["did_ranges"] = [f"+{did_lo + 900}-+{did_lo + 999}"]

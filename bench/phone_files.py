@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ansible.module_utils.testing import patch_module_args
 
+from voipctl.core.activity import active_users
 from voipctl.derive.phones import phone_common, phone_data
 from voipctl.generate import generate
 
@@ -53,7 +54,7 @@ def estate_phones(count: int) -> tuple[list[dict], dict]:
         for name, host in hosts.items()
     ]  # fmt: skip
     model_names = sorted(models)
-    active = [u for u in users if u.get("status", "active") != "leaver"]
+    active = active_users(users)
     have = sum(len(u.get("devices") or []) for u in active)
     for n, user in enumerate(u for u in active if not u.get("devices")):
         if have >= count:

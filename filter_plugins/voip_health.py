@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from voipctl.ansible.vars import plain
-    from voipctl.derive.users import users_of_site
+    from voipctl.core.activity import users_of_site
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     users_of_site = None
     _IMPORT_ERROR = exc
@@ -43,7 +43,7 @@ def voip_health_trunk(result):
 def voip_health_expected_users(users):
     """``voip_users`` -> ``{site: active users}``: whom a site's call server should see registered.
 
-    Active as the model says it (``voipctl.derive.users.users_of_site``).
+    Active as the model says it (``voipctl.core.activity.users_of_site``).
     """
     if users_of_site is None:
         raise AnsibleFilterError(f"voip_health_expected_users needs the voipctl package: {_IMPORT_ERROR}")

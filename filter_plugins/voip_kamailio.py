@@ -9,9 +9,9 @@ from ansible.errors import AnsibleFilterError
 try:
     from voipctl.ansible.hosts import call_servers, gateways
     from voipctl.ansible.vars import plain
+    from voipctl.core.activity import UserDataError
+    from voipctl.core.passwords import SecretError
     from voipctl.derive.kamailio import KamailioDataError, call_server_data
-    from voipctl.derive.secrets import SecretError
-    from voipctl.derive.users import UserDataError
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     call_server_data = None
     _IMPORT_ERROR = exc

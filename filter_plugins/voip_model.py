@@ -1,4 +1,4 @@
-"""Estate-model filters: derived user values. Logic lives in voipctl.derive.users.
+"""Estate-model filters: derived user values. Logic lives in voipctl.core.activity and voipctl.derive.users.
 
 ``on`` (a date or YYYY-MM-DD, not a timestamp such as ``now()``) defaults to today on the controller.
 """
@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from voipctl.ansible.vars import plain
+    from voipctl.core import activity as _activity
     from voipctl.derive import users as _users
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     _users = None
@@ -22,7 +23,7 @@ def _call(name, func, *args):
         raise AnsibleFilterError(f"{name} needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
     try:
         return func(*args)
-    except _users.UserDataError as exc:
+    except _activity.UserDataError as exc:
         raise AnsibleFilterError(f"{name}: {exc}") from exc
 
 
@@ -32,22 +33,22 @@ def _on(on):
 
 def voip_effective_cos(user, on=None):
     """``user | voip_effective_cos`` -> internal | national | international, grants included."""
-    return _call("voip_effective_cos", lambda: _users.effective_class_of_service(user, _on(on)))
+    return _call("voip_effective_cos", lambda: _activity.effective_class_of_service(user, _on(on)))
 
 
 def voip_active_grants(user, on=None):
     """``user | voip_active_grants`` -> the grants still valid today (or on ``on``)."""
-    return _call("voip_active_grants", lambda: _users.active_grants(user, _on(on)))
+    return _call("voip_active_grants", lambda: _activity.active_grants(user, _on(on)))
 
 
 def voip_active_features(user, on=None):
     """``user | voip_active_features`` -> features in force, feature grants included; {} for leavers."""
-    return _call("voip_active_features", lambda: _users.active_features(user, _on(on)))
+    return _call("voip_active_features", lambda: _activity.active_features(user, _on(on)))
 
 
 def voip_site_users(users, site, leavers=False):
     """``voip_users | voip_site_users('ams')`` -> the site's active users (leavers too if asked)."""
-    return _call("voip_site_users", lambda: _users.users_of_site(plain(users), site, leavers=leavers))
+    return _call("voip_site_users", lambda: _activity.users_of_site(plain(users), site, leavers=leavers))
 
 
 def voip_next_free_extension(users, sites, site):

@@ -9,9 +9,9 @@ from ansible.errors import AnsibleFilterError
 try:
     from voipctl.ansible.hosts import call_servers
     from voipctl.ansible.vars import plain
+    from voipctl.core.activity import UserDataError
+    from voipctl.core.passwords import SecretError, purpose_key
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
-    from voipctl.derive.secrets import SecretError, purpose_key
-    from voipctl.derive.users import UserDataError
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     phone_data = phone_common = None
     _IMPORT_ERROR = exc

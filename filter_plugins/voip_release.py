@@ -6,7 +6,8 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from voipctl.ansible.vars import plain
-    from voipctl.derive import release, secrets
+    from voipctl.core.passwords import SecretError, user_sip_password
+    from voipctl.derive import release
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     release = None
     _IMPORT_ERROR = exc
@@ -46,8 +47,8 @@ def voip_sip_account(user_id, users, master_secret):
     if found is None:
         raise AnsibleFilterError(f"voip_sip_account: no user {user_id!r} in voip_users")
     try:
-        password = secrets.sip_password(master_secret, user_id, int(found.get("password_rotation") or 0))
-    except secrets.SecretError as exc:
+        password = user_sip_password(master_secret, found)
+    except SecretError as exc:
         raise AnsibleFilterError(f"voip_sip_account: {exc}") from exc
     return {"user": str(found["extension"]), "password": password}
 

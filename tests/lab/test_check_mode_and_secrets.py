@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from voipctl.ansible import inventory
+from voipctl.core.passwords import user_sip_password
 from voipctl.derive import secrets
 from voiplab.lab import ansible_environment
 
@@ -54,7 +55,7 @@ def every_secret(model) -> set[str]:
     master = host["vault_voip_sip_master_secret"]
     domains = {s["voip_call_server"]["sip_domain"] for s in servers.values()}
     for user in host["voip_users"]:
-        password = secrets.sip_password(master, user["id"], int(user.get("password_rotation", 0)))
+        password = user_sip_password(master, user)
         ext = str(user["extension"])
         found.add(password)
         for domain in domains:

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from voipctl.ansible import inventory
-from voipctl.derive.secrets import sip_password
+from voipctl.core.passwords import user_sip_password
 from voiplab import lab
 from voiplab.lab import ansible_environment
 
@@ -57,7 +57,7 @@ def cs1() -> dict:
     caller, callee = candidates[0], candidates[-1]
 
     def account(user: dict) -> dict:
-        password = sip_password(master, user["id"], int(user.get("password_rotation", 0)))
+        password = user_sip_password(master, user)
         return {"user": str(user["extension"]), "password": password}
 
     return {

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from voipctl.ansible import inventory
-from voipctl.derive.secrets import purpose_key, sip_password
+from voipctl.core.passwords import purpose_key, user_sip_password
 from voiplab import lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +130,7 @@ def users(estate, lab_topology) -> dict[str, SipUser]:
         result[user["id"]] = SipUser(
             id=user["id"],
             extension=str(user["extension"]),
-            password=sip_password(master, user["id"], int(user.get("password_rotation", 0))),
+            password=user_sip_password(master, user),
             site=user["site"],
             domain=domain,
             server=server,

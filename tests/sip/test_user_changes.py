@@ -16,7 +16,7 @@ import pytest
 from phone_http import file_url, http_get
 
 from voipctl.cli import main as voipctl
-from voipctl.derive.secrets import sip_password
+from voipctl.core.passwords import user_sip_password
 from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
@@ -73,7 +73,7 @@ def sip_user(users, estate, inventory: Path, uid: str):
     )
     return dataclasses.replace(
         template, id=uid, extension=str(entry["extension"]), site=entry["site"],
-        password=sip_password(master, uid, int(entry.get("password_rotation", 0))),
+        password=user_sip_password(master, entry),
         domain=server["voip_call_server"]["sip_domain"], server=server["ansible_host"],
         status=entry.get("status", "active"), model=entry,
     )  # fmt: skip

@@ -7,8 +7,8 @@ import yaml
 from lab_expect import HOSTVARS, LAB, ROOT, hosts_of
 
 from voipctl.ansible.hosts import gateways
+from voipctl.core.activity import users_of_site
 from voipctl.derive.kamailio import pstn_routes, site_trunks
-from voipctl.derive.users import users_of_site
 
 CALL_SERVERS = [h.name for h in LAB.hosts if "call_servers" in h.groups]
 

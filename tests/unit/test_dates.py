@@ -8,8 +8,8 @@ import datetime
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from voipctl.core.activity import UserDataError, as_date
 from voipctl.core.dates import cli_date, parse_date
-from voipctl.derive.users import UserDataError, as_date
 from voipctl.model.types import Date
 
 DAY = datetime.date(2026, 6, 1)

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from module_utils import voip_phone_templates as templates
-from voipctl.derive import secrets
+from voipctl.core import passwords
+from voipctl.core.passwords import SecretError
 from voipctl.derive.phones import (
     PhoneDataError,
     bare_mac,
@@ -17,7 +18,6 @@ from voipctl.derive.phones import (
     phone_data,
     utc_offset_minutes,
 )
-from voipctl.derive.secrets import SecretError
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTER = "m" * 32
@@ -75,10 +75,10 @@ def test_one_entry_per_device_of_active_users():
 def test_account_is_homed_on_the_site_call_server_with_the_derived_password():
     e = by_mac(data())
     assert e["805ec0000001"]["account"] == {
-        "username": "2001", "auth_name": "2001", "password": secrets.sip_password(MASTER, "a", 0),
+        "username": "2001", "auth_name": "2001", "password": passwords.sip_password(MASTER, "a", 0),
         "domain": "ams.test", "registrar": "10.0.0.11", "port": 5060,
     }  # fmt: skip
-    assert e["000413000002"]["account"]["password"] == secrets.sip_password(MASTER, "b", 2)
+    assert e["000413000002"]["account"]["password"] == passwords.sip_password(MASTER, "b", 2)
     assert e["805ec0000005"]["account"]["domain"] == "thr.test"
     assert e["805ec0000005"]["account"]["port"] == 5060
 
@@ -238,7 +238,7 @@ def test_the_phone_http_key_is_derived_for_its_purpose_only():
     from filter_plugins.voip_phones import voip_phone_http_secret
 
     key = voip_phone_http_secret(MASTER)
-    assert key == secrets.purpose_key(MASTER, "phone-http") and MASTER not in key
-    assert key != secrets.purpose_key(MASTER, "other") and len(key) >= 32
+    assert key == passwords.purpose_key(MASTER, "phone-http") and MASTER not in key
+    assert key != passwords.purpose_key(MASTER, "other") and len(key) >= 32
     with pytest.raises(Exception, match="shorter than 16"):
         voip_phone_http_secret("short")

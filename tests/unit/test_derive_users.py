@@ -1,4 +1,4 @@
-"""voipctl.derive.users and the voip_model filters: grants, class of service, free numbers."""
+"""voipctl.core.activity, voipctl.derive.users and the voip_model filters: grants, class of service, free numbers."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import datetime
 
 import pytest
 
-from voipctl.derive.users import (
+from voipctl.core.activity import (
     UserDataError,
     active_features,
     active_grants,
     as_date,
     effective_class_of_service,
     expired_grants,
-    next_free_did,
-    next_free_extension,
     users_of_site,
 )
+from voipctl.derive.users import next_free_did, next_free_extension
 
 ON = datetime.date(2026, 6, 1)
 SITES = {

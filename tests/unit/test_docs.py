@@ -19,6 +19,7 @@ import pytest
 from voipctl import docs
 from voipctl.ansible import inventory
 from voipctl.cli import main
+from voipctl.core.passwords import user_sip_password
 from voipctl.derive import secrets
 from voipctl.generate import dump
 from voipctl.model.checks import validate
@@ -282,7 +283,7 @@ def lab_secrets() -> set[str]:
     master = host["vault_voip_sip_master_secret"]
     domains = {inv.hosts[h]["voip_call_server"]["sip_domain"] for h in inv.hosts_in("call_servers")}
     for user in host["voip_users"]:
-        password = secrets.sip_password(master, user["id"], int(user.get("password_rotation", 0)))
+        password = user_sip_password(master, user)
         found.add(password)
         for domain in domains:
             found.add(secrets.ha1(str(user["extension"]), domain, password))

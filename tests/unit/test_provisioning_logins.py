@@ -19,7 +19,7 @@ import pytest
 
 import module_utils.voip_phone_files as phone_files
 import module_utils.voip_phone_templates as templates
-from voipctl.derive import secrets
+from voipctl.core import passwords
 from voipctl.derive.phones import PhoneDataError, phone_data
 from voipctl.model.checks import validate
 
@@ -47,9 +47,9 @@ def test_device_password_and_htpasswd_line_keep_their_known_answers():
 
 
 def test_sip_passwords_and_the_purpose_key_keep_their_known_answers():
-    assert secrets.sip_password(MASTER, "jdevries") == "bderyb7r3d2c5avqtcza"
-    assert secrets.sip_password(MASTER, "jdevries", 2) == "jd3yjwjeiykpce6klquw"
-    assert secrets.purpose_key(MASTER, "phone-http") == "4B8-SmZx-uicwFy3tHU2JXMNSXJy25tt9DAzU6fmJk0"
+    assert passwords.sip_password(MASTER, "jdevries") == "bderyb7r3d2c5avqtcza"
+    assert passwords.sip_password(MASTER, "jdevries", 2) == "jd3yjwjeiykpce6klquw"
+    assert passwords.purpose_key(MASTER, "phone-http") == "4B8-SmZx-uicwFy3tHU2JXMNSXJy25tt9DAzU6fmJk0"
 
 
 def test_each_generation_is_a_different_password_of_one_mac_only():

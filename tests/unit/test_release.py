@@ -119,11 +119,11 @@ def test_sip_account_of_a_directory_user():
     account = FilterModule().filters()["voip_sip_account"]
     users = [{"id": "ann", "extension": 2001}, {"id": "bob", "extension": 2002, "password_rotation": 2}]
     master = "m" * 32
-    from voipctl.derive import secrets
+    from voipctl.core import passwords
 
     assert account("bob", users, master) == {
         "user": "2002",
-        "password": secrets.sip_password(master, "bob", 2),
+        "password": passwords.sip_password(master, "bob", 2),
     }
     with pytest.raises(Exception, match="no user 'eve'"):
         account("eve", users, master)

@@ -30,6 +30,7 @@ from rich.table import Table
 from voipctl import paths
 from voipctl.ansible import inventory, playbook
 from voipctl.console import err, out
+from voipctl.core.stamps import parse_stamp
 from voipctl.errors import VoipctlError
 
 SEVERITIES = ("ok", "warning", "critical")
@@ -271,7 +272,7 @@ def check_backups(judge: Judge, estate: Mapping[str, Any], hosts: Iterable[str],
                 "no backup point of this host",
             )
             continue
-        taken = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        taken = parse_stamp(stamp)
         hours = round((now - taken).total_seconds() / 3600, 1)
         judge.measure(
             host,

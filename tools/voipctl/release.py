@@ -27,6 +27,7 @@ from rich.table import Table
 from voipctl import paths
 from voipctl.ansible import inventory, playbook
 from voipctl.console import err, out
+from voipctl.core.stamps import stamp
 from voipctl.errors import VoipctlError
 
 RELEASE_GROUPS = ("call_servers", "provisioning_servers")
@@ -203,7 +204,7 @@ def batches(text: str) -> list[int | str]:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     ctx = context(args.inventory)
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_id = stamp(datetime.now(UTC))
     extra = ["-e", f"release_run_id={run_id}"]
     if args.batches:
         extra += ["-e", json.dumps({"release_batches": batches(args.batches)})]

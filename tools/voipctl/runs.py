@@ -29,6 +29,7 @@ from rich.table import Table
 from voipctl import paths
 from voipctl.ansible import inventory
 from voipctl.console import err, out
+from voipctl.core.stamps import stamp_us
 from voipctl.errors import VoipctlError
 
 TICKET = re.compile(r"^[A-Z][A-Z0-9]+-[0-9]+$")
@@ -159,7 +160,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     finished = datetime.now(UTC)
     hosts, changed = summarise(list(runner.events), runner.stats)
     record = {
-        "id": started.strftime("%Y%m%dT%H%M%S%fZ"),
+        "id": stamp_us(started),
         "playbook": args.playbook,
         "inventory": str(inv.relative_to(root)) if inv.is_relative_to(root) else str(inv),
         "check": args.check,

@@ -33,8 +33,8 @@ from rich.text import Text
 from voipctl import directory as ops
 from voipctl import paths
 from voipctl.console import bounded, err, out
+from voipctl.core.activity import active_features, active_grants, effective_class_of_service, is_leaver
 from voipctl.core.dates import cli_date
-from voipctl.derive.users import active_features, active_grants, effective_class_of_service
 from voipctl.directory import Change, Directory, DirectoryError
 from voipctl.errors import VoipctlError
 from voipctl.model.types import shown
@@ -309,7 +309,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             {"id": user["id"], "name": user.get("name", ""), "site": user.get("site"),
              "extension": user.get("extension"), "did": user.get("did", ""), "status": status,
              "cos": effective_class_of_service(user, today) if user.get("class_of_service") else "",
-             "grants": len(active_grants(user, today)) if status != "leaver" else 0}
+             "grants": 0 if is_leaver(user) else len(active_grants(user, today))}
         )  # fmt: skip
     if args.format == "json":
         out.print_json(json.dumps(rows, default=str))

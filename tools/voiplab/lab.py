@@ -29,6 +29,7 @@ from rich.table import Table
 from voipctl import paths
 from voipctl.ansible import inventory, playbook
 from voipctl.console import err, out
+from voipctl.core.stamps import stamp_us
 from voipctl.errors import LabError
 from voiplab import aptrepo, images, labcerts
 from voiplab.podman import Podman
@@ -804,7 +805,7 @@ def keep_run_log(
     The end-to-end tests scan these logs for secrets (none may appear).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{Path(playbook_path).stem}.log"
+    name = f"{stamp_us(started)}-{Path(playbook_path).stem}.log"
     path = directory / name
     path.write_text(output)
     path.chmod(0o600)

@@ -16,6 +16,8 @@ import datetime
 import re
 from typing import Any
 
+from voipctl.core.text import shown
+
 # ASCII digits only (\d would take other scripts' digits).
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -31,9 +33,6 @@ def parse_date(value: Any) -> datetime.date:
             return datetime.date.fromisoformat(value)
         except ValueError:
             pass
-    # Imported here: the model's types import this module.
-    from voipctl.model.types import shown
-
     raise ValueError(f"{shown(value)} is not a date YYYY-MM-DD")
 
 

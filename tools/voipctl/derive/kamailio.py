@@ -16,8 +16,9 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from voipctl.core.activity import active_features, as_date, effective_class_of_service, users_of_site
+from voipctl.core.passwords import user_sip_password
 from voipctl.derive import secrets
-from voipctl.derive.users import active_features, as_date, effective_class_of_service, users_of_site
 
 # Trusted peers are pinned by address, port and transport: one address
 # group per transport (kamailio.cfg picks the group from the request's
@@ -399,7 +400,7 @@ def call_server_data(
     subscribers, aliases, preferences = [], [], []
     for user in local_users:
         ext = str(user["extension"])
-        password = secrets.sip_password(master_secret, user["id"], int(user.get("password_rotation", 0)))
+        password = user_sip_password(master_secret, user)
         subscribers.append(
             {
                 "username": ext,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voipctl.model.types import parse_range
+from voipctl.core.ranges import parse_range
 
 E1_SWITCHTYPES = {"primary-net5", "primary-qsig"}
 DEFAULT_CODECS = ("g711alaw", "g711ulaw", "g729r8")
@@ -81,7 +81,7 @@ def _patterns(lo: str, hi: str) -> list[str]:
 def range_patterns(text: str, *, e164: bool, what: str) -> list[str]:
     """The IOS patterns of a model number range (``2000-2999``, ``+3120..00-+3120..99``).
 
-    The range is read by the model's own parser (voipctl.model.types.parse_range).
+    The range is read by the model's own parser (voipctl.core.ranges.parse_range).
     """
     try:
         lo, hi = parse_range(text, e164=e164)

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from voipctl.derive import secrets
-from voipctl.derive.users import active_features, as_date
+from voipctl.core.activity import active_features, active_users, as_date
+from voipctl.core.passwords import user_sip_password
 
 VENDORS = ("yealink", "polycom", "cisco", "snom")
 _HEX12 = re.compile(r"^[0-9a-f]{12}$")
@@ -150,7 +150,7 @@ def phone_data(
     if not provisioning_url:
         raise PhoneDataError("provisioning_url is not set")
     servers = _servers_by_site(call_servers)
-    active = [u for u in users if u.get("status", "active") != "leaver"]
+    active = active_users(users)
 
     members: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     features_of: dict[str, dict[str, Any]] = {}
@@ -179,7 +179,7 @@ def phone_data(
         if not domain:
             raise PhoneDataError(f"call server {server.get('name')}: voip_call_server.sip_domain is not set")
         ext = str(user["extension"])
-        password = secrets.sip_password(master_secret, uid, int(user.get("password_rotation", 0)))
+        password = user_sip_password(master_secret, user)
         blf: dict[str, Mapping[str, Any]] = {}
         for group in features_of[uid].get("hunt_groups") or []:
             for other in members.get((site, group), []):

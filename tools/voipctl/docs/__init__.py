@@ -30,6 +30,7 @@ import jinja2
 
 from voipctl import paths, release, runs
 from voipctl.console import err, out
+from voipctl.core.activity import active_users
 from voipctl.core.dates import cli_date
 from voipctl.docs import views
 from voipctl.errors import VoipctlError
@@ -122,7 +123,7 @@ def context(result: Result, records: dict[str, Any], today: datetime.date, sourc
         "records": records,
         "counts": {
             "users": len(users),
-            "active": sum(1 for u in users if u.get("status") != "leaver"),
+            "active": len(active_users(users)),
             "hosts": len(hosts),
             "racks": len(estate.get("voip_racks") or {}),
             "panels": len(panel_maps),

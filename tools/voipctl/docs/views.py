@@ -16,11 +16,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voipctl.ansible import hosts as derive_hosts
+from voipctl.core.activity import effective_class_of_service, is_leaver
+from voipctl.core.ranges import parse_range
 from voipctl.derive.kamailio import pstn_routes
 from voipctl.derive.release import components_of
-from voipctl.derive.users import effective_class_of_service
 from voipctl.model.schema import CLASSES_OF_SERVICE
-from voipctl.model.types import did_number, normalise_mac, parse_range
+from voipctl.model.types import did_number, normalise_mac
 
 # Rack device kinds by inventory group, first match wins (colours in the CSS).
 KINDS = (
@@ -305,7 +306,7 @@ def numbering(estate: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]])
     for user in estate.get("voip_users") or ():
         if not user or user["site"] not in sites:
             continue
-        what = "leavers (kept until purged)" if user.get("status") == "leaver" else "active users"
+        what = "leavers (kept until purged)" if is_leaver(user) else "active users"
         ext_by[user["site"]][what] += 1
         ext_used[user["site"]].add(user["extension"])
         if user.get("did"):
@@ -367,7 +368,7 @@ def trunks(
     trunk_list = [t for t in estate.get("voip_trunks") or () if t]
     cos_users: dict[str, Counter] = {s: Counter() for s in sites}
     for user in estate.get("voip_users") or ():
-        if user and user.get("status") != "leaver" and user["site"] in sites:
+        if user and not is_leaver(user) and user["site"] in sites:
             cos_users[user["site"]][effective_class_of_service(user, today)] += 1
     servers = {s["site"]: s for s in derive_hosts.call_servers(hosts, groups)}
     all_gateways = derive_hosts.gateways(hosts, groups)
@@ -421,7 +422,7 @@ def directory(estate: Mapping[str, Any], today: datetime.date) -> dict[str, Any]
         row = {key: user.get(key) for key in DIRECTORY_KEYS}
         row["status"] = row["status"] or "active"
         row["devices"] = len(user.get("devices") or ())
-        leaver = row["status"] == "leaver"
+        leaver = is_leaver(user)
         row["effective_cos"] = None if leaver else effective_class_of_service(user, today)
         counts = summary.setdefault(user["site"], Counter())
         counts[row["status"]] += 1

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from voipctl.derive.users import COS_RANK, effective_class_of_service
+from voipctl.core.activity import COS_RANK, effective_class_of_service
 from voipctl.model import loader as fastloader
 from voipctl.model.loader import LoadedInventory, Origin, Var
 from voipctl.model.problems import ERROR, Problem, Reporter, render_path

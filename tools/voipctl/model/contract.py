@@ -109,7 +109,7 @@ _PHONE_COMMON = "tools/voipctl/derive/phones.py::phone_common"
 _FIRMWARE = "tools/voipctl/derive/phones.py::firmware"
 _GATEWAY_CONFIG = "tools/voipctl/derive/netdev.py::gateway_config"
 _SWITCH_CONFIG = "tools/voipctl/derive/netdev.py::switch_config"
-_USERS_OF_SITE = "tools/voipctl/derive/users.py::users_of_site"
+_USERS_OF_SITE = "tools/voipctl/core/activity.py::users_of_site"
 _BASELINE = "roles/os_baseline/defaults/main.yml"
 _APT_SOURCES = "roles/os_baseline/templates/etc/apt/voip-estate.sources.j2"
 _BACKUP = "roles/host_backup/defaults/main.yml"
@@ -139,7 +139,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_users[].site": (_USERS_OF_SITE, _PHONES),
     "voip_users[].extension": (_CALL_SERVER, _PHONES),
     "voip_users[].did": (_CALL_SERVER,),
-    "voip_users[].class_of_service": ("tools/voipctl/derive/users.py::effective_class_of_service",),
+    "voip_users[].class_of_service": ("tools/voipctl/core/activity.py::effective_class_of_service",),
     "voip_users[].features.voicemail": (_CALL_SERVER,),
     "voip_users[].features.call_forward.unconditional": (_CALL_SERVER,),
     "voip_users[].features.call_forward.busy": (_CALL_SERVER,),
@@ -150,15 +150,20 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     # Active grants raise the class of service and switch features on for
     # the call servers (call_server_data) and the phones (phone_data).
     "voip_users[].grants[].feature": (
-        "tools/voipctl/derive/users.py::effective_class_of_service",
-        "tools/voipctl/derive/users.py::active_features",
+        "tools/voipctl/core/activity.py::effective_class_of_service",
+        "tools/voipctl/core/activity.py::active_features",
     ),
-    "voip_users[].grants[].until": ("tools/voipctl/derive/users.py::active_grants",),
+    "voip_users[].grants[].until": ("tools/voipctl/core/activity.py::active_grants",),
     "voip_users[].devices[].mac": (_PHONES,),
     "voip_users[].devices[].model": (_PHONES,),
     # The phone's provisioning login generation (module phone_files derives the password).
     "voip_users[].devices[].password_rotation": (_PHONES,),
-    "voip_users[].status": (_USERS_OF_SITE, "tools/voipctl/derive/users.py::active_features", _PHONES),
+    # Read by core.activity.is_leaver; phone_data takes the active users (active_users).
+    "voip_users[].status": (
+        _USERS_OF_SITE,
+        "tools/voipctl/core/activity.py::active_features",
+        "tools/voipctl/core/activity.py::active_users",
+    ),
     # The day ``voipctl user purge`` removes the leaver (and frees the numbers).
     "voip_users[].leave_date": ("tools/voipctl/directory.py::purge",),
     "voip_phone_models.*.vendor": (_PHONES, _PHONE_COMMON),

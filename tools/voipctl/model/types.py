@@ -1,4 +1,4 @@
-"""Value types of the estate model: formats, number ranges, parsing helpers.
+"""Value types of the estate model: formats, number ranges (read by voipctl.core.ranges), parsing helpers.
 
 Each format is a regular expression (checked by pydantic in Rust, fast) with
 a human description used in messages, or a small validator that raises
@@ -13,54 +13,17 @@ import functools
 import ipaddress
 import posixpath
 import re
-import reprlib
 import zoneinfo
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from voipctl.core.dates import parse_date
+from voipctl.core.ranges import E164_RE, parse_range
+from voipctl.core.text import SHOWN_LIMIT, shown
 
 # pattern -> what a value must look like (used to word pydantic's messages)
 PATTERNS: dict[str, str] = {}
-
-# A value echoed in a message is cut to about this many characters.
-SHOWN_LIMIT = 60
-
-
-def shown(value: Any) -> str:
-    """``repr(value)`` for a message, cut to ~60 characters: ``'AAAA…' (50000000 characters)``.
-
-    Every message that echoes an input value uses this: a pasted 50 MB
-    string must not come back as a 50 MB line. Containers are shown with
-    their number of items, never walked in full.
-    """
-    if isinstance(value, str):
-        if len(value) <= SHOWN_LIMIT:
-            return repr(value)
-        head = repr(value[:SHOWN_LIMIT])
-        return f"{head[:-1]}…{head[-1]} ({len(value)} characters)"
-    if isinstance(value, (bytes, bytearray)):
-        if len(value) <= SHOWN_LIMIT:
-            return repr(value)
-        return f"{repr(bytes(value[:SHOWN_LIMIT]))[:-1]}…' ({len(value)} bytes)"
-    if isinstance(value, (list, tuple, dict, set, frozenset)):
-        text = _SHORT.repr(value)
-        if len(text) > SHOWN_LIMIT:
-            text = text[:SHOWN_LIMIT] + "…"
-        return f"{text} ({len(value)} items)" if len(value) > _SHORT.maxlist or text.endswith("…") else text
-    try:
-        text = repr(value)
-    except ValueError:  # an int beyond Python's digit limit for str()
-        return "a number of thousands of digits"
-    return text if len(text) <= SHOWN_LIMIT else f"{text[:SHOWN_LIMIT]}… ({len(text)} characters)"
-
-
-# Containers: a few items, each cut short, two levels deep.
-_SHORT = reprlib.Repr()
-_SHORT.maxstring = _SHORT.maxother = 24
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxfrozenset = 5
-_SHORT.maxlevel = 2
 
 
 def _pattern(regex: str, description: str) -> Any:
@@ -68,7 +31,6 @@ def _pattern(regex: str, description: str) -> Any:
     return Annotated[str, StringConstraints(pattern=regex)]
 
 
-E164_RE = r"^\+[1-9][0-9]{6,14}$"
 MAC_RE = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
 Name = _pattern(r"^[a-z][a-z0-9_-]{0,62}$", "a lower-case name (letters, digits, '-', '_')")
 UserId = _pattern(r"^[a-z][a-z0-9._-]{1,31}$", "a user id (2-32 lower-case letters, digits, '.', '_', '-')")
@@ -110,31 +72,6 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TE
 # An absolute path: text as above (a path is written into configuration files) starting with "/".
 ABSOLUTE_PATH_RE = rf"^/(?:[^{_NOT_TEXT}{{]|\{{[^{_NOT_TEXT}{{%#])*\{{?$"
 AbsolutePath = _pattern(ABSOLUTE_PATH_RE, "an absolute path (no control character or template marker)")
-
-
-def parse_range(text: str, *, e164: bool) -> tuple[int, int]:
-    """``"2000-2999"`` -> (2000, 2999); ``"+3120..00-+3120..99"`` likewise for DIDs.
-
-    Raises ValueError naming the text when it is not a non-empty range.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"{shown(text)} is not a quoted range such as {_example(e164)}")
-    low, sep, high = text.partition("-+" if e164 else "-")
-    if e164:
-        high = "+" + high
-    pattern = E164_RE if e164 else r"^[0-9]{1,15}$"
-    if not sep or not re.match(pattern, low) or not re.match(pattern, high):
-        raise ValueError(f"{shown(text)} is not a range such as {_example(e164)}")
-    if len(low) != len(high):
-        raise ValueError(f"{shown(text)}: both ends must have the same number of digits")
-    lo, hi = int(low), int(high)
-    if lo > hi:
-        raise ValueError(f"{shown(text)}: the range is empty (start after end)")
-    return lo, hi
-
-
-def _example(e164: bool) -> str:
-    return "'+31201234000-+31201234999'" if e164 else "'2000-2999'"
 
 
 def did_number(did: str) -> int:
