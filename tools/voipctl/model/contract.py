@@ -20,7 +20,7 @@ Each field is in exactly one of three registries:
   user purge``). One or more references, each a repository-relative file
   with an optional ``::symbol``: a module-level name of a Python file
   (``Class.method`` for a method) or a text of another file (a task name).
-  Validation (``model/checks.py``), the docs (``voipctl/docs``) and the
+  Validation (``model/checks/``), the docs (``voipctl/docs``) and the
   synthetic-estate generator (``generate.py``) read fields but apply
   nothing: they are never consumers.
 - ``schema.DOCUMENTATION_ONLY``: fields that describe the estate for people

@@ -1,0 +1,38 @@
+"""The release: firmware sites, gateway images (report-only) and the apt repositories."""
+
+from __future__ import annotations
+
+from voipctl.model.checks.context import Context
+from voipctl.model.types import shown
+
+
+def check_release(ctx: Context) -> None:
+    """Release sites are real, each gateway image has its model, repository names are unique."""
+    release = ctx.estate.get("voip_release")
+    if not release:
+        return
+    for i, site in enumerate(release.get("firmware_sites", ())):
+        ctx.site_ref(ctx.origins["voip_release"], ("firmware_sites", i), site)
+    models = {
+        str(values["voip_gateway"].get("model"))
+        for values in ctx.hosts.values()
+        if isinstance(values.get("voip_gateway"), dict) and values["voip_gateway"].get("model")
+    }
+    if release.get("gateway_images"):
+        ctx.warn(
+            "voip_release",
+            ("gateway_images",),
+            "report-only: playbooks/versions.yml and the health check report a gateway whose image differs, "
+            "but no playbook installs a gateway image; upgrade the gateways by hand",
+        )
+    for model in release.get("gateway_images", {}):
+        if model not in models:
+            known = ", ".join(sorted(models)) or "none"
+            ctx.err(
+                "voip_release",
+                ("gateway_images", model),
+                f"no gateway is a {shown(model)} (models: {known})",
+            )
+    repos = [r["name"] for r in ctx.get("voip_apt_repositories", []) if r is not None]
+    for name in {n for n in repos if repos.count(n) > 1}:
+        ctx.err("voip_apt_repositories", (repos.index(name), "name"), f"duplicate repository {shown(name)}")
