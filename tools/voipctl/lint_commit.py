@@ -64,14 +64,20 @@ def parse_message(text: str) -> Message:
 
 
 def known_areas(root: Path | None) -> set[str]:
-    """AREAS plus the roles, playbooks, modules and voipctl modules of the checkout."""
+    """AREAS plus the roles, playbooks, modules, and the packages and modules under tools/ of the checkout."""
     areas = set(AREAS)
     if root is None:
         return areas
     areas |= {p.name for p in (root / "roles").glob("*") if p.is_dir()}
     areas |= {p.stem for p in (root / "playbooks").glob("*.yml")}
-    for sub in ("library", "module_utils", "filter_plugins", "tools/voipctl", "tools/voipctl/derive"):
+    for sub in ("library", "module_utils", "filter_plugins"):
         areas |= {p.stem for p in (root / sub).glob("*.py") if not p.name.startswith("_")}
+    # Every package and module of the tools (voipctl, voiplab, core, model, checks, derive, ...).
+    for path in (root / "tools").rglob("*.py"):
+        if path.name == "__init__.py":
+            areas.add(path.parent.name)
+        elif not path.name.startswith("_"):
+            areas.add(path.stem)
     return areas
 
 
