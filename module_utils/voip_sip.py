@@ -355,7 +355,7 @@ def _udp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
         except OSError as exc:
             raise SipTransportError(f"cannot receive from {where}: {exc.strerror or exc}") from exc
         received = time.monotonic()
-        response = _answer(data, where, ids)
+        response = answer_to(data, where, ids)
         if response is None:
             continue
         if response["status"] < 200:
@@ -408,7 +408,7 @@ def _tcp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
                 )
             continue
         received = time.monotonic()
-        response = _answer(message, where, ids)
+        response = answer_to(message, where, ids)
         if response is None:
             continue
         if response["status"] < 200:
@@ -449,13 +449,15 @@ def _send(sock, request: bytes, where: str) -> None:
         raise SipTransportError(f"cannot send to {where}: {exc.strerror or exc}") from exc
 
 
-def _answer(data: bytes, where: str, ids: dict[str, str]) -> dict | None:
+def answer_to(
+    data: bytes, where: str, ids: dict[str, str], cseq: int = 1, method: str = "OPTIONS"
+) -> dict | None:
     """The response in ``data`` if it answers our request; None for what to ignore; SipMalformed else."""
     if is_request(data):
         return None
     try:
         response = parse_response(data)
-        ours = matches(response, ids)
+        ours = matches(response, ids, cseq, method)
     except ValueError as exc:
         raise SipMalformed(f"malformed response from {where}: {exc}") from exc
     # An answer to an earlier transaction (a late one) is not ours.
