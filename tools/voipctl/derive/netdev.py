@@ -180,7 +180,7 @@ def gateway_config(
     lines = _gateway_globals(name, site_data, spans, source_interface, codecs, syslog_server)
     lines += _pri_sections(gateway, spans)
     lines += _analog_ports(gateway)
-    lines += _voip_dial_peers(name, gateway, site, site_data, servers)
+    lines += _voip_dial_peers(name, _voip_patterns(name, gateway, site, site_data), servers)
     lines += _emergency_dial_peers(site_data.get("emergency") or [], spans, servers)
     lines += _pots_dial_peers(gateway, spans)
     return "\n".join(lines) + "\n"
@@ -249,14 +249,10 @@ def _analog_ports(gateway: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _voip_dial_peers(
-    name: str,
-    gateway: Mapping[str, Any],
-    site: str,
-    site_data: Mapping[str, Any],
-    servers: list[Mapping[str, Any]],
+def _voip_patterns(
+    name: str, gateway: Mapping[str, Any], site: str, site_data: Mapping[str, Any]
 ) -> list[str]:
-    """Dial-peers 100-199: every number pattern (extensions, the PRIs' DIDs) to every call server."""
+    """The number patterns routed to the call servers: the site's extensions, the PRIs' DID ranges."""
     patterns = range_patterns(
         site_data.get("extensions", ""), e164=False, what=f"voip_sites.{site}.extensions"
     )
@@ -265,6 +261,11 @@ def _voip_dial_peers(
             patterns += range_patterns(
                 did_range, e164=True, what=f"{name}.voip_gateway.pri_spans[{i}].did_ranges"
             )
+    return patterns
+
+
+def _voip_dial_peers(name: str, patterns: list[str], servers: list[Mapping[str, Any]]) -> list[str]:
+    """Dial-peers 100-199: every number pattern to every call server, the site's own first."""
     lines: list[str] = []
     tag = 100
     for preference, server in enumerate(servers):
