@@ -38,6 +38,7 @@ from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 from voiplab import lab
 from voiplab.podman import Podman
+from voiplab.topology import load_lab
 
 # What the drill checks after the restore, by the host's group: the -k of check_restored.py.
 CHECKS = {
@@ -142,7 +143,7 @@ def device_config(address: str, port: int, username: str, password: str, known_h
 
 def restore_drill(host: str, inventory_arg: str | None = None, point: str | None = None) -> Report:
     root = paths.repo_root()
-    the_lab = lab.load_lab(root, inventory_arg)
+    the_lab = load_lab(root, inventory_arg)
     podman = Podman(the_lab.containers_conf)
     target = the_lab.host(host)
     os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
