@@ -342,14 +342,8 @@ def sync(
     ``today`` first found it gone); ``diff`` is a list of (before, after)
     lines naming files and setting names only.
     """
-    if unassigned not in ("profile", "remove"):
-        raise PhoneFilesError(f"unassigned must be 'profile' or 'remove', not {unassigned!r}")
-    day = None if today in (None, "") else parse_day(today, "today")
+    day = _run_day(unassigned, today, retired_grace_days)
     grace = retired_grace_days
-    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int) or grace < 0):
-        raise PhoneFilesError(f"retired_grace_days {grace!r} is not a whole number of days, 0 or more")
-    if grace is not None and day is None:
-        raise PhoneFilesError("retired_grace_days needs today (the run's date, YYYY-MM-DD)")
     file_mode = parse_mode(mode)
     uid, gid = _uid(owner), _gid(group)
     wanted, macs = desired_files(phones)
@@ -369,24 +363,54 @@ def sync(
     if not check_mode:
         _apply(dest, out, file_mode, uid, gid)
 
-    http_changed = False
+    http_changed, logins = False, None
     if http_auth_file:
-        if not http_auth_secret:
-            raise PhoneFilesError("http_auth_file needs http_auth_secret")
-        # Every MAC served a file (assigned, or given the unassigned profile) gets a login.
-        served = {
-            PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
-            for name, (_text, entry) in wanted.items()
-            if PER_MAC.match(name) and name not in COMMON_NAMES
-        }
-        served.update(served_orphans)
-        http_changed = sync_http_auth(
-            http_auth_file, http_auth_secret, served, file_mode, uid, gid, check_mode
-        )
-        if http_changed:
-            out["before"].append(f"{http_auth_file}: device logins\n")
-            out["after"].append(f"{http_auth_file}: {len(served)} device login(s)\n")
+        auth = (http_auth_file, http_auth_secret, file_mode, uid, gid, check_mode)
+        http_changed, logins = _sync_logins(auth, wanted, served_orphans, out)
+    counts, changes = _summary(out, len(wanted), len(orphans), removed)
+    if http_auth_file:
+        counts["http_logins"] = logins
+        changes["http_logins_changed"] = http_changed
+    changed = bool(out["written"] or out["unassigned"] or removed or http_changed)
+    return changed, counts, changes, (out["before"], out["after"])
 
+
+def _run_day(unassigned, today, grace):
+    """The run's day (a date or None) after checking ``unassigned``, ``today`` and ``grace``."""
+    if unassigned not in ("profile", "remove"):
+        raise PhoneFilesError(f"unassigned must be 'profile' or 'remove', not {unassigned!r}")
+    day = None if today in (None, "") else parse_day(today, "today")
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int) or grace < 0):
+        raise PhoneFilesError(f"retired_grace_days {grace!r} is not a whole number of days, 0 or more")
+    if grace is not None and day is None:
+        raise PhoneFilesError("retired_grace_days needs today (the run's date, YYYY-MM-DD)")
+    return day
+
+
+def _sync_logins(auth, wanted, served_orphans, out):
+    """Sync the htpasswd file to every MAC served a file; return (changed, number of logins).
+
+    ``auth`` is (file, secret, mode, uid, gid, check_mode); a change adds to ``out``'s diff.
+    """
+    path, secret, file_mode, uid, gid, check_mode = auth
+    if not secret:
+        raise PhoneFilesError("http_auth_file needs http_auth_secret")
+    # Every MAC served a file (assigned, or given the unassigned profile) gets a login.
+    served = {
+        PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
+        for name, (_text, entry) in wanted.items()
+        if PER_MAC.match(name) and name not in COMMON_NAMES
+    }
+    served.update(served_orphans)
+    changed = sync_http_auth(path, secret, served, file_mode, uid, gid, check_mode)
+    if changed:
+        out["before"].append(f"{path}: device logins\n")
+        out["after"].append(f"{path}: {len(served)} device login(s)\n")
+    return changed, len(served)
+
+
+def _summary(out, wanted, orphans, removed):
+    """(counts, changes) of a sync: numbers, and the names written, unassigned, removed, skipped."""
     written, made_unassigned, skipped = out["written"], out["unassigned"], out["skipped"]
     counts = {
         "written": len(written),
@@ -394,7 +418,7 @@ def sync(
         "unassigned": len(made_unassigned),
         "removed": len(removed),
         "expired": len(out["expired"]),
-        "total": len(wanted) + (len(orphans) - len(removed) - len(skipped)),
+        "total": wanted + (orphans - len(removed) - len(skipped)),
     }
     changes = {
         "written": written[:LIST_LIMIT],
@@ -404,11 +428,7 @@ def sync(
         "skipped": skipped[:LIST_LIMIT],
         "truncated": any(len(x) > LIST_LIMIT for x in (written, made_unassigned, removed, skipped)),
     }
-    if http_auth_file:
-        counts["http_logins"] = len(served)
-        changes["http_logins_changed"] = http_changed
-    changed = bool(written or made_unassigned or removed or http_changed)
-    return changed, counts, changes, (out["before"], out["after"])
+    return counts, changes
 
 
 def diff_text(dest, lines, limit=200):

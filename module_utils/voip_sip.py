@@ -18,6 +18,7 @@ within 2.0 s``. The builder and the parser are pure functions.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import secrets
@@ -29,6 +30,8 @@ TRANSPORTS = ("udp", "tcp")
 T1 = 0.5
 T2 = 4.0
 MAX_DATAGRAM = 65535
+# What an ICMP port unreachable for our datagram says about the target.
+UNREACHABLE = "is unreachable: ICMP port unreachable (nothing listening)"
 # A TCP response bigger than this is not an OPTIONS answer we want.
 MAX_STREAM = 256 * 1024
 # Headers the result always carries (with those the caller asks for).
@@ -321,10 +324,8 @@ def options_ping(
 
 
 def _udp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
-    try:
+    with _socket_errors(where, "send to"):
         sock.connect(sockaddr)
-    except OSError as exc:
-        raise SipTransportError(f"cannot send to {where}: {exc.strerror or exc}") from exc
     local_host, local_port = sock.getsockname()[:2]
     request = build_options(host, port, local_host, local_port, "udp", user, ids)
     start = time.monotonic()
@@ -344,18 +345,13 @@ def _udp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
             next_send = None if wait is None else next_send + wait
         until = min(deadline, next_send) if next_send is not None else deadline
         sock.settimeout(max(until - now, 0.001))
-        try:
-            data = sock.recv(MAX_DATAGRAM)
-        except TimeoutError:
-            continue
-        except ConnectionRefusedError as exc:
-            raise SipTransportError(
-                f"{where} is unreachable: ICMP port unreachable (nothing listening)"
-            ) from exc
-        except OSError as exc:
-            raise SipTransportError(f"cannot receive from {where}: {exc.strerror or exc}") from exc
+        with _socket_errors(where, "receive from", UNREACHABLE):
+            try:
+                data = sock.recv(MAX_DATAGRAM)
+            except TimeoutError:
+                continue
         received = time.monotonic()
-        response = _answer(data, where, ids)
+        response = answer_to(data, where, ids)
         if response is None:
             continue
         if response["status"] < 200:
@@ -373,14 +369,11 @@ def _tcp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
     start = time.monotonic()
     deadline = start + timeout
     sock.settimeout(timeout)
-    try:
-        sock.connect(sockaddr)
-    except TimeoutError as exc:
-        raise SipTimeout(f"no connection to {where} within {float(timeout)} s") from exc
-    except ConnectionRefusedError as exc:
-        raise SipTransportError(f"{where} refused the connection (nothing listening)") from exc
-    except OSError as exc:
-        raise SipTransportError(f"cannot connect to {where}: {exc.strerror or exc}") from exc
+    with _socket_errors(where, "connect to", "refused the connection (nothing listening)"):
+        try:
+            sock.connect(sockaddr)
+        except TimeoutError as exc:
+            raise SipTimeout(f"no connection to {where} within {float(timeout)} s") from exc
     local_host, local_port = sock.getsockname()[:2]
     request = build_options(host, port, local_host, local_port, "tcp", user, ids)
     _send(sock, request, where)
@@ -393,12 +386,11 @@ def _tcp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
             if now >= deadline:
                 raise SipTimeout(_no_answer(where, timeout, provisional))
             sock.settimeout(deadline - now)
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError as exc:
-                raise SipTransportError(f"cannot receive from {where}: {exc.strerror or exc}") from exc
+            with _socket_errors(where, "receive from"):
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    continue
             if not chunk:
                 raise SipTransportError(f"{where} closed the connection without a final response")
             buffer += chunk
@@ -408,7 +400,7 @@ def _tcp(sock, host, port, sockaddr, where, timeout, retries, user, ids):
                 )
             continue
         received = time.monotonic()
-        response = _answer(message, where, ids)
+        response = answer_to(message, where, ids)
         if response is None:
             continue
         if response["status"] < 200:
@@ -441,21 +433,34 @@ def _next_stream_message(buffer: bytes, where: str) -> tuple[bytes | None, bytes
 
 
 def _send(sock, request: bytes, where: str) -> None:
-    try:
+    with _socket_errors(where, "send to", UNREACHABLE):
         sock.sendall(request)
-    except ConnectionRefusedError as exc:
-        raise SipTransportError(f"{where} is unreachable: ICMP port unreachable (nothing listening)") from exc
+
+
+@contextlib.contextmanager
+def _socket_errors(where: str, action: str, refused: str | None = None):
+    """A socket error inside as SipTransportError naming ``where``.
+
+    A refusal says ``where`` and ``refused`` when given; every other error
+    (and a refusal without ``refused``) says ``cannot ACTION WHERE: reason``.
+    """
+    try:
+        yield
     except OSError as exc:
-        raise SipTransportError(f"cannot send to {where}: {exc.strerror or exc}") from exc
+        if refused and isinstance(exc, ConnectionRefusedError):
+            raise SipTransportError(f"{where} {refused}") from exc
+        raise SipTransportError(f"cannot {action} {where}: {exc.strerror or exc}") from exc
 
 
-def _answer(data: bytes, where: str, ids: dict[str, str]) -> dict | None:
+def answer_to(
+    data: bytes, where: str, ids: dict[str, str], cseq: int = 1, method: str = "OPTIONS"
+) -> dict | None:
     """The response in ``data`` if it answers our request; None for what to ignore; SipMalformed else."""
     if is_request(data):
         return None
     try:
         response = parse_response(data)
-        ours = matches(response, ids)
+        ours = matches(response, ids, cseq, method)
     except ValueError as exc:
         raise SipMalformed(f"malformed response from {where}: {exc}") from exc
     # An answer to an earlier transaction (a late one) is not ours.

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from voiplab.lab import ansible_environment, load_lab
+from voiplab.lab import ansible_environment
+from voiplab.topology import load_lab
 
 pytestmark = pytest.mark.lab
 

@@ -33,7 +33,8 @@ import yaml
 from netmiko import ConnectHandler
 
 from voipctl.ansible import inventory
-from voiplab.lab import ansible_environment, ssh_banner
+from voiplab.lab import ansible_environment
+from voiplab.readiness import ssh_banner
 
 pytestmark = pytest.mark.lab
 

@@ -25,8 +25,8 @@ import yaml
 
 from voipctl.ansible import inventory
 from voipctl.core.passwords import user_sip_password
-from voiplab import lab
 from voiplab.lab import ansible_environment
+from voiplab.topology import load_lab
 
 pytestmark = pytest.mark.lab
 
@@ -72,7 +72,7 @@ def cs1() -> dict:
 def kamcmd():
     """``kamcmd`` on cs1 (ul.lookup and ul.rm only)."""
     os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
-    topology = lab.load_lab(ROOT)
+    topology = load_lab(ROOT)
     container = topology.host(SERVER).container(topology.prefix)
 
     def run(*args: str) -> subprocess.CompletedProcess:

@@ -19,8 +19,8 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
-from voiplab.lab import ssh_banner
 from voiplab.podman import Podman
+from voiplab.readiness import ssh_banner
 
 pytestmark = pytest.mark.lab
 

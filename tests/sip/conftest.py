@@ -24,7 +24,7 @@ import yaml
 
 from voipctl.ansible import inventory
 from voipctl.core.passwords import purpose_key, user_sip_password
-from voiplab import lab
+from voiplab import topology
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).with_name("scenarios")
@@ -72,8 +72,8 @@ class SippResult:
 
 
 @pytest.fixture(scope="session")
-def lab_topology() -> lab.Lab:
-    return lab.load_lab(ROOT)
+def lab_topology() -> topology.Lab:
+    return topology.load_lab(ROOT)
 
 
 @pytest.fixture(scope="session")

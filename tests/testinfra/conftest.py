@@ -11,7 +11,7 @@ import pytest
 import testinfra
 from lab_expect import HOSTVARS, LAB, OS_BASELINE_DEFAULTS, hosts_of
 
-from voiplab import lab
+from voiplab import topology
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -31,7 +31,7 @@ def hostvars(linux_name: str) -> dict:
 
 
 @pytest.fixture
-def lab_host(linux_name: str) -> lab.LabHost:
+def lab_host(linux_name: str) -> topology.LabHost:
     return LAB.host(linux_name)
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import yaml
 
 from voipctl.ansible import inventory
-from voiplab import lab
+from voiplab import topology
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
 
-LAB = lab.load_lab(ROOT)
+LAB = topology.load_lab(ROOT)
 HOSTVARS = inventory.load(LAB.inventory_path).hosts
 OS_BASELINE_DEFAULTS = yaml.safe_load((ROOT / "roles/os_baseline/defaults/main.yml").read_text())
 

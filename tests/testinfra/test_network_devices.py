@@ -9,7 +9,7 @@ from lab_expect import LAB
 from netmiko import ConnectHandler
 
 from voipctl.ansible import inventory
-from voiplab.lab import ssh_banner
+from voiplab.readiness import ssh_banner
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from voipctl.errors import LabError
-from voiplab import images, lab
+from voiplab import containers, images, keys, lab, readiness, topology
 from voiplab.podman import Podman
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ NODE = {"image": "node", "systemd": True}
 
 
 def test_real_lab_inventory_loads():
-    topo = lab.load_lab(ROOT)
+    topo = topology.load_lab(ROOT)
     names = {h.name for h in topo.hosts}
     assert {"cs1", "cs2", "prov1", "bak1", "gw1", "sw1"} <= names
     cs1 = topo.host("cs1")
@@ -50,13 +50,13 @@ def test_real_lab_inventory_loads():
 
 def test_topology_from_a_small_inventory(tmp_path):
     write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}})
-    topo = lab.load_lab(tmp_path)
+    topo = topology.load_lab(tmp_path)
     assert [(h.name, h.address, h.image) for h in topo.hosts] == [("a1", "10.9.0.5", "node")]
     assert topo.state_dir == tmp_path / ".lab"
 
 
 def test_real_lab_has_peers_without_ssh():
-    topo = lab.load_lab(ROOT)
+    topo = topology.load_lab(ROOT)
     carrier = topo.host("carrier")
     assert carrier.peer and not carrier.ssh and not carrier.systemd
     assert carrier.command == ["sleep", "infinity"]
@@ -69,7 +69,7 @@ def test_peers_are_read_after_hosts(tmp_path):
         {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}},
         peers={"far": {"address": "10.9.0.60", "image": "sipp", "description": "a carrier"}},
     )
-    topo = lab.load_lab(tmp_path)
+    topo = topology.load_lab(tmp_path)
     assert [(h.name, h.address, h.peer) for h in topo.hosts] == [
         ("a1", "10.9.0.5", False),
         ("far", "10.9.0.60", True),
@@ -94,7 +94,7 @@ def test_peers_are_read_after_hosts(tmp_path):
 def test_bad_peers_are_refused(tmp_path, peers, message):
     write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}}, peers=peers)
     with pytest.raises(LabError, match=message):
-        lab.load_lab(tmp_path)
+        topology.load_lab(tmp_path)
 
 
 def test_a_peer_mounts_its_lab_state_directories_read_only(tmp_path):
@@ -104,8 +104,8 @@ def test_a_peer_mounts_its_lab_state_directories_read_only(tmp_path):
         peers={"repo": {"address": "10.9.0.65", "image": "sipp", "volumes": {"apt": "/srv/apt"},
                         "command": ["python3", "-m", "http.server"]}},
     )  # fmt: skip
-    topo = lab.load_lab(tmp_path)
-    args = lab.run_args(topo, topo.host("repo"), "img")
+    topo = topology.load_lab(tmp_path)
+    args = containers.run_args(topo, topo.host("repo"), "img")
     assert f"{topo.state_dir / 'apt'}:/srv/apt:ro" in args
     assert args[-4:] == ["img", "python3", "-m", "http.server"]
 
@@ -123,8 +123,8 @@ def test_a_tls_peer_gets_a_certificate_from_the_lab_ca_for_its_address(tmp_path)
                        "volumes": {"certs/tls": "/etc/sip-tls"}},
                "plain": {"address": "10.9.0.64", "image": "sipp"}},
     )  # fmt: skip
-    topo = lab.load_lab(tmp_path)
-    rows = lab.ensure_certificates(topo)
+    topo = topology.load_lab(tmp_path)
+    rows = keys.ensure_certificates(topo)
     assert rows == [("certificate of tls", "issued by the lab CA")]
     certs = topo.state_dir / "certs"
     assert not (certs / "plain").exists()
@@ -144,18 +144,18 @@ def test_a_tls_peer_gets_a_certificate_from_the_lab_ca_for_its_address(tmp_path)
     assert context.verify_mode == ssl.CERT_REQUIRED
     # Made once: a second run issues nothing and keeps the CA.
     before = (certs / "ca.pem").read_bytes()
-    assert lab.ensure_certificates(topo) == []
+    assert keys.ensure_certificates(topo) == []
     assert (certs / "ca.pem").read_bytes() == before
-    args = lab.run_args(topo, topo.host("tls"), "img")
+    args = containers.run_args(topo, topo.host("tls"), "img")
     assert f"{certs / 'tls'}:/etc/sip-tls:ro" in args
 
 
 def test_all_up_needs_ssh_only_from_managed_hosts():
     host = {"container": "running", "ssh": True}
     peer = {"container": "running", "ssh": False, "peer": True}
-    assert lab.all_up([host, peer])
-    assert not lab.all_up([{**host, "ssh": False}, peer])
-    assert not lab.all_up([host, {**peer, "container": "exited"}])
+    assert readiness.all_up([host, peer])
+    assert not readiness.all_up([{**host, "ssh": False}, peer])
+    assert not readiness.all_up([host, {**peer, "container": "exited"}])
 
 
 @pytest.mark.parametrize(
@@ -191,13 +191,13 @@ def test_all_up_needs_ssh_only_from_managed_hosts():
 def test_bad_topology_is_refused_with_the_reason(tmp_path, hosts, network, message):
     write_inventory(tmp_path, hosts, network)
     with pytest.raises(LabError) as exc:
-        lab.load_lab(tmp_path)
+        topology.load_lab(tmp_path)
     assert message in str(exc.value)
 
 
 def test_unknown_host_is_named():
     with pytest.raises(LabError, match="'cs9' is not a lab host"):
-        lab.load_lab(ROOT).host("cs9")
+        topology.load_lab(ROOT).host("cs9")
 
 
 # -- images ------------------------------------------------------------------------------
@@ -254,52 +254,54 @@ class FakePodman(Podman):
 @pytest.fixture
 def topo(tmp_path):
     write_inventory(tmp_path, {"a1": {"ansible_host": "10.9.0.5", "lab_container": NODE}})
-    topo = lab.load_lab(tmp_path)
+    topo = topology.load_lab(tmp_path)
     topo.ssh_dir.mkdir(parents=True)
     (topo.ssh_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAActl voiplab-controller\n")
     return topo
 
 
 def test_network_created_when_missing(topo, monkeypatch):
-    monkeypatch.setattr(lab, "_host_networks", lambda: [])
+    monkeypatch.setattr(containers, "_host_networks", lambda: [])
     podman = FakePodman()
-    assert lab.ensure_network(podman, topo) == "created"
+    assert containers.ensure_network(podman, topo) == "created"
     assert podman.calls[0][:2] == ["network", "create"] and "10.9.0.0/24" in podman.calls[0]
 
 
 def test_network_with_other_subnet_is_refused(topo):
     podman = FakePodman(existing_network={"subnets": [{"subnet": "10.7.0.0/24"}]})
     with pytest.raises(LabError, match=r"exists with subnet 10\.7\.0\.0/24"):
-        lab.ensure_network(podman, topo)
+        containers.ensure_network(podman, topo)
 
 
 def test_subnet_used_by_another_network_is_refused(topo, monkeypatch):
-    monkeypatch.setattr(lab, "_host_networks", lambda: [])
+    monkeypatch.setattr(containers, "_host_networks", lambda: [])
     podman = FakePodman(networks=[{"name": "other", "subnets": [{"subnet": "10.9.0.0/16"}]}])
     with pytest.raises(LabError, match="in use by podman network other"):
-        lab.ensure_network(podman, topo)
+        containers.ensure_network(podman, topo)
     assert podman.calls == []
 
 
 def test_subnet_used_by_an_interface_is_refused(topo, monkeypatch):
     import ipaddress
 
-    monkeypatch.setattr(lab, "_host_networks", lambda: [("eth9", ipaddress.IPv4Network("10.9.0.0/25"))])
+    monkeypatch.setattr(
+        containers, "_host_networks", lambda: [("eth9", ipaddress.IPv4Network("10.9.0.0/25"))]
+    )
     with pytest.raises(LabError, match="by interface eth9"):
-        lab.ensure_network(FakePodman(), topo)
+        containers.ensure_network(FakePodman(), topo)
 
 
 def test_container_decisions(topo):
     host = topo.hosts[0]
-    args = lab.run_args(topo, host, "img")
-    want = lab.spec_hash(args, "id1")
+    args = containers.run_args(topo, host, "img")
+    want = containers.spec_hash(args, "id1")
     podman = FakePodman()
-    assert lab.ensure_container(podman, topo, host, "img", "id1", None) == "created"
-    running = {"State": "running", "Labels": {lab.SPEC_LABEL: want}}
-    assert lab.ensure_container(podman, topo, host, "img", "id1", running) == "running"
-    stopped = {"State": "exited", "Labels": {lab.SPEC_LABEL: want}}
-    assert lab.ensure_container(podman, topo, host, "img", "id1", stopped).startswith("started")
-    assert lab.ensure_container(podman, topo, host, "img", "id2", running).startswith("recreated")
+    assert containers.ensure_container(podman, topo, host, "img", "id1", None) == "created"
+    running = {"State": "running", "Labels": {containers.SPEC_LABEL: want}}
+    assert containers.ensure_container(podman, topo, host, "img", "id1", running) == "running"
+    stopped = {"State": "exited", "Labels": {containers.SPEC_LABEL: want}}
+    assert containers.ensure_container(podman, topo, host, "img", "id1", stopped).startswith("started")
+    assert containers.ensure_container(podman, topo, host, "img", "id2", running).startswith("recreated")
     verbs = [c[0] for c in podman.calls]
     assert verbs == ["run", "start", "rm", "run"]
 
@@ -308,11 +310,11 @@ def test_first_administrator_is_created_with_arguments_not_script_text(topo):
     """The account and key reach the container as arguments: a hostile name or key cannot become shell."""
     (topo.ssh_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAAkey ctl'; touch /pwned; '\n")
     podman = FakePodman()
-    lab.bootstrap_login(podman, topo, topo.hosts[0])
+    containers.bootstrap_login(podman, topo, topo.hosts[0])
     (call,) = podman.calls
-    assert call[:5] == ["exec", "voiplab-a1", "sh", "-c", lab.BOOTSTRAP_LOGIN]
+    assert call[:5] == ["exec", "voiplab-a1", "sh", "-c", containers.BOOTSTRAP_LOGIN]
     assert call[5:] == ["sh", "ops", "ssh-ed25519 AAAAkey ctl'; touch /pwned; '"]
-    assert "ops" not in lab.BOOTSTRAP_LOGIN and "ssh-ed25519" not in lab.BOOTSTRAP_LOGIN
+    assert "ops" not in containers.BOOTSTRAP_LOGIN and "ssh-ed25519" not in containers.BOOTSTRAP_LOGIN
 
 
 @pytest.mark.parametrize("user", [None, "root", "a b", "x;reboot", "-rf", "Ops", 5])
@@ -325,18 +327,18 @@ def test_linux_hosts_need_an_administrator_login(tmp_path, user):
         data["ansible_user"] = user
     settings.write_text(yaml.safe_dump(data))
     with pytest.raises(LabError, match=r"ansible_user|not as root"):
-        lab.load_lab(tmp_path)
+        topology.load_lab(tmp_path)
 
 
 def test_real_lab_logs_in_as_an_administrator_of_the_model():
-    topo = lab.load_lab(ROOT)
+    topo = topology.load_lab(ROOT)
     admins = yaml.safe_load((ROOT / "inventory/lab/group_vars/all/admins.yml").read_text())["voip_admins"]
     present = {a["name"] for a in admins if a.get("state", "present") == "present"}
     assert {h.login for h in topo.hosts if h.systemd} <= present
 
 
 def test_systemd_host_mounts_keys_and_runs_init(topo):
-    args = lab.run_args(topo, topo.hosts[0], "img")
+    args = containers.run_args(topo, topo.hosts[0], "img")
     assert "--systemd=always" in args and args[-1] == "img"
     assert not any("/root/" in a for a in args), "root gets no key: the lab logs in as an administrator"
     assert args[args.index("--ip") + 1] == "10.9.0.5"
@@ -366,16 +368,16 @@ def test_up_recreates_a_host_that_never_answers(topo, monkeypatch):
     """A container podman calls running but whose sshd is gone is recreated once, then must answer."""
     host = topo.hosts[0]
     name = host.container(topo.prefix)
-    args = lab.run_args(topo, host, "img:1")
-    running = {"Names": [name], "State": "running", "Labels": {lab.HOST_LABEL: "a1", lab.SPEC_LABEL: lab.spec_hash(args, "id1")}}  # fmt: skip
+    args = containers.run_args(topo, host, "img:1")
+    running = {"Names": [name], "State": "running", "Labels": {containers.HOST_LABEL: "a1", containers.SPEC_LABEL: containers.spec_hash(args, "id1")}}  # fmt: skip
     podman = FakePodman()
-    monkeypatch.setattr(lab.images, "load_recipes", lambda d: {"node": type("R", (), {"ref": "img:1"})()})
-    monkeypatch.setattr(lab.images, "ensure_images", lambda *a, **k: {"node": "id1"})
-    monkeypatch.setattr(lab, "ensure_keys", lambda lab_: None)
-    monkeypatch.setattr(lab, "ensure_network", lambda podman_, lab_: "exists")
-    monkeypatch.setattr(lab, "lab_containers", lambda p: {"a1": running})
+    monkeypatch.setattr(images, "load_recipes", lambda d: {"node": type("R", (), {"ref": "img:1"})()})
+    monkeypatch.setattr(images, "ensure_images", lambda *a, **k: {"node": "id1"})
+    monkeypatch.setattr(keys, "ensure_keys", lambda lab_: None)
+    monkeypatch.setattr(containers, "ensure_network", lambda podman_, lab_: "exists")
+    monkeypatch.setattr(containers, "lab_containers", lambda p: {"a1": running})
     answers = iter([({}, ["a1"]), ({"a1": "SSH-2.0"}, [])])
-    monkeypatch.setattr(lab, "poll_ready", lambda hosts, timeout: next(answers))
+    monkeypatch.setattr(readiness, "poll_ready", lambda hosts, timeout: next(answers))
     rows = lab.up(topo, podman)
     assert (name, "recreated (no SSH answer although it was reported running)") in rows
     # Every Linux host gets its first administrator on every `lab up` (idempotent), a recreated one again.
@@ -388,12 +390,12 @@ def test_up_recreates_a_silent_device_without_an_administrator(topo, monkeypatch
     host = topo.hosts[0]
     host.systemd, host.login = False, ""
     podman = FakePodman()
-    monkeypatch.setattr(lab.images, "load_recipes", lambda d: {"node": type("R", (), {"ref": "img:1"})()})
-    monkeypatch.setattr(lab.images, "ensure_images", lambda *a, **k: {"node": "id1"})
-    monkeypatch.setattr(lab, "ensure_keys", lambda lab_: None)
-    monkeypatch.setattr(lab, "ensure_network", lambda podman_, lab_: "exists")
-    monkeypatch.setattr(lab, "lab_containers", lambda p: {})
+    monkeypatch.setattr(images, "load_recipes", lambda d: {"node": type("R", (), {"ref": "img:1"})()})
+    monkeypatch.setattr(images, "ensure_images", lambda *a, **k: {"node": "id1"})
+    monkeypatch.setattr(keys, "ensure_keys", lambda lab_: None)
+    monkeypatch.setattr(containers, "ensure_network", lambda podman_, lab_: "exists")
+    monkeypatch.setattr(containers, "lab_containers", lambda p: {})
     answers = iter([({}, ["a1"]), ({"a1": "SSH-2.0"}, [])])
-    monkeypatch.setattr(lab, "poll_ready", lambda hosts, timeout: next(answers))
+    monkeypatch.setattr(readiness, "poll_ready", lambda hosts, timeout: next(answers))
     lab.up(topo, podman)
     assert [c[0] for c in podman.calls] == ["run", "rm", "run"]

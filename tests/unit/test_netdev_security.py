@@ -21,7 +21,7 @@ from netmiko.exceptions import NetmikoTimeoutException
 from module_utils import voip_backup, voip_netdev
 from module_utils.voip_netdev import mask, refused_show_commands, show_command_problem
 from voipctl.ansible import inventory
-from voiplab import lab
+from voiplab import containers, images, keys, lab, readiness, topology
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "admin", "lab-pass"
@@ -375,40 +375,42 @@ def test_a_device_uses_its_own_vault_login_and_the_others_the_shared_one(inv):
 
 
 def test_lab_simulators_get_host_keys_in_the_pinned_known_hosts(tmp_path, monkeypatch):
-    topo = lab.load_lab(ROOT)
+    topo = topology.load_lab(ROOT)
     monkeypatch.setattr(topo, "state_dir", tmp_path)
-    lab.ensure_keys(topo)
+    keys.ensure_keys(topo)
     lines = (tmp_path / "ssh" / "known_hosts").read_text().splitlines()
     names = [line.split()[0] for line in lines]
     assert "gw1,10.231.0.41" in names and "sw1,10.231.0.51" in names
     gw1_key = (tmp_path / "ssh" / "hosts" / "gw1" / "ssh_host_ed25519_key").read_bytes()
-    lab.ensure_keys(topo)  # again (a later `lab up`): the same keys
+    keys.ensure_keys(topo)  # again (a later `lab up`): the same keys
     assert (tmp_path / "ssh" / "hosts" / "gw1" / "ssh_host_ed25519_key").read_bytes() == gw1_key
     assert (tmp_path / "ssh" / "known_hosts").read_text().splitlines() == lines
     for name in ("gw1", "sw1"):
-        args = lab.run_args(topo, topo.host(name), "img")
-        mount = f"{tmp_path / 'ssh' / 'hosts' / name / 'ssh_host_ed25519_key'}:{lab.DEVICE_HOST_KEY}:ro"
+        args = containers.run_args(topo, topo.host(name), "img")
+        mount = (
+            f"{tmp_path / 'ssh' / 'hosts' / name / 'ssh_host_ed25519_key'}:{containers.DEVICE_HOST_KEY}:ro"
+        )
         assert mount in args
-        assert args[args.index("--host-key") + 1] == lab.DEVICE_HOST_KEY
+        assert args[args.index("--host-key") + 1] == containers.DEVICE_HOST_KEY
 
 
 def test_lab_up_of_some_hosts_leaves_the_others_alone(tmp_path, monkeypatch):
-    topo = lab.load_lab(ROOT)
+    topo = topology.load_lab(ROOT)
     monkeypatch.setattr(topo, "state_dir", tmp_path)
     calls = []
+    monkeypatch.setattr(images, "load_recipes", lambda d: {"netdev": type("R", (), {"ref": "netdev:1"})()})
     monkeypatch.setattr(
-        lab.images, "load_recipes", lambda d: {"netdev": type("R", (), {"ref": "netdev:1"})()}
+        images, "ensure_images", lambda podman, recipes, wanted, *a: {w: "id" for w in wanted}
+    )
+    monkeypatch.setattr(keys, "ensure_certificates", lambda lab_: [])
+    monkeypatch.setattr(containers, "ensure_network", lambda podman_, lab_: "exists")
+    monkeypatch.setattr(containers, "lab_containers", lambda p: {})
+    monkeypatch.setattr(
+        containers, "ensure_container", lambda p, lab_, host, *a: calls.append(host.name) or "created"
     )
     monkeypatch.setattr(
-        lab.images, "ensure_images", lambda podman, recipes, wanted, *a: {w: "id" for w in wanted}
+        readiness, "poll_ready", lambda hosts, timeout: ({h.name: "SSH-2.0" for h in hosts}, [])
     )
-    monkeypatch.setattr(lab, "ensure_certificates", lambda lab_: [])
-    monkeypatch.setattr(lab, "ensure_network", lambda podman_, lab_: "exists")
-    monkeypatch.setattr(lab, "lab_containers", lambda p: {})
-    monkeypatch.setattr(
-        lab, "ensure_container", lambda p, lab_, host, *a: calls.append(host.name) or "created"
-    )
-    monkeypatch.setattr(lab, "poll_ready", lambda hosts, timeout: ({h.name: "SSH-2.0" for h in hosts}, []))
     rows = lab.up(topo, object(), only=["gw1", "sw1"])
     assert calls == ["gw1", "sw1"]
     assert ("voiplab-gw1", "created") in rows and not any("cs1" in obj for obj, _ in rows)

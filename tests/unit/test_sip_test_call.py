@@ -1,4 +1,4 @@
-"""module_utils/voip_sip_call (digest, dialogs, the test call) and library/sip_test_call.
+"""module_utils/voip_sip_message (digest, dialogs), voip_sip_call (the test call) and library/sip_test_call.
 
 The calls run against ``FakeProxy``, a registrar and stateless-ish proxy on
 127.0.0.1 (a thread): it challenges REGISTER with 401 and INVITE with 407,
@@ -23,15 +23,14 @@ import pytest
 import module_utils.voip_sip as voip_sip
 import module_utils.voip_sip_call as voip_sip_call
 from module_utils.voip_sip import parse_message
-from module_utils.voip_sip_call import (
+from module_utils.voip_sip_call import invite_intervals, place_call
+from module_utils.voip_sip_message import (
     SipAuthError,
     build_response,
     choose_codec,
     dialog_route,
     digest_authorization,
-    invite_intervals,
     parse_challenge,
-    place_call,
     sdp,
     sdp_media,
     split_header_values,

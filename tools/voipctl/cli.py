@@ -16,7 +16,7 @@ from voipctl.errors import VoipctlError
 
 # Command modules, in the order `voipctl --help` lists them.
 COMMANDS = [
-    "voiplab.lab",
+    "voiplab.cli",
     "voipctl.validate",
     "voipctl.generate",
     "voipctl.users_cli",

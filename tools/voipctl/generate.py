@@ -118,7 +118,40 @@ def generate(users: int, sites: int, seed: int = 1) -> dict[str, Any]:
     per_site = math.ceil(users / sites)
     digits = max(4, len(str(per_site + 200)) + 1)
     block = 10 ** (digits - 1)
+    layout, site_data = _sites(rng, sites, per_site, block)
     files: dict[str, Any] = {}
+    files["group_vars/all/sites.yml"] = {"voip_sites": site_data}
+    files["group_vars/all/numbering.yml"] = {
+        "voip_numbering": {
+            "extension_digits": digits,
+        }
+    }
+    files["group_vars/all/phone_models.yml"] = {"voip_phone_models": PHONE_MODELS}
+    files["group_vars/all/hunt_groups.yml"] = {"voip_hunt_groups": _hunt_groups(layout, site_data, block)}
+    user_list, devices_by_site = _users(rng, users, layout, site_data, block)
+    files["group_vars/all/users.yml"] = {"voip_users": user_list}
+    files["group_vars/all/trunks.yml"] = {"voip_trunks": [_trunk(s, site_data) for s in layout]}
+    files["group_vars/all/cti.yml"] = {"voip_cti_accounts": _cti_accounts(layout)}
+    files["group_vars/all/backup.yml"] = {
+        "voip_backup_policy": {
+            "server": "bak1",
+            "time": "02:30",
+            "before_change": True,
+            "retention": {"daily": 7, "weekly": 4, "monthly": 12},
+        }
+    }
+    files["group_vars/all/release.yml"] = {
+        "voip_release": {
+            "version": "2026.1.0",
+            "components": {"kamailio": "5.6.3", "rtpengine": "10.5.3.5", "nginx": "1.22.1"},
+        }
+    }
+    _infrastructure(files, layout, site_data, block, devices_by_site)
+    return files
+
+
+def _sites(rng: random.Random, sites: int, per_site: int, block: int) -> tuple[list[dict], dict[str, Any]]:
+    """(layout: each site's numbers and network, ``voip_sites``) of the first ``sites`` sites."""
     site_data: dict[str, Any] = {}
     layout = []
     for index, (code, name, tz, cc, area, length) in enumerate(SITES[:sites]):
@@ -154,13 +187,11 @@ def generate(users: int, sites: int, seed: int = 1) -> dict[str, Any]:
             "voice_subnets": [f"10.{100 + index}.0.0/16"],
             "trunks": [f"{code}-sip1"],
         }
-    files["group_vars/all/sites.yml"] = {"voip_sites": site_data}
-    files["group_vars/all/numbering.yml"] = {
-        "voip_numbering": {
-            "extension_digits": digits,
-        }
-    }
-    files["group_vars/all/phone_models.yml"] = {"voip_phone_models": PHONE_MODELS}
+    return layout, site_data
+
+
+def _hunt_groups(layout: list[dict], site_data: dict[str, Any], block: int) -> list[dict]:
+    """``voip_hunt_groups``: the HUNT_GROUPS of every site, at the top of its extension block."""
     hunt = []
     for site in layout:
         for n, (gid, label, strategy) in enumerate(HUNT_GROUPS):
@@ -173,63 +204,46 @@ def generate(users: int, sites: int, seed: int = 1) -> dict[str, Any]:
                     "strategy": strategy,
                 }
             )
-    files["group_vars/all/hunt_groups.yml"] = {"voip_hunt_groups": hunt}
-    user_list, devices_by_site = _users(rng, users, layout, site_data, block)
-    files["group_vars/all/users.yml"] = {"voip_users": user_list}
-    files["group_vars/all/trunks.yml"] = {
-        "voip_trunks": [
-            {
-                "name": f"{s['code']}-sip1",
-                "carrier": f"Carrier {s['code'].upper()}",
-                "site": s["code"],
-                "address": f"{s['net']}.200",
-                "port": 5060,
-                "transport": "udp",
-                "credentials_ref": f"vault_trunk_{s['code']}_sip1_password",
-                "realm": f"sip.carrier-{s['code']}.example",
-                "did_ranges": [site_data[s["code"]]["dids"]],
-                "classes_of_service": ["national", "international"],
-                "channels": 60,
-            }
-            for s in layout
-        ]
+    return hunt
+
+
+def _trunk(site: dict, site_data: dict[str, Any]) -> dict:
+    """A site's SIP trunk (an entry of ``voip_trunks``) carrying its DIDs."""
+    return {
+        "name": f"{site['code']}-sip1",
+        "carrier": f"Carrier {site['code'].upper()}",
+        "site": site["code"],
+        "address": f"{site['net']}.200",
+        "port": 5060,
+        "transport": "udp",
+        "credentials_ref": f"vault_trunk_{site['code']}_sip1_password",
+        "realm": f"sip.carrier-{site['code']}.example",
+        "did_ranges": [site_data[site["code"]]["dids"]],
+        "classes_of_service": ["national", "international"],
+        "channels": 60,
     }
-    files["group_vars/all/cti.yml"] = {
-        "voip_cti_accounts": [
-            {
-                "name": "recorder",
-                "application": "Call recording",
-                "source_networks": [f"{layout[0]['net']}.128/28"],
-                "rights": ["monitor", "recording"],
-                "call_servers": [f"cs{i + 1}" for i in range(len(layout))],
-                "credentials_ref": "vault_cti_recorder_password",
-            },
-            {
-                "name": "crm",
-                "application": "CRM click-to-dial",
-                "source_networks": [f"{layout[-1]['net']}.144/28"],
-                "rights": ["call_control", "presence"],
-                "sites": [s["code"] for s in layout],
-                "credentials_ref": "vault_cti_crm_password",
-            },
-        ]
-    }
-    files["group_vars/all/backup.yml"] = {
-        "voip_backup_policy": {
-            "server": "bak1",
-            "time": "02:30",
-            "before_change": True,
-            "retention": {"daily": 7, "weekly": 4, "monthly": 12},
-        }
-    }
-    files["group_vars/all/release.yml"] = {
-        "voip_release": {
-            "version": "2026.1.0",
-            "components": {"kamailio": "5.6.3", "rtpengine": "10.5.3.5", "nginx": "1.22.1"},
-        }
-    }
-    _infrastructure(files, layout, site_data, block, devices_by_site)
-    return files
+
+
+def _cti_accounts(layout: list[dict]) -> list[dict]:
+    """``voip_cti_accounts``: a recorder on every call server and a CRM for every site."""
+    return [
+        {
+            "name": "recorder",
+            "application": "Call recording",
+            "source_networks": [f"{layout[0]['net']}.128/28"],
+            "rights": ["monitor", "recording"],
+            "call_servers": [f"cs{i + 1}" for i in range(len(layout))],
+            "credentials_ref": "vault_cti_recorder_password",
+        },
+        {
+            "name": "crm",
+            "application": "CRM click-to-dial",
+            "source_networks": [f"{layout[-1]['net']}.144/28"],
+            "rights": ["call_control", "presence"],
+            "sites": [s["code"] for s in layout],
+            "credentials_ref": "vault_cti_crm_password",
+        },
+    ]
 
 
 def _users(
@@ -312,6 +326,7 @@ def _users(
 def _infrastructure(
     files: dict, layout: list[dict], sites: dict, block: int, devices: dict[str, list[str]]
 ) -> None:
+    """Racks, hosts and their host_vars, patching and outlets of every site, and ``hosts.yml``."""
     hosts: dict[str, dict] = {
         "call_servers": {},
         "provisioning_servers": {},
@@ -320,26 +335,14 @@ def _infrastructure(
         "access_switches": {},
     }
     racks: dict[str, Any] = {}
-    panels: list[dict] = []
-    connections: list[dict] = []
-    outlets: list[dict] = []
+    cabling: dict[str, list[dict]] = {"panels": [], "connections": [], "outlets": []}
     for index, site in enumerate(layout):
-        code, net, n = site["code"], site["net"], index + 1
+        code, n = site["code"], index + 1
         rack_a, rack_b = f"{code}-r1", f"{code}-r2"
         racks[rack_a] = {"site": code, "room": f"{sites[code]['name']} equipment room", "height": 42}
         racks[rack_b] = {"site": code, "room": f"{sites[code]['name']} equipment room", "height": 42}
-        placed = [(f"cs{n}", "call_servers", 11, rack_a, 20, 1), (f"gw{n}", "gateways", 41, rack_a, 30, 2)]
-        if index == 0:
-            placed += [
-                ("prov1", "provisioning_servers", 21, rack_a, 22, 1),
-                ("bak1", "backup_servers", 31, rack_a, 24, 2),
-            ]
-        placed += [
-            (f"sw{2 * index + 1}", "access_switches", 51, rack_b, 30, 1),
-            (f"sw{2 * index + 2}", "access_switches", 52, rack_b, 32, 1),
-        ]
-        for host, group, last_octet, rack, unit, height in placed:
-            hosts[group][host] = {"ansible_host": f"{net}.{last_octet}", "voip_site": code}
+        for host, group, last_octet, rack, unit, height in _placed(index, rack_a, rack_b):
+            hosts[group][host] = {"ansible_host": f"{site['net']}.{last_octet}", "voip_site": code}
             files[f"host_vars/{host}/rack.yml"] = {
                 "voip_rack": {"rack": rack, "unit": unit, "height": height}
             }
@@ -350,61 +353,91 @@ def _infrastructure(
                 "rtp_ports": "20000-30000",
             }
         }
-        last = site["first"] + block - 1
-        files[f"host_vars/gw{n}/gateway.yml"] = {
-            "voip_gateway": {
-                "model": "Cisco ISR 4331",
-                "pri_spans": [
-                    {
-                        "port": "0/1/0",
-                        "switchtype": "primary-net5",
-                        "channels": 30,
-                        "clock_source": "line",
-                        "did_ranges": [f"+{site['did_lo']}-+{site['did_lo'] + 99}"],
-                    }
-                ],
-                "fxs_ports": [
-                    {"port": f"0/2/{p}", "extension": last - p, "description": desc}
-                    for p, desc in enumerate(["Fax", "Door intercom", "Lift emergency phone"])
-                ],
-                "fxo_ports": [{"port": "0/3/0", "route_to": site["first"] + block - 10}],
-            }
-        }
+        files[f"host_vars/gw{n}/gateway.yml"] = {"voip_gateway": _gateway(site, block)}
         for s in (1, 2):
-            switch = f"sw{2 * index + s}"
-            macs = devices[code][(s - 1) * 40 : s * 40]
-            ports = [
-                {"name": f"Gi1/0/{p + 1}", "description": "desk", "poe": True, "phone_mac": mac}
-                for p, mac in enumerate(macs)
-            ]
-            ports.append({"name": "Gi1/0/48", "description": "uplink"})
-            files[f"host_vars/{switch}/switch.yml"] = {
-                "voip_switch": {"voice_vlan": sites[code]["voice_vlan"], "data_vlan": 10, "ports": ports}
-            }
-            panel = f"{rack_b}-pp{s}"
-            panels.append({"name": panel, "rack": rack_b, "unit": 44 - 2 * s, "ports": 48})
-            # Every desk port is patched to the panel port of the same number,
-            # whose fixed cable ends at a wall outlet on floor s.
-            desks = ports[:-1]
-            connections.extend(
-                {"a": f"{panel}:{p + 1}", "b": f"{switch}:{port['name']}"} for p, port in enumerate(desks)
-            )
-            outlets.extend(
-                {
-                    "name": f"{code}-{s}.{p + 1:02d}",
-                    "panel": f"{panel}:{p + 1}",
-                    "site": code,
-                    "room": f"{sites[code]['name']} floor {s}",
-                }
-                for p in range(len(desks))
-            )
+            _access_switch(files, cabling, index, s, sites[code], code, devices[code], rack_b)
         files["group_vars/all/racks.yml"] = {"voip_racks": racks}
     files["group_vars/all/patching.yml"] = {
-        "voip_patch_panels": panels,
-        "voip_patch_connections": connections,
+        "voip_patch_panels": cabling["panels"],
+        "voip_patch_connections": cabling["connections"],
     }
-    files["group_vars/all/outlets.yml"] = {"voip_wall_outlets": outlets}
-    files["hosts.yml"] = {
+    files["group_vars/all/outlets.yml"] = {"voip_wall_outlets": cabling["outlets"]}
+    files["hosts.yml"] = _hosts_file(hosts)
+
+
+def _placed(index: int, rack_a: str, rack_b: str) -> list[tuple]:
+    """(host, group, last octet, rack, unit, height) of the hosts of the site at ``index``."""
+    n = index + 1
+    placed = [(f"cs{n}", "call_servers", 11, rack_a, 20, 1), (f"gw{n}", "gateways", 41, rack_a, 30, 2)]
+    if index == 0:
+        placed += [
+            ("prov1", "provisioning_servers", 21, rack_a, 22, 1),
+            ("bak1", "backup_servers", 31, rack_a, 24, 2),
+        ]
+    placed += [
+        (f"sw{2 * index + 1}", "access_switches", 51, rack_b, 30, 1),
+        (f"sw{2 * index + 2}", "access_switches", 52, rack_b, 32, 1),
+    ]
+    return placed
+
+
+def _gateway(site: dict, block: int) -> dict:
+    """A site's ``voip_gateway``: one PRI span for the first 100 DIDs, FXS ports, an FXO port."""
+    last = site["first"] + block - 1
+    return {
+        "model": "Cisco ISR 4331",
+        "pri_spans": [
+            {
+                "port": "0/1/0",
+                "switchtype": "primary-net5",
+                "channels": 30,
+                "clock_source": "line",
+                "did_ranges": [f"+{site['did_lo']}-+{site['did_lo'] + 99}"],
+            }
+        ],
+        "fxs_ports": [
+            {"port": f"0/2/{p}", "extension": last - p, "description": desc}
+            for p, desc in enumerate(["Fax", "Door intercom", "Lift emergency phone"])
+        ],
+        "fxo_ports": [{"port": "0/3/0", "route_to": site["first"] + block - 10}],
+    }
+
+
+def _access_switch(
+    files: dict, cabling: dict, index: int, s: int, site: dict, code: str, macs: list[str], rack_b: str
+) -> None:
+    """Access switch ``s`` (1 or 2) of a site: its desk ports (40 phones), patch panel and wall outlets."""
+    switch = f"sw{2 * index + s}"
+    ports = [
+        {"name": f"Gi1/0/{p + 1}", "description": "desk", "poe": True, "phone_mac": mac}
+        for p, mac in enumerate(macs[(s - 1) * 40 : s * 40])
+    ]
+    ports.append({"name": "Gi1/0/48", "description": "uplink"})
+    files[f"host_vars/{switch}/switch.yml"] = {
+        "voip_switch": {"voice_vlan": site["voice_vlan"], "data_vlan": 10, "ports": ports}
+    }
+    panel = f"{rack_b}-pp{s}"
+    cabling["panels"].append({"name": panel, "rack": rack_b, "unit": 44 - 2 * s, "ports": 48})
+    # Every desk port is patched to the panel port of the same number,
+    # whose fixed cable ends at a wall outlet on floor s.
+    desks = ports[:-1]
+    cabling["connections"].extend(
+        {"a": f"{panel}:{p + 1}", "b": f"{switch}:{port['name']}"} for p, port in enumerate(desks)
+    )
+    cabling["outlets"].extend(
+        {
+            "name": f"{code}-{s}.{p + 1:02d}",
+            "panel": f"{panel}:{p + 1}",
+            "site": code,
+            "room": f"{site['name']} floor {s}",
+        }
+        for p in range(len(desks))
+    )
+
+
+def _hosts_file(hosts: dict[str, dict]) -> dict:
+    """``hosts.yml``: the Linux and the network device groups with their hosts."""
+    return {
         "all": {
             "children": {
                 "linux": {

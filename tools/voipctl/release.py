@@ -180,9 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_apply.add_argument(
         "--batches", help="serial batches after the canary, comma-separated (default: 1,100%%)", default=""
     )
-    p_apply.add_argument(
-        "ansible_args", nargs=argparse.REMAINDER, help="more ansible-playbook arguments after --"
-    )
+    playbook.add_passthrough(p_apply, "more ansible-playbook arguments after --")
     p_apply.set_defaults(func=cmd_apply)
     p_status = rsub.add_parser("status", help="versions per host against the manifest, and the release runs")
     p_status.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
@@ -210,7 +208,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         extra += ["-e", json.dumps({"release_batches": batches(args.batches)})]
     if args.check:
         extra += ["--check", "--diff"]
-    extra += [a for a in args.ansible_args if a != "--"]
+    extra += playbook.passthrough(args)
     release = str(ctx.manifest.get("version"))
     err.print(f"release {release}: run {run_id} over {', '.join(ctx.hosts(RELEASE_GROUPS))}")
     result = playbook.run(ctx.root, "playbooks/release.yml", ctx.inventory_path, extra)

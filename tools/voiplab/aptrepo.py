@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from ansible.plugins.test.core import version_compare
 
 from voipctl.errors import LabError
+from voiplab.recipes import read_recipes
 
 STAMP = ".recipe"
 # 2026-01-01T00:00:00Z: every file in every package carries this time.
@@ -48,12 +48,7 @@ class PackageVersion:
 def load(packages_dir: Path) -> list[PackageVersion]:
     """Every package version the recipes describe, checked."""
     path = packages_dir / "packages.yml"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise LabError(f"cannot read package recipes {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise LabError(f"{path}: expected a mapping of package name to recipe")
+    data = read_recipes(path, "package")
     found = []
     for name, spec in data.items():
         where = f"{path}: {name}"

@@ -29,6 +29,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -38,6 +40,7 @@ from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 from voiplab import lab
 from voiplab.podman import Podman
+from voiplab.topology import Lab, LabHost, load_lab
 
 # What the drill checks after the restore, by the host's group: the -k of check_restored.py.
 CHECKS = {
@@ -140,9 +143,95 @@ def device_config(address: str, port: int, username: str, password: str, known_h
         raise VoipctlError(f"{address}:{port}: {type(exc).__name__}: {str(exc).strip()[:200]}") from exc
 
 
-def restore_drill(host: str, inventory_arg: str | None = None, point: str | None = None) -> Report:
+@dataclass
+class _Drill:
+    """What the steps of one restore drill share: the lab, the host, its backup store and point."""
+
+    root: Path
+    lab: Lab
+    podman: Podman
+    target: LabHost
+    kind: str
+    host_vars: dict[str, Any]
+    server: LabHost
+    store: str
+    point: str | None
+    chosen: str | None = None
+
+    def latest_point(self) -> str:
+        """The backup point to restore: ``point`` if the backup server has it, else its latest."""
+        listed = self.podman.run(
+            ["exec", self.server.container(self.lab.prefix), "ls", "-1", self.store], check=False
+        )
+        points = sorted(p for p in listed.stdout.split() if p.endswith("Z"))
+        if self.point and self.point not in points:
+            raise VoipctlError(f"no backup point {self.point} of {self.target.name} on {self.server.name}")
+        if not points:
+            raise VoipctlError(
+                f"no backup of {self.target.name} on {self.server.name}: run playbooks/backup.yml first"
+            )
+        return self.point or points[-1]
+
+    def destroy(self) -> str:
+        """Remove the host's container."""
+        self.podman.run(
+            ["rm", "-f", self.target.container(self.lab.prefix)], what=f"removing {self.target.name}"
+        )
+        return f"container {self.target.container(self.lab.prefix)} removed"
+
+    def recreate(self) -> str:
+        """``lab up``, then prove the recreated host bare (no model configuration, no role's file)."""
+        target, kind, me = self.target, self.kind, self.host_vars
+        lab.up(self.lab, self.podman)
+        if kind in BARE_CONFIG_WITHOUT:
+            login = (me["voip_device_username"], me["voip_device_password"], me["voip_device_known_hosts"])
+            found = not_bare(
+                kind, device_config(target.address, int(me.get("voip_device_port") or 22), *login)
+            )
+            if found:
+                raise VoipctlError(
+                    f"the recreated {target.name} is not bare: its configuration has {found!r}"
+                )
+            return f"bare from its image ({BARE_CONFIG_WITHOUT[kind][0]} in its configuration)"
+        present = self.podman.run(
+            ["exec", target.container(self.lab.prefix), "test", "-e", BARE_WITHOUT[kind]], check=False
+        )
+        if present.returncode == 0:
+            raise VoipctlError(f"the recreated {target.name} is not bare: {BARE_WITHOUT[kind]} exists")
+        return f"bare from its image (no {BARE_WITHOUT[kind]})"
+
+    def restore(self) -> str:
+        """playbooks/restore.yml for the host, from the chosen point."""
+        chosen = self.chosen
+        extra = ["-e", f"restore_host={self.target.name}"] + (
+            ["-e", f"restore_point={chosen}"] if chosen else []
+        )
+        result = playbook.run(self.root, "playbooks/restore.yml", self.lab.inventory_path, extra, echo=False)
+        if not result.ok:
+            raise VoipctlError(
+                f"restore.yml failed (exit {result.returncode}): {result.output.strip()[-300:]}"
+            )
+        return f"from {chosen}"
+
+    def verify(self) -> str:
+        """The lab's checks of the host's job (tests/sip/check_restored.py -k KIND)."""
+        env = {**lab.ansible_environment(self.root), "VOIP_DRILL_HOST": self.target.name,
+               "VOIP_DRILL_POINT": self.chosen}  # fmt: skip
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/sip/check_restored.py",
+             "-k", self.kind],
+            cwd=self.root, env=env, capture_output=True, text=True, check=False, timeout=1800,
+        )  # fmt: skip
+        last = (run.stdout.strip().splitlines() or ["no output"])[-1]
+        if run.returncode != 0:
+            raise VoipctlError(f"checks failed: {last}")
+        return last
+
+
+def _prepare(host: str, inventory_arg: str | None, point: str | None) -> _Drill:
+    """The drill of ``host``: the lab, the host's kind, its backup policy's server and store."""
     root = paths.repo_root()
-    the_lab = lab.load_lab(root, inventory_arg)
+    the_lab = load_lab(root, inventory_arg)
     podman = Podman(the_lab.containers_conf)
     target = the_lab.host(host)
     os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
@@ -162,66 +251,18 @@ def restore_drill(host: str, inventory_arg: str | None = None, point: str | None
     policy = me["voip_backup_policy"]
     server = the_lab.host(policy["server"])
     store = f"{policy.get('store', '/srv/backups')}/{target.name}"
-    report = Report(target.name)
+    return _Drill(root, the_lab, podman, target, kind, me, server, store, point, chosen=point)
 
-    def latest_point() -> str:
-        listed = podman.run(["exec", server.container(the_lab.prefix), "ls", "-1", store], check=False)
-        points = sorted(p for p in listed.stdout.split() if p.endswith("Z"))
-        if point and point not in points:
-            raise VoipctlError(f"no backup point {point} of {target.name} on {server.name}")
-        if not points:
-            raise VoipctlError(f"no backup of {target.name} on {server.name}: run playbooks/backup.yml first")
-        return point or points[-1]
 
-    def destroy() -> str:
-        podman.run(["rm", "-f", target.container(the_lab.prefix)], what=f"removing {target.name}")
-        return f"container {target.container(the_lab.prefix)} removed"
-
-    def recreate() -> str:
-        lab.up(the_lab, podman)
-        if kind in BARE_CONFIG_WITHOUT:
-            login = (me["voip_device_username"], me["voip_device_password"], me["voip_device_known_hosts"])
-            found = not_bare(
-                kind, device_config(target.address, int(me.get("voip_device_port") or 22), *login)
-            )
-            if found:
-                raise VoipctlError(
-                    f"the recreated {target.name} is not bare: its configuration has {found!r}"
-                )
-            return f"bare from its image ({BARE_CONFIG_WITHOUT[kind][0]} in its configuration)"
-        present = podman.run(
-            ["exec", target.container(the_lab.prefix), "test", "-e", BARE_WITHOUT[kind]], check=False
-        )
-        if present.returncode == 0:
-            raise VoipctlError(f"the recreated {target.name} is not bare: {BARE_WITHOUT[kind]} exists")
-        return f"bare from its image (no {BARE_WITHOUT[kind]})"
-
-    def restore() -> str:
-        extra = ["-e", f"restore_host={target.name}"] + (["-e", f"restore_point={chosen}"] if chosen else [])
-        result = playbook.run(root, "playbooks/restore.yml", the_lab.inventory_path, extra, echo=False)
-        if not result.ok:
-            raise VoipctlError(
-                f"restore.yml failed (exit {result.returncode}): {result.output.strip()[-300:]}"
-            )
-        return f"from {chosen}"
-
-    def verify() -> str:
-        env = {**lab.ansible_environment(root), "VOIP_DRILL_HOST": target.name, "VOIP_DRILL_POINT": chosen}
-        run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/sip/check_restored.py",
-             "-k", kind],
-            cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1800,
-        )  # fmt: skip
-        last = (run.stdout.strip().splitlines() or ["no output"])[-1]
-        if run.returncode != 0:
-            raise VoipctlError(f"checks failed: {last}")
-        return last
-
-    chosen = point
-    if report.run("latest backup point", lambda: latest_point()):
-        chosen = report.steps[-1].detail
-        for name, action in (("destroy the container", destroy), ("recreate it bare", recreate),
-                             ("restore (restore.yml)", restore), (f"verify ({kind.replace('_', ' ')})", verify)):  # fmt: skip
+def restore_drill(host: str, inventory_arg: str | None = None, point: str | None = None) -> Report:
+    """Destroy ``host``, recreate it bare, restore it from its backup and check it: the report of each step."""
+    drill = _prepare(host, inventory_arg, point)
+    report = Report(drill.target.name)
+    if report.run("latest backup point", drill.latest_point):
+        drill.chosen = report.steps[-1].detail
+        for name, action in (("destroy the container", drill.destroy), ("recreate it bare", drill.recreate),
+                             ("restore (restore.yml)", drill.restore),
+                             (f"verify ({drill.kind.replace('_', ' ')})", drill.verify)):  # fmt: skip
             if not report.run(name, action):
                 break
     return report

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from voipctl.errors import LabError
 from voiplab.podman import Podman
+from voiplab.recipes import read_recipes
 
 RECIPE_LABEL = "voiplab.recipe"
 
@@ -49,12 +48,7 @@ class ImageRecipe:
 
 def load_recipes(images_dir: Path) -> dict[str, ImageRecipe]:
     path = images_dir / "images.yml"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise LabError(f"cannot read image recipes {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise LabError(f"{path}: expected a mapping of image name to recipe")
+    data = read_recipes(path, "image")
     recipes = {name: ImageRecipe(name, spec or {}, images_dir) for name, spec in data.items()}
     for recipe in recipes.values():
         if recipe.parent and recipe.parent not in recipes:

@@ -7,6 +7,7 @@ idempotence ("a second converge changes nothing") and report per host.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -59,6 +60,16 @@ def parse_output(lines: Iterable[str]) -> PlaybookResult:
         elif m := RECAP_LINE.match(line):
             result.hosts[m.group("host")] = {k: int(v) for k, v in m.groupdict().items() if k != "host"}
     return result
+
+
+def add_passthrough(parser: argparse.ArgumentParser, text: str) -> None:
+    """Let a command that runs a playbook take more ansible-playbook arguments after ``--``."""
+    parser.add_argument("ansible_args", nargs=argparse.REMAINDER, help=text)
+
+
+def passthrough(args: argparse.Namespace) -> list[str]:
+    """The ansible-playbook arguments given after ``--`` (see ``add_passthrough``), without it."""
+    return [a for a in args.ansible_args if a != "--"]
 
 
 def run(

@@ -177,6 +177,24 @@ def gateway_config(
         _pri(span, f"{name}.voip_gateway.pri_spans[{i}]")
         for i, span in enumerate(gateway.get("pri_spans") or [])
     ]
+    lines = _gateway_globals(name, site_data, spans, source_interface, codecs, syslog_server)
+    lines += _pri_sections(gateway, spans)
+    lines += _analog_ports(gateway)
+    lines += _voip_dial_peers(name, _voip_patterns(name, gateway, site, site_data), servers)
+    lines += _emergency_dial_peers(site_data.get("emergency") or [], spans, servers)
+    lines += _pots_dial_peers(gateway, spans)
+    return "\n".join(lines) + "\n"
+
+
+def _gateway_globals(
+    name: str,
+    site_data: Mapping[str, Any],
+    spans: list[dict[str, str]],
+    source_interface: str,
+    codecs: Iterable[str],
+    syslog_server: str | None,
+) -> list[str]:
+    """Hostname, NTP, syslog, the ISDN switch type, the SIP voice service and the codec class."""
     lines: list[str] = [f"hostname {name}"]
     for server in site_data.get("ntp_servers") or []:
         lines.append(f"ntp server {server}")
@@ -190,6 +208,12 @@ def gateway_config(
          f" bind media source-interface {source_interface}"],
     )  # fmt: skip
     lines += _block("voice class codec 1", [f"codec preference {i} {c}" for i, c in enumerate(codecs, 1)])
+    return lines
+
+
+def _pri_sections(gateway: Mapping[str, Any], spans: list[dict[str, str]]) -> list[str]:
+    """Each PRI's controller, D-channel serial interface and voice-port."""
+    lines: list[str] = []
     for span in spans:
         lines += _block(
             span["controller"],
@@ -205,6 +229,12 @@ def gateway_config(
             ],
         )
         lines += _block(f"voice-port {span['voice_port']}", [f"description PRI {span['port']}"])
+    return lines
+
+
+def _analog_ports(gateway: Mapping[str, Any]) -> list[str]:
+    """The voice-ports of the FXS ports (station id of their extension) and FXO lines (PLAR)."""
+    lines: list[str] = []
     for port in gateway.get("fxs_ports") or []:
         label = port.get("description") or f"extension {port['extension']}"
         lines += _block(
@@ -216,8 +246,13 @@ def gateway_config(
         lines += _block(
             f"voice-port {port['port']}", [f"description {label}", f"connection plar opx {port['route_to']}"]
         )
+    return lines
 
-    # Number patterns towards the call servers: the site's extensions, the PRIs' DIDs.
+
+def _voip_patterns(
+    name: str, gateway: Mapping[str, Any], site: str, site_data: Mapping[str, Any]
+) -> list[str]:
+    """The number patterns routed to the call servers: the site's extensions, the PRIs' DID ranges."""
     patterns = range_patterns(
         site_data.get("extensions", ""), e164=False, what=f"voip_sites.{site}.extensions"
     )
@@ -226,6 +261,12 @@ def gateway_config(
             patterns += range_patterns(
                 did_range, e164=True, what=f"{name}.voip_gateway.pri_spans[{i}].did_ranges"
             )
+    return patterns
+
+
+def _voip_dial_peers(name: str, patterns: list[str], servers: list[Mapping[str, Any]]) -> list[str]:
+    """Dial-peers 100-199: every number pattern to every call server, the site's own first."""
+    lines: list[str] = []
     tag = 100
     for preference, server in enumerate(servers):
         for pattern in patterns:
@@ -241,7 +282,12 @@ def gateway_config(
                  "no vad"],
             )  # fmt: skip
             tag += 1
-    lines += _emergency_dial_peers(site_data.get("emergency") or [], spans, servers)
+    return lines
+
+
+def _pots_dial_peers(gateway: Mapping[str, Any], spans: list[dict[str, str]]) -> list[str]:
+    """Dial-peers 200-599: PSTN out and in over each PRI, the FXS extensions, the FXO lines in."""
+    lines: list[str] = []
     for i, span in enumerate(spans):
         lines += _block(
             f"dial-peer voice {200 + i} pots",
@@ -264,7 +310,7 @@ def gateway_config(
             f"dial-peer voice {500 + i} pots",
             [f"description FXO {port['port']} in", "incoming called-number .", f"port {port['port']}"],
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _clock(gateway: Mapping[str, Any], span: Mapping[str, str]) -> str:

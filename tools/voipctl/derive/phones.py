@@ -151,7 +151,23 @@ def phone_data(
         raise PhoneDataError("provisioning_url is not set")
     servers = _servers_by_site(call_servers)
     active = active_users(users)
+    members, features_of = _hunt_members(active, day)
+    settings = {"phone_models": phone_models, "release": release, "provisioning_url": provisioning_url,
+                "syslog_server": syslog_server, "sites": {}, "seen": {}}  # fmt: skip
+    entries: list[dict[str, Any]] = []
+    for user in active:
+        devices = user.get("devices") or []
+        if not devices:
+            continue
+        line = _user_line(user, sites, servers, master_secret, settings["sites"])
+        line["blf"] = _blf_keys(user["id"], line["site"], features_of[user["id"]], members)
+        for j, device in enumerate(devices):
+            entries.append(_device_entry(user, f"user {user['id']} devices[{j}]", device, line, settings))
+    return entries
 
+
+def _hunt_members(active: list[Mapping[str, Any]], day: datetime.date) -> tuple[dict, dict]:
+    """(members of each (site, hunt group), active features of each user id) on ``day``."""
     members: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     features_of: dict[str, dict[str, Any]] = {}
     for user in active:
@@ -159,77 +175,88 @@ def phone_data(
         features_of[user["id"]] = features
         for group in features.get("hunt_groups") or []:
             members.setdefault((user.get("site"), group), []).append(user)
+    return members, features_of
 
-    site_cache: dict[str, dict[str, Any]] = {}
-    entries: list[dict[str, Any]] = []
-    seen: dict[str, str] = {}
-    for user in active:
-        uid = user["id"]
-        devices = user.get("devices") or []
-        if not devices:
-            continue
-        site = user.get("site")
-        what = f"user {uid}"
-        if site not in site_cache:
-            site_cache[site] = _site_settings(sites, site, what)
-        server = servers.get(site)
-        if server is None:
-            raise PhoneDataError(f"{what}: site {site!r} has no call server (group call_servers)")
-        domain = server.get("sip_domain")
-        if not domain:
-            raise PhoneDataError(f"call server {server.get('name')}: voip_call_server.sip_domain is not set")
-        ext = str(user["extension"])
-        password = user_sip_password(master_secret, user)
-        blf: dict[str, Mapping[str, Any]] = {}
-        for group in features_of[uid].get("hunt_groups") or []:
-            for other in members.get((site, group), []):
-                if other["id"] != uid:
-                    blf.setdefault(str(other["extension"]), other)
-        blf_sorted = sorted(blf.items(), key=lambda item: (len(item[0]), item[0]))
-        for j, device in enumerate(devices):
-            dwhat = f"{what} devices[{j}]"
-            model_name = device.get("model")
-            model = _model(phone_models, model_name, dwhat)
-            mac = bare_mac(device.get("mac"), f"{dwhat}.mac")
-            if mac in seen:
-                raise PhoneDataError(f"{dwhat}: MAC {colon_mac(mac)} is already a device of user {seen[mac]}")
-            seen[mac] = uid
-            room = max(int(model.get("line_keys", 1)) - 1, 0)
-            rotation = device.get("password_rotation", 0)
-            if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
-                raise PhoneDataError(
-                    f"{dwhat}.password_rotation: {rotation!r} is not a whole number, 0 or more"
-                )
-            entries.append(
-                {
-                    "mac": mac,
-                    "mac_colon": colon_mac(mac),
-                    "vendor": model["vendor"],
-                    "model": model_name,
-                    "user": uid,
-                    "site": site,
-                    "display_name": str(user.get("name") or ext),
-                    "extension": ext,
-                    # The generation of the phone's provisioning login (the module derives the password).
-                    "login_rotation": rotation,
-                    "firmware": firmware(model_name, phone_models, release, provisioning_url, site),
-                    "account": {
-                        "username": ext,
-                        "auth_name": ext,
-                        "password": password,
-                        "domain": domain,
-                        "registrar": server["address"],
-                        "port": int(server.get("sip_port") or 5060),
-                    },
-                    **site_cache[site],
-                    "syslog_server": syslog_server or None,
-                    "line_keys": [
-                        {"type": "blf", "extension": number, "label": str(other.get("name") or number)}
-                        for number, other in blf_sorted[:room]
-                    ],
-                }
-            )
-    return entries
+
+def _user_line(
+    user: Mapping[str, Any],
+    sites: Mapping[str, Any],
+    servers: Mapping[str, Mapping[str, Any]],
+    master_secret: str,
+    site_cache: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """A user's line: site, extension, SIP password, call server and domain (site settings cached)."""
+    uid = user["id"]
+    site = user.get("site")
+    what = f"user {uid}"
+    if site not in site_cache:
+        site_cache[site] = _site_settings(sites, site, what)
+    server = servers.get(site)
+    if server is None:
+        raise PhoneDataError(f"{what}: site {site!r} has no call server (group call_servers)")
+    domain = server.get("sip_domain")
+    if not domain:
+        raise PhoneDataError(f"call server {server.get('name')}: voip_call_server.sip_domain is not set")
+    ext = str(user["extension"])
+    password = user_sip_password(master_secret, user)
+    return {"site": site, "ext": ext, "password": password, "server": server, "domain": domain}
+
+
+def _blf_keys(uid: str, site: Any, features: Mapping[str, Any], members: dict) -> list[tuple]:
+    """(extension, user) of the other members of the user's hunt groups at ``site``, by extension."""
+    blf: dict[str, Mapping[str, Any]] = {}
+    for group in features.get("hunt_groups") or []:
+        for other in members.get((site, group), []):
+            if other["id"] != uid:
+                blf.setdefault(str(other["extension"]), other)
+    return sorted(blf.items(), key=lambda item: (len(item[0]), item[0]))
+
+
+def _device_entry(
+    user: Mapping[str, Any], dwhat: str, device: Mapping[str, Any], line: dict, settings: dict
+) -> dict[str, Any]:
+    """The entry of one device of a user; ``settings`` has the models, release, URLs and seen MACs."""
+    phone_models, seen = settings["phone_models"], settings["seen"]
+    uid, site, ext, server = user["id"], line["site"], line["ext"], line["server"]
+    model_name = device.get("model")
+    model = _model(phone_models, model_name, dwhat)
+    mac = bare_mac(device.get("mac"), f"{dwhat}.mac")
+    if mac in seen:
+        raise PhoneDataError(f"{dwhat}: MAC {colon_mac(mac)} is already a device of user {seen[mac]}")
+    seen[mac] = uid
+    room = max(int(model.get("line_keys", 1)) - 1, 0)
+    rotation = device.get("password_rotation", 0)
+    if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+        raise PhoneDataError(f"{dwhat}.password_rotation: {rotation!r} is not a whole number, 0 or more")
+    return {
+        "mac": mac,
+        "mac_colon": colon_mac(mac),
+        "vendor": model["vendor"],
+        "model": model_name,
+        "user": uid,
+        "site": site,
+        "display_name": str(user.get("name") or ext),
+        "extension": ext,
+        # The generation of the phone's provisioning login (the module derives the password).
+        "login_rotation": rotation,
+        "firmware": firmware(
+            model_name, phone_models, settings["release"], settings["provisioning_url"], site
+        ),
+        "account": {
+            "username": ext,
+            "auth_name": ext,
+            "password": line["password"],
+            "domain": line["domain"],
+            "registrar": server["address"],
+            "port": int(server.get("sip_port") or 5060),
+        },
+        **settings["sites"][site],
+        "syslog_server": settings["syslog_server"] or None,
+        "line_keys": [
+            {"type": "blf", "extension": number, "label": str(other.get("name") or number)}
+            for number, other in line["blf"][:room]
+        ],
+    }
 
 
 def phone_common(
