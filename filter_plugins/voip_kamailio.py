@@ -6,15 +6,14 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
-try:
+from voipctl.ansible.guard import ImportGuard
+
+with ImportGuard() as need_voipctl:
     from voipctl.ansible.hosts import call_servers, gateways
     from voipctl.ansible.vars import plain
     from voipctl.derive.kamailio import KamailioDataError, call_server_data
     from voipctl.derive.secrets import SecretError
     from voipctl.derive.users import UserDataError
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    call_server_data = None
-    _IMPORT_ERROR = exc
 
 
 def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, cti_rights_methods=None,
@@ -31,10 +30,7 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
     rows element by element (seconds per task) when it is passed on, but
     passes a string at no cost.
     """
-    if call_server_data is None:
-        raise AnsibleFilterError(
-            f"voip_kamailio_data needs the voipctl package (run `make venv`): {_IMPORT_ERROR}"
-        )
+    need_voipctl("voip_kamailio_data")
     me = hostvars[host]
     peers = [
         {"name": s["name"], "site": s["site"], "address": s["address"], "port": s["sip_port"]}
