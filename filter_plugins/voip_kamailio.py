@@ -26,9 +26,7 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
 
     With ``rows_json`` (table names) those tables come as one compact JSON
     string each, what the table modules take, and the other keys as they
-    are: Ansible wraps a filter's result in lazy containers and walks 10,000
-    rows element by element (seconds per task) when it is passed on, but
-    passes a string at no cost.
+    are (why: docs/performance.md#rows-travel-as-one-json-string).
     """
     need_voipctl("voip_kamailio_data")
     me = hostvars[host]

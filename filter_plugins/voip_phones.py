@@ -23,9 +23,7 @@ def voip_phone_data(
 
     One entry per device of every active user (voipctl.derive.phones.phone_data).
     With ``as_json`` the list comes as one compact JSON string, what the
-    phone_files module takes: Ansible wraps a filter's result in lazy
-    containers and walks 10,000 of them element by element (seconds) when
-    it is passed on, but passes a string at no cost.
+    phone_files module takes (why: docs/performance.md#rows-travel-as-one-json-string).
     """
     need_voipctl("voip_phone_data")
     me = hostvars[host]
