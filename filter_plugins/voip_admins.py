@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-try:
+from voipctl.ansible.guard import ImportGuard
+
+with ImportGuard() as need_voipctl:
     from voipctl.derive import sshd
     from voipctl.derive.admins import AdminDataError, admins_to_remove, check_admins
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    check_admins = admins_to_remove = None
-    _IMPORT_ERROR = exc
-
-
-def _need():
-    if admins_to_remove is None:
-        raise AnsibleFilterError(
-            f"voip_admins filters need the voipctl package (run `make venv`): {_IMPORT_ERROR}"
-        )
 
 
 def voip_admins_checked(admins, connection_user=None):
     """The present administrators' names: ``voip_admins | voip_admins_checked(ansible_user)``."""
-    _need()
+    need_voipctl("voip_admins_checked")
     try:
         return check_admins(admins, connection_user)
     except AdminDataError as exc:
@@ -30,7 +22,7 @@ def voip_admins_checked(admins, connection_user=None):
 
 def voip_admins_to_remove(group_entry, passwd, admins, login, uid_min=1000, uid_max=59999):
     """Accounts to remove: group members the model does not keep and absent ones (never root nor ``login``)."""
-    _need()
+    need_voipctl("voip_admins_to_remove")
     try:
         return admins_to_remove(group_entry, passwd, admins, login, int(uid_min), int(uid_max))
     except AdminDataError as exc:
@@ -39,7 +31,7 @@ def voip_admins_to_remove(group_entry, passwd, admins, login, uid_min=1000, uid_
 
 def voip_sshd_probe_addresses(networks):
     """One address in each management network and one outside them: where sshd -T -C probes from."""
-    _need()
+    need_voipctl("voip_sshd_probe_addresses")
     try:
         return sshd.probe_addresses(networks)
     except ValueError as exc:
@@ -48,7 +40,7 @@ def voip_sshd_probe_addresses(networks):
 
 def voip_sshd_problems(results, allow_groups, match_lines=""):
     """What in sshd's effective settings (registered sshd -T results) breaks the hardening."""
-    _need()
+    need_voipctl("voip_sshd_problems")
     reports = [{"spec": r.get("cmd", [""])[-1] if isinstance(r.get("cmd"), list) else str(r.get("item")),
                 "stdout": r.get("stdout", "")} for r in results]  # fmt: skip
     return sshd.problems(reports, allow_groups, match_lines)

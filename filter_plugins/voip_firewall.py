@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-try:
+from voipctl.ansible.guard import ImportGuard
+
+with ImportGuard() as need_voipctl:
     from voipctl.derive.firewall import FirewallDataError, firewall_rules
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    firewall_rules = None
-    _IMPORT_ERROR = exc
 
 
 def voip_firewall_rules(group_names, services_by_group, catalog, extra_services=()):
     """Accept rules for a host: ``group_names | voip_firewall_rules(by_group, catalog)``."""
-    if firewall_rules is None:
-        raise AnsibleFilterError(
-            f"voip_firewall_rules needs the voipctl package (run `make venv`): {_IMPORT_ERROR}"
-        )
+    need_voipctl("voip_firewall_rules")
     try:
         return firewall_rules(group_names, services_by_group, catalog, extra_services)
     except FirewallDataError as exc:

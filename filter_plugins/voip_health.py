@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 
-from ansible.errors import AnsibleFilterError
+from voipctl.ansible.guard import ImportGuard
 
-try:
+with ImportGuard() as need_voipctl:
     from voipctl.ansible.vars import plain
     from voipctl.core.activity import users_of_site
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    users_of_site = None
-    _IMPORT_ERROR = exc
 
 
 def voip_health_mount(mount):
@@ -45,8 +42,7 @@ def voip_health_expected_users(users):
 
     Active as the model says it (``voipctl.core.activity.users_of_site``).
     """
-    if users_of_site is None:
-        raise AnsibleFilterError(f"voip_health_expected_users needs the voipctl package: {_IMPORT_ERROR}")
+    need_voipctl("voip_health_expected_users")
     users = [u for u in plain(users) or [] if u]
     return {site: len(users_of_site(users, site)) for site in sorted({u["site"] for u in users})}
 

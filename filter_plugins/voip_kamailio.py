@@ -6,15 +6,14 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
-try:
+from voipctl.ansible.guard import ImportGuard
+
+with ImportGuard() as need_voipctl:
     from voipctl.ansible.hosts import call_servers, gateways
     from voipctl.ansible.vars import plain
     from voipctl.core.activity import UserDataError
     from voipctl.core.passwords import SecretError
     from voipctl.derive.kamailio import KamailioDataError, call_server_data
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    call_server_data = None
-    _IMPORT_ERROR = exc
 
 
 def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, cti_rights_methods=None,
@@ -27,14 +26,9 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
 
     With ``rows_json`` (table names) those tables come as one compact JSON
     string each, what the table modules take, and the other keys as they
-    are: Ansible wraps a filter's result in lazy containers and walks 10,000
-    rows element by element (seconds per task) when it is passed on, but
-    passes a string at no cost.
+    are (why: docs/performance.md#rows-travel-as-one-json-string).
     """
-    if call_server_data is None:
-        raise AnsibleFilterError(
-            f"voip_kamailio_data needs the voipctl package (run `make venv`): {_IMPORT_ERROR}"
-        )
+    need_voipctl("voip_kamailio_data")
     me = hostvars[host]
     peers = [
         {"name": s["name"], "site": s["site"], "address": s["address"], "port": s["sip_port"]}

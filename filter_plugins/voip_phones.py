@@ -6,20 +6,14 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
-try:
+from voipctl.ansible.guard import ImportGuard
+
+with ImportGuard() as need_voipctl:
     from voipctl.ansible.hosts import call_servers
     from voipctl.ansible.vars import plain
     from voipctl.core.activity import UserDataError
     from voipctl.core.passwords import SecretError, purpose_key
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    phone_data = phone_common = None
-    _IMPORT_ERROR = exc
-
-
-def _need_voipctl(name):
-    if phone_data is None:
-        raise AnsibleFilterError(f"{name} needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
 
 
 def voip_phone_data(
@@ -29,11 +23,9 @@ def voip_phone_data(
 
     One entry per device of every active user (voipctl.derive.phones.phone_data).
     With ``as_json`` the list comes as one compact JSON string, what the
-    phone_files module takes: Ansible wraps a filter's result in lazy
-    containers and walks 10,000 of them element by element (seconds) when
-    it is passed on, but passes a string at no cost.
+    phone_files module takes (why: docs/performance.md#rows-travel-as-one-json-string).
     """
-    _need_voipctl("voip_phone_data")
+    need_voipctl("voip_phone_data")
     me = hostvars[host]
     try:
         phones = phone_data(
@@ -54,7 +46,7 @@ def voip_phone_data(
 
 def voip_phone_common(host, hostvars, provisioning_url, syslog_server=None):
     """``inventory_hostname | voip_phone_common(hostvars, provisioning_url)``: the unassigned profile's settings."""
-    _need_voipctl("voip_phone_common")
+    need_voipctl("voip_phone_common")
     me = hostvars[host]
     try:
         return phone_common(
@@ -71,7 +63,7 @@ def voip_phone_common(host, hostvars, provisioning_url, syslog_server=None):
 
 def voip_phone_http_secret(master_secret):
     """``master_secret | voip_phone_http_secret``: the key phone logins derive from (not the master secret)."""
-    _need_voipctl("voip_phone_http_secret")
+    need_voipctl("voip_phone_http_secret")
     try:
         return purpose_key(master_secret, "phone-http")
     except SecretError as exc:

@@ -4,35 +4,29 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-try:
+from voipctl.ansible.guard import ImportGuard
+
+with ImportGuard() as need_voipctl:
     from voipctl.ansible.vars import plain
     from voipctl.core.passwords import SecretError, user_sip_password
     from voipctl.derive import release
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    release = None
-    _IMPORT_ERROR = exc
-
-
-def _need_voipctl(name):
-    if release is None:
-        raise AnsibleFilterError(f"{name} needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
 
 
 def voip_release_components(group_names, manifest):
     """``group_names | voip_release_components(voip_release)``: the components this host runs."""
-    _need_voipctl("voip_release_components")
+    need_voipctl("voip_release_components")
     return release.components_of(group_names, (manifest or {}).get("components") or {})
 
 
 def voip_release_installed(packages, components):
     """``ansible_facts.packages | voip_release_installed(components)``: ``{component: version or None}``."""
-    _need_voipctl("voip_release_installed")
+    need_voipctl("voip_release_installed")
     return release.installed_versions(packages or {}, components)
 
 
 def voip_release_drift(installed, manifest):
     """``installed | voip_release_drift(voip_release)``: rows of components not at the manifest's version."""
-    _need_voipctl("voip_release_drift")
+    need_voipctl("voip_release_drift")
     return release.drift(installed, (manifest or {}).get("components") or {})
 
 
@@ -42,7 +36,7 @@ def voip_sip_account(user_id, users, master_secret):
     The extension and the SIP password (derived, as the call server's HA1
     and the phone's file are) of a directory user: for a test call.
     """
-    _need_voipctl("voip_sip_account")
+    need_voipctl("voip_sip_account")
     found = next((u for u in plain(users) or [] if u and u.get("id") == user_id), None)
     if found is None:
         raise AnsibleFilterError(f"voip_sip_account: no user {user_id!r} in voip_users")

@@ -12,8 +12,8 @@ options:
   destinations:
     description:
       - Every dispatcher destination; the whole table is managed.
-      - A list of rows, or that list as one JSON string (what the role passes, as Ansible templates
-        one string at no cost but walks every element of 10,000 rows). Validated alike.
+      - A list of rows, or that list as one JSON string (what the role passes; why in
+        docs/performance.md#rows-travel-as-one-json-string). Validated alike.
     type: raw
     required: true
     suboptions:

@@ -9,7 +9,7 @@ description:
     M(kamailio_preferences), M(kamailio_trusted), M(kamailio_dispatcher), M(kamailio_htable),
     M(kamailio_trunks)) do,
     for each table named in O(tables), in one module run; one task and one round trip instead of one
-    per table (the per-task cost dominates a no-op at 10,000 users).
+    per table (why in docs/performance.md#one-module-call-for-the-whole-set).
   - Each table is read once and only its difference written, in its own transaction; a table that
     fails leaves the tables before it synced and the ones after it untouched, and fails the task.
   - C(changed_tables) names the tables that changed, so that a play can reload what needs it.

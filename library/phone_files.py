@@ -23,8 +23,8 @@ options:
   phones:
     description:
       - Every phone to provision, as the filter C(voip_phone_data) gives them.
-      - A list, or that list as one JSON string (what the role passes, as Ansible templates one
-        string at no cost but walks every element of 10,000 phones). Validated alike; never logged.
+      - A list, or that list as one JSON string (what the role passes; why in
+        docs/performance.md#rows-travel-as-one-json-string). Validated alike; never logged.
     type: raw
     required: true
     suboptions:

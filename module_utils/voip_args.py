@@ -1,11 +1,10 @@
 """Large list arguments (thousands of rows) passed as one JSON string, validated as Ansible would.
 
-Ansible 2.19 templates a string argument at no cost, but walks and tags
-every element of a list of 10,000 dicts (seconds per task on the
-controller). Modules that take such lists declare the argument ``raw`` and
-``no_log`` and accept the list or its JSON; ``validate_list`` parses it and
-validates it against the list's real spec with Ansible's own validator and
-messages (after a fast path for flat rows that need no conversion).
+Why a string: docs/performance.md#rows-travel-as-one-json-string. Modules
+that take such lists declare the argument ``raw`` and ``no_log`` and accept
+the list or its JSON; ``validate_list`` parses it and validates it against
+the list's real spec with Ansible's own validator and messages (after a
+fast path for flat rows that need no conversion).
 
 ``no_log`` on the argument keeps it out of the host's journal: AnsibleModule
 logs its arguments there unless the *task* is no_log (the module's own

@@ -184,9 +184,7 @@ def argument_spec(rows_param):
     """The arguments of a table module: ``db`` and ``rows_param``, a list of rows.
 
     ``rows_param`` is of type raw: a list of dicts, or that list as one JSON
-    string. Ansible templates a string argument at no cost where it walks and
-    tags every element of a list of 10,000 dicts (seconds on the controller),
-    so the roles pass JSON. Either way the rows are validated against
+    string, what the roles pass (why: docs/performance.md#rows-travel-as-one-json-string). Either way the rows are validated against
     ``row_options`` by ``rows_spec`` in the module, with Ansible's own messages.
 
     The rows are ``no_log``: AnsibleModule logs its arguments to the host's

@@ -1,4 +1,4 @@
-"""voipctl.core.activity, voipctl.derive.users and the voip_model filters: grants, class of service, free numbers."""
+"""voipctl.core.activity and voipctl.derive.users: grants, class of service, free numbers."""
 
 from __future__ import annotations
 
@@ -139,24 +139,3 @@ def test_users_of_site():
     ]
     assert [u["id"] for u in users_of_site(users, "ams")] == ["a"]
     assert [u["id"] for u in users_of_site(users, "ams", leavers=True)] == ["a", "c"]
-
-
-def test_filters_wrap_the_functions_and_errors():
-    from ansible.errors import AnsibleFilterError
-
-    from filter_plugins.voip_model import FilterModule
-
-    filters = FilterModule().filters()
-    u = user("internal", [grant("international", "2999-12-31")])
-    assert filters["voip_effective_cos"](u) == "international"
-    assert filters["voip_effective_cos"](u, "3000-01-01") == "internal"
-    assert filters["voip_active_grants"](u, "2026-01-01") == u["grants"]
-    assert filters["voip_next_free_extension"]([{"extension": 2000}], SITES, "ams") == 2001
-    assert filters["voip_next_free_did"]([], SITES, "ams") == "+31201234000"
-    assert filters["voip_site_users"]([{"site": "thr"}], "thr") == [{"site": "thr"}]
-    assert filters["voip_active_features"](user(features={"dnd": True}), "2026-01-01") == {"dnd": True}
-    with pytest.raises(AnsibleFilterError, match=r"voip_effective_cos: .*class_of_service"):
-        filters["voip_effective_cos"](user("gold"))
-    # Jinja's now() is a timestamp: a clear error, not a silent cut to the day.
-    with pytest.raises(AnsibleFilterError, match=r"voip_active_grants: on: .* is a timestamp; give a date"):
-        filters["voip_active_grants"](u, datetime.datetime.now())

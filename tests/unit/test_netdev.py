@@ -245,3 +245,28 @@ def test_emergency_numbers_leave_the_gateway_over_its_pri_then_through_the_call_
     )
     assert " port 0/1/0:15\n forward-digits all\n preference 0\n" in text[pri:voip]
     assert " preference 1\n" in text[voip:]
+
+
+def test_the_netdev_filters_build_from_hostvars_and_name_their_errors():
+    """voip_gateway_config and voip_switch_config: the derive functions on a host's variables."""
+    from ansible.errors import AnsibleFilterError
+
+    from filter_plugins.voip_netdev import voip_gateway_config, voip_switch_config
+
+    sites = load("inventory/lab/group_vars/all/sites.yml")["voip_sites"]
+    sw = load("inventory/lab/host_vars/sw1/switch.yml")["voip_switch"]
+    gw = load("inventory/lab/host_vars/gw1/gateway.yml")["voip_gateway"]
+    hostvars = {
+        "sw1": {"voip_site": "ams", "voip_sites": sites, "voip_switch": sw},
+        "gw1": {"voip_site": "ams", "voip_sites": sites, "voip_gateway": gw},
+        "cs1": {"voip_site": "ams", "ansible_host": "10.0.0.11"},
+    }
+    assert voip_switch_config("sw1", hostvars) == switch_config("sw1", switch=sw, site="ams", sites=sites)
+    servers = [{"name": "cs1", "site": "ams", "address": "10.0.0.11", "sip_domain": None, "sip_port": 5060}]
+    assert voip_gateway_config("gw1", hostvars, {"call_servers": ["cs1"]}) == gateway_config(
+        "gw1", gateway=gw, site="ams", sites=sites, call_servers=servers
+    )
+    with pytest.raises(AnsibleFilterError, match=r"^voip_switch_config\(sw1\): 'voip_sites'"):
+        voip_switch_config("sw1", {"sw1": {"voip_site": "ams"}})
+    with pytest.raises(AnsibleFilterError, match=r"^voip_gateway_config\(gw1\): .*no call server"):
+        voip_gateway_config("gw1", hostvars, {})

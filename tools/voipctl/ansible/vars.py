@@ -1,9 +1,8 @@
 """Inventory variables as Ansible hands them to a filter, as plain data where that is the same thing.
 
 Ansible (2.19 and later) gives a filter a variable's list or dict as a lazy
-container that templates each element when it is read. For the user
-directory that is tens of thousands of template calls per derivation: about
-4 s for 10,000 users on the controller, once per filter call. The directory
+container that templates each element when it is read (why that matters:
+docs/performance.md#filters-read-plain-data). The directory
 comes from the vars plugin's fast path (``vars_plugins/voip_group_vars.py``),
 which takes only files without Jinja, so there is nothing to template.
 
