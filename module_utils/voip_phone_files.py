@@ -27,10 +27,10 @@ import tempfile
 
 try:
     from ansible.module_utils import voip_phone_templates as templates
-    from ansible.module_utils.voip_args import ArgumentError, validate_list
+    from ansible.module_utils.voip_args import mask_only, module_rows, not_echoed
 except ImportError:  # pragma: no cover - outside Ansible (tests, bench)
     from module_utils import voip_phone_templates as templates
-    from module_utils.voip_args import ArgumentError, validate_list
+    from module_utils.voip_args import mask_only, module_rows, not_echoed
 
 PER_MAC = re.compile(r"^([0-9a-f]{12})\.(cfg|xml)$")
 COMMON_NAMES = (templates.YEALINK_COMMON, templates.POLYCOM_MASTER)
@@ -488,24 +488,23 @@ def run_module():
 
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    try:
-        phones, secrets = validate_list(params["phones"], "phones", PHONES_SPEC)
-    except ArgumentError as exc:
-        module.fail_json(
-            msg=str(exc), invocation={"module_args": {"dest": params["dest"], "phones": "not echoed"}}
-        )
+    phones, secrets = module_rows(
+        module,
+        params["phones"],
+        "phones",
+        PHONES_SPEC,
+        {"module_args": {"dest": params["dest"], "phones": "not echoed"}},
+    )
     # Masked in anything returned: the passwords (and the JSON as a whole),
     # not every value of the no_log phones argument (file names stay).
-    module.no_log_values = set(secrets)
-    if isinstance(params["phones"], str):
-        module.no_log_values.add(params["phones"])
+    mask_only(module, secrets, params["phones"])
     # The arguments as echoed back: the phones summarised, not repeated
     # (see voip_table_sync.run_module: Ansible scrubs every no_log value out
     # of every returned string).
     invocation = {
         "module_args": {
             "dest": params["dest"],
-            "phones": f"{len(phones)} phone(s), not echoed",
+            "phones": not_echoed(phones, "phone"),
             "owner": params["owner"],
             "group": params["group"],
             "mode": str(params["mode"]),
