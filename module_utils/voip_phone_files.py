@@ -59,26 +59,24 @@ def parse_mode(mode):
     return value
 
 
-def _uid(owner):
-    if owner is None:
+def _account_id(name, lookup, what):
+    """The numeric id of ``name`` (a number, or a name ``lookup`` knows); -1 (unchanged) for None."""
+    if name is None:
         return -1
-    if str(owner).isdigit():
-        return int(owner)
+    if str(name).isdigit():
+        return int(name)
     try:
-        return pwd.getpwnam(owner).pw_uid
+        return lookup(name)
     except KeyError:
-        raise PhoneFilesError(f"owner {owner!r} does not exist on this host") from None
+        raise PhoneFilesError(f"{what} {name!r} does not exist on this host") from None
+
+
+def _uid(owner):
+    return _account_id(owner, lambda name: pwd.getpwnam(name).pw_uid, "owner")
 
 
 def _gid(group):
-    if group is None:
-        return -1
-    if str(group).isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise PhoneFilesError(f"group {group!r} does not exist on this host") from None
+    return _account_id(group, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 def desired_files(phones):
