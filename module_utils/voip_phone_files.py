@@ -318,6 +318,39 @@ def _apply(dest, out, file_mode, uid, gid):
             raise PhoneFilesError(f"cannot remove {os.path.join(dest, name)}: {exc}") from exc
 
 
+def _served_logins(wanted, served_orphans):
+    """{mac: login generation} of every MAC served a file: assigned, or given the unassigned profile."""
+    served = {
+        PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
+        for name, (_text, entry) in wanted.items()
+        if PER_MAC.match(name) and name not in COMMON_NAMES
+    }
+    served.update(served_orphans)
+    return served
+
+
+def _summary(out, wanted, orphans, removed):
+    """(counts, changes) of a sync: whole counts, name lists cut at LIST_LIMIT."""
+    written, made_unassigned, skipped = out["written"], out["unassigned"], out["skipped"]
+    counts = {
+        "written": len(written),
+        "unchanged": out["unchanged"],
+        "unassigned": len(made_unassigned),
+        "removed": len(removed),
+        "expired": len(out["expired"]),
+        "total": wanted + (orphans - len(removed) - len(skipped)),
+    }
+    changes = {
+        "written": written[:LIST_LIMIT],
+        "unassigned": made_unassigned[:LIST_LIMIT],
+        "removed": removed[:LIST_LIMIT],
+        "expired": out["expired"][:LIST_LIMIT],
+        "skipped": skipped[:LIST_LIMIT],
+        "truncated": any(len(x) > LIST_LIMIT for x in (written, made_unassigned, removed, skipped)),
+    }
+    return counts, changes
+
+
 def sync(
     dest,
     phones,
@@ -367,17 +400,11 @@ def sync(
     if not check_mode:
         _apply(dest, out, file_mode, uid, gid)
 
-    http_changed = False
+    http_changed, served = False, {}
     if http_auth_file:
         if not http_auth_secret:
             raise PhoneFilesError("http_auth_file needs http_auth_secret")
-        # Every MAC served a file (assigned, or given the unassigned profile) gets a login.
-        served = {
-            PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
-            for name, (_text, entry) in wanted.items()
-            if PER_MAC.match(name) and name not in COMMON_NAMES
-        }
-        served.update(served_orphans)
+        served = _served_logins(wanted, served_orphans)
         http_changed = sync_http_auth(
             http_auth_file, http_auth_secret, served, file_mode, uid, gid, check_mode
         )
@@ -385,27 +412,11 @@ def sync(
             out["before"].append(f"{http_auth_file}: device logins\n")
             out["after"].append(f"{http_auth_file}: {len(served)} device login(s)\n")
 
-    written, made_unassigned, skipped = out["written"], out["unassigned"], out["skipped"]
-    counts = {
-        "written": len(written),
-        "unchanged": out["unchanged"],
-        "unassigned": len(made_unassigned),
-        "removed": len(removed),
-        "expired": len(out["expired"]),
-        "total": len(wanted) + (len(orphans) - len(removed) - len(skipped)),
-    }
-    changes = {
-        "written": written[:LIST_LIMIT],
-        "unassigned": made_unassigned[:LIST_LIMIT],
-        "removed": removed[:LIST_LIMIT],
-        "expired": out["expired"][:LIST_LIMIT],
-        "skipped": skipped[:LIST_LIMIT],
-        "truncated": any(len(x) > LIST_LIMIT for x in (written, made_unassigned, removed, skipped)),
-    }
+    counts, changes = _summary(out, len(wanted), len(orphans), removed)
     if http_auth_file:
         counts["http_logins"] = len(served)
         changes["http_logins_changed"] = http_changed
-    changed = bool(written or made_unassigned or removed or http_changed)
+    changed = bool(out["written"] or out["unassigned"] or removed or http_changed)
     return changed, counts, changes, (out["before"], out["after"])
 
 
