@@ -26,11 +26,8 @@ options:
     description: Archive to write on the host.
     type: path
     required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - voip_attributes.check
 author: voip-estate
 """
 

@@ -48,11 +48,8 @@ options:
   dest:
     description: Directory for the decrypted files (needed with O(mode=open)).
     type: path
-attributes:
-  check_mode:
-    support: none
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - voip_attributes.no_check
 author: voip-estate
 """
 

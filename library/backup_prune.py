@@ -29,11 +29,8 @@ options:
     description: Months to keep.
     type: int
     default: 0
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - voip_attributes.check
 author: voip-estate
 """
 

@@ -50,11 +50,8 @@ options:
     description: The host's packages and versions (from M(backup_archive)).
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: none
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - voip_attributes.no_check
 author: voip-estate
 """
 

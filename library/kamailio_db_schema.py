@@ -21,11 +21,8 @@ options:
     description: Directory of the packaged sqlite schema files.
     type: path
     default: /usr/share/kamailio/db_sqlite
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - voip_attributes.check
 author: voip-estate
 """
 

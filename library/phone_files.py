@@ -99,7 +99,7 @@ options:
             type: str
             required: true
           port:
-            description: SIP port of the call server.
+            description: The registrar's SIP port (the phone registers there).
             type: int
             default: 5060
       timezone:

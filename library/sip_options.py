@@ -59,25 +59,15 @@ options:
     type: list
     elements: str
     default: []
-  fail_on_unexpected:
-    description:
-      - Fail when the answer is not in O(expect), or there is none (no answer, unresolvable
-        name, malformed response, transport error).
-      - With C(false) the module returns C(ok=false) and the reason in C(msg) instead, for
-        checks that collect findings rather than stop.
-    type: bool
-    default: true
 attributes:
   check_mode:
-    support: full
     description: Changes nothing anywhere; sends the OPTIONS in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 notes:
   - To ask from the controller, as the health checks do, delegate the task to C(localhost).
   - Latency is measured from the first transmission to the final response, so a lost datagram
     shows as a retransmission's worth of latency.
+extends_documentation_fragment:
+  - voip_sip_probe
 author: voip-estate
 """
 
@@ -166,13 +156,13 @@ msg:
   sample: "no answer from 10.0.0.1:5060/udp within 2.0 s"
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voip_sip import (
     TRANSPORTS,
     SipError,
     endpoint,
-    endpoint_error,
+    exit_probe,
     options_ping,
+    probe_module,
     select_headers,
 )
 
@@ -190,11 +180,8 @@ ARGUMENT_SPEC = {
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = probe_module(ARGUMENT_SPEC)
     p = module.params
-    problem = endpoint_error(p["port"], p["timeout"])
-    if problem:
-        module.fail_json(msg=problem)
     if p["retries"] is not None and p["retries"] < 0:
         module.fail_json(msg=f"retries must be 0 or more, not {p['retries']}")
     try:
@@ -202,24 +189,17 @@ def main():
             p["target"], p["port"], p["transport"], p["timeout"], p["retries"], p["user"], p["headers"]
         )
     except SipError as exc:
-        result = {
+        exit_probe(module, {
             "ok": False, "status": None, "reason": None, "latency_ms": None,
             "headers": select_headers({}, p["headers"]), "msg": str(exc),
-        }  # fmt: skip
-        if p["fail_on_unexpected"]:
-            module.fail_json(changed=False, **result)
-        module.exit_json(changed=False, **result)
+        })  # fmt: skip
     where = endpoint(p["target"], p["port"], p["transport"], result["address"])
     result["ok"] = result["status"] in p["expect"]
     answer = f"{result['status']} {result['reason']}".strip()
-    if result["ok"]:
-        result["msg"] = f"{where} answered {answer} in {result['latency_ms']} ms"
-    else:
-        expected = ", ".join(map(str, p["expect"]))
-        result["msg"] = f"{where} answered {answer} in {result['latency_ms']} ms, expected {expected}"
-        if p["fail_on_unexpected"]:
-            module.fail_json(changed=False, **result)
-    module.exit_json(changed=False, **result)
+    result["msg"] = f"{where} answered {answer} in {result['latency_ms']} ms"
+    if not result["ok"]:
+        result["msg"] += f", expected {', '.join(map(str, p['expect']))}"
+    exit_probe(module, result)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ options:
     description: The calling user.
     type: dict
     required: true
-    suboptions:
+    suboptions: &sip_user
       user:
         description: Extension (SIP and authentication user name).
         type: str
@@ -59,41 +59,24 @@ options:
     description: The called user; must be a different extension than O(caller.user).
     type: dict
     required: true
-    suboptions:
-      user:
-        description: Extension (SIP and authentication user name).
-        type: str
-        required: true
-      password:
-        description: SIP password.
-        type: str
-        required: true
+    suboptions: *sip_user
   timeout:
     description:
       - Seconds to wait for each transaction (REGISTER, INVITE, the ACK reaching the callee,
         BYE), retransmissions included.
     type: float
     default: 5.0
-  fail_on_unexpected:
-    description:
-      - Fail when the call did not complete.
-      - With C(false) the module returns C(ok=false) and the reason in C(msg) instead, for
-        checks that collect findings rather than stop.
-    type: bool
-    default: true
 attributes:
   check_mode:
-    support: full
     description: Changes no host's configuration; makes the call in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 notes:
   - Run it from the controller, as the health gate does (C(delegate_to=localhost)); the call
     server must be able to reach the controller's address (the one the kernel picks to reach
     O(server)) for the relayed INVITE.
   - Only UDP; no RTP is sent (the media ports are bound so that nothing answers ICMP).
   - The callee should have no call forwarding or do-not-disturb, or the call goes elsewhere.
+extends_documentation_fragment:
+  - voip_sip_probe
 author: voip-estate
 """
 
@@ -183,8 +166,7 @@ msg:
   sample: "INVITE to 2004@ams.voip.test via 10.231.0.11:5060/udp: 200 OK in 14.2 ms, ACK and BYE completed"
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voip_sip import endpoint_error
+from ansible.module_utils.voip_sip import exit_probe, probe_module
 from ansible.module_utils.voip_sip_call import place_call
 
 USER = {
@@ -208,19 +190,14 @@ ARGUMENT_SPEC = {
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = probe_module(ARGUMENT_SPEC)
     p = module.params
-    problem = endpoint_error(p["port"], p["timeout"])
-    if problem:
-        module.fail_json(msg=problem)
     if p["caller"]["user"] == p["callee"]["user"]:
         module.fail_json(msg=f"caller and callee must be different users, both are {p['caller']['user']}")
     result = place_call(p["server"], p["port"], p["domain"], p["caller"], p["callee"], p["timeout"])
     if result["ok"] and not result["unregistered"]:
         module.warn(result["msg"])
-    if not result["ok"] and p["fail_on_unexpected"]:
-        module.fail_json(changed=False, **result)
-    module.exit_json(changed=False, **result)
+    exit_probe(module, result)
 
 
 if __name__ == "__main__":

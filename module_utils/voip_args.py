@@ -113,3 +113,34 @@ def _plain_value(value, spec, secrets):
             return list(value)
         return [_plain_value(item, element, secrets) for item in value]
     raise _NotPlain
+
+
+# --- the flow of a module that takes such a list -----------------------------
+
+
+def module_rows(module, value, name, spec, invocation, prefix="", **failed):
+    """(rows, their no_log values) of ``value``, the module's list ``name`` or its JSON, validated against ``spec``.
+
+    A list that is not valid fails the module with ``prefix`` and Ansible's
+    message, ``failed``'s keys and ``invocation`` (the arguments as echoed
+    back: summarised, never the rows).
+    """
+    try:
+        return validate_list(value, name, spec)
+    except ArgumentError as exc:
+        module.fail_json(msg=f"{prefix}{exc}", **failed, invocation=invocation)
+
+
+def mask_only(module, secrets, *arguments):
+    """Mask in anything the module returns only ``secrets`` and each of ``arguments`` given as JSON (whole).
+
+    AnsibleModule masks every value of a no_log argument, names too, and
+    scrubs each out of every returned string (seconds at 10,000 rows): the
+    secret cells are what must not leave the host.
+    """
+    module.no_log_values = set(secrets) | {value for value in arguments if isinstance(value, str)}
+
+
+def not_echoed(rows, noun="row"):
+    """What the module's echoed arguments say of a list it was given: how many, never the rows."""
+    return f"{len(rows)} {noun}(s), not echoed"

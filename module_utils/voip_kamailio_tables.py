@@ -1,7 +1,7 @@
-"""The Kamailio tables the kamailio_* modules sync: table, key and value columns, row spec, secrets.
+"""The Kamailio tables the table modules sync: table, key and value columns, row spec, secrets.
 
-One definition per table, used by its own module (library/kamailio_<name>.py)
-and by kamailio_tables, which syncs several in one call.
+One definition per table, used by kamailio_tables (which syncs several in
+one call, by these names) and kamailio_trunks (the ``trunks`` table alone).
 """
 
 from __future__ import annotations

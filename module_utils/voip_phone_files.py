@@ -27,10 +27,10 @@ import tempfile
 
 try:
     from ansible.module_utils import voip_phone_templates as templates
-    from ansible.module_utils.voip_args import ArgumentError, validate_list
+    from ansible.module_utils.voip_args import mask_only, module_rows, not_echoed
 except ImportError:  # pragma: no cover - outside Ansible (tests, bench)
     from module_utils import voip_phone_templates as templates
-    from module_utils.voip_args import ArgumentError, validate_list
+    from module_utils.voip_args import mask_only, module_rows, not_echoed
 
 PER_MAC = re.compile(r"^([0-9a-f]{12})\.(cfg|xml)$")
 COMMON_NAMES = (templates.YEALINK_COMMON, templates.POLYCOM_MASTER)
@@ -59,26 +59,24 @@ def parse_mode(mode):
     return value
 
 
-def _uid(owner):
-    if owner is None:
+def _account_id(name, lookup, what):
+    """The numeric id of ``name`` (a number, or a name ``lookup`` knows); -1 (unchanged) for None."""
+    if name is None:
         return -1
-    if str(owner).isdigit():
-        return int(owner)
+    if str(name).isdigit():
+        return int(name)
     try:
-        return pwd.getpwnam(owner).pw_uid
+        return lookup(name)
     except KeyError:
-        raise PhoneFilesError(f"owner {owner!r} does not exist on this host") from None
+        raise PhoneFilesError(f"{what} {name!r} does not exist on this host") from None
+
+
+def _uid(owner):
+    return _account_id(owner, lambda name: pwd.getpwnam(name).pw_uid, "owner")
 
 
 def _gid(group):
-    if group is None:
-        return -1
-    if str(group).isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise PhoneFilesError(f"group {group!r} does not exist on this host") from None
+    return _account_id(group, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 def desired_files(phones):
@@ -320,6 +318,17 @@ def _apply(dest, out, file_mode, uid, gid):
             raise PhoneFilesError(f"cannot remove {os.path.join(dest, name)}: {exc}") from exc
 
 
+def _served_logins(wanted, served_orphans):
+    """{mac: login generation} of every MAC served a file: assigned, or given the unassigned profile."""
+    served = {
+        PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
+        for name, (_text, entry) in wanted.items()
+        if PER_MAC.match(name) and name not in COMMON_NAMES
+    }
+    served.update(served_orphans)
+    return served
+
+
 def sync(
     dest,
     phones,
@@ -395,13 +404,7 @@ def _sync_logins(auth, wanted, served_orphans, out):
     path, secret, file_mode, uid, gid, check_mode = auth
     if not secret:
         raise PhoneFilesError("http_auth_file needs http_auth_secret")
-    # Every MAC served a file (assigned, or given the unassigned profile) gets a login.
-    served = {
-        PER_MAC.match(name).group(1): int(entry.get("login_rotation") or 0)
-        for name, (_text, entry) in wanted.items()
-        if PER_MAC.match(name) and name not in COMMON_NAMES
-    }
-    served.update(served_orphans)
+    served = _served_logins(wanted, served_orphans)
     changed = sync_http_auth(path, secret, served, file_mode, uid, gid, check_mode)
     if changed:
         out["before"].append(f"{path}: device logins\n")
@@ -508,24 +511,23 @@ def run_module():
 
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    try:
-        phones, secrets = validate_list(params["phones"], "phones", PHONES_SPEC)
-    except ArgumentError as exc:
-        module.fail_json(
-            msg=str(exc), invocation={"module_args": {"dest": params["dest"], "phones": "not echoed"}}
-        )
+    phones, secrets = module_rows(
+        module,
+        params["phones"],
+        "phones",
+        PHONES_SPEC,
+        {"module_args": {"dest": params["dest"], "phones": "not echoed"}},
+    )
     # Masked in anything returned: the passwords (and the JSON as a whole),
     # not every value of the no_log phones argument (file names stay).
-    module.no_log_values = set(secrets)
-    if isinstance(params["phones"], str):
-        module.no_log_values.add(params["phones"])
+    mask_only(module, secrets, params["phones"])
     # The arguments as echoed back: the phones summarised, not repeated
     # (see voip_table_sync.run_module: Ansible scrubs every no_log value out
     # of every returned string).
     invocation = {
         "module_args": {
             "dest": params["dest"],
-            "phones": f"{len(phones)} phone(s), not echoed",
+            "phones": not_echoed(phones, "phone"),
             "owner": params["owner"],
             "group": params["group"],
             "mode": str(params["mode"]),

@@ -489,3 +489,28 @@ def _no_answer(where, timeout, provisional) -> str:
 
 def _left(retries, transmissions):
     return None if retries is None else max(retries - (transmissions - 1), 0)
+
+
+# --- the flow of a SIP probe module (sip_options, sip_test_call) --------------
+
+
+def probe_module(argument_spec):
+    """The AnsibleModule of a probe with ``port``, ``timeout`` and ``fail_on_unexpected``, endpoint checked.
+
+    A probe changes nothing on any host, so it runs in check mode alike.
+    (AnsibleModule is imported here: the rest of this file is plain Python.)
+    """
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    problem = endpoint_error(module.params["port"], module.params["timeout"])
+    if problem:
+        module.fail_json(msg=problem)
+    return module
+
+
+def exit_probe(module, result):
+    """End a probe with ``result``: never a change; a failure when not ``ok`` unless fail_on_unexpected is off."""
+    if not result["ok"] and module.params["fail_on_unexpected"]:
+        module.fail_json(changed=False, **result)
+    module.exit_json(changed=False, **result)

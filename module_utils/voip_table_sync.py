@@ -1,9 +1,10 @@
 """Bring a whole database table to a desired set of rows in one transaction.
 
-Shared by the Kamailio table modules (subscribers, aliases, preferences,
-trusted peers, dispatcher). Runs on the managed host; the sync itself uses
-the Python standard library only (sqlite3), run_module wraps it in an
-AnsibleModule so that a table module is its docs, a row spec and one call.
+Shared by the Kamailio table modules (kamailio_tables: the users' and the
+peers' tables; kamailio_trunks: uacreg). Runs on the managed host; the sync
+itself uses the Python standard library only (sqlite3); run_module (one
+table) and run_tables_module (several) wrap it in an AnsibleModule, so that
+a table module is its docs, its tables' specs and one call.
 
 The caller names the key columns (identity of a row) and the value columns.
 Current rows are read once; added, changed and removed rows are computed
@@ -18,9 +19,9 @@ import sqlite3
 from ansible.module_utils.basic import AnsibleModule
 
 try:
-    from ansible.module_utils.voip_args import ArgumentError, validate_list
+    from ansible.module_utils.voip_args import mask_only, module_rows, not_echoed
 except ImportError:  # imported from the repository (unit tests, benches)
-    from module_utils.voip_args import ArgumentError, validate_list
+    from module_utils.voip_args import mask_only, module_rows, not_echoed
 
 MASK = "********"
 
@@ -230,16 +231,11 @@ def run_module(table, key_columns, value_columns, rows_param, row_options, secre
     # Thousands of rows would be returned for nothing, and Ansible scrubs
     # every no_log value out of every returned string (seconds at 10,000 users).
     invocation = {"module_args": {"db": params["db"], rows_param: "rows not echoed"}}
-    try:
-        rows, secrets = validate_list(params[rows_param], rows_param, spec)
-    except ArgumentError as exc:
-        module.fail_json(msg=str(exc), invocation=invocation)
+    rows, secrets = module_rows(module, params[rows_param], rows_param, spec, invocation)
     # Masked in anything returned: the secret cells (and the JSON as a
     # whole), not every cell of the no_log rows argument (user names stay).
-    module.no_log_values = set(secrets)
-    if isinstance(params[rows_param], str):
-        module.no_log_values.add(params[rows_param])
-    invocation["module_args"][rows_param] = f"{len(rows)} row(s), not echoed"
+    mask_only(module, secrets, params[rows_param])
+    invocation["module_args"][rows_param] = not_echoed(rows)
     try:
         changed, changes, counts = sync(
             params["db"],
@@ -256,4 +252,66 @@ def run_module(table, key_columns, value_columns, rows_param, row_options, secre
     result = {"changed": changed, "counts": counts, "changes": changes, "invocation": invocation}
     if module._diff:
         result["diff"] = diff_text(table, changes, key_columns)
+    module.exit_json(**result)
+
+
+def _sync_one(module, db, name, table, value, invocation, synced):
+    """Validate and sync table ``name`` of a several-table run; fails the module naming it (and ``synced``)."""
+    param = table["rows_param"]
+    spec = rows_spec(param, table["row_options"], table["secret_columns"])
+    rows, secrets = module_rows(
+        module, value, param, spec, invocation, prefix=f"tables.{name}: ", synced=synced
+    )
+    module.no_log_values.update(secrets)
+    try:
+        return sync(db, table["table"], table["key_columns"], table["value_columns"], rows,
+                    check_mode=module.check_mode, secret_columns=table["secret_columns"])  # fmt: skip
+    except TableSyncError as exc:
+        module.fail_json(msg=f"tables.{name}: {exc}", synced=synced, invocation=invocation)
+
+
+def run_tables_module(tables):
+    """The whole flow of a module syncing several of ``tables`` (name -> table, as run_module takes) in one run.
+
+    The module takes ``db`` and ``tables`` (name -> rows, a list or its
+    JSON; never logged). Each table is synced in turn, in its own
+    transaction; the first that fails fails the module, naming the tables
+    already synced. Returns per table its changed, counts and changes,
+    ``changed_tables``, and in diff mode one diff of all.
+    """
+    module = AnsibleModule(
+        argument_spec={
+            "db": {"type": "path", "required": True},
+            # no_log: kept out of the host's journal (see module_utils/voip_args).
+            "tables": {"type": "dict", "required": True, "no_log": True},
+        },
+        supports_check_mode=True,
+    )
+    db, given = module.params["db"], module.params["tables"]
+    invocation = {"module_args": {"db": db, "tables": sorted(given)}}
+    unknown = sorted(set(given) - set(tables))
+    if unknown:
+        module.fail_json(
+            msg=f"tables: unknown table(s) {', '.join(unknown)} (known: {', '.join(sorted(tables))})",
+            invocation=invocation,
+        )
+    # Masked in anything returned: each JSON whole, then each table's secret cells (names stay).
+    mask_only(module, (), *given.values())
+    results, changed_tables, before, after = {}, [], [], []
+    for name in sorted(given):
+        changed, changes, counts = _sync_one(
+            module, db, name, tables[name], given[name], invocation, changed_tables
+        )
+        results[name] = {"changed": changed, "counts": counts, "changes": changes}
+        if changed:
+            changed_tables.append(name)
+            if module._diff:
+                diff = diff_text(tables[name]["table"], changes, tables[name]["key_columns"])
+                before.append(diff["before"])
+                after.append(diff["after"])
+    result = {"changed": bool(changed_tables), "tables": results, "changed_tables": changed_tables,
+              "invocation": invocation}  # fmt: skip
+    if module._diff:
+        result["diff"] = {"before": "".join(before), "after": "".join(after), "before_header": db,
+                          "after_header": db}  # fmt: skip
     module.exit_json(**result)

@@ -132,14 +132,14 @@ def test_a_field_registered_twice_or_stale_fails():
 def test_a_consumer_that_does_not_read_the_field_fails():
     path = "voip_numbering.feature_codes"
     references = (
-        "tools/voipctl/derive/kamailio.py::call_server_data",
-        "tools/voipctl/derive/kamailio.py::no_such_function",
+        "tools/voipctl/derive/kamailio/__init__.py::call_server_data",
+        "tools/voipctl/derive/kamailio/__init__.py::no_such_function",
         "roles/no_such_role/defaults/main.yml",
     )
     assert contract.reference_problems(path, references, contract.key_terms(path, FIELDS)) == [
-        f"{path}: tools/voipctl/derive/kamailio.py::call_server_data does not read 'feature_codes': "
+        f"{path}: tools/voipctl/derive/kamailio/__init__.py::call_server_data does not read 'feature_codes': "
         "name the code that reads the field",
-        f"{path}: no_such_function is not defined in tools/voipctl/derive/kamailio.py",
+        f"{path}: no_such_function is not defined in tools/voipctl/derive/kamailio/__init__.py",
         f"{path}: consumer roles/no_such_role/defaults/main.yml does not exist",
     ]
 

@@ -1,4 +1,4 @@
-"""library/kamailio_* table modules end to end: module args in, sqlite rows and the JSON result out."""
+"""library/kamailio_tables and kamailio_trunks end to end: module args in, sqlite rows and the JSON result out."""
 
 from __future__ import annotations
 
@@ -90,15 +90,15 @@ TRUNK_ROW = {
     "auth_proxy": "sip:10.231.0.61:5060;transport=udp", "expires": 600,
 }  # fmt: skip
 
-# module -> (rows parameter, rows wanted, SELECT of the stored rows, the rows stored (defaults filled in))
+# table -> (rows parameter of its spec, rows wanted, SELECT of the stored rows, the rows stored (defaults filled in))
 CASES = {
-    "kamailio_subscribers": (
+    "subscribers": (
         "subscribers",
         [{"username": "2001", "domain": "ams.lab", "ha1": "HA1SECRET", "ha1b": "HA1BSECRET"}],
         "SELECT username, domain, ha1, ha1b FROM subscriber",
         [("2001", "ams.lab", "HA1SECRET", "HA1BSECRET")],
     ),
-    "kamailio_aliases": (
+    "aliases": (
         "aliases",
         [
             {
@@ -111,31 +111,31 @@ CASES = {
         "SELECT alias_username, alias_domain, username, domain FROM dbaliases",
         [("+31201234000", "ams.lab", "2001", "ams.lab")],
     ),
-    "kamailio_preferences": (
+    "preferences": (
         "preferences",
         [{"username": "2001", "domain": "ams.lab", "attribute": "cos", "value": "national"}],
         "SELECT username, domain, attribute, type, value FROM usr_preferences",
         [("2001", "ams.lab", "cos", 0, "national")],
     ),
-    "kamailio_trusted": (
+    "trusted": (
         "peers",
         [{"grp": 1, "ip_addr": "10.0.0.1", "tag": "gateway gw1"}],
         "SELECT grp, ip_addr, mask, port, tag FROM address",
         [(1, "10.0.0.1", 32, 0, "gateway gw1")],
     ),
-    "kamailio_dispatcher": (
+    "dispatcher": (
         "destinations",
         [{"setid": 1, "destination": "sip:192.0.2.1:5060"}],
         "SELECT setid, destination, flags, priority, attrs, description FROM dispatcher",
         [(1, "sip:192.0.2.1:5060", 0, 0, "", "")],
     ),
-    "kamailio_htable": (
+    "htable": (
         "entries",
         [{"key_name": "lab-recorder", "key_value": "DIGESTSECRET"}],
         "SELECT key_name, key_type, value_type, key_value, expires FROM htable",
         [("lab-recorder", 0, 0, "DIGESTSECRET", 0)],
     ),
-    "kamailio_trunks": (
+    "trunks": (
         "trunks",
         [TRUNK_ROW],
         "SELECT l_uuid, l_username, l_domain, r_username, r_domain, realm, auth_username, auth_password,"
@@ -146,15 +146,15 @@ CASES = {
 }  # fmt: skip
 
 
-# module -> its required row fields (the others have defaults)
+# table -> its required row fields (the others have defaults)
 REQUIRED = {
-    "kamailio_subscribers": {"username", "domain", "ha1", "ha1b"},
-    "kamailio_aliases": {"alias_username", "alias_domain", "username", "domain"},
-    "kamailio_preferences": {"username", "domain", "attribute", "value"},
-    "kamailio_trusted": {"grp", "ip_addr", "tag"},
-    "kamailio_dispatcher": {"setid", "destination"},
-    "kamailio_htable": {"key_name", "key_value"},
-    "kamailio_trunks": {"l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
+    "subscribers": {"username", "domain", "ha1", "ha1b"},
+    "aliases": {"alias_username", "alias_domain", "username", "domain"},
+    "preferences": {"username", "domain", "attribute", "value"},
+    "trusted": {"grp", "ip_addr", "tag"},
+    "dispatcher": {"setid", "destination"},
+    "htable": {"key_name", "key_value"},
+    "trunks": {"l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
                         "auth_password", "auth_proxy"},
 }  # fmt: skip
 
@@ -185,101 +185,121 @@ def stored(db, select):
         return sorted(conn.execute(select))
 
 
-@pytest.mark.parametrize("module", CASES)
-def test_check_apply_reapply(module, db, run):
-    param, rows, select, expected = CASES[module]
-    args = {"db": db, param: rows}
-    code, result, _ = run(module, args, check=True, diff=True)
-    assert code == 0 and result["changed"]
-    assert result["counts"] == {"added": 1, "changed": 0, "removed": 0, "total": 1}
-    assert result["diff"]["after"].startswith(result["diff"]["after_header"])
+# Each table through kamailio_tables (what the role calls), and the trunks through kamailio_trunks too.
+MODULES = [*(("kamailio_tables", table) for table in CASES), ("kamailio_trunks", "trunks")]
+SQL_TABLES = {name: spec["table"] for name, spec in kamailio_tables.TABLES.items()}
+
+
+def sync(run, module, table, db, rows, check=False, diff=False, **args):
+    """Run ``module`` on ``table``'s ``rows``: (exit code, the table's result, the whole result, stdout)."""
+    if module == "kamailio_tables":
+        args = {"tables": {table: rows}, **args}
+    else:
+        args = {CASES[table][0]: rows, **args}
+    if db is not None:
+        args["db"] = db
+    code, result, out = run(module, args, check=check, diff=diff)
+    return code, result.get("tables", {}).get(table, result), result, out
+
+
+@pytest.mark.parametrize(("module", "table"), MODULES)
+def test_check_apply_reapply(module, table, db, run):
+    _, rows, select, expected = CASES[table]
+    code, synced, result, _ = sync(run, module, table, db, rows, check=True, diff=True)
+    assert code == 0 and result["changed"] and synced["changed"]
+    assert synced["counts"] == {"added": 1, "changed": 0, "removed": 0, "total": 1}
+    assert result["diff"]["after"].startswith(f"{SQL_TABLES[table]}: ")
     assert stored(db, select) == []  # check mode wrote nothing
-    code, result, _ = run(module, args)
+    code, synced, result, _ = sync(run, module, table, db, rows)
     assert code == 0 and result["changed"] and "diff" not in result
     assert stored(db, select) == expected
-    code, result, _ = run(module, args)
+    code, synced, result, _ = sync(run, module, table, db, rows)
     assert code == 0 and not result["changed"]
-    assert result["changes"] == {"added": [], "changed": [], "removed": []}
+    assert synced["changes"] == {"added": [], "changed": [], "removed": []}
 
 
-@pytest.mark.parametrize("module", CASES)
-def test_empty_list_empties_the_table(module, db, run):
-    param, rows, select, _ = CASES[module]
-    run(module, {"db": db, param: rows})
-    code, result, _ = run(module, {"db": db, param: []})
-    assert code == 0 and result["changed"] and result["counts"]["removed"] == 1
+@pytest.mark.parametrize(("module", "table"), MODULES)
+def test_empty_list_empties_the_table(module, table, db, run):
+    _, rows, select, _ = CASES[table]
+    sync(run, module, table, db, rows)
+    code, synced, result, _ = sync(run, module, table, db, [])
+    assert code == 0 and result["changed"] and synced["counts"]["removed"] == 1
     assert stored(db, select) == []
 
 
-@pytest.mark.parametrize("module", CASES)
-def test_bad_arguments_and_missing_table_fail(module, tmp_path, run):
-    param, rows, _, _ = CASES[module]
-    code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: rows})
+@pytest.mark.parametrize(("module", "table"), MODULES)
+def test_bad_arguments_and_missing_table_fail(module, table, tmp_path, run):
+    _, rows, _, _ = CASES[table]
+    none = str(tmp_path / "none.sqlite")
+    code, _, result, _ = sync(run, module, table, none, rows)
     assert code == 1 and result["failed"] and "cannot read table" in result["msg"]
-    code, result, _ = run(module, {param: rows})
+    code, _, result, _ = sync(run, module, table, None, rows)
     assert code == 1 and "db" in result["msg"]
-    code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: [{}]})
-    assert code == 1 and f"missing required arguments: {', '.join(sorted(REQUIRED[module]))}" in result["msg"]
-    code, result, _ = run(module, {"db": str(tmp_path / "none.sqlite"), param: [{**rows[0], "bogus": 1}]})
+    code, _, result, _ = sync(run, module, table, none, [{}])
+    assert code == 1 and f"missing required arguments: {', '.join(sorted(REQUIRED[table]))}" in result["msg"]
+    code, _, result, _ = sync(run, module, table, none, [{**rows[0], "bogus": 1}])
     assert code == 1 and "Unsupported parameters" in result["msg"] and "bogus" in result["msg"]
 
 
-@pytest.mark.parametrize("module", CASES)
-def test_rows_as_json_sync_alike_and_are_not_logged_on_the_host(module, db, run, monkeypatch):
+@pytest.mark.parametrize(("module", "table"), MODULES)
+def test_rows_as_json_sync_alike_and_are_not_logged_on_the_host(module, table, db, run, monkeypatch):
     """AnsibleModule logs its arguments to the host's journal unless the *task* is no_log."""
     logged = []
     monkeypatch.setattr(AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
-    param, rows, select, expected = CASES[module]
-    code, result, out = run(module, {"db": db, param: json.dumps(rows), "_ansible_no_log": False})
+    param, rows, select, expected = CASES[table]
+    code, synced, result, out = sync(run, module, table, db, json.dumps(rows), _ansible_no_log=False)
     assert code == 0 and result["changed"] and stored(db, select) == expected
-    assert result["invocation"]["module_args"][param] == "1 row(s), not echoed"
+    echoed = result["invocation"]["module_args"]
+    assert (
+        echoed == {"db": db, "tables": [table]}
+        if module == "kamailio_tables"
+        else echoed[param] == "1 row(s), not echoed"
+    )
     # The rows' keys are in the result, unmasked; secrets are not.
-    assert result["changes"]["added"][0][next(iter(rows[0]))] == next(iter(rows[0].values()))
+    assert synced["changes"]["added"][0][next(iter(rows[0]))] == next(iter(rows[0].values()))
     assert "SECRET" not in out
-    assert len(logged) == 1 and f"{param}=NOT_LOGGING_PARAMETER" in logged[0]
+    argument = "tables" if module == "kamailio_tables" else param
+    assert len(logged) == 1 and f"{argument}=NOT_LOGGING_PARAMETER" in logged[0]
     assert "SECRET" not in logged[0]
 
 
 @pytest.mark.parametrize(
-    ("module", "column", "changed_key"),
+    ("module", "table", "column", "changed_key"),
     [
-        ("kamailio_subscribers", "ha1", {"username": "2001", "domain": "ams.lab"}),
-        ("kamailio_htable", "key_value", {"key_name": "lab-recorder"}),
-        ("kamailio_trunks", "auth_password", {"l_uuid": "lab-carrier"}),
+        ("kamailio_tables", "subscribers", "ha1", {"username": "2001", "domain": "ams.lab"}),
+        ("kamailio_tables", "htable", "key_value", {"key_name": "lab-recorder"}),
+        ("kamailio_tables", "trunks", "auth_password", {"l_uuid": "lab-carrier"}),
+        ("kamailio_trunks", "trunks", "auth_password", {"l_uuid": "lab-carrier"}),
     ],
 )
-def test_secret_columns_never_leave_the_module(db, run, module, column, changed_key):
-    param, rows, _, _ = CASES[module]
+def test_secret_columns_never_leave_the_module(db, run, module, table, column, changed_key):
+    _, rows, _, _ = CASES[table]
     for check, diff in ((True, True), (False, True)):
-        _, result, out = run(module, {"db": db, param: rows}, check=check, diff=diff)
-        assert result["changes"]["added"][0][column] == table_sync.MASK
+        _, synced, _, out = sync(run, module, table, db, rows, check=check, diff=diff)
+        assert synced["changes"]["added"][0][column] == table_sync.MASK
         # no_log on the secret suboptions: the echoed module arguments are masked too.
         assert "SECRET" not in out
     rotated = [{**rows[0], column: "NEWSECRET"}]
-    _, result, out = run(module, {"db": db, param: rotated}, diff=True)
-    assert result["changes"]["changed"] == [{**changed_key, "fields": [column]}]
+    _, synced, _, out = sync(run, module, table, db, rotated, diff=True)
+    assert synced["changes"]["changed"] == [{**changed_key, "fields": [column]}]
     assert "SECRET" not in out
 
 
 def test_kamailio_tables_syncs_several_tables_in_one_call(db, run, monkeypatch):
     logged = []
     monkeypatch.setattr(AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
-    names = {
-        "kamailio_subscribers": "subscribers",
-        "kamailio_aliases": "aliases",
-        "kamailio_preferences": "preferences",
-    }
-    tables = {names[m]: json.dumps(CASES[m][1]) for m in names}
+    names = ("subscribers", "aliases", "preferences")
+    tables = {name: json.dumps(CASES[name][1]) for name in names}
     code, result, out = run(
         "kamailio_tables", {"db": db, "tables": tables, "_ansible_no_log": False}, check=True, diff=True
     )
     assert code == 0 and result["changed_tables"] == ["aliases", "preferences", "subscribers"]
-    assert all(stored(db, CASES[m][2]) == [] for m in names), "check mode wrote nothing"
+    assert all(stored(db, CASES[name][2]) == [] for name in names), "check mode wrote nothing"
     code, result, out = run("kamailio_tables", {"db": db, "tables": tables})
     assert code == 0 and result["changed"]
-    for module in names:
-        assert stored(db, CASES[module][2]) == CASES[module][3]
-        assert result["tables"][names[module]]["counts"]["added"] == 1
+    for name in names:
+        assert stored(db, CASES[name][2]) == CASES[name][3]
+        assert result["tables"][name]["counts"]["added"] == 1
     # Secrets stay out of the result and the host's log; user names do not.
     assert (
         "SECRET" not in out and result["tables"]["subscribers"]["changes"]["added"][0]["username"] == "2001"

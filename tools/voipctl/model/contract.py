@@ -99,7 +99,16 @@ def _below(item: Any, path: str, step: str, inside: tuple[Any, ...]) -> list[str
 
 # --- where each field is consumed -------------------------------------------
 
-_CALL_SERVER = "tools/voipctl/derive/kamailio.py::call_server_data"
+# The call server's data: composed in derive/kamailio/__init__.py, one builder per table.
+_CALL_SERVER = "tools/voipctl/derive/kamailio/__init__.py::call_server_data"
+_SUBSCRIBERS = "tools/voipctl/derive/kamailio/subscribers.py::subscriber_rows"
+_ALIASES = "tools/voipctl/derive/kamailio/aliases.py::alias_rows"
+_PREFERENCES = "tools/voipctl/derive/kamailio/preferences.py::preference_rows"
+_ROUTES = "tools/voipctl/derive/kamailio/routes.py::pstn_routes"
+_SITE_TRUNKS = "tools/voipctl/derive/kamailio/routes.py::site_trunks"
+_TRUNKS = "tools/voipctl/derive/kamailio/trunks.py::trunk_data"
+_PEERS = "tools/voipctl/derive/kamailio/trusted.py::peer_ranges"
+_CTI = "tools/voipctl/derive/kamailio/cti.py::cti_data"
 _KAMAILIO_CFG = "roles/kamailio/templates/etc/kamailio/kamailio.cfg.j2"
 _KAMAILIO_FILTER = "filter_plugins/voip_kamailio.py::voip_kamailio_data"
 _HOSTS = "tools/voipctl/ansible/hosts.py::call_servers"
@@ -118,35 +127,35 @@ _HEALTH = "tools/voipctl/health.py::evaluate"
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_sites.*.timezone": (_BASELINE, _PHONES, _PHONE_COMMON),
-    "voip_sites.*.extensions": (_CALL_SERVER, _GATEWAY_CONFIG),
-    "voip_sites.*.dids": (_CALL_SERVER,),
+    "voip_sites.*.extensions": (_CALL_SERVER, _PEERS, _GATEWAY_CONFIG),
+    "voip_sites.*.dids": (_ROUTES,),
     "voip_sites.*.emergency": (_CALL_SERVER,),
     "voip_sites.*.ntp_servers": (_BASELINE, _PHONES, _GATEWAY_CONFIG, _SWITCH_CONFIG),
     "voip_sites.*.voice_vlan": (_PHONES, _SWITCH_CONFIG),
     "voip_sites.*.voice_subnets": (_CALL_SERVER, "roles/provisioning_server/defaults/main.yml"),
-    "voip_sites.*.trunks": (_CALL_SERVER,),
-    "voip_sites.*.main_number": (_CALL_SERVER,),
+    "voip_sites.*.trunks": (_SITE_TRUNKS,),
+    "voip_sites.*.main_number": (_CALL_SERVER, _PREFERENCES),
     "voip_sites.*.country_code": (_CALL_SERVER,),
-    "voip_hunt_groups[].id": (_CALL_SERVER,),
-    "voip_hunt_groups[].site": (_CALL_SERVER,),
-    "voip_hunt_groups[].extension": (_CALL_SERVER,),
-    "voip_hunt_groups[].did": (_CALL_SERVER,),
-    "voip_hunt_groups[].strategy": (_CALL_SERVER,),
-    "voip_hunt_groups[].ring_timeout": (_CALL_SERVER,),
-    "voip_hunt_groups[].overflow": (_CALL_SERVER,),
-    "voip_users[].id": (_CALL_SERVER, _PHONES),
+    "voip_hunt_groups[].id": (_PREFERENCES,),
+    "voip_hunt_groups[].site": (_ALIASES, _PREFERENCES),
+    "voip_hunt_groups[].extension": (_ALIASES, _PREFERENCES),
+    "voip_hunt_groups[].did": (_ALIASES,),
+    "voip_hunt_groups[].strategy": (_PREFERENCES,),
+    "voip_hunt_groups[].ring_timeout": (_PREFERENCES,),
+    "voip_hunt_groups[].overflow": (_PREFERENCES,),
+    "voip_users[].id": ("tools/voipctl/core/passwords.py::user_sip_password", _PHONES),
     "voip_users[].name": (_PHONES,),
     "voip_users[].site": (_USERS_OF_SITE, _PHONES),
-    "voip_users[].extension": (_CALL_SERVER, _PHONES),
-    "voip_users[].did": (_CALL_SERVER,),
+    "voip_users[].extension": (_SUBSCRIBERS, _PHONES),
+    "voip_users[].did": (_ALIASES, _PREFERENCES),
     "voip_users[].class_of_service": ("tools/voipctl/core/activity.py::effective_class_of_service",),
-    "voip_users[].features.voicemail": (_CALL_SERVER,),
-    "voip_users[].features.call_forward.unconditional": (_CALL_SERVER,),
-    "voip_users[].features.call_forward.busy": (_CALL_SERVER,),
-    "voip_users[].features.call_forward.no_answer": (_CALL_SERVER,),
-    "voip_users[].features.call_forward.no_answer_timeout": (_CALL_SERVER,),
-    "voip_users[].features.dnd": (_CALL_SERVER,),
-    "voip_users[].features.hunt_groups": (_CALL_SERVER, _PHONES),
+    "voip_users[].features.voicemail": (_PREFERENCES,),
+    "voip_users[].features.call_forward.unconditional": (_PREFERENCES,),
+    "voip_users[].features.call_forward.busy": (_PREFERENCES,),
+    "voip_users[].features.call_forward.no_answer": (_PREFERENCES,),
+    "voip_users[].features.call_forward.no_answer_timeout": (_PREFERENCES,),
+    "voip_users[].features.dnd": (_PREFERENCES,),
+    "voip_users[].features.hunt_groups": (_PREFERENCES, _PHONES),
     # Active grants raise the class of service and switch features on for
     # the call servers (call_server_data) and the phones (phone_data).
     "voip_users[].grants[].feature": (
@@ -169,27 +178,27 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_phone_models.*.vendor": (_PHONES, _PHONE_COMMON),
     "voip_phone_models.*.line_keys": (_PHONES,),
     "voip_phone_models.*.firmware": (_FIRMWARE,),
-    "voip_trunks[].name": (_CALL_SERVER,),
-    "voip_trunks[].site": (_CALL_SERVER,),
-    "voip_trunks[].address": (_CALL_SERVER,),
-    "voip_trunks[].port": (_CALL_SERVER,),
-    "voip_trunks[].transport": (_CALL_SERVER,),
-    "voip_trunks[].did_ranges": (_CALL_SERVER,),
-    "voip_trunks[].classes_of_service": (_CALL_SERVER,),
-    "voip_trunks[].channels": (_CALL_SERVER, _KAMAILIO_CFG),
+    "voip_trunks[].name": (_ROUTES,),
+    "voip_trunks[].site": (_SITE_TRUNKS,),
+    "voip_trunks[].address": (_ROUTES,),
+    "voip_trunks[].port": (_ROUTES,),
+    "voip_trunks[].transport": (_ROUTES,),
+    "voip_trunks[].did_ranges": (_ROUTES,),
+    "voip_trunks[].classes_of_service": (_ROUTES,),
+    "voip_trunks[].channels": (_TRUNKS, _KAMAILIO_CFG),
     # The trunk's account (uacreg): answers a carrier's challenge, registers.
-    "voip_trunks[].credentials_ref": (_CALL_SERVER, "roles/kamailio/vars/main.yml"),
-    "voip_trunks[].username": (_CALL_SERVER,),
-    "voip_trunks[].realm": (_CALL_SERVER,),
-    "voip_trunks[].register": (_CALL_SERVER,),
+    "voip_trunks[].credentials_ref": (_TRUNKS, "roles/kamailio/vars/main.yml"),
+    "voip_trunks[].username": (_TRUNKS,),
+    "voip_trunks[].realm": (_TRUNKS,),
+    "voip_trunks[].register": (_TRUNKS,),
     # The health checks send SIP OPTIONS to these carriers only.
     "voip_trunks[].options_ping": ("playbooks/health.yml",),
-    "voip_cti_accounts[].name": (_CALL_SERVER,),
-    "voip_cti_accounts[].source_networks": (_CALL_SERVER, _BASELINE),
-    "voip_cti_accounts[].rights": (_CALL_SERVER,),
-    "voip_cti_accounts[].call_servers": (_CALL_SERVER,),
-    "voip_cti_accounts[].sites": (_CALL_SERVER,),
-    "voip_cti_accounts[].credentials_ref": (_CALL_SERVER, "roles/kamailio/vars/main.yml"),
+    "voip_cti_accounts[].name": (_CTI,),
+    "voip_cti_accounts[].source_networks": (_CTI, _BASELINE),
+    "voip_cti_accounts[].rights": (_CTI,),
+    "voip_cti_accounts[].call_servers": (_CTI,),
+    "voip_cti_accounts[].sites": (_CTI,),
+    "voip_cti_accounts[].credentials_ref": (_CTI, "roles/kamailio/vars/main.yml"),
     "voip_backup_policy.server": (_BACKUP,),
     "voip_backup_policy.retention.daily": (_BACKUP_TASKS, "library/backup_prune.py"),
     "voip_backup_policy.retention.weekly": (_BACKUP_TASKS, "library/backup_prune.py"),
