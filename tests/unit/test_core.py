@@ -11,12 +11,20 @@ import datetime
 
 import pytest
 
-from voipctl.core.activity import active_features, active_users, is_leaver, users_of_site
+from voipctl.core.activity import (
+    UserDataError,
+    active_features,
+    active_users,
+    is_leaver,
+    leave_day,
+    left_before,
+    users_of_site,
+)
 from voipctl.core.ranges import parse_range
 from voipctl.core.stamps import parse_stamp, stamp, stamp_us
 from voipctl.core.text import SHOWN_LIMIT, shown
 from voipctl.derive.netdev import NetdevDataError, range_patterns
-from voipctl.derive.users import UserDataError, next_free_extension
+from voipctl.derive.users import next_free_extension
 
 # -- ranges ----------------------------------------------------------------------
 
@@ -160,3 +168,26 @@ def test_who_is_active_keeps_directory_order(users, expected):
 @pytest.mark.parametrize(("user", "features"), [(USERS[2], {}), (USERS[4], {"dnd": True})])
 def test_a_leaver_has_no_features(user, features):
     assert active_features(user, "2026-06-01") == features
+
+
+@pytest.mark.parametrize(
+    ("user", "on", "days", "before"),
+    [
+        (USERS[2], "2026-01-02", 0, True),  # the day after the leave date
+        (USERS[2], "2026-01-01", 0, False),  # on the leave date itself
+        (USERS[2], datetime.date(2026, 1, 31), 30, False),  # 30 days back: within 30 grace days
+        (USERS[2], datetime.date(2026, 2, 1), 30, True),
+        (USERS[2], "2026-06-01", 999_999, False),  # a grace beyond any date
+        (USERS[3], "2026-06-01", 0, False),  # a leaver without a leave date
+        ({"id": "f", "leave_date": datetime.date(2026, 1, 1)}, "2026-01-02", 0, True),  # not marked leaver
+    ],
+)
+def test_left_before_counts_whole_days_from_the_leave_date(user, on, days, before):
+    assert left_before(user, on, days=days) is before
+
+
+def test_the_leave_day_is_a_date_or_none_and_a_bad_one_names_the_user():
+    assert leave_day(USERS[2]) == datetime.date(2026, 1, 1)
+    assert leave_day(USERS[0]) is None
+    with pytest.raises(UserDataError, match=r"^user g leave_date: 'soon' is not a date YYYY-MM-DD$"):
+        leave_day({"id": "g", "leave_date": "soon"})

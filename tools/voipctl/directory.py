@@ -28,13 +28,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from voipctl.derive.users import (
-    COS_RANK,
-    as_date,
-    expired_grants,
-    next_free_did,
-    next_free_extension,
-)
+from voipctl.core.activity import COS_RANK, as_date, expired_grants, is_leaver, leave_day, left_before
+from voipctl.derive.users import next_free_did, next_free_extension
 from voipctl.directory_refs import (
     drop_forwards_to,
     hunt_group_overflows,
@@ -187,7 +182,7 @@ def move(
     """A mover: to another site, with a number of the new site; references follow."""
     arguments(("site", site), ("did", did))
     user = directory.user(uid)
-    if user.get("status") == "leaver":
+    if is_leaver(user):
         raise DirectoryError(f"user {shown(uid)} is a leaver; leavers do not move")
     sites = directory.sites
     _known_site(site, sites)
@@ -230,7 +225,7 @@ def leave(directory: Directory, uid: str, *, today: datetime.date, on: datetime.
     their HR end_date has come.
     """
     user = directory.user(uid)
-    if user.get("status") == "leaver":
+    if is_leaver(user):
         raise DirectoryError(f"user {shown(uid)} is already a leaver (since {user.get('leave_date')})")
     if on is not None and on > today:
         raise DirectoryError(
@@ -265,7 +260,7 @@ def grant(
     """A temporary feature (or class of service) until a date, with its reason."""
     arguments(("feature", feature), ("reason", reason, TEXT_MAX))
     user = directory.user(uid)
-    if user.get("status") == "leaver":
+    if is_leaver(user):
         raise DirectoryError(f"user {shown(uid)} is a leaver; leavers get no grants")
     if until < today:
         raise DirectoryError(f"--until {until.isoformat()} lies in the past")
@@ -445,14 +440,12 @@ def purge(directory: Directory, *, today: datetime.date, grace_days: int | None 
     grace = directory.grace_days() if grace_days is None else grace_days
     changes = []
     for user in directory.users.data():
-        if user.get("status") != "leaver" or not user.get("leave_date"):
+        if not is_leaver(user) or not left_before(user, today, days=grace):
             continue
-        left = as_date(user["leave_date"], f"user {user.get('id')} leave_date")
-        if (today - left).days > grace:
-            directory.users.remove(str(user["id"]))
-            directory.touch(directory.users_file)
-            freed = f"ext {user['extension']}" + (f", did {user['did']}" if user.get("did") else "")
-            changes.append(Change("purge", str(user["id"]), f"left {left.isoformat()}, {freed} free again"))
+        directory.users.remove(str(user["id"]))
+        directory.touch(directory.users_file)
+        freed = f"ext {user['extension']}" + (f", did {user['did']}" if user.get("did") else "")
+        changes.append(Change("purge", str(user["id"]), f"left {leave_day(user)}, {freed} free again"))
     return changes
 
 

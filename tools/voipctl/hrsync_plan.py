@@ -33,6 +33,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voipctl.core.activity import active_users, is_leaver
 from voipctl.hrsync_export import HrRow
 
 # A mass leave: more leavers than the larger of these (see mass_leave); --allow-mass-leave overrides.
@@ -152,7 +153,7 @@ def reconcile(rows: Iterable[HrRow], users: Iterable[Mapping[str, Any]], today: 
 def _compare(plan: Plan, user: Mapping[str, Any], uid: str, row: HrRow | None, today: datetime.date) -> None:
     """Add to ``plan`` what differs between one directory user and their HR row (or its absence)."""
     name, site = str(user.get("name", "")), str(user.get("site", ""))
-    if user.get("status") == "leaver":
+    if is_leaver(user):
         if row is not None and row.working(today):
             message = f"a leaver since {user.get('leave_date')}, but working in HR (line {row.line})"
             plan.conflicts.append(Conflict(uid, name, f"{message}; not changed: re-activate by hand"))
@@ -205,11 +206,9 @@ def mass_leave(plan: Plan, rows: Collection[HrRow], users: Iterable[Mapping[str,
     """
     if not plan.leavers:
         return None
-    active = Counter(  # active users by site, as reconcile sees them
-        str(user.get("site", ""))
-        for user in users
-        if isinstance(user, Mapping) and user.get("id") is not None and user.get("status") != "leaver"
-    )
+    # Active users by site, as reconcile sees them.
+    known = (user for user in users if isinstance(user, Mapping) and user.get("id") is not None)
+    active = Counter(str(user.get("site", "")) for user in active_users(known))
     total, limit = active.total(), mass_leave_limit(active.total())
     reasons = []
     if not rows:

@@ -40,6 +40,22 @@ def is_leaver(user: Mapping[str, Any]) -> bool:
     return user.get("status") == "leaver"
 
 
+def leave_day(user: Mapping[str, Any]) -> datetime.date | None:
+    """The day ``user`` left (``leave_date`` as a date), None without one; a leaver or not."""
+    value = user.get("leave_date")
+    return as_date(value, f"user {user.get('id')} leave_date") if value else None
+
+
+def left_before(user: Mapping[str, Any], on: Any, *, days: int = 0) -> bool:
+    """True when ``user``'s leave date lies more than ``days`` days before ``on`` (by default: before ``on``).
+
+    Whether the user is marked leaver is is_leaver's; ``voipctl user purge``
+    removes the leavers who left more than the grace days back.
+    """
+    left = leave_day(user)
+    return left is not None and (as_date(on, "on") - left).days > days
+
+
 def active_users(users: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The users that are not leavers, in directory order."""
     return [u for u in users if not is_leaver(u)]

@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Re-exported for voipctl.directory until it imports them from voipctl.core.activity.
-from voipctl.core.activity import COS_RANK, UserDataError, as_date, expired_grants
+from voipctl.core.activity import UserDataError
 from voipctl.core.ranges import parse_range
-
-__all__ = ["COS_RANK", "UserDataError", "as_date", "expired_grants", "next_free_did", "next_free_extension"]
 
 
 def _range(text: Any, what: str, *, e164: bool) -> tuple[int, int]:

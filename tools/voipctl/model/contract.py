@@ -173,8 +173,10 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
         "tools/voipctl/core/activity.py::active_features",
         "tools/voipctl/core/activity.py::active_users",
     ),
-    # The day ``voipctl user purge`` removes the leaver (and frees the numbers).
-    "voip_users[].leave_date": ("tools/voipctl/directory.py::purge",),
+    # Read by core.activity.leave_day: the day from which ``voipctl user purge``
+    # (directory.purge, with left_before) counts the grace days before it removes
+    # the leaver and frees the numbers.
+    "voip_users[].leave_date": ("tools/voipctl/core/activity.py::leave_day",),
     "voip_phone_models.*.vendor": (_PHONES, _PHONE_COMMON),
     "voip_phone_models.*.line_keys": (_PHONES,),
     "voip_phone_models.*.firmware": (_FIRMWARE,),

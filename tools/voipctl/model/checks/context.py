@@ -10,10 +10,11 @@ every area uses, so a clash reads the same wherever it is found.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voipctl.core.activity import active_users
 from voipctl.model.loader import LoadedInventory, Origin
 from voipctl.model.problems import ERROR, Problem, Reporter
 from voipctl.model.types import did_number, shown
@@ -75,6 +76,7 @@ class Context:
         self.hunt_members: dict[str, int] = {}
         self.hunt_devices: dict[str, int] = {}
         self._by_id: dict[str, Any] | None = None
+        self._active: list[Mapping[str, Any]] | None = None
 
     # -- reporting ---------------------------------------------------------
 
@@ -112,11 +114,11 @@ class Context:
             self._by_id = {u["id"]: u for u in self.get("voip_users", []) if u is not None}
         return self._by_id
 
-    def active_users(self) -> Iterator[dict[str, Any]]:
-        """The valid users who are not leavers, in file order."""
-        for user in self.get("voip_users", []):
-            if user is not None and user.get("status") != "leaver":
-                yield user
+    def active_users(self) -> list[Mapping[str, Any]]:
+        """The valid users who are not leavers (core.activity.active_users), in file order."""
+        if self._active is None:
+            self._active = active_users(u for u in self.get("voip_users", []) if u is not None)
+        return self._active
 
     def call_server_sites(self) -> set[Any]:
         """The sites that have a call server (``voip_site`` of each host in call_servers)."""
