@@ -36,6 +36,7 @@ from voipctl.changelog_diff import (
     is_secret_key,
 )
 from voipctl.changelog_git import changed_files, commits, entity_of, git, is_vault_path, snapshot
+from voipctl.commandline import add_command, add_inventory_option
 from voipctl.console import out
 from voipctl.errors import VoipctlError
 
@@ -123,15 +124,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+HELP = "what changed in the estate model between two revisions (users, grants, releases, hosts, ...)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "changelog",
-        help="what changed in the estate model between two revisions (users, grants, releases, hosts, ...)",
-        description=__doc__.split("\n\n")[0],
-    )
+    parser = add_command(sub, "changelog", HELP, __doc__, raw=False)
     parser.add_argument("range", nargs="?", help="REV1..REV2 (commits after REV1 up to REV2)")
     parser.add_argument("--since", help="commits since this date (git's --since: 2026-11-01, '2 weeks ago')")
-    parser.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
+    add_inventory_option(parser)
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
     parser.set_defaults(func=run)
 

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from voipctl import paths
 from voipctl.ansible import inventory, playbook
+from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import parse_stamp
 from voipctl.errors import VoipctlError
@@ -401,7 +402,7 @@ def table(findings: list[Finding]) -> Table:
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("health", help="the estate's health as findings with runbook steps")
-    parser.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
+    add_inventory_option(parser)
     parser.add_argument("--format", choices=("table", "json", "prometheus"), default="table")
     parser.add_argument("--output", help="write the report to this file (atomically) instead of stdout")
     parser.add_argument(

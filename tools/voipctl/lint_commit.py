@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from voipctl import paths
 from voipctl.changelog_git import ticket_of
+from voipctl.commandline import add_command
 from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 
@@ -164,12 +165,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+HELP = "check a commit message: area prefix, ticket for production inventories (commit-msg hook)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "lint-commit",
-        help="check a commit message: area prefix, ticket for production inventories (commit-msg hook)",
-        description=__doc__.split("\n\n")[0],
-    )
+    parser = add_command(sub, "lint-commit", HELP, __doc__, raw=False)
     parser.add_argument("file", nargs="?", help="the commit message file (git passes it to commit-msg)")
     parser.add_argument("--rev", help="lint an existing commit instead")
     parser.set_defaults(func=run)

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from voipctl import paths
 from voipctl.ansible import inventory, playbook
+from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import stamp
 from voipctl.errors import VoipctlError
@@ -173,7 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("release", help="apply the release manifest; versions and release history")
     rsub = parser.add_subparsers(dest="release_command", metavar="ACTION", required=True)
     p_apply = rsub.add_parser("apply", help="run playbooks/release.yml and report each host's outcome")
-    p_apply.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
+    add_inventory_option(p_apply)
     p_apply.add_argument(
         "--check", action="store_true", help="show which hosts are behind and what would change"
     )
@@ -183,7 +184,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     playbook.add_passthrough(p_apply, "more ansible-playbook arguments after --")
     p_apply.set_defaults(func=cmd_apply)
     p_status = rsub.add_parser("status", help="versions per host against the manifest, and the release runs")
-    p_status.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
+    add_inventory_option(p_status)
     p_status.add_argument("--format", choices=("table", "json"), default="table")
     p_status.set_defaults(func=cmd_status)
 

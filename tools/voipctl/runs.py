@@ -28,6 +28,7 @@ from rich.table import Table
 
 from voipctl import paths
 from voipctl.ansible import inventory
+from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import stamp_us
 from voipctl.errors import VoipctlError
@@ -126,13 +127,13 @@ def run_playbook(root: Path, playbook: str, inventory_path: Path, check: bool, e
 def register(sub: argparse._SubParsersAction) -> None:
     p_apply = sub.add_parser("apply", help="run a playbook (ansible-runner) and leave a run record")
     p_apply.add_argument("playbook", help="the playbook, e.g. playbooks/users.yml")
-    p_apply.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
+    add_inventory_option(p_apply)
     p_apply.add_argument("--check", action="store_true", help="check mode with diff (recorded as such)")
     p_apply.add_argument("--ticket", help="the change's ticket (default: the commit's Ticket: trailer)")
     p_apply.add_argument("-l", "--limit", help="limit to these hosts or groups (ansible-playbook --limit)")
     p_apply.set_defaults(func=cmd_apply)
     p_runs = sub.add_parser("runs", help="the run records: who applied what, when, from which commit")
-    p_runs.add_argument("-i", "--inventory", help="inventory (default: inventory/lab)")
+    add_inventory_option(p_runs)
     p_runs.add_argument("--limit", type=int, default=20, help="the newest N records (default 20)")
     p_runs.add_argument("--format", choices=("table", "json"), default="table")
     p_runs.set_defaults(func=cmd_runs)

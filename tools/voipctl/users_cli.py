@@ -32,6 +32,7 @@ from rich.text import Text
 
 from voipctl import directory as ops
 from voipctl import paths
+from voipctl.commandline import add_inventory_option
 from voipctl.console import bounded, err, out
 from voipctl.core.activity import active_features, active_grants, effective_class_of_service, is_leaver
 from voipctl.core.dates import cli_date
@@ -355,7 +356,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, edits: bool) -> None:
-    parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
+    add_inventory_option(parser, "inventory directory")
     parser.add_argument("--date", type=cli_date, help="act as on this day (default: today)")
     if edits:
         parser.add_argument(

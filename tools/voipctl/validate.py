@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from voipctl import paths
+from voipctl.commandline import add_command, add_inventory_option
 from voipctl.core.dates import cli_date
 from voipctl.errors import VoipctlError
 from voipctl.model.checks import Result, validate
@@ -73,13 +74,10 @@ def _report(inventory: Path, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "validate",
-        help="check the estate model of an inventory (exit 1 on errors)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        sub, "validate", "check the estate model of an inventory (exit 1 on errors)", __doc__
     )
-    parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
+    add_inventory_option(parser, "inventory directory")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument(
         "--date", type=cli_date, default=None, help="validate as of this day (grants, leavers); default today"

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from voipctl import paths
 from voipctl.ansible import playbook
+from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.errors import LabError
 from voiplab import lab as lab_ops
@@ -23,7 +24,7 @@ from voiplab.topology import Lab, load_lab
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("lab", help="create, inspect and remove the lab estate (podman)")
-    parser.add_argument("-i", "--inventory", help="lab inventory (default: inventory/lab)")
+    add_inventory_option(parser, "lab inventory")
     lab_sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
     p_up = lab_sub.add_parser("up", help="build images if needed, create or start every lab host")
     p_up.add_argument("--fresh", action="store_true", help="recreate every host's container from its image")

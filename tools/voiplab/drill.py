@@ -36,6 +36,7 @@ from rich.table import Table
 
 from voipctl import paths
 from voipctl.ansible import inventory, playbook
+from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.errors import VoipctlError
 from voiplab import lab
@@ -277,7 +278,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_restore.add_argument(
         "host", help="a call server, provisioning server, gateway or access switch of the lab"
     )
-    p_restore.add_argument("-i", "--inventory", help="lab inventory (default: inventory/lab)")
+    add_inventory_option(p_restore, "lab inventory")
     p_restore.add_argument("--point", help="the backup point (YYYYMMDDTHHMMSSZ); default: the latest")
     p_restore.set_defaults(func=cmd_restore)
 

@@ -29,6 +29,7 @@ from typing import Any
 import jinja2
 
 from voipctl import paths, release, runs
+from voipctl.commandline import add_command, add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.activity import active_users
 from voipctl.core.dates import cli_date
@@ -211,13 +212,13 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "docs",
-        help="the estate as a static HTML site: racks, patching, numbering, trunks, directory",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "the estate as a static HTML site: racks, patching, numbering, trunks, directory",
+        __doc__,
     )
-    parser.add_argument("-i", "--inventory", help="inventory directory (default: inventory/lab)")
+    add_inventory_option(parser, "inventory directory")
     parser.add_argument("-o", "--output", required=True, help="directory to write the site into (created)")
     parser.add_argument(
         "--records", help="run records directory (default: the inventory's voip_records_dir, if any)"
