@@ -145,3 +145,42 @@ def test_validation_answers_with_findings_never_a_traceback(tmp_path_factory, in
     result = validate(root, datetime.date(2026, 12, 3))
     for problem in result.problems:
         assert problem.render() and len(problem.render()) < 2000
+
+
+# White space YAML does not separate with. Before, the fast reader dropped it
+# from a key (``status\xa0: leaver`` was the key "status" to the validation,
+# "status\xa0" to Ansible): the validation judged a value Ansible never reads.
+ODD_SPACES = ["\xa0", "\u2003", "\u3000", "\u202f", "\u1680", "\u205f", "\u2009"]
+
+
+@pytest.mark.parametrize("space", ODD_SPACES, ids=[f"U+{ord(c):04X}" for c in ODD_SPACES])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "voip_x{s}: 1\n",
+        "a:\n  b{s}: 1\n",
+        "a:\n  - b{s}: 1\n",
+        "a: {{b{s}: 1}}\n",
+        "a:\n  - {{b{s}: 1, c: 2}}\n",
+    ],
+    ids=["top", "nested", "item", "flow", "flow-item"],
+)
+def test_a_key_with_other_white_space_is_read_as_ansible_reads_it(template, space):
+    text = template.format(s=space)
+    assert _same(load_text(text), yaml.load(text, Loader=_Loader))
+
+
+@pytest.mark.parametrize("space", ODD_SPACES[:3], ids=[f"U+{ord(c):04X}" for c in ODD_SPACES[:3]])
+def test_the_validation_refuses_a_key_ending_in_other_white_space(tmp_path, space):
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE, root)
+    users = root / "group_vars" / "all" / "users.yml"
+    users.write_text(
+        users.read_text().replace(
+            "    class_of_service: national\n", f"    class_of_service{space}: national\n", 1
+        )
+    )
+    result = validate(root, datetime.date(2026, 12, 3))
+    assert any(f"class_of_service{space}" in p.render() for p in result.errors), [
+        p.render() for p in result.errors
+    ][:5]

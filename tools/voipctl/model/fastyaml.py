@@ -85,6 +85,10 @@ _SIMPLE_PAIR = re.compile(r""" *([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\[\
 _NON_PRINTABLE = Reader.NON_PRINTABLE
 # Line breaks of YAML 1.1 besides LF and CR (NEL, LS, PS): rows here end at LF.
 _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+# White space YAML does not separate with (no-break, em, ideographic spaces, ...):
+# the regexes here would take it for a separator and drop it from a key, where
+# PyYAML keeps it (``name\xa0:`` is the key "name\xa0" to Ansible).
+_OTHER_SPACES = re.compile(r"[^\S \n]")
 _MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 _DQ = re.compile(r'"([^"\\]*)"')
 _SQ = re.compile(r"'((?:[^']|'')*)'")
@@ -179,6 +183,8 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
         raise Unsupported("tabs, carriage returns or a byte order mark")
     if _NON_PRINTABLE.search(text) or _OTHER_BREAKS.search(text):
         raise Unsupported("a character YAML does not allow, or a line break other than LF")
+    if _OTHER_SPACES.search(text):
+        raise Unsupported("white space other than the space")
     # Significant rows (not blank, not comment-only) in one C-level scan.
     rows = _ROWS.findall(text)
     indents = [len(row[0]) for row in rows]
