@@ -10,12 +10,14 @@ test: the machine's load decides the exact figure.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from voipctl import generate as generate_module
 from voipctl.generate import generate, write
 from voipctl.model.checks import validate
 
@@ -24,8 +26,9 @@ TARGET_SECONDS = 5.0
 
 
 def estate(users: int, sites: int, cache: Path) -> Path:
-    """The generated estate for (users, sites), written once under ``cache``."""
-    out = cache / f"estate-{users}u-{sites}s"
+    """The generated estate for (users, sites), written once under ``cache`` per version of the generator."""
+    recipe = hashlib.sha256(Path(generate_module.__file__).read_bytes()).hexdigest()[:12]
+    out = cache / f"estate-{users}u-{sites}s-{recipe}"
     if not (out / "hosts.yml").is_file():
         started = time.perf_counter()
         write(generate(users, sites, seed=1), out)

@@ -8,6 +8,7 @@ same files. Hosts get documentation or benchmarking addresses (192.0.2.0/24,
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import math
 import random
@@ -101,6 +102,9 @@ PHONE_MODELS = {
     "snom-d785": {"vendor": "snom", "family": "d7xx", "line_keys": 24, "firmware": "10.1.159.12"},
 }
 OUI = {"yealink": "80:5e:c0", "polycom": "64:16:7f", "cisco": "00:1b:54", "snom": "00:04:13"}
+# Members of a generated hunt group at most: a ring_all group of one-device
+# members stays within a call server's 30 branches, the others within 50.
+HUNT_GROUP_SIZE = 24
 HUNT_GROUPS = [
     ("reception", "Reception", "ring_all"),
     ("support", "Support desk", "round_robin"),
@@ -256,6 +260,7 @@ def _users(
     mac_counter = 0
     models = list(PHONE_MODELS)
     active_by_site: dict[str, list[int]] = {s["code"]: [] for s in layout}
+    staffed: collections.Counter = collections.Counter()
     for n in range(count):
         site = layout[n % len(layout)]
         code = site["code"]
@@ -296,7 +301,11 @@ def _users(
             # The first active users of a site staff its hunt groups: none is empty.
             features["hunt_groups"] = [f"{code}-{HUNT_GROUPS[seat][0]}"]
         elif not leaver and rng.random() < 0.1:
-            features["hunt_groups"] = [f"{code}-{rng.choice(HUNT_GROUPS)[0]}"]
+            group = f"{code}-{rng.choice(HUNT_GROUPS)[0]}"
+            if staffed[group] < HUNT_GROUP_SIZE:
+                features["hunt_groups"] = [group]
+        for group in features.get("hunt_groups", ()):
+            staffed[group] += 1
         user["features"] = features
         if not leaver and user["class_of_service"] == "internal" and rng.random() < 0.2:
             user["grants"] = [
