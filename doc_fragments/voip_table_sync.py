@@ -1,4 +1,4 @@
-"""Documentation shared by the Kamailio table modules (library/kamailio_*.py over module_utils/voip_table_sync).
+"""Documentation shared by the Kamailio table modules (library/kamailio_tables.py and kamailio_trunks.py over module_utils/voip_table_sync).
 
 Used with ``extends_documentation_fragment: [voip_table_sync]``; ansible.cfg
 puts this directory on the doc fragment path. Ansible merges fragments into
