@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from voipctl.ansible.guard import ImportGuard
+from voipctl.adapters.guard import ImportGuard
 
 with ImportGuard() as need_voipctl:
     from voipctl.derive import sshd

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from voipctl.ansible.guard import ImportGuard
+from voipctl.adapters.guard import ImportGuard
 
 with ImportGuard() as need_voipctl:
-    from voipctl.ansible.hosts import call_servers
+    from voipctl.adapters.hosts import call_servers
     from voipctl.derive.netdev import (
         GATEWAY_MANAGED,
         SWITCH_MANAGED,

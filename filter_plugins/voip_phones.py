@@ -6,11 +6,11 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
-from voipctl.ansible.guard import ImportGuard
+from voipctl.adapters.guard import ImportGuard
 
 with ImportGuard() as need_voipctl:
-    from voipctl.ansible.hosts import call_servers
-    from voipctl.ansible.vars import plain
+    from voipctl.adapters.hosts import call_servers
+    from voipctl.adapters.vars import plain
     from voipctl.core.activity import UserDataError
     from voipctl.core.passwords import SecretError, purpose_key
     from voipctl.derive.phones import PhoneDataError, phone_common, phone_data

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from voipctl.ansible.guard import ImportGuard
+from voipctl.adapters.guard import ImportGuard
 
 with ImportGuard() as need_voipctl:
-    from voipctl.ansible.vars import plain
+    from voipctl.adapters.vars import plain
     from voipctl.core.passwords import SecretError, user_sip_password
     from voipctl.derive import release
 

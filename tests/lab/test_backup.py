@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from module_utils.voip_backup import open_point, to_keep
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab

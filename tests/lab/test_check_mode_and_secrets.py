@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.core.passwords import user_sip_password
 from voipctl.derive import secrets
 from voiplab.lab import ansible_environment

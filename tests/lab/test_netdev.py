@@ -32,7 +32,7 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voiplab.lab import ansible_environment
 from voiplab.readiness import ssh_banner
 

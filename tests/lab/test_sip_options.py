@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab

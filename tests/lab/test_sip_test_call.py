@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.core.passwords import user_sip_password
 from voiplab.lab import ansible_environment
 from voiplab.topology import load_lab

@@ -22,7 +22,7 @@ import phone_http
 import pytest
 import yaml
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.core.passwords import purpose_key, user_sip_password
 from voiplab import topology
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from voipctl.ansible.hosts import gateways as model_gateways
+from voipctl.adapters.hosts import gateways as model_gateways
 from voipctl.derive.kamailio import pstn_routes
 
 pytestmark = pytest.mark.lab

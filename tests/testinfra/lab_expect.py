@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voiplab import topology
 
 ROOT = Path(__file__).resolve().parents[2]

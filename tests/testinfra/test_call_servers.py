@@ -6,7 +6,7 @@ import pytest
 import yaml
 from lab_expect import HOSTVARS, LAB, ROOT, hosts_of
 
-from voipctl.ansible.hosts import gateways
+from voipctl.adapters.hosts import gateways
 from voipctl.core.activity import users_of_site
 from voipctl.derive.kamailio import pstn_routes, site_trunks
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from lab_expect import LAB
 from netmiko import ConnectHandler
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voiplab.readiness import ssh_banner
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""voipctl.ansible.vars.plain against Ansible's real lazy containers, as a filter receives them."""
+"""voipctl.adapters.vars.plain against Ansible's real lazy containers, as a filter receives them."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import filter_loader
 from ansible.template import Templar, trust_as_template
 
-from voipctl.ansible.vars import plain
+from voipctl.adapters.vars import plain
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # A filter that reports what it was handed and what plain() makes of it.
 PROBE = """
-from voipctl.ansible.vars import plain
+from voipctl.adapters.vars import plain
 
 
 def probe(value):

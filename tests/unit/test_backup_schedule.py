@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from voipctl.ansible.playbook import parse_output
+from voipctl.adapters.playbook import parse_output
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = "etc/systemd/system"

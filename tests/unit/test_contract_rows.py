@@ -25,7 +25,7 @@ from filter_plugins.voip_kamailio import voip_kamailio_data
 from filter_plugins.voip_phones import voip_phone_data
 from module_utils.voip_kamailio_tables import TABLES
 from module_utils.voip_phone_files import PHONES_SPEC
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "kamailio"

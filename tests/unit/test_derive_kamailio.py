@@ -270,7 +270,7 @@ def test_fxs_ports_of_the_sites_gateways_are_aliases_to_the_gateway():
 
 
 def test_hosts_give_call_servers_and_gateways_from_hostvars():
-    from voipctl.ansible.hosts import call_servers, gateways
+    from voipctl.adapters.hosts import call_servers, gateways
 
     hostvars = {
         "cs1": {"voip_site": "ams", "ansible_host": "10.0.0.11", "voip_call_server": {"sip_domain": "ams.test"}},

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from voipctl import docs
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.cli import main
 from voipctl.core.passwords import user_sip_password
 from voipctl.derive import secrets

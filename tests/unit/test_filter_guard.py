@@ -1,4 +1,4 @@
-"""voipctl.ansible.guard: the filter files' import guard, and every filter file using it."""
+"""voipctl.adapters.guard: the filter files' import guard, and every filter file using it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from voipctl.ansible.guard import ImportGuard
+from voipctl.adapters.guard import ImportGuard
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +40,6 @@ def test_filter_files_import_voipctl_only_under_the_guard(path):
     guarded = [n for w in tree.body if isinstance(w, ast.With) for n in ast.walk(w)]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("voipctl."):
-            assert node.module == "voipctl.ansible.guard" or node in guarded, f"{path.name}: {node.module}"
+            assert node.module == "voipctl.adapters.guard" or node in guarded, f"{path.name}: {node.module}"
         if isinstance(node, ast.ExceptHandler):
             assert "ImportError" not in ast.dump(node.type), path.name

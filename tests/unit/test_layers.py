@@ -2,8 +2,8 @@
 
 An import graph read with ``ast`` over tools/ (nothing is imported):
 ops (the top-level voipctl modules) -> derive -> model -> core, with
-voipctl.ansible beside them; core, model and derive import neither Ansible
-nor voipctl.ansible nor the lab; the product (voipctl) never imports the
+voipctl.adapters beside them; core, model and derive import neither Ansible
+nor voipctl.adapters nor the lab; the product (voipctl) never imports the
 lab (voiplab), which may import the product.
 """
 
@@ -23,7 +23,7 @@ ALLOWED = {
     "derive": {"core", "model", "derive"},
 }
 # Never imported by core, model or derive: Ansible and its adapters, the lab, the operator's commands.
-FORBIDDEN_BELOW = {"Ansible", "ansible", "voiplab", "ops"}
+FORBIDDEN_BELOW = {"Ansible", "adapters", "voiplab", "ops"}
 
 
 @functools.cache
@@ -68,7 +68,7 @@ def layer(module: str) -> str:
         return "voiplab"
     if parts[0] != "voipctl":
         return "third-party"
-    if len(parts) > 1 and parts[1] in ("core", "model", "derive", "ansible"):
+    if len(parts) > 1 and parts[1] in ("core", "model", "derive", "adapters"):
         return parts[1]
     return "ops"
 
@@ -117,7 +117,7 @@ def test_the_product_names_lab_modules_only_as_commands_of_the_cli():
         ("voipctl.model.types.shown", "model"),
         ("voipctl.derive", "derive"),
         ("voipctl.derive.users", "derive"),
-        ("voipctl.ansible.vars.plain", "ansible"),
+        ("voipctl.adapters.vars.plain", "adapters"),
         ("voipctl.errors.VoipctlError", "ops"),
         ("voipctl.__version__", "ops"),
         ("voiplab.lab", "voiplab"),
@@ -135,14 +135,14 @@ def test_the_graph_sees_lazy_relative_and_from_imports(tmp_path):
     package.mkdir(parents=True)
     (package / "x.py").write_text(
         "import json\nfrom . import users\nfrom ..model.types import shown\n"
-        "def f():\n    from voipctl.ansible import vars\n"
+        "def f():\n    from voipctl.adapters import vars\n"
     )
     assert imported(package / "x.py", tmp_path) == [
         (1, "json"),
         (2, "voipctl.derive.users"),
         (3, "voipctl.model.types.shown"),
-        (5, "voipctl.ansible.vars"),
+        (5, "voipctl.adapters.vars"),
     ]
     assert violations("voipctl.derive", ALLOWED["derive"], FORBIDDEN_BELOW, tmp_path) == [
-        "voipctl/derive/x.py:5 imports voipctl.ansible.vars (ansible)"
+        "voipctl/derive/x.py:5 imports voipctl.adapters.vars (adapters)"
     ]

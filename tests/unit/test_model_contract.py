@@ -102,7 +102,7 @@ def test_a_new_field_nobody_registers_fails():
         port: int
         ring_seconds: NotRequired[int]
 
-    consumers = {"x_phone.port": ("tools/voipctl/ansible/hosts.py::call_servers",)}
+    consumers = {"x_phone.port": ("tools/voipctl/adapters/hosts.py::call_servers",)}
     found_in = contract.registries(consumers=consumers, documentation={}, pending={})
     assert contract.coverage_problems(contract.fields({"x_phone": Before}), found_in) == []
     problems = contract.coverage_problems(contract.fields({"x_phone": After}), found_in)

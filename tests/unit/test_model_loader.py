@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.model import loader
 
 ROOT = Path(__file__).resolve().parents[2]

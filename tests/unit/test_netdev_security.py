@@ -20,7 +20,7 @@ from netmiko.exceptions import NetmikoTimeoutException
 
 from module_utils import voip_backup, voip_netdev
 from module_utils.voip_netdev import mask, refused_show_commands, show_command_problem
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voiplab import containers, images, keys, lab, readiness, topology
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Recap parsing used by the idempotence gate."""
 
-from voipctl.ansible.playbook import parse_output
+from voipctl.adapters.playbook import parse_output
 
 OUTPUT = """
 PLAY [Baseline every Linux host] ***********************************************

@@ -8,7 +8,7 @@ import pytest
 
 from filter_plugins.voip_release import FilterModule
 from voipctl import release as cli
-from voipctl.ansible.playbook import PlaybookResult
+from voipctl.adapters.playbook import PlaybookResult
 from voipctl.derive import release
 from voipctl.errors import VoipctlError
 

@@ -28,7 +28,7 @@ from typing import Any
 from rich.table import Table
 
 from voipctl import paths
-from voipctl.ansible import inventory, playbook
+from voipctl.adapters import inventory, playbook
 from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import parse_stamp

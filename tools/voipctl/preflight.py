@@ -24,7 +24,7 @@ _SUSPENDED = [0]
 
 @contextlib.contextmanager
 def suspended() -> Iterator[None]:
-    """Read an inventory in this process without the preflight (``voipctl.ansible.inventory.load``).
+    """Read an inventory in this process without the preflight (``voipctl.adapters.inventory.load``).
 
     voipctl's own readers (lab topology, records directory, release
     settings) need a few variables, not a valid estate: the playbooks they

@@ -27,7 +27,7 @@ from typing import Any
 from rich.table import Table
 
 from voipctl import paths
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import stamp_us

@@ -12,7 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from voipctl import paths
-from voipctl.ansible import playbook
+from voipctl.adapters import playbook
 from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.errors import LabError

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from voipctl import paths
-from voipctl.ansible import inventory
+from voipctl.adapters import inventory
 from voipctl.errors import LabError
 
 # The variables the lab topology is read from.

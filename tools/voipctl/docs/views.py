@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voipctl.ansible import hosts as derive_hosts
+from voipctl.adapters import hosts as derive_hosts
 from voipctl.core.activity import effective_class_of_service, is_leaver
 from voipctl.core.ranges import parse_range
 from voipctl.derive.kamailio import pstn_routes

@@ -18,7 +18,7 @@ Ansible's loader, which is far too slow for 100,000 users:
   inventory-file host vars and ``host_vars/<host>``.
 
 Variables are not templated: estate-model values are literal data. A test
-compares the result with ``voipctl.ansible.inventory.load`` on the lab and example
+compares the result with ``voipctl.adapters.inventory.load`` on the lab and example
 inventories.
 """
 
