@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import subprocess
 from pathlib import Path
 
@@ -258,3 +259,25 @@ def test_unified_diff_is_a_correct_diff_and_difflibs_own_on_distinct_lines():
     after = [*before[:700], "joiner\n", *before[700:1500], *before[1501:]]
     expected = list(difflib.unified_diff(before, after, "a/x", "b/x"))
     assert unified_diff("".join(before), "".join(after), "a/x", "b/x") == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        (
+            "dids",
+            "31201234000-31201234999",
+            r"cannot pick a DID: voip_sites\.ams\.dids: '31201234000-31201234999'",
+        ),
+        ("extensions", "2999-2000", r"cannot pick an extension: voip_sites\.ams\.extensions: .*empty"),
+    ],
+)
+def test_a_bad_site_range_is_a_clear_refusal_not_a_traceback(inv, key, text, message):
+    """Before the strict range reader met `user add`, a bad range was read loosely and the validation
+    reported it; the strict reader raised UserDataError past the command (a traceback)."""
+    sites = inv / "group_vars" / "all" / "sites.yml"
+    sites.write_text(
+        re.sub(rf"(\n    {key}: )[^\n]*", lambda m: f'{m.group(1)}"{text}"', sites.read_text(), count=1)
+    )
+    with pytest.raises(DirectoryError, match=message):
+        ops.add(Directory(inv), "tnew", name="Tom New", site="ams", today=TODAY)

@@ -28,7 +28,15 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from voipctl.core.activity import COS_RANK, as_date, expired_grants, is_leaver, leave_day, left_before
+from voipctl.core.activity import (
+    COS_RANK,
+    UserDataError,
+    as_date,
+    expired_grants,
+    is_leaver,
+    leave_day,
+    left_before,
+)
 from voipctl.derive.users import next_free_did, next_free_extension
 from voipctl.directory_refs import (
     drop_forwards_to,
@@ -99,14 +107,20 @@ def _known_site(site: str, sites: dict[str, Any]) -> None:
 
 
 def _free_extension(users: list[dict], sites: dict[str, Any], site: str) -> int:
-    extension = next_free_extension(users, sites, site)
+    try:
+        extension = next_free_extension(users, sites, site)
+    except UserDataError as exc:  # a range the validation refuses as well
+        raise DirectoryError(f"cannot pick an extension: {exc}") from None
     if extension is None:
         raise DirectoryError(f"site {site}: no free extension in {sites[site].get('extensions')}")
     return extension
 
 
 def _free_did(users: list[dict], sites: dict[str, Any], site: str) -> str:
-    did = next_free_did(users, sites, site)
+    try:
+        did = next_free_did(users, sites, site)
+    except UserDataError as exc:
+        raise DirectoryError(f"cannot pick a DID: {exc}") from None
     if did is None:
         raise DirectoryError(f"site {site}: no free DID in {sites[site].get('dids')}")
     return did
