@@ -79,7 +79,7 @@ def _local(
     (None: the country's, ``dial_prefixes``).
     """
     data = sites[site]
-    ext_from, ext_to = parse_range(data.get("extensions"), f"voip_sites.{site}.extensions")
+    ext_from, ext_to = parse_range(data.get("extensions"), f"voip_sites.{site}.extensions", e164=False)
     national, international = dial_prefixes(data.get("country_code"))
     return {
         "ext_from": ext_from,

@@ -11,10 +11,11 @@ class KamailioDataError(ValueError):
     """The model lacks something a call server needs; the message names it."""
 
 
-def parse_range(text: Any, what: str) -> tuple[int, int]:
-    """(first, last) of an extension or DID range (``voipctl.core.ranges``); ``what`` names it in errors."""
+def parse_range(text: Any, what: str, *, e164: bool) -> tuple[int, int]:
+    """(first, last) of an extension range, or with ``e164`` a DID range (``voipctl.core.ranges``);
+    ``what`` names it in errors."""
     try:
-        return ranges.parse_range(text, e164=isinstance(text, str) and text.startswith("+"))
+        return ranges.parse_range(text, e164=e164)
     except ValueError as exc:
         raise KamailioDataError(f"{what}: {exc}") from exc
 

@@ -30,9 +30,9 @@ def site_trunks(
 
 def _carries_site(trunk: Mapping[str, Any], site: Mapping[str, Any]) -> bool:
     """True when ``trunk`` carries numbers of ``site`` (a DID range overlapping the site's)."""
-    lo, hi = parse_range(site.get("dids"), "dids")
+    lo, hi = parse_range(site.get("dids"), "dids", e164=True)
     for text in trunk.get("did_ranges") or ():
-        tlo, thi = parse_range(text, "did_ranges")
+        tlo, thi = parse_range(text, "did_ranges", e164=True)
         if tlo <= hi and lo <= thi:
             return True
     return False

@@ -79,7 +79,7 @@ def peer_ranges(peers: Iterable[Mapping[str, Any]], sites: Mapping[str, Any]) ->
     ranges = []
     for peer in peers:
         lo, hi = parse_range(
-            sites.get(peer["site"], {}).get("extensions"), f"voip_sites.{peer['site']}.extensions"
+            sites.get(peer["site"], {}).get("extensions"), f"voip_sites.{peer['site']}.extensions", e164=False
         )
         ranges.append({"name": peer["name"], "site": peer["site"], "address": peer["address"],
                        "port": peer.get("port", 5060), "ext_from": lo, "ext_to": hi})  # fmt: skip
