@@ -184,3 +184,35 @@ def test_the_validation_refuses_a_key_ending_in_other_white_space(tmp_path, spac
     assert any(f"class_of_service{space}" in p.render() for p in result.errors), [
         p.render() for p in result.errors
     ][:5]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("    extension: 2000\n", "    extension: {}\n"),
+        ("    extension: 2000\n", "    extension: [2000]\n"),
+        ("    devices:\n", "    devices: 5\n    x_devices:\n"),
+        ("    devices:\n", '    devices: "80:5e:c0:00:00:01"\n    x_devices:\n'),
+        ("      hunt_groups: [ams-support]\n", "      hunt_groups: [{id: ams-support}]\n"),
+        ("      hunt_groups: [ams-support]\n", "      hunt_groups: [[ams-support]]\n"),
+    ],
+    ids=[
+        "extension-mapping",
+        "extension-list",
+        "devices-number",
+        "devices-text",
+        "group-mapping",
+        "group-list",
+    ],
+)
+def test_a_user_of_the_wrong_shape_gives_findings_not_a_traceback(tmp_path, old, new):
+    """A user the schema refuses is still remembered for the later checks; before, a mapping or list
+    where a number or name belongs raised TypeError (unhashable type) out of the validation."""
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE, root)
+    users = root / "group_vars" / "all" / "users.yml"
+    text = users.read_text()
+    assert old in text
+    users.write_text(text.replace(old, new, 1))
+    result = validate(root, datetime.date(2026, 12, 3))
+    assert result.errors

@@ -202,14 +202,18 @@ def _remember_uncertain(ctx: Context, raw: Any) -> None:
     """Note the numbers and MACs of a user that failed its schema; count its hunt groups."""
     if not isinstance(raw, dict):
         return
-    ctx.uncertain.add(raw.get("extension"))
-    for device in raw.get("devices") or ():
+    # Only what could be a number, a MAC or a group name: the schema refuses the rest (a mapping
+    # where a number belongs must give a finding, not an unhashable-type traceback).
+    if isinstance(raw.get("extension"), int | str):
+        ctx.uncertain.add(raw["extension"])
+    devices = raw.get("devices")
+    for device in devices if isinstance(devices, list) else ():
         if isinstance(device, dict) and isinstance(device.get("mac"), str):
             ctx.uncertain.add(normalise_mac(device["mac"]))
     features = raw.get("features")
     if isinstance(features, dict) and isinstance(features.get("hunt_groups"), list):
         for group in features["hunt_groups"]:
-            if group in ctx.hunt_members:
+            if isinstance(group, str) and group in ctx.hunt_members:
                 ctx.hunt_members[group] += 1
 
 
