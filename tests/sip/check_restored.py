@@ -18,8 +18,8 @@ import pytest
 from netmiko import ConnectHandler
 from phone_http import file_url, http_get
 
-from module_utils.voip_backup import open_point
-from module_utils.voip_netdev import mask, strip_volatile
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import open_point
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import mask, strip_volatile
 
 pytestmark = pytest.mark.lab
 

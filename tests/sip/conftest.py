@@ -90,7 +90,7 @@ def device_login(estate, podman_exec):
     model (``rotation`` overrides it). Phones fetch over HTTPS when the lab
     has TLS on: the certificate each provisioning server made is trusted here.
     """
-    from module_utils.voip_phone_files import device_http_password
+    from ansible_collections.voip.estate.plugins.module_utils.voip_phone_files import device_http_password
 
     anyhost = next(iter(estate.hosts.values()))
     secret = purpose_key(anyhost["vault_voip_sip_master_secret"], "phone-http")
@@ -276,7 +276,11 @@ def _wait_local_listening(port: int, timeout: float = 10.0) -> None:
 @pytest.fixture(scope="session")
 def kamailio_setting(estate):
     """A kamailio role setting as cs1 gets it: the inventory's value, else the role default."""
-    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+    defaults = yaml.safe_load(
+        (
+            ROOT / "collections/ansible_collections/voip/estate/roles" / "kamailio" / "defaults" / "main.yml"
+        ).read_text()
+    )
 
     def get(name: str):
         host = estate.hosts["cs1"]

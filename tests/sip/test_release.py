@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from phone_http import file_url, http_get
 
-from module_utils import voip_sip
+from ansible_collections.voip.estate.plugins.module_utils import voip_sip
 from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from netmiko import ConnectHandler
 
-from module_utils.voip_netdev import strip_volatile
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import strip_volatile
 
 pytestmark = pytest.mark.lab
 

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from module_utils.voip_sip_message import parse_challenge
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip_message import parse_challenge
 from voipctl.adapters.hosts import gateways as model_gateways
 from voipctl.derive.kamailio import pstn_routes, site_trunks
 

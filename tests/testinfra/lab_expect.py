@@ -19,7 +19,9 @@ os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
 
 LAB = topology.load_lab(ROOT)
 HOSTVARS = inventory.load(LAB.inventory_path).hosts
-OS_BASELINE_DEFAULTS = yaml.safe_load((ROOT / "roles/os_baseline/defaults/main.yml").read_text())
+OS_BASELINE_DEFAULTS = yaml.safe_load(
+    (ROOT / "collections/ansible_collections/voip/estate/roles/os_baseline/defaults/main.yml").read_text()
+)
 
 
 def hosts_of(group: str) -> list[str]:

@@ -89,7 +89,9 @@ def test_trunk_accounts_are_the_routed_trunks_registering_where_the_model_says(c
     routes = pstn_routes(site, sites, trunks, gateways(HOSTVARS, {"gateways": hosts_of("gateways")}))
     routed = dict.fromkeys(r["name"] for found in routes.values() for r in found if r["kind"] == "trunk")
     own = {t["name"] for t in site_trunks(site, sites, trunks) if t.get("register")}
-    defaults = yaml.safe_load((ROOT / "roles/kamailio/defaults/main.yml").read_text())
+    defaults = yaml.safe_load(
+        (ROOT / "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml").read_text()
+    )
     expires = hv.get("kamailio_trunk_register_expires", defaults["kamailio_trunk_register_expires"])
     expected = sorted(f"{n}|{expires if n in own else 0}|{0 if n in own else 1}" for n in routed)
     db = "/var/lib/kamailio/kamailio.sqlite"

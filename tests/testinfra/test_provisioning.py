@@ -63,7 +63,7 @@ def phone_base(name: str, host) -> tuple[str, str | None]:
 
 def a_phone_login(name: str) -> tuple[str, str]:
     """The provisioning login of the first phone of the directory (user: its bare MAC)."""
-    from module_utils.voip_phone_files import device_http_password
+    from ansible_collections.voip.estate.plugins.module_utils.voip_phone_files import device_http_password
     from voipctl.core.passwords import purpose_key
 
     device = next(d for u in HOSTVARS[name]["voip_users"] for d in u.get("devices") or [])

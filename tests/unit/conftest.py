@@ -17,7 +17,7 @@ def module_runner(capsys):
     """Run ``library/<module>.py``'s main() with arguments: (exit code, result, raw stdout)."""
 
     def run(module, args, check=False, diff=False):
-        main = importlib.import_module(f"library.{module}").main
+        main = importlib.import_module(f"ansible_collections.voip.estate.plugins.modules.{module}").main
         args = {**args, "_ansible_check_mode": check, "_ansible_diff": diff}
         with patch_module_args(args), pytest.raises(SystemExit) as exit_:
             main()
@@ -38,8 +38,12 @@ def inv(tmp_path) -> Path:
 @pytest.fixture
 def phone_module_utils(monkeypatch):
     """The phone_files module imports module_utils as Ansible ships them: point those names at the repository's."""
-    import module_utils.voip_phone_files as phone_files
-    import module_utils.voip_phone_templates as templates
+    import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files
+    import ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates as templates
 
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_files", phone_files)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_phone_templates", templates)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_phone_files", phone_files
+    )
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates", templates
+    )

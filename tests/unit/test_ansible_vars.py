@@ -40,7 +40,7 @@ def templar(tmp_path_factory):
     plugins = tmp_path_factory.mktemp("filters")
     (plugins / "probe_plain.py").write_text(PROBE)
     filter_loader.add_directory(str(plugins))
-    filter_loader.add_directory(str(ROOT / "filter_plugins"))
+    filter_loader.add_directory(str(ROOT / "collections/ansible_collections/voip/estate/plugins/filter"))
 
     def render(expression, **variables):
         return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))

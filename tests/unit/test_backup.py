@@ -1,11 +1,16 @@
-"""module_utils/voip_backup (encryption, manifests, retention) and the backup filter."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_backup (encryption, manifests, retention) and the backup filter."""
 
 from __future__ import annotations
 
 import pytest
 
-from filter_plugins.voip_backup import voip_backup_items
-from module_utils.voip_backup import BackupError, open_point, seal_point, to_keep
+from ansible_collections.voip.estate.plugins.filter.voip_backup import voip_backup_items
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import (
+    BackupError,
+    open_point,
+    seal_point,
+    to_keep,
+)
 
 KEY = "a-lab-backup-key-of-some-length"
 STAMP = "20261122T023000Z"
@@ -86,9 +91,11 @@ def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, m
     import sys
     import tarfile
 
-    import module_utils.voip_backup as voip_backup
+    import ansible_collections.voip.estate.plugins.module_utils.voip_backup as voip_backup
 
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_backup", voip_backup)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_backup", voip_backup
+    )
     etc = tmp_path / "etc"
     (etc / "kamailio").mkdir(parents=True)
     (etc / "kamailio" / "kamailio.cfg").write_text("# cfg\n")
@@ -129,7 +136,7 @@ def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, m
 def test_extract_puts_back_exactly_what_was_backed_up(tmp_path):
     import tarfile
 
-    from library.backup_extract import extract
+    from ansible_collections.voip.estate.plugins.modules.backup_extract import extract
 
     source = tmp_path / "source" / "etc" / "nginx" / "sites-enabled"
     source.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""library/backup_extract: what a restore refuses to write, and that a refused archive changes nothing.
+"""collections/ansible_collections/voip/estate/plugins/modules/backup_extract: what a restore refuses to write, and that a refused archive changes nothing.
 
 Every attack here went through main's extraction before this change (tarfile's
 extractall without a filter, only absolute and ``..`` names refused): a file
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from library.backup_extract import extract
+from ansible_collections.voip.estate.plugins.modules.backup_extract import extract
 
 
 def member(tar, name, kind="file", data=b"x", link="", mode=0o644):
@@ -178,7 +178,7 @@ def test_links_are_restored_as_they_were_and_replace_never_write_through(tmp_pat
 def test_the_module_says_the_archive_is_refused_and_nothing_changed(
     tmp_path, lab, module_runner, monkeypatch
 ):
-    import library.backup_extract as module
+    import ansible_collections.voip.estate.plugins.modules.backup_extract as module
 
     root, outside = lab
     path = archive(
@@ -214,7 +214,7 @@ def test_the_module_says_the_archive_is_refused_and_nothing_changed(
 
 
 def _race_after_check(monkeypatch, plant):
-    import library.backup_extract as bx
+    import ansible_collections.voip.estate.plugins.modules.backup_extract as bx
 
     checked = bx.check
 
@@ -251,7 +251,7 @@ def test_a_directory_swapped_for_a_link_during_the_writes_fails_without_followin
     tmp_path, lab, monkeypatch
 ):
     """The swap lands after the directory was made: the next member below it fails (ELOOP/ENOTDIR)."""
-    import library.backup_extract as bx
+    import ansible_collections.voip.estate.plugins.modules.backup_extract as bx
 
     root, outside = lab
     before = tree(outside)

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import module_utils.voip_backup as voip_backup
-from module_utils.voip_backup import (
+import ansible_collections.voip.estate.plugins.module_utils.voip_backup as voip_backup
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import (
     MAGIC,
     MANIFEST,
     BackupError,
@@ -306,7 +306,9 @@ def test_a_format_1_point_is_refused_unless_allowed(tmp_path):
 
 
 def test_the_modules_seal_and_open_in_two_steps(tmp_path, module_runner, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_backup", voip_backup)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_backup", voip_backup
+    )
     plain = tmp_path / "stage" / "host.tar.gz"
     plain.parent.mkdir()
     plain.write_bytes(b"the host's files")
@@ -330,7 +332,7 @@ def test_the_modules_seal_and_open_in_two_steps(tmp_path, module_runner, monkeyp
 
 def test_a_deeply_nested_manifest_is_refused_without_a_traceback(tmp_path):
     """A small manifest of nested brackets made json.loads raise RecursionError, which escaped as a traceback."""
-    from module_utils.voip_backup import read_manifest
+    from ansible_collections.voip.estate.plugins.module_utils.voip_backup import read_manifest
 
     path = tmp_path / "MANIFEST.json"
     path.write_text("[" * 200_000 + "]" * 200_000)

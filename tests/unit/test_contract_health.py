@@ -55,8 +55,8 @@ UNREAD = {
 
 def _filter_names(name):
     """The dict keys filter ``name`` produces: its dict literals and those of the module functions it calls."""
-    for path in sorted((ROOT / "filter_plugins").glob("*.py")):
-        module = importlib.import_module(f"filter_plugins.{path.stem}")
+    for path in sorted((ROOT / "collections/ansible_collections/voip/estate/plugins/filter").glob("*.py")):
+        module = importlib.import_module(f"ansible_collections.voip.estate.plugins.filter.{path.stem}")
         function = getattr(module, name, None)
         if function is None:
             continue
@@ -89,7 +89,11 @@ def _registered_names(tasks, variable):
                                                            "changed_when", "failed_when"))  # fmt: skip
         arguments = task[module] if isinstance(task[module], dict) else {}
         names = {str(v) for value in arguments.values() if isinstance(value, list) for v in value}
-        source = ROOT / "library" / f"{module}.py"
+        source = (
+            ROOT
+            / "collections/ansible_collections/voip/estate/plugins/modules"
+            / f"{module.rsplit('.', 1)[-1]}.py"
+        )
         if source.exists():
             text = source.read_text()
             names |= set(yaml.safe_load(re.search(r'RETURN = r"""(.*?)"""', text, re.S).group(1)))
@@ -106,7 +110,7 @@ def _names(value, tasks):
     for variable in set(re.findall(r"\b(__health_\w+)", text)):
         names |= _registered_names(tasks, variable)
     for name in set(re.findall(r"\b(voip_\w+)\b", text)):
-        if re.search(rf"map\('{name}'\)|\|\s*{name}\b", text):
+        if re.search(rf"map\('voip\.estate\.{name}'\)|\|\s*voip\.estate\.{name}\b", text):
             names |= _filter_names(name)
     return names
 

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from filter_plugins.voip_kamailio import voip_kamailio_data
-from filter_plugins.voip_phones import voip_phone_data
-from module_utils.voip_kamailio_tables import TABLES
-from module_utils.voip_phone_files import PHONES_SPEC
+from ansible_collections.voip.estate.plugins.filter.voip_kamailio import voip_kamailio_data
+from ansible_collections.voip.estate.plugins.filter.voip_phones import voip_phone_data
+from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_tables import TABLES
+from ansible_collections.voip.estate.plugins.module_utils.voip_phone_files import PHONES_SPEC
 from voipctl.adapters import inventory
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLE = ROOT / "roles" / "kamailio"
+ROLE = ROOT / "collections/ansible_collections/voip/estate/roles" / "kamailio"
 TODAY = "2026-12-04"
 # Python types of the Ansible argument types the specs use (bool is no int to Ansible).
 TYPES = {"str": (str,), "int": (int,), "bool": (bool,), "dict": (dict,), "list": (list,)}
@@ -81,7 +81,9 @@ def role_rows_json():
     """The keys of the call server's data the role takes as JSON rows (``rows_json`` in tasks/data.yml)."""
     text = (ROLE / "tasks" / "data.yml").read_text()
     found = re.search(r"rows_json=\[([^\]]*)\]", text)
-    assert found, "roles/kamailio/tasks/data.yml no longer passes rows_json"
+    assert found, (
+        "collections/ansible_collections/voip/estate/roles/kamailio/tasks/data.yml no longer passes rows_json"
+    )
     return re.findall(r"'(\w+)'", found.group(1))
 
 
@@ -89,12 +91,19 @@ def role_tables():
     """{spec name: key of the call server's data} of every table the role's tasks/tables.yml syncs."""
     synced = {}
     for task in yaml.safe_load((ROLE / "tasks" / "tables.yml").read_text()):
-        module = next((key for key in task if key.startswith("kamailio_")), None)
-        if module == "kamailio_tables":
+        module = next((key for key in task if key.startswith("voip.estate.kamailio_")), None)
+        if module == "voip.estate.kamailio_tables":
             given = task[module]["tables"]
         elif module:
             # A single-table module syncs the spec it names (run_module(**TABLES[...])).
-            table = re.search(r'TABLES\["(\w+)"\]', (ROOT / "library" / f"{module}.py").read_text()).group(1)
+            table = re.search(
+                r'TABLES\["(\w+)"\]',
+                (
+                    ROOT
+                    / "collections/ansible_collections/voip/estate/plugins/modules"
+                    / f"{module.rsplit('.', 1)[-1]}.py"
+                ).read_text(),
+            ).group(1)
             given = {table: task[module][TABLES[table]["rows_param"]]}
         else:
             continue

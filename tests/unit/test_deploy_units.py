@@ -13,7 +13,15 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
-BACKUP_TEMPLATES = REPO / "roles" / "backup_schedule" / "templates" / "etc" / "systemd" / "system"
+BACKUP_TEMPLATES = (
+    REPO
+    / "collections/ansible_collections/voip/estate/roles"
+    / "backup_schedule"
+    / "templates"
+    / "etc"
+    / "systemd"
+    / "system"
+)
 
 
 def unit(name: str) -> configparser.ConfigParser:

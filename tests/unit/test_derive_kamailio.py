@@ -165,7 +165,11 @@ def test_cti_account_gets_methods_of_its_rights_and_a_digest_row():
 
 
 def test_role_maps_every_cti_right_of_the_model():
-    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+    defaults = yaml.safe_load(
+        (
+            ROOT / "collections/ansible_collections/voip/estate/roles" / "kamailio" / "defaults" / "main.yml"
+        ).read_text()
+    )
     assert set(defaults["kamailio_cti_rights_methods"]) == set(CTI_RIGHTS)
 
 
@@ -223,7 +227,7 @@ def test_filter_gives_tables_as_json_on_request():
 
     from ansible.errors import AnsibleFilterError
 
-    from filter_plugins.voip_kamailio import voip_kamailio_data
+    from ansible_collections.voip.estate.plugins.filter.voip_kamailio import voip_kamailio_data
 
     common = {
         "voip_sites": SITES,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils import voip_phone_templates as templates
+from ansible_collections.voip.estate.plugins.module_utils import voip_phone_templates as templates
 from voipctl.core import passwords
 from voipctl.core.passwords import SecretError
 from voipctl.derive.phones import (
@@ -207,7 +207,7 @@ def test_lab_inventory_gives_every_device_a_phone():
 def test_filters_over_hostvars_and_groups():
     from ansible.errors import AnsibleFilterError
 
-    from filter_plugins.voip_phones import FilterModule
+    from ansible_collections.voip.estate.plugins.filter.voip_phones import FilterModule
 
     filters = FilterModule().filters()
     common = {"voip_sites": SITES, "voip_users": USERS, "voip_phone_models": MODELS, "voip_release": {}}
@@ -235,7 +235,7 @@ def test_filters_over_hostvars_and_groups():
 
 
 def test_the_phone_http_key_is_derived_for_its_purpose_only():
-    from filter_plugins.voip_phones import voip_phone_http_secret
+    from ansible_collections.voip.estate.plugins.filter.voip_phones import voip_phone_http_secret
 
     key = voip_phone_http_secret(MASTER)
     assert key == passwords.purpose_key(MASTER, "phone-http") and MASTER not in key

@@ -80,7 +80,7 @@ def test_bad_data_names_the_element(by_group, catalog, extra, message):
 def test_filter_plugin_wraps_errors():
     from ansible.errors import AnsibleFilterError
 
-    from filter_plugins.voip_firewall import FilterModule
+    from ansible_collections.voip.estate.plugins.filter.voip_firewall import FilterModule
 
     flt = FilterModule().filters()["voip_firewall_rules"]
     assert services(flt(["call_servers"], BY_GROUP, CATALOG)) == services(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from filter_plugins.voip_health import FilterModule
+from ansible_collections.voip.estate.plugins.filter.voip_health import FilterModule
 from voipctl import health
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException
 
-from module_utils.voip_netdev import plan, strip_volatile
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import plan, strip_volatile
 from voipctl.derive.netdev import GATEWAY_MANAGED
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,15 @@ import yaml
 from voipctl.derive.kamailio import call_server_data
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "roles" / "kamailio" / "templates" / "etc" / "kamailio" / "kamailio.cfg.j2"
+TEMPLATE = (
+    ROOT
+    / "collections/ansible_collections/voip/estate/roles"
+    / "kamailio"
+    / "templates"
+    / "etc"
+    / "kamailio"
+    / "kamailio.cfg.j2"
+)
 SITES = {
     "ams": {
         "extensions": "2000-2999",
@@ -41,7 +49,11 @@ def data() -> dict:
 
 def small_estate_data() -> dict:
     """The call server data of cs1 in a small two-site estate (rendered with ``render``)."""
-    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+    defaults = yaml.safe_load(
+        (
+            ROOT / "collections/ansible_collections/voip/estate/roles" / "kamailio" / "defaults" / "main.yml"
+        ).read_text()
+    )
     return call_server_data(
         "cs1", site="ams", address="10.0.0.11", call_server={"sip_domain": "ams.test"}, sites=SITES, users=[],
         trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c", "channels": 30,
@@ -65,7 +77,11 @@ def cfg(data) -> str:
 
 
 def render(data: dict) -> str:
-    defaults = yaml.safe_load((ROOT / "roles" / "kamailio" / "defaults" / "main.yml").read_text())
+    defaults = yaml.safe_load(
+        (
+            ROOT / "collections/ansible_collections/voip/estate/roles" / "kamailio" / "defaults" / "main.yml"
+        ).read_text()
+    )
     settings = {k: v for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v)}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["comment"] = lambda text: "# " + str(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from filter_plugins.voip_kamailio import voip_pin_versions
+from ansible_collections.voip.estate.plugins.filter.voip_kamailio import voip_pin_versions
 
 
 def test_pin_versions_pins_only_the_prefixed_packages():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "kamailio"
+ROLE = Path(__file__).resolve().parents[2] / "collections/ansible_collections/voip/estate/roles" / "kamailio"
 # What holds a trunk's password on its way from the vault to uacreg.
 TRUNK_SECRETS = ("kamailio_trunk_secrets", "trunk_accounts")
 
@@ -37,7 +37,7 @@ def test_the_trunk_accounts_are_synced_apart_from_the_user_tables_and_reloaded_w
         "CTI digests (one call)"
     ]
     # The user tables' task stays readable (check-mode reports name the users it would change).
-    assert "trunks" not in users["kamailio_tables"]["tables"] and "no_log" not in users
+    assert "trunks" not in users["voip.estate.kamailio_tables"]["tables"] and "no_log" not in users
     trunks = by_name[
         "tasks/tables.yml: Sync the trunks' accounts (credentials and registrations, passwords never shown)"
     ]

@@ -1,4 +1,4 @@
-"""module_utils/voip_kamailio_schema: tables created once, existing ones left alone."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_kamailio_schema: tables created once, existing ones left alone."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from module_utils.voip_kamailio_schema import SchemaError, ensure
+from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema import SchemaError, ensure
 
 STANDARD = """CREATE TABLE version (
     id INTEGER PRIMARY KEY NOT NULL,

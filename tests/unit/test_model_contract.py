@@ -134,13 +134,13 @@ def test_a_consumer_that_does_not_read_the_field_fails():
     references = (
         "tools/voipctl/derive/kamailio/__init__.py::call_server_data",
         "tools/voipctl/derive/kamailio/__init__.py::no_such_function",
-        "roles/no_such_role/defaults/main.yml",
+        "collections/ansible_collections/voip/estate/roles/no_such_role/defaults/main.yml",
     )
     assert contract.reference_problems(path, references, contract.key_terms(path, FIELDS)) == [
         f"{path}: tools/voipctl/derive/kamailio/__init__.py::call_server_data does not read 'feature_codes': "
         "name the code that reads the field",
         f"{path}: no_such_function is not defined in tools/voipctl/derive/kamailio/__init__.py",
-        f"{path}: consumer roles/no_such_role/defaults/main.yml does not exist",
+        f"{path}: consumer collections/ansible_collections/voip/estate/roles/no_such_role/defaults/main.yml does not exist",
     ]
 
 

@@ -177,7 +177,7 @@ def test_model_data_is_never_a_template(inv, tmp_path):
         inv, USERS, "name: Jan de Vries", f"name: \"{{{{ lookup('pipe', 'touch {marker}; echo pwned') }}}}\""
     )
     run = _ansible(inv, "cs1", "-c", "local", "-m", "ansible.builtin.debug", "-a", "msg={{ voip_users[0].name }}",
-                   vars_plugins="voip_group_vars")  # fmt: skip
+                   vars_plugins="voip.estate.voip_group_vars")  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "lookup(''pipe''" in run.stdout and "msg: pwned" not in run.stdout, run.stdout
     assert not marker.exists()

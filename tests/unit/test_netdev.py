@@ -1,4 +1,4 @@
-"""module_utils/voip_netdev (parse, plan, mask) and voipctl.derive.netdev (intended configurations)."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_netdev (parse, plan, mask) and voipctl.derive.netdev (intended configurations)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.voip_netdev import mask, overwritten, parse, plan, strip_volatile
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import (
+    mask,
+    overwritten,
+    parse,
+    plan,
+    strip_volatile,
+)
 from voipctl.derive.netdev import (
     GATEWAY_MANAGED,
     NetdevDataError,
@@ -251,7 +257,10 @@ def test_the_netdev_filters_build_from_hostvars_and_name_their_errors():
     """voip_gateway_config and voip_switch_config: the derive functions on a host's variables."""
     from ansible.errors import AnsibleFilterError
 
-    from filter_plugins.voip_netdev import voip_gateway_config, voip_switch_config
+    from ansible_collections.voip.estate.plugins.filter.voip_netdev import (
+        voip_gateway_config,
+        voip_switch_config,
+    )
 
     sites = load("inventory/lab/group_vars/all/sites.yml")["voip_sites"]
     sw = load("inventory/lab/host_vars/sw1/switch.yml")["voip_switch"]

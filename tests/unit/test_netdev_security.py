@@ -18,8 +18,12 @@ import paramiko
 import pytest
 from netmiko.exceptions import NetmikoTimeoutException
 
-from module_utils import voip_backup, voip_netdev
-from module_utils.voip_netdev import mask, refused_show_commands, show_command_problem
+from ansible_collections.voip.estate.plugins.module_utils import voip_backup, voip_netdev
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import (
+    mask,
+    refused_show_commands,
+    show_command_problem,
+)
 from voipctl.adapters import inventory
 from voiplab import containers, images, keys, lab, readiness, topology
 
@@ -226,8 +230,12 @@ def test_the_refusal_names_the_entry_and_shows_its_control_characters():
 
 @pytest.fixture(autouse=True)
 def _module_utils_as_ansible_ships_it(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_netdev", voip_netdev)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_backup", voip_backup)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_netdev", voip_netdev
+    )
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_backup", voip_backup
+    )
 
 
 def new_key(path: Path) -> asyncssh.SSHKey:

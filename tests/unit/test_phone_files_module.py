@@ -1,4 +1,4 @@
-"""library/phone_files end to end: module args in, files on disk and the JSON result out."""
+"""collections/ansible_collections/voip/estate/plugins/modules/phone_files end to end: module args in, files on disk and the JSON result out."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import stat
 
 import pytest
 
-import module_utils.voip_phone_files as phone_files
-import module_utils.voip_phone_templates as templates
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates as templates
 
-# The modules import module_utils as Ansible ships them (tests/unit/conftest.py).
+# The modules import ansible_collections.voip.estate.plugins.module_utils as Ansible ships them (tests/unit/conftest.py).
 pytestmark = pytest.mark.usefixtures("phone_module_utils")
 
 PASSWORDS = ["pw1secretaaaaaaaaaaa", "pw2secretbbbbbbbbbbb", "pw3secretccccccccccc", "pw4secretddddddddddd"]
@@ -234,7 +234,7 @@ def test_vendor_change_of_a_mac_removes_its_old_file(dest, run):
 def test_documentation_matches_the_argument_spec():
     import yaml
 
-    module = importlib.import_module("library.phone_files")
+    module = importlib.import_module("ansible_collections.voip.estate.plugins.modules.phone_files")
     doc = yaml.safe_load(module.DOCUMENTATION)
     assert yaml.safe_load(module.EXAMPLES) and yaml.safe_load(module.RETURN)
     assert {a: doc["attributes"][a]["support"] for a in ("check_mode", "diff_mode")} == {

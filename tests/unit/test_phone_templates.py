@@ -1,4 +1,4 @@
-"""module_utils/voip_phone_templates: the files each vendor's phones request."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_phone_templates: the files each vendor's phones request."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from module_utils import voip_phone_templates as t
+from ansible_collections.voip.estate.plugins.module_utils import voip_phone_templates as t
 
 PASSWORD = "s3cretpassw0rdxyzabc"
 NASTY = 'O\'Brien & <Co> "quoted"'

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-import module_utils.voip_phone_files as phone_files
-import module_utils.voip_phone_templates as templates
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates as templates
 from voipctl.core import passwords
 from voipctl.derive.phones import PhoneDataError, phone_data
 from voipctl.model.checks import validate
 
-# The modules import module_utils as Ansible ships them (tests/unit/conftest.py).
+# The modules import ansible_collections.voip.estate.plugins.module_utils as Ansible ships them (tests/unit/conftest.py).
 pytestmark = pytest.mark.usefixtures("phone_module_utils")
 
 ROOT = Path(__file__).resolve().parents[2]

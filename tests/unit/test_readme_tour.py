@@ -41,7 +41,7 @@ TOUR = tour_paths((ROOT / "README.md").read_text())
 
 
 def test_the_tour_is_parsed():
-    assert "tools/voipctl/" in TOUR and "roles/kamailio/" in TOUR
+    assert "tools/voipctl/" in TOUR and "collections/ansible_collections/voip/estate/roles/kamailio/" in TOUR
 
 
 @pytest.mark.parametrize("path", TOUR)
@@ -56,6 +56,10 @@ def test_every_top_level_entry_is_named():
 
 
 def test_every_role_and_package_is_named():
-    wanted = {f"roles/{r.name}/" for r in (ROOT / "roles").iterdir() if r.is_dir()} | python_packages()
+    wanted = {
+        f"collections/ansible_collections/voip/estate/roles/{r.name}/"
+        for r in (ROOT / "collections/ansible_collections/voip/estate/roles").iterdir()
+        if r.is_dir()
+    } | python_packages()
     missing = sorted(wanted - set(TOUR))
     assert not missing, f"README's tour does not name: {', '.join(missing)}"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from filter_plugins.voip_release import FilterModule
+from ansible_collections.voip.estate.plugins.filter.voip_release import FilterModule
 from voipctl import release as cli
 from voipctl.adapters.playbook import PlaybookResult
 from voipctl.derive import release

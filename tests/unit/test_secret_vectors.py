@@ -14,8 +14,8 @@ import base64
 
 import pytest
 
-import module_utils.voip_phone_files as phone_files
-from filter_plugins.voip_release import voip_sip_account
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files
+from ansible_collections.voip.estate.plugins.filter.voip_release import voip_sip_account
 from voipctl.core.passwords import SecretError, purpose_key, sip_password, user_sip_password
 from voipctl.derive import secrets
 from voipctl.derive.kamailio import call_server_data
@@ -77,7 +77,7 @@ def test_purpose_key(purpose, key):
     ],
 )  # fmt: skip
 def test_device_http_password_and_salt(mac, rotation, password, ssha, salt):
-    """module_utils/voip_phone_files.py: hmac 'phone-http:' (password) and 'phone-http-salt:' (salt)."""
+    """collections/ansible_collections/voip/estate/plugins/module_utils/voip_phone_files.py: hmac 'phone-http:' (password) and 'phone-http-salt:' (salt)."""
     assert phone_files.device_http_password(PHONE_KEY, mac, rotation) == password
     line = phone_files.htpasswd_line(PHONE_KEY, mac, rotation)
     assert line == f"{mac}:{{SSHA}}{ssha}\n"

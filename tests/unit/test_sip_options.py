@@ -1,4 +1,4 @@
-"""module_utils/voip_sip (OPTIONS request, response parsing, UDP/TCP exchange) and library/sip_options.
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip (OPTIONS request, response parsing, UDP/TCP exchange) and library/sip_options.
 
 The network cases run against real responders on 127.0.0.1 (a thread per
 responder): one that answers 100 then 200 with a Server header, one that
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-import module_utils.voip_sip as voip_sip
-from module_utils.voip_sip import (
+import ansible_collections.voip.estate.plugins.module_utils.voip_sip as voip_sip
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip import (
     SipMalformed,
     SipResolveError,
     SipTimeout,
@@ -34,7 +34,9 @@ from module_utils.voip_sip import (
 
 @pytest.fixture(autouse=True)
 def _module_utils_as_ansible_ships_them(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_sip", voip_sip)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_sip", voip_sip
+    )
 
 
 def answer(request: bytes, status: str, extra: tuple[str, ...] = (), **replace) -> bytes:

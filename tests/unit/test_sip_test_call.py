@@ -1,4 +1,4 @@
-"""module_utils/voip_sip_message (digest, dialogs), voip_sip_call (the test call) and library/sip_test_call.
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip_message (digest, dialogs), voip_sip_call (the test call) and library/sip_test_call.
 
 The calls run against ``FakeProxy``, a registrar and stateless-ish proxy on
 127.0.0.1 (a thread): it challenges REGISTER with 401 and INVITE with 407,
@@ -20,11 +20,11 @@ import threading
 
 import pytest
 
-import module_utils.voip_sip as voip_sip
-import module_utils.voip_sip_call as voip_sip_call
-from module_utils.voip_sip import parse_message
-from module_utils.voip_sip_call import invite_intervals, place_call
-from module_utils.voip_sip_message import (
+import ansible_collections.voip.estate.plugins.module_utils.voip_sip as voip_sip
+import ansible_collections.voip.estate.plugins.module_utils.voip_sip_call as voip_sip_call
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip import parse_message
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip_call import invite_intervals, place_call
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip_message import (
     SipAuthError,
     build_response,
     choose_codec,
@@ -46,8 +46,12 @@ CALLEE = {"user": "2002", "password": PASSWORDS["2002"]}
 
 @pytest.fixture(autouse=True)
 def _module_utils_as_ansible_ships_them(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_sip", voip_sip)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_sip_call", voip_sip_call)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_sip", voip_sip
+    )
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_sip_call", voip_sip_call
+    )
 
 
 def md5(text: str) -> str:

@@ -1,4 +1,4 @@
-"""library/kamailio_tables and kamailio_trunks end to end: module args in, sqlite rows and the JSON result out."""
+"""collections/ansible_collections/voip/estate/plugins/modules/kamailio_tables and kamailio_trunks end to end: module args in, sqlite rows and the JSON result out."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 
-import module_utils.voip_args as voip_args
-import module_utils.voip_kamailio_tables as kamailio_tables
-import module_utils.voip_table_sync as table_sync
+import ansible_collections.voip.estate.plugins.module_utils.voip_args as voip_args
+import ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_tables as kamailio_tables
+import ansible_collections.voip.estate.plugins.module_utils.voip_table_sync as table_sync
 
 # Kamailio 5.6's sqlite tables (db_sqlite/*-create.sql), the columns the modules manage.
 SCHEMA = """
@@ -162,9 +162,17 @@ REQUIRED = {
 @pytest.fixture(autouse=True)
 def _module_utils_as_ansible_ships_it(monkeypatch):
     # The modules import ansible.module_utils.voip_table_sync, the name AnsiballZ gives it.
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_table_sync", table_sync)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_kamailio_tables", kamailio_tables)
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.voip_args", voip_args)
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_table_sync", table_sync
+    )
+    monkeypatch.setitem(
+        sys.modules,
+        "ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_tables",
+        kamailio_tables,
+    )
+    monkeypatch.setitem(
+        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_args", voip_args
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""module_utils/voip_table_sync: read once, diff by key, write the difference in one transaction."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_table_sync: read once, diff by key, write the difference in one transaction."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from module_utils.voip_args import ArgumentError, validate_list
-from module_utils.voip_table_sync import (
+from ansible_collections.voip.estate.plugins.module_utils.voip_args import ArgumentError, validate_list
+from ansible_collections.voip.estate.plugins.module_utils.voip_table_sync import (
     MASK,
     TableSyncError,
     argument_spec,

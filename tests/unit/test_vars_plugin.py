@@ -1,4 +1,4 @@
-"""vars_plugins/voip_group_vars: the same variables as host_group_vars, plain-data files fast."""
+"""collections/ansible_collections/voip/estate/plugins/vars/voip_group_vars: the same variables as host_group_vars, plain-data files fast."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = ROOT / "vars_plugins" / "voip_group_vars.py"
+PLUGIN = ROOT / "collections/ansible_collections/voip/estate/plugins/vars" / "voip_group_vars.py"
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,6 @@ def ansible_inventory(inventory: Path, host: str, vars_plugin: str) -> str:
 @pytest.mark.parametrize(("inventory", "host"), [("lab", "cs1"), ("lab", "sw1"), ("example", "cs1")])
 def test_same_variables_as_host_group_vars(inventory, host):
     path = ROOT / "inventory" / inventory
-    assert ansible_inventory(path, host, "voip_group_vars") == ansible_inventory(
+    assert ansible_inventory(path, host, "voip.estate.voip_group_vars") == ansible_inventory(
         path, host, "host_group_vars"
     )

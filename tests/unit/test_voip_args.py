@@ -1,4 +1,4 @@
-"""module_utils/voip_args: large list arguments as JSON, validated as Ansible validates them."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_args: large list arguments as JSON, validated as Ansible validates them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import json
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-import module_utils.voip_phone_files as phone_files
-from module_utils.voip_args import ArgumentError, _plain_rows, validate_list
+import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files
+from ansible_collections.voip.estate.plugins.module_utils.voip_args import (
+    ArgumentError,
+    _plain_rows,
+    validate_list,
+)
 
 PHONE = {
     "mac": "805ec0102001", "vendor": "yealink", "model": "T54W", "extension": "2001",

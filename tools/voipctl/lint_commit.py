@@ -31,7 +31,17 @@ AREAS = frozenset(
     {
         *("audit", "backup", "baseline", "bench", "ci", "cti", "dates", "deploy", "derive", "directory"),
         *("docs", "drill", "example", "filters", "foundation", "gateways", "generate", "health", "hrsync"),
-        *("inventory", "kamailio", "lab", "library", "lint", "makefile", "model", "module_utils"),
+        *(
+            "inventory",
+            "kamailio",
+            "lab",
+            "library",
+            "lint",
+            "makefile",
+            "model",
+            "module_utils",
+            "collection",
+        ),
         *("modules", "molecule", "netdev", "os_baseline", "phones", "preflight", "provisioning", "readme"),
         *("refactor", "release", "requirements", "restore", "review", "roles", "security", "style"),
         *("switches", "tests", "tools", "trunks", "users", "users_cli", "voipctl"),
@@ -69,10 +79,14 @@ def known_areas(root: Path | None) -> set[str]:
     areas = set(AREAS)
     if root is None:
         return areas
-    areas |= {p.name for p in (root / "roles").glob("*") if p.is_dir()}
+    areas |= {
+        p.name for p in (root / "collections/ansible_collections/voip/estate/roles").glob("*") if p.is_dir()
+    }
     areas |= {p.stem for p in (root / "playbooks").glob("*.yml")}
-    for sub in ("library", "module_utils", "filter_plugins"):
-        areas |= {p.stem for p in (root / sub).glob("*.py") if not p.name.startswith("_")}
+    # The collection's plugins (modules, module_utils, filter, action, vars, doc_fragments).
+    for path in (root / "collections/ansible_collections/voip/estate/plugins").glob("*/*.py"):
+        if not path.name.startswith("_"):
+            areas.add(path.stem)
     # Every package and module of the tools (voipctl, voiplab, core, model, checks, derive, ...).
     for path in (root / "tools").rglob("*.py"):
         if path.name == "__init__.py":

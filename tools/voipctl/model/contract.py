@@ -109,8 +109,12 @@ _SITE_TRUNKS = "tools/voipctl/derive/kamailio/routes.py::site_trunks"
 _TRUNKS = "tools/voipctl/derive/kamailio/trunks.py::trunk_data"
 _PEERS = "tools/voipctl/derive/kamailio/trusted.py::peer_ranges"
 _CTI = "tools/voipctl/derive/kamailio/cti.py::cti_data"
-_KAMAILIO_CFG = "roles/kamailio/templates/etc/kamailio/kamailio.cfg.j2"
-_KAMAILIO_FILTER = "filter_plugins/voip_kamailio.py::voip_kamailio_data"
+_KAMAILIO_CFG = (
+    "collections/ansible_collections/voip/estate/roles/kamailio/templates/etc/kamailio/kamailio.cfg.j2"
+)
+_KAMAILIO_FILTER = (
+    "collections/ansible_collections/voip/estate/plugins/filter/voip_kamailio.py::voip_kamailio_data"
+)
 _HOSTS = "tools/voipctl/adapters/hosts.py::call_servers"
 _GATEWAYS = "tools/voipctl/adapters/hosts.py::gateways"
 _PHONES = "tools/voipctl/derive/phones.py::phone_data"
@@ -119,10 +123,12 @@ _FIRMWARE = "tools/voipctl/derive/phones.py::firmware"
 _GATEWAY_CONFIG = "tools/voipctl/derive/netdev.py::gateway_config"
 _SWITCH_CONFIG = "tools/voipctl/derive/netdev.py::switch_config"
 _USERS_OF_SITE = "tools/voipctl/core/activity.py::users_of_site"
-_BASELINE = "roles/os_baseline/defaults/main.yml"
-_APT_SOURCES = "roles/os_baseline/templates/etc/apt/voip-estate.sources.j2"
-_BACKUP = "roles/host_backup/defaults/main.yml"
-_BACKUP_TASKS = "roles/host_backup/tasks/main.yml"
+_BASELINE = "collections/ansible_collections/voip/estate/roles/os_baseline/defaults/main.yml"
+_APT_SOURCES = (
+    "collections/ansible_collections/voip/estate/roles/os_baseline/templates/etc/apt/voip-estate.sources.j2"
+)
+_BACKUP = "collections/ansible_collections/voip/estate/roles/host_backup/defaults/main.yml"
+_BACKUP_TASKS = "collections/ansible_collections/voip/estate/roles/host_backup/tasks/main.yml"
 _HEALTH = "tools/voipctl/health.py::evaluate"
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
@@ -132,7 +138,10 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_sites.*.emergency": (_CALL_SERVER,),
     "voip_sites.*.ntp_servers": (_BASELINE, _PHONES, _GATEWAY_CONFIG, _SWITCH_CONFIG),
     "voip_sites.*.voice_vlan": (_PHONES, _SWITCH_CONFIG),
-    "voip_sites.*.voice_subnets": (_CALL_SERVER, "roles/provisioning_server/defaults/main.yml"),
+    "voip_sites.*.voice_subnets": (
+        _CALL_SERVER,
+        "collections/ansible_collections/voip/estate/roles/provisioning_server/defaults/main.yml",
+    ),
     "voip_sites.*.trunks": (_SITE_TRUNKS,),
     "voip_sites.*.main_number": (_CALL_SERVER, _PREFERENCES),
     "voip_sites.*.country_code": (_CALL_SERVER,),
@@ -189,7 +198,10 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_trunks[].classes_of_service": (_ROUTES,),
     "voip_trunks[].channels": (_TRUNKS, _KAMAILIO_CFG),
     # The trunk's account (uacreg): answers a carrier's challenge, registers.
-    "voip_trunks[].credentials_ref": (_TRUNKS, "roles/kamailio/vars/main.yml"),
+    "voip_trunks[].credentials_ref": (
+        _TRUNKS,
+        "collections/ansible_collections/voip/estate/roles/kamailio/vars/main.yml",
+    ),
     "voip_trunks[].username": (_TRUNKS,),
     "voip_trunks[].realm": (_TRUNKS,),
     "voip_trunks[].register": (_TRUNKS,),
@@ -200,24 +212,38 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_cti_accounts[].rights": (_CTI,),
     "voip_cti_accounts[].call_servers": (_CTI,),
     "voip_cti_accounts[].sites": (_CTI,),
-    "voip_cti_accounts[].credentials_ref": (_CTI, "roles/kamailio/vars/main.yml"),
+    "voip_cti_accounts[].credentials_ref": (
+        _CTI,
+        "collections/ansible_collections/voip/estate/roles/kamailio/vars/main.yml",
+    ),
     "voip_backup_policy.server": (_BACKUP,),
-    "voip_backup_policy.retention.daily": (_BACKUP_TASKS, "library/backup_prune.py"),
-    "voip_backup_policy.retention.weekly": (_BACKUP_TASKS, "library/backup_prune.py"),
-    "voip_backup_policy.retention.monthly": (_BACKUP_TASKS, "library/backup_prune.py"),
+    "voip_backup_policy.retention.daily": (
+        _BACKUP_TASKS,
+        "collections/ansible_collections/voip/estate/plugins/modules/backup_prune.py",
+    ),
+    "voip_backup_policy.retention.weekly": (
+        _BACKUP_TASKS,
+        "collections/ansible_collections/voip/estate/plugins/modules/backup_prune.py",
+    ),
+    "voip_backup_policy.retention.monthly": (
+        _BACKUP_TASKS,
+        "collections/ansible_collections/voip/estate/plugins/modules/backup_prune.py",
+    ),
     "voip_backup_policy.store": (_BACKUP,),
     "voip_backup_policy.paths": (_BACKUP,),
     "voip_backup_policy.databases": (_BACKUP,),
     "voip_backup_policy.services": (_BACKUP,),
     # The controller's nightly timer (playbooks/backup_schedule.yml).
-    "voip_backup_policy.time": ("roles/backup_schedule/defaults/main.yml",),
+    "voip_backup_policy.time": (
+        "collections/ansible_collections/voip/estate/roles/backup_schedule/defaults/main.yml",
+    ),
     # site.yml and users.yml import it: a point before they change hosts.
     "voip_backup_policy.before_change": ("playbooks/backup_before_change.yml",),
     "voip_release.components": (
-        "roles/kamailio/defaults/main.yml",
-        "roles/rtpengine/defaults/main.yml",
-        "roles/provisioning_server/defaults/main.yml",
-        "filter_plugins/voip_release.py::voip_release_components",
+        "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml",
+        "collections/ansible_collections/voip/estate/roles/rtpengine/defaults/main.yml",
+        "collections/ansible_collections/voip/estate/roles/provisioning_server/defaults/main.yml",
+        "collections/ansible_collections/voip/estate/plugins/filter/voip_release.py::voip_release_components",
         _FIRMWARE,
     ),
     "voip_release.firmware_sites": (_FIRMWARE,),
@@ -237,14 +263,31 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     # How long ``voipctl user purge`` keeps a leaver (and their numbers).
     "voip_directory_policy.leaver_grace_days": ("tools/voipctl/directory_store.py::Directory.grace_days",),
     # How long a retired MAC keeps its unassigned profile and login (module phone_files).
-    "voip_directory_policy.retired_device_grace_days": ("roles/provisioning_server/defaults/main.yml",),
+    "voip_directory_policy.retired_device_grace_days": (
+        "collections/ansible_collections/voip/estate/roles/provisioning_server/defaults/main.yml",
+    ),
     "voip_site": (_KAMAILIO_FILTER, _HOSTS, _BASELINE),
-    "ansible_host": (_KAMAILIO_FILTER, _HOSTS, "roles/kamailio/defaults/main.yml"),
+    "ansible_host": (
+        _KAMAILIO_FILTER,
+        _HOSTS,
+        "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml",
+    ),
     "voip_call_server.sip_domain": (_CALL_SERVER, _HOSTS),
-    "voip_call_server.sip_port": ("roles/kamailio/defaults/main.yml", _HOSTS, _BASELINE),
-    "voip_call_server.rtp_ports": ("roles/rtpengine/defaults/main.yml", _BASELINE),
-    "voip_call_server.test_call.caller": ("roles/release_host/tasks/check_call_server.yml",),
-    "voip_call_server.test_call.callee": ("roles/release_host/tasks/check_call_server.yml",),
+    "voip_call_server.sip_port": (
+        "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml",
+        _HOSTS,
+        _BASELINE,
+    ),
+    "voip_call_server.rtp_ports": (
+        "collections/ansible_collections/voip/estate/roles/rtpengine/defaults/main.yml",
+        _BASELINE,
+    ),
+    "voip_call_server.test_call.caller": (
+        "collections/ansible_collections/voip/estate/roles/release_host/tasks/check_call_server.yml",
+    ),
+    "voip_call_server.test_call.callee": (
+        "collections/ansible_collections/voip/estate/roles/release_host/tasks/check_call_server.yml",
+    ),
     "voip_gateway.pri_spans[].port": (_GATEWAY_CONFIG,),
     "voip_gateway.pri_spans[].switchtype": (_GATEWAY_CONFIG,),
     "voip_gateway.pri_spans[].clock_source": (_GATEWAY_CONFIG,),

@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parents[3]
 # templates, and the playbooks (a role default such as
 # ``os_baseline_admins: "{{ voip_admins }}"`` reads ``voip_admins``).
 READERS = (
-    "roles/*/meta/argument_specs.yml",
-    "roles/*/defaults/*.yml",
-    "roles/*/vars/*.yml",
-    "roles/*/tasks/*.yml",
-    "roles/*/handlers/*.yml",
-    "roles/*/templates/*",
+    "collections/ansible_collections/voip/estate/roles/*/meta/argument_specs.yml",
+    "collections/ansible_collections/voip/estate/roles/*/defaults/*.yml",
+    "collections/ansible_collections/voip/estate/roles/*/vars/*.yml",
+    "collections/ansible_collections/voip/estate/roles/*/tasks/*.yml",
+    "collections/ansible_collections/voip/estate/roles/*/handlers/*.yml",
+    "collections/ansible_collections/voip/estate/roles/*/templates/*",
     "playbooks/*.yml",
 )
 # Read by `voipctl lab` (tools/voiplab/lab.py), not by a play.
@@ -105,7 +105,7 @@ def derived_defaults(root: Path = ROOT) -> dict[str, str]:
     """
     model = (set(ESTATE_VARS) | set(HOST_VARS)) - {"ansible_host", "voip_site"}
     found: dict[str, str] = {}
-    for path in sorted(root.glob("roles/*/defaults/*.yml")):
+    for path in sorted(root.glob("collections/ansible_collections/voip/estate/roles/*/defaults/*.yml")):
         data = yaml.safe_load(path.read_text()) or {}
         for name, value in data.items() if isinstance(data, dict) else ():
             if isinstance(value, str) and "{{" in value:

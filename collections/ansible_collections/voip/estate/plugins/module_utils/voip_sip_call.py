@@ -1,0 +1,575 @@
+"""A real SIP test call from the controller: two minimal user agents over UDP (RFC 3261, 2617).
+
+``place_call`` makes one call through a call server and hangs up again:
+
+1. the callee registers (REGISTER, digest authentication as challenged,
+   short Expires) from its own UDP socket;
+2. the caller sends an INVITE with a small SDP offer (PCMA, PCMU) to
+   ``sip:CALLEE@DOMAIN`` through the server, answering its 401/407 with the
+   caller's credentials and skipping 100/180/183;
+3. the callee, on a thread, receives the INVITE the server relays, answers
+   180 then 200 with an SDP answer (Record-Route copied, a To tag and a
+   Contact), retransmitting the 200 until the ACK comes; the caller ACKs the
+   200 and sends BYE along the route set (Record-Route reversed, to the
+   callee's Contact), the callee answers the BYE 200;
+4. the callee unregisters (Expires: 0), also when the call failed.
+
+It returns what happened: the INVITE's final status, the setup time (first
+INVITE to 200), whether ACK and BYE completed, and a message naming what
+failed, for example ``INVITE to 2002@ams.voip.test via 10.231.0.11:5060/udp:
+480 Temporarily Unavailable``. Passwords go into digest responses only,
+never into a message or a result.
+
+This module holds the user agents: their UDP sockets, the client
+transactions (timers A and E), the registration, the caller, its dialog and
+the callee's thread. The messages they exchange (requests, responses, digest
+authentication, route sets, SDP) are built and read by ``voip_sip_message``;
+parsing, the retransmission timers, name resolution and the errors are those
+of ``voip_sip`` (OPTIONS).
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+
+from ansible_collections.voip.estate.plugins.module_utils import voip_sip as sip
+from ansible_collections.voip.estate.plugins.module_utils import voip_sip_message as msg
+
+# The callee's binding lives this long if its unregistration gets lost.
+REGISTER_EXPIRES = 60
+
+
+def invite_intervals(timeout: float):
+    """Timer A: the waits between INVITE transmissions (T1 doubling, no cap) within ``timeout``."""
+    waits, elapsed, interval = [], 0.0, sip.T1
+    while elapsed + interval < timeout:
+        waits.append(interval)
+        elapsed += interval
+        interval *= 2
+    return waits
+
+
+# --- the network ----------------------------------------------------------------------------------
+
+
+def local_address(family: int, sockaddr: tuple) -> str:
+    """The source address the kernel picks to reach ``sockaddr``."""
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(sockaddr)
+        except OSError as exc:
+            raise sip.SipTransportError(f"no route to {sockaddr[0]}: {exc.strerror or exc}") from exc
+        return probe.getsockname()[0]
+
+
+class Agent:
+    """A user agent's UDP socket on the controller: sends anywhere, receives SIP messages."""
+
+    def __init__(self, family: int, address: str, where: str):
+        self.where = where  # the call server, for messages
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((address, 0))
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.family = family
+
+    @property
+    def local(self) -> str:
+        return f"{sip.host_part(self.host)}:{self.port}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, data: bytes, target: tuple) -> None:
+        try:
+            self.sock.sendto(data, target)
+        except OSError as exc:
+            raise sip.SipTransportError(
+                f"cannot send to {target[0]}:{target[1]}: {exc.strerror or exc}"
+            ) from exc
+
+    def receive(self, until: float) -> tuple[bytes, tuple] | None:
+        """One datagram before the monotonic time ``until``, or None."""
+        self.sock.settimeout(max(until - time.monotonic(), 0.001))
+        try:
+            return self.sock.recvfrom(sip.MAX_DATAGRAM)
+        except TimeoutError:
+            return None
+        except ConnectionRefusedError:
+            # An ICMP port unreachable for an earlier datagram (a Linux UDP socket reports it once).
+            return None
+        except OSError as exc:
+            raise sip.SipTransportError(f"cannot receive from {self.where}: {exc.strerror or exc}") from exc
+
+    def via(self, branch: str) -> str:
+        return f"SIP/2.0/UDP {self.local};branch={branch};rport"
+
+    def response(self, data: bytes, ids: dict, cseq: int, method: str) -> dict | None:
+        """``data`` parsed if it answers our request (ids, cseq, method); None for anything else."""
+        response = sip.answer_to(data, self.where, ids, cseq, method)
+        if response is not None:
+            _, _, response["body"] = sip.parse_message(data)
+        return response
+
+
+def non_invite(agent: Agent, request: bytes, target: tuple, ids: dict, cseq: int, method: str,
+               timeout: float) -> dict:  # fmt: skip
+    """A non-INVITE client transaction (RFC 3261 17.1.2): timer E retransmissions, the final response.
+
+    Raises SipTimeout (naming the server) without one within ``timeout``.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    waits = iter(sip.retransmit_intervals(timeout))
+    next_send = start
+    provisional = False
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise sip.SipTimeout(f"no answer from {agent.where} within {float(timeout)} s")
+        if next_send is not None and now >= next_send:
+            agent.send(request, target)
+            wait = next(waits, None)
+            next_send = None if wait is None else next_send + wait
+        got = agent.receive(min(deadline, next_send) if next_send is not None else deadline)
+        if got is None:
+            continue
+        response = agent.response(got[0], ids, cseq, method)
+        if response is None:
+            continue
+        if response["status"] < 200:
+            if not provisional:
+                provisional = True
+                waits = iter(sip.retransmit_intervals(deadline - time.monotonic(), provisional=True))
+                wait = next(waits, None)
+                next_send = None if wait is None else time.monotonic() + wait
+            continue
+        response["elapsed"] = time.monotonic() - start
+        return response
+
+
+class Registration:
+    """The callee's binding at the call server: ``register()`` then ``unregister()`` from its Agent."""
+
+    def __init__(self, agent: Agent, server: tuple, domain: str, user: str, password: str, timeout: float):
+        self.agent, self.server, self.domain, self.user = agent, server, domain, user
+        self._password = password
+        self.timeout = timeout
+        self.ids = sip.new_ids()
+        self.call_id = f"{self.ids['call_id']}@{sip.host_part(agent.host)}"
+        self.cseq = 0
+
+    def register(self, expires: int = REGISTER_EXPIRES) -> dict:
+        """REGISTER (answering one challenge); the 200 response. Raises SipError naming the user."""
+        what = "REGISTER" if expires else "REGISTER (Expires: 0)"
+        challenge, header = None, None
+        for _ in range(3):
+            self.cseq += 1
+            self.ids["branch"] = sip.new_ids()["branch"]
+            uri = f"sip:{sip.host_part(self.domain)}"
+            headers = [
+                ("Via", self.agent.via(self.ids["branch"])),
+                ("Max-Forwards", "70"),
+                ("From", f"<sip:{self.user}@{sip.host_part(self.domain)}>;tag={self.ids['tag']}"),
+                ("To", f"<sip:{self.user}@{sip.host_part(self.domain)}>"),
+                ("Call-ID", self.call_id),
+                ("CSeq", f"{self.cseq} REGISTER"),
+                ("Contact", f"<sip:{self.user}@{self.agent.local}>"),
+                ("Expires", str(expires)),
+            ]
+            if challenge is not None:
+                headers.append(
+                    (header, msg.digest_authorization(challenge, "REGISTER", uri, self.user, self._password))
+                )
+            request = msg.build_request("REGISTER", uri, headers)
+            try:
+                response = non_invite(self.agent, request, self.server, self.ids, self.cseq, "REGISTER",
+                                      self.timeout)  # fmt: skip
+            except sip.SipError as exc:
+                raise type(exc)(f"{what} of {self.user}: {exc}") from exc
+            status = response["status"]
+            if status in msg.AUTH_STATUSES and (challenge is None or msg.stale_challenge(response)):
+                challenge, header = msg.auth_challenge(response, f"{what} of {self.user}")
+                continue
+            if 200 <= status < 300:
+                return response
+            raise msg.SipAuthError(f"{what} of {self.user}: {status} {response['reason']}".rstrip())
+        raise msg.SipAuthError(f"{what} of {self.user}: challenged again after answering the challenge")
+
+    def unregister(self) -> dict:
+        return self.register(expires=0)
+
+
+class Callee(threading.Thread):
+    """The called UA on its own thread: answers the INVITE with ``call_id`` 180 then 200, and the BYE.
+
+    Records when the INVITE, the ACK and the BYE came (monotonic times).
+    Other INVITEs (another test's call to the same extension) get 486, OPTIONS 200, other
+    requests outside the call 481.
+    """
+
+    def __init__(self, agent: Agent, user: str, call_id: str, timeout: float):
+        super().__init__(daemon=True, name=f"sip-callee-{user}")
+        self.agent, self.user, self.call_id, self.timeout = agent, user, call_id, timeout
+        self.tag = secrets.token_hex(6)
+        self.stop = threading.Event()
+        self.invited = threading.Event()
+        self.acked = threading.Event()
+        self.byed = threading.Event()
+        self.error: Exception | None = None
+        self.rtp = socket.socket(agent.family, socket.SOCK_DGRAM)
+        self.rtp.bind((agent.host, 0))
+        self._ok: bytes | None = None
+        self._ok_to: tuple | None = None
+
+    def run(self) -> None:
+        try:
+            self._serve()
+        except Exception as exc:  # reported to the caller's side
+            self.error = exc
+        finally:
+            self.rtp.close()
+
+    def _serve(self) -> None:
+        waits = None
+        next_send = None
+        while not self.stop.is_set():
+            until = time.monotonic() + 0.05
+            if next_send is not None:
+                until = min(until, next_send)
+            got = self.agent.receive(until)
+            now = time.monotonic()
+            if next_send is not None and now >= next_send and not self.acked.is_set():
+                # 200 retransmissions until the ACK (RFC 3261 13.3.1.4).
+                self.agent.send(self._ok, self._ok_to)
+                wait = next(waits, None)
+                next_send = None if wait is None else now + wait
+            if got is None:
+                continue
+            data, source = got
+            if not sip.is_request(data):
+                continue
+            try:
+                first, headers, body = sip.parse_message(data)
+                method = first.split(" ", 1)[0].upper()
+                ours = headers["call-id"][0] == self.call_id
+            except (ValueError, KeyError, IndexError):
+                continue
+            reply_to = msg.response_target(headers, source)
+            if method == "ACK":
+                if ours:
+                    self.acked.set()
+                    next_send = None
+                continue
+            if method == "OPTIONS":
+                self.agent.send(msg.build_response(data, 200, "OK", self.tag), reply_to)
+            elif method == "INVITE" and ours:
+                if self._ok is None:
+                    self.invited.set()
+                    self.agent.send(
+                        msg.build_response(data, 180, "Ringing", self.tag, self._contact()), reply_to
+                    )
+                    self._ok = self._answer(data, body)
+                    self._ok_to = reply_to
+                    waits = iter(sip.retransmit_intervals(64 * sip.T1))
+                    next_send = time.monotonic() + next(waits, sip.T2)
+                self.agent.send(self._ok, reply_to)  # the answer, again for a retransmitted INVITE
+            elif method == "INVITE":
+                self.agent.send(msg.build_response(data, 486, "Busy Here", secrets.token_hex(6)), reply_to)
+            elif method == "BYE" and ours:
+                self.agent.send(msg.build_response(data, 200, "OK", self.tag), reply_to)
+                self.byed.set()
+                self.acked.set()  # a BYE implies the ACK arrived (or no longer matters)
+                next_send = None
+            elif method != "CANCEL" or not ours:
+                self.agent.send(msg.build_response(data, 481, "Call/Transaction Does Not Exist", self.tag),
+                                reply_to)  # fmt: skip
+
+    def _contact(self) -> list[tuple[str, str]]:
+        return [("Contact", f"<sip:{self.user}@{self.agent.local}>")]
+
+    def _answer(self, request: bytes, offer: bytes) -> bytes:
+        _, _, payloads = msg.sdp_media(offer)
+        codec = msg.choose_codec(payloads)
+        if codec is None:
+            return msg.build_response(request, 488, "Not Acceptable Here", self.tag)
+        answer = msg.sdp(self.agent.host, self.rtp.getsockname()[1], [codec])
+        extra = [*self._contact(), ("Content-Type", "application/sdp")]
+        return msg.build_response(request, 200, "OK", self.tag, extra, answer)
+
+
+class Caller:
+    """The calling UA: INVITE (with authentication), ACK, BYE, CANCEL, from its own Agent."""
+
+    def __init__(self, agent: Agent, server: tuple, domain: str, user: str, password: str, callee: str,
+                 timeout: float):  # fmt: skip
+        self.agent, self.server, self.domain, self.user = agent, server, domain, user
+        self._password = password
+        self.timeout = timeout
+        self.uri = f"sip:{callee}@{sip.host_part(domain)}"
+        self.ids = sip.new_ids()
+        self.call_id = f"{self.ids['call_id']}@{sip.host_part(agent.host)}"
+        self.cseq = 0
+        self.from_ = f"<sip:{user}@{sip.host_part(domain)}>;tag={self.ids['tag']}"
+        self.to = f"<{self.uri}>"
+        self.rtp = socket.socket(agent.family, socket.SOCK_DGRAM)
+        self.rtp.bind((agent.host, 0))
+        self.offer = msg.sdp(agent.host, self.rtp.getsockname()[1], list(msg.CODECS))
+        self.what = f"INVITE to {callee}@{domain} via {agent.where}"
+        self.auth: tuple[str, str] | None = None
+        self.invite: bytes | None = None
+        self.provisional: list[int] = []
+
+    def close(self) -> None:
+        self.rtp.close()
+
+    def _headers(self, method: str, cseq: int, to: str | None = None) -> list[tuple[str, str]]:
+        return [
+            ("Via", self.agent.via(self.ids["branch"])),
+            ("Max-Forwards", "70"),
+            ("From", self.from_),
+            ("To", to or self.to),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{cseq} {method}"),
+        ]
+
+    def invite_once(self, challenge: tuple[dict, str] | None, invited) -> dict:
+        """One INVITE transaction: its final response (ACKed when not 2xx).
+
+        Provisional codes add to ``self.provisional``. Raises SipTimeout when no final
+        response comes within the timeout (after a CANCEL when the server had answered
+        provisionally); ``invited()`` says whether the callee got the INVITE.
+        """
+        self.cseq += 1
+        self.ids["branch"] = sip.new_ids()["branch"]
+        headers = [
+            *self._headers("INVITE", self.cseq),
+            ("Contact", f"<sip:{self.user}@{self.agent.local}>"),
+            ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
+            ("Content-Type", "application/sdp"),
+        ]
+        if challenge is not None:
+            params, name = challenge
+            headers.append(
+                (name, msg.digest_authorization(params, "INVITE", self.uri, self.user, self._password))
+            )
+        self.invite = msg.build_request("INVITE", self.uri, headers, self.offer)
+        start = time.monotonic()
+        deadline = start + self.timeout
+        waits = iter(invite_intervals(self.timeout))
+        next_send = start
+        provisional: list[int] = []
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                if provisional:
+                    self._cancel()
+                if provisional and not invited():
+                    raise sip.SipTimeout(
+                        f"the callee never received the INVITE within {float(self.timeout)} s"
+                    )
+                raise sip.SipTimeout(f"{self.what}: {_no_final(self.timeout, provisional)}")
+            if next_send is not None and now >= next_send:
+                self.agent.send(self.invite, self.server)
+                wait = next(waits, None)
+                next_send = None if wait is None else next_send + wait
+            got = self.agent.receive(min(deadline, next_send) if next_send is not None else deadline)
+            if got is None:
+                continue
+            response = self.agent.response(got[0], self.ids, self.cseq, "INVITE")
+            if response is None:
+                continue
+            if response["status"] < 200:
+                provisional.append(response["status"])
+                self.provisional.append(response["status"])
+                next_send = None  # Proceeding: no more retransmissions (17.1.1.2)
+                continue
+            if response["status"] >= 300:
+                self._ack_failure(response)
+            return response
+
+    def _ack_failure(self, response: dict) -> None:
+        """The hop-by-hop ACK of a non-2xx final answer: same branch, the response's To (17.1.1.3)."""
+        to = response["headers"].get("to", [self.to])[0]
+        self.agent.send(msg.build_request("ACK", self.uri, self._headers("ACK", self.cseq, to)), self.server)
+
+    def _cancel(self) -> None:
+        """CANCEL the pending INVITE (best effort, within one more timeout) and ACK its 487."""
+        cancel = msg.build_request("CANCEL", self.uri, self._headers("CANCEL", self.cseq))
+        deadline = time.monotonic() + self.timeout
+        try:
+            non_invite(self.agent, cancel, self.server, self.ids, self.cseq, "CANCEL", self.timeout)
+            while time.monotonic() < deadline:
+                got = self.agent.receive(deadline)
+                if got is None:
+                    break
+                response = self.agent.response(got[0], self.ids, self.cseq, "INVITE")
+                if response is not None and response["status"] >= 300:
+                    self._ack_failure(response)
+                    break
+        except sip.SipError:
+            pass
+
+    def in_dialog(self, ok: dict) -> Dialog:
+        remote = ok["headers"].get("to", [""])[0]
+        contacts = msg.split_header_values(ok["headers"].get("contact", []))
+        if not contacts:
+            raise sip.SipMalformed(f"{self.what}: 200 OK without a Contact")
+        request_uri, routes, hop = msg.dialog_route(ok["headers"].get("record-route", []), contacts[0])
+        try:
+            host, port = msg.uri_target(hop)
+        except ValueError as exc:
+            raise sip.SipMalformed(f"{self.what}: {exc}") from exc
+        _, sockaddr = sip.resolve(host, port, "udp")
+        return Dialog(self, remote, request_uri, routes, sockaddr)
+
+
+class Dialog:
+    """The caller's side of the established call: ACK the 200, then BYE."""
+
+    def __init__(self, caller: Caller, remote: str, request_uri: str, routes: list[str], next_hop: tuple):
+        self.caller, self.remote, self.request_uri = caller, remote, request_uri
+        self.routes, self.next_hop = routes, next_hop
+        self.invite_cseq = caller.cseq
+
+    def _request(self, method: str, cseq: int, branch: str) -> bytes:
+        c = self.caller
+        headers = [
+            ("Via", c.agent.via(branch)),
+            *[("Route", route) for route in self.routes],
+            ("Max-Forwards", "70"),
+            ("From", c.from_),
+            ("To", self.remote),
+            ("Call-ID", c.call_id),
+            ("CSeq", f"{cseq} {method}"),
+        ]
+        return msg.build_request(method, self.request_uri, headers)
+
+    def ack(self) -> bytes:
+        ack = self._request("ACK", self.invite_cseq, sip.new_ids()["branch"])
+        self.caller.agent.send(ack, self.next_hop)
+        return ack
+
+    def bye(self) -> dict:
+        c = self.caller
+        c.cseq += 1
+        ids = {**c.ids, "branch": sip.new_ids()["branch"]}
+        bye = self._request("BYE", c.cseq, ids["branch"])
+        return non_invite(c.agent, bye, self.next_hop, ids, c.cseq, "BYE", c.timeout)
+
+
+def _no_final(timeout: float, provisional: list[int]) -> str:
+    if provisional:
+        return f"no final answer within {float(timeout)} s (only {', '.join(map(str, provisional))})"
+    return f"no answer within {float(timeout)} s"
+
+
+def place_call(server: str, port: int, domain: str, caller: dict, callee: dict, timeout: float = 5.0) -> dict:
+    """One test call from ``caller`` to ``callee`` through the call server ``server:port`` (UDP).
+
+    ``caller`` and ``callee`` are dicts with ``user`` (the extension) and
+    ``password``. Returns ok, status and reason (of the INVITE's final
+    response), setup_ms, provisional, ack, bye, registered, unregistered,
+    codec, media and msg; ``ok`` is True only when the call was answered
+    with a 2xx, ACKed and hung up. Raises nothing for what the server or
+    the callee do: that is in ``msg``.
+    """
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, not {timeout}")
+    result = {
+        "ok": False, "status": None, "reason": None, "setup_ms": None, "provisional": [],
+        "ack": False, "bye": False, "registered": False, "unregistered": False,
+        "codec": None, "media": None, "msg": "",
+    }  # fmt: skip
+    try:
+        family, sockaddr = sip.resolve(server, port, "udp")
+        where = sip.endpoint(server, port, "udp", sockaddr[0])
+        address = local_address(family, sockaddr)
+    except sip.SipError as exc:
+        result["msg"] = str(exc)
+        return result
+    callee_agent = Agent(family, address, where)
+    caller_agent = Agent(family, address, where)
+    registration = Registration(callee_agent, sockaddr, domain, callee["user"], callee["password"], timeout)
+    dialer = Caller(
+        caller_agent, sockaddr, domain, caller["user"], caller["password"], callee["user"], timeout
+    )
+    thread = None
+    try:
+        registration.register()
+        result["registered"] = True
+        thread = Callee(callee_agent, callee["user"], dialer.call_id, timeout)
+        thread.start()
+        _call(dialer, thread, result)
+    except sip.SipError as exc:
+        result["msg"] = str(exc)
+    finally:
+        result["provisional"] = dialer.provisional
+        if thread is not None:
+            thread.stop.set()
+            thread.join(2)
+        if result["registered"]:
+            try:
+                registration.unregister()
+                result["unregistered"] = True
+            except sip.SipError as exc:
+                result["msg"] = "; ".join(
+                    filter(None, [result["msg"], f"{exc} (the binding expires by itself)"])
+                )
+        dialer.close()
+        callee_agent.close()
+        caller_agent.close()
+    return result
+
+
+def _call(dialer: Caller, callee: Callee, result: dict) -> None:
+    """INVITE (answering one challenge), ACK and BYE; fills ``result``; raises SipError with the message."""
+    start = time.monotonic()
+    challenge = None
+    for _ in range(3):
+        response = dialer.invite_once(challenge, callee.invited.is_set)
+        if response["status"] in msg.AUTH_STATUSES and (challenge is None or msg.stale_challenge(response)):
+            challenge = msg.auth_challenge(response, dialer.what)
+            continue
+        break
+    else:
+        raise msg.SipAuthError(f"{dialer.what}: challenged again after answering the challenge")
+    status, reason = response["status"], response["reason"]
+    result["status"], result["reason"] = status, reason
+    if callee.error is not None:
+        raise sip.SipError(f"the callee failed: {callee.error}")
+    if status >= 300:
+        if status in msg.AUTH_STATUSES:
+            raise msg.SipAuthError(f"{dialer.what}: {status} {reason} (challenged again)")
+        raise sip.SipError(f"{dialer.what}: {status} {reason}".rstrip())
+    result["setup_ms"] = round((time.monotonic() - start) * 1000, 1)
+    address, port, payloads = msg.sdp_media(response.get("body", b""))
+    result["codec"] = msg.CODECS.get(payloads[0]) if payloads else None
+    result["media"] = f"{sip.host_part(address)}:{port}" if address and port else None
+    dialog = dialer.in_dialog(response)
+    dialog.ack()
+    _wait_ack(dialer, dialog, callee)
+    result["ack"] = callee.acked.is_set()
+    if not result["ack"]:
+        raise sip.SipTimeout(f"the callee never received the ACK within {float(dialer.timeout)} s")
+    bye = dialog.bye()
+    if not 200 <= bye["status"] < 300:
+        raise sip.SipError(f"BYE to {callee.user}@{dialer.domain}: {bye['status']} {bye['reason']}".rstrip())
+    result["bye"] = True
+    result["ok"] = True
+    answer = f"{status} {reason}".strip()
+    result["msg"] = f"{dialer.what}: {answer} in {result['setup_ms']} ms, ACK and BYE completed"
+
+
+def _wait_ack(dialer: Caller, dialog: Dialog, callee: Callee) -> None:
+    """Wait until the callee has the ACK, ACKing every retransmitted 200 meanwhile."""
+    deadline = time.monotonic() + dialer.timeout
+    while not callee.acked.is_set() and time.monotonic() < deadline:
+        got = dialer.agent.receive(min(deadline, time.monotonic() + 0.05))
+        if got is None:
+            continue
+        response = dialer.agent.response(got[0], dialer.ids, dialog.invite_cseq, "INVITE")
+        if response is not None and 200 <= response["status"] < 300:
+            dialog.ack()

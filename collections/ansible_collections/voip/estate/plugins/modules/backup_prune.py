@@ -1,0 +1,92 @@
+#!/usr/bin/python
+"""Remove a host's backup points that the retention policy no longer keeps."""
+
+DOCUMENTATION = r"""
+module: backup_prune
+short_description: Prune a host's backup points by the retention policy
+description:
+  - Runs on the backup server. Keeps the newest point of each of the last O(daily) days that have
+    one, of the last O(weekly) ISO weeks and of the last O(monthly) months (the newest point always),
+    and removes the other points of O(host) under O(store). Directories that are not points are left.
+options:
+  store:
+    description: The backup store.
+    type: path
+    required: true
+  host:
+    description: Whose points.
+    type: str
+    required: true
+  daily:
+    description: Days to keep.
+    type: int
+    required: true
+  weekly:
+    description: Weeks to keep.
+    type: int
+    default: 0
+  monthly:
+    description: Months to keep.
+    type: int
+    default: 0
+extends_documentation_fragment:
+  - voip.estate.voip_attributes.check
+author: voip-estate
+"""
+
+EXAMPLES = r"""
+- name: Prune by the policy
+  backup_prune:
+    store: /srv/backups
+    host: cs1
+    daily: 7
+    weekly: 4
+"""
+
+RETURN = r"""
+kept:
+  description: The points kept, newest first.
+  type: list
+  elements: str
+  returned: always
+removed:
+  description: The points removed (or that would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+"""
+
+import os
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import STAMP, to_keep
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "store": {"type": "path", "required": True},
+            "host": {"type": "str", "required": True},
+            "daily": {"type": "int", "required": True},
+            "weekly": {"type": "int", "default": 0},
+            "monthly": {"type": "int", "default": 0},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    base = os.path.join(p["store"], p["host"])
+    stamps = (
+        sorted((d for d in os.listdir(base) if STAMP.match(d)), reverse=True) if os.path.isdir(base) else []
+    )
+    keep = to_keep(stamps, p["daily"], p["weekly"], p["monthly"]) if stamps else set()
+    removed = [s for s in stamps if s not in keep]
+    if not module.check_mode:
+        for stamp in removed:
+            shutil.rmtree(os.path.join(base, stamp))
+    module.exit_json(changed=bool(removed), kept=[s for s in stamps if s in keep], removed=removed)
+
+
+if __name__ == "__main__":
+    main()
