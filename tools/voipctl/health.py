@@ -10,6 +10,13 @@ warning, critical), host, check, object, measured value, threshold and the
 runbook (``docs/runbooks/<check>.md``). Output as a table, JSON or
 Prometheus text (node_exporter's textfile collector). Exit code: 0 all ok,
 1 a warning, 2 a critical finding.
+
+The Prometheus text has one metric per quantity, in base units (seconds,
+ratio 0..1, bytes; counts named by what they count), declared in
+``voipctl.health_metrics.METRICS`` and documented in docs/runbooks/README.md. A finding carries
+its numbers as ``Sample``s; labels come from bounded sets only (host,
+check, service, mount, ...), never a timestamp, a message or free text,
+so a new backup or a new message changes a value, not the series set.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,7 @@ from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import parse_stamp
 from voipctl.errors import VoipctlError
+from voipctl.health_metrics import Sample, exposition, sample
 
 SEVERITIES = ("ok", "warning", "critical")
 RUNBOOKS = "docs/runbooks"
@@ -52,6 +60,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "backup_age_hours": {"warning": 26, "critical": 50},
 }
 MINIMUM_KINDS = {"memory_available_pct", "registered_ratio", "certificate_days"}
+MIB = 1024 * 1024  # Ansible's *_mb facts are MiB
 
 
 @dataclass(frozen=True)
@@ -63,13 +72,15 @@ class Finding:
     value: str
     threshold: str
     message: str
+    samples: tuple[Sample, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def runbook(self) -> str:
         return f"{RUNBOOKS}/{self.check}.md"
 
     def as_dict(self) -> dict[str, str]:
-        return {**asdict(self), "runbook": self.runbook}
+        fields = {k: v for k, v in asdict(self).items() if k != "samples"}
+        return {**fields, "runbook": self.runbook}
 
 
 class Judge:
@@ -80,9 +91,19 @@ class Judge:
         self.findings: list[Finding] = []
 
     def add(
-        self, severity: str, host: str, check: str, obj: str, value: Any, threshold: Any, message: str
+        self,
+        severity: str,
+        host: str,
+        check: str,
+        obj: str,
+        value: Any,
+        threshold: Any,
+        message: str,
+        samples: Iterable[Sample] = (),
     ) -> None:
-        self.findings.append(Finding(severity, host, check, obj, str(value), str(threshold), message))
+        self.findings.append(
+            Finding(severity, host, check, obj, str(value), str(threshold), message, tuple(samples))
+        )
 
     def level(self, kind: str, value: float) -> tuple[str, str]:
         """Severity of ``value`` against threshold ``kind``, and the threshold as text."""
@@ -97,9 +118,19 @@ class Judge:
         )
         return severity, f"< {limits['warning']:g} (critical >= {limits['critical']:g})"
 
-    def measure(self, host: str, check: str, obj: str, kind: str, value: float, unit: str, what: str) -> None:
+    def measure(
+        self,
+        host: str,
+        check: str,
+        obj: str,
+        kind: str,
+        value: float,
+        unit: str,
+        what: str,
+        samples: Iterable[Sample] = (),
+    ) -> None:
         severity, threshold = self.level(kind, value)
-        self.add(severity, host, check, obj, f"{value:g}{unit}", threshold, what)
+        self.add(severity, host, check, obj, f"{value:g}{unit}", threshold, what, samples)
 
 
 # -- the checks ----------------------------------------------------------------
@@ -113,33 +144,44 @@ def _number(text: str, pattern: str) -> float | None:
 def check_linux(judge: Judge, m: Mapping[str, Any], expected_users: Mapping[str, int]) -> None:
     host = m["host"]
     for service, state in sorted((m.get("services") or {}).items()):
+        active = [sample("voip_service_active", state == "active", host=host, service=service)]
         if state == "active":
-            judge.add("ok", host, "service", service, state, "active", f"{service} runs")
+            judge.add("ok", host, "service", service, state, "active", f"{service} runs", active)
         else:
-            judge.add(
-                "critical", host, "service", service, state, "active", f"{service} is {state}, not running"
-            )
+            judge.add("critical", host, "service", service, state, "active",
+                      f"{service} is {state}, not running", active)  # fmt: skip
     for mount in m.get("mounts") or []:
-        judge.measure(
-            host, "disk", mount["mount"], "disk_used_pct", float(mount["used_pct"]), "%", "disk used"
-        )
+        used = float(mount["used_pct"])
+        judge.measure(host, "disk", mount["mount"], "disk_used_pct", used, "%", "disk used",
+                      [sample("voip_disk_used_ratio", used / 100, host=host, mount=mount["mount"])])  # fmt: skip
     memory = m.get("memory") or {}
     if memory.get("total_mb"):
-        pct = round(100.0 * float(memory.get("available_mb") or 0) / float(memory["total_mb"]), 1)
-        judge.measure(host, "memory", "available", "memory_available_pct", pct, "%", "memory available")
+        total, available = float(memory["total_mb"]), float(memory.get("available_mb") or 0)
+        pct = round(100.0 * available / total, 1)
+        judge.measure(host, "memory", "available", "memory_available_pct", pct, "%", "memory available", [
+            sample("voip_memory_available_ratio", available / total, host=host),
+            sample("voip_memory_available_bytes", available * MIB, host=host),
+            sample("voip_memory_total_bytes", total * MIB, host=host),
+        ])  # fmt: skip
     load1 = _number(m.get("loadavg", ""), r"^\s*([0-9.]+)")
     if load1 is not None:
-        per_cpu = round(load1 / max(int(m.get("cpus") or 1), 1), 2)
-        judge.measure(host, "load", "load1 per cpu", "load_per_cpu", per_cpu, "", "1-minute load per CPU")
+        cpus = max(int(m.get("cpus") or 1), 1)
+        judge.measure(host, "load", "load1 per cpu", "load_per_cpu", round(load1 / cpus, 2), "",
+                      "1-minute load per CPU", [sample("voip_load1_per_cpu", load1 / cpus, host=host)])  # fmt: skip
     _check_time(judge, host, m.get("chrony") or "")
+    # The installed versions go with the host's first version finding.
+    versions = [sample("voip_component_version_info", 1, host=host, component=component, version=version)
+                for component, version in sorted((m.get("installed") or {}).items()) if version]  # fmt: skip
     for drift in m.get("drift") or []:
         judge.add(
             "warning", host, "version", drift["component"], drift.get("installed") or "not installed",
             drift["target"], f"runs {drift['component']} {drift.get('installed')}, the release manifest says {drift['target']}",
+            versions,
         )  # fmt: skip
+        versions = []
     if not m.get("drift") and m.get("installed"):
         judge.add("ok", host, "version", "components", ", ".join(f"{k} {v}" for k, v in m["installed"].items()),
-                  "release manifest", "at the release manifest")  # fmt: skip
+                  "release manifest", "at the release manifest", versions)  # fmt: skip
     if "call_servers" in (m.get("groups") or []):
         _check_call_server(judge, m, expected_users)
     if m.get("certificate"):
@@ -157,9 +199,9 @@ def _check_time(judge: Judge, host: str, chrony: str) -> None:
             "critical", host, "time", "chrony", leap, "Normal", f"the clock is not synchronised ({leap})"
         )
         return
-    offset_ms = round(abs(float(fields[4])) * 1000, 3)
-    judge.measure(host, "time", f"offset to {fields[1] or 'local clock'}", "time_offset_ms", offset_ms, " ms",
-                  "clock offset")  # fmt: skip
+    offset = abs(float(fields[4]))
+    judge.measure(host, "time", f"offset to {fields[1] or 'local clock'}", "time_offset_ms", round(offset * 1000, 3),
+                  " ms", "clock offset", [sample("voip_time_offset_seconds", offset, host=host)])  # fmt: skip
 
 
 def _check_call_server(judge: Judge, m: Mapping[str, Any], expected_users: Mapping[str, int]) -> None:
@@ -169,8 +211,9 @@ def _check_call_server(judge: Judge, m: Mapping[str, Any], expected_users: Mappi
         judge.add("critical", host, "sip-options", "OPTIONS", sip.get("status") or "no answer", "200",
                   sip.get("msg") or "SIP OPTIONS not answered")  # fmt: skip
     else:
-        judge.measure(host, "sip-options", "OPTIONS", "sip_latency_ms", float(sip.get("latency_ms") or 0), " ms",
-                      "SIP OPTIONS answered")  # fmt: skip
+        latency = float(sip.get("latency_ms") or 0)
+        judge.measure(host, "sip-options", "OPTIONS", "sip_latency_ms", latency, " ms", "SIP OPTIONS answered",
+                      [sample("voip_sip_options_latency_seconds", latency / 1000, host=host)])  # fmt: skip
     kam = m.get("kamailio") or {}
     registered = _number(kam.get("registered", ""), r"=\s*([0-9]+)")
     expected = int(expected_users.get(m.get("site") or "", 0))
@@ -188,20 +231,19 @@ def _check_call_server(judge: Judge, m: Mapping[str, Any], expected_users: Mappi
         ratio = round(registered / expected, 2)
         severity, threshold = judge.level("registered_ratio", ratio)
         judge.add(severity, host, "registrations", "users", f"{registered:g} of {expected}", threshold,
-                  f"{ratio:.0%} of the site's active users registered")  # fmt: skip
+                  f"{ratio:.0%} of the site's active users registered", [
+                      sample("voip_sip_registered_users", registered, host=host),
+                      sample("voip_sip_expected_users", expected, host=host),
+                      sample("voip_sip_registered_ratio", registered / expected, host=host),
+                  ])  # fmt: skip
     banned = (kam.get("banned") or "").count("name:")
-    judge.measure(
-        host,
-        "security",
-        "banned sources",
-        "banned_sources",
-        banned,
-        "",
-        "sources banned for floods or auth failures",
-    )
+    judge.measure(host, "security", "banned sources", "banned_sources", banned, "",
+                  "sources banned for floods or auth failures",
+                  [sample("voip_security_banned_sources", banned, host=host)])  # fmt: skip
     failing = (kam.get("authfail") or "").count("name:")
     judge.measure(host, "security", "authentication failures", "auth_failure_sources", failing, "",
-                  "sources with recent authentication failures")  # fmt: skip
+                  "sources with recent authentication failures",
+                  [sample("voip_security_auth_failure_sources", failing, host=host)])  # fmt: skip
 
 
 def _check_certificate(judge: Judge, host: str, text: str, now: datetime | None = None) -> None:
@@ -214,7 +256,8 @@ def _check_certificate(judge: Judge, host: str, text: str, now: datetime | None 
     not_after = datetime.strptime(match.group(1).strip(), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
     days = round(((not_after - (now or datetime.now(UTC))).total_seconds()) / 86400, 1)
     judge.measure(host, "certificate", "provisioning HTTPS", "certificate_days", days, " days",
-                  f"expires {not_after:%Y-%m-%d}")  # fmt: skip
+                  f"expires {not_after:%Y-%m-%d}",
+                  [sample("voip_certificate_expiry_timestamp_seconds", not_after.timestamp(), host=host)])  # fmt: skip
 
 
 def check_gateway(judge: Judge, m: Mapping[str, Any]) -> None:
@@ -229,7 +272,8 @@ def check_gateway(judge: Judge, m: Mapping[str, Any]) -> None:
     for interface, layer1, layer2 in spans:
         up = layer1 == "ACTIVE" and layer2 == "MULTIPLE_FRAME_ESTABLISHED"
         judge.add("ok" if up else "critical", host, "gateway-pri", interface, f"L1 {layer1}, L2 {layer2}",
-                  "L1 ACTIVE, L2 MULTIPLE_FRAME_ESTABLISHED", "PRI up" if up else "PRI down")  # fmt: skip
+                  "L1 ACTIVE, L2 MULTIPLE_FRAME_ESTABLISHED", "PRI up" if up else "PRI down",
+                  [sample("voip_gateway_pri_up", up, host=host, interface=interface)])  # fmt: skip
     if int(m.get("pri_spans") or 0) > len(spans):
         judge.add(
             "critical",
@@ -246,13 +290,15 @@ def check_gateway(judge: Judge, m: Mapping[str, Any]) -> None:
         if len(cols) >= 5 and re.match(r"^\d+/\d+/\d+", cols[0]) and cols[3] in ("up", "down"):
             bad = cols[3] == "down" or cols[4] == "down"
             judge.add("warning" if bad else "ok", host, "gateway-ports", cols[0], f"admin {cols[3]}, oper {cols[4]}",
-                      "admin up", "voice port down" if bad else "voice port in service")  # fmt: skip
+                      "admin up", "voice port down" if bad else "voice port in service",
+                      [sample("voip_gateway_voice_port_up", not bad, host=host, port=cols[0])])  # fmt: skip
     version = _number(m["outputs"].get("show version", ""), r"Version ([0-9]+\.[0-9]+)")
     have = re.search(r"Version ([^ ,\n]+)", m["outputs"].get("show version", ""))
     if m.get("image") and have and version is not None:
         same = have.group(1) == m["image"]
         judge.add("ok" if same else "warning", host, "version", "ios", have.group(1), m["image"],
-                  "at the release manifest" if same else "differs from the release manifest")  # fmt: skip
+                  "at the release manifest" if same else "differs from the release manifest",
+                  [sample("voip_component_version_info", 1, host=host, component="ios", version=have.group(1))])  # fmt: skip
 
 
 def check_backups(judge: Judge, estate: Mapping[str, Any], hosts: Iterable[str], now: datetime) -> None:
@@ -274,44 +320,37 @@ def check_backups(judge: Judge, estate: Mapping[str, Any], hosts: Iterable[str],
             )
             continue
         taken = parse_stamp(stamp)
-        hours = round((now - taken).total_seconds() / 3600, 1)
-        judge.measure(
-            host,
-            "backup-age",
-            f"latest point {stamp}",
-            "backup_age_hours",
-            hours,
-            " h",
-            "age of the latest backup",
-        )
+        age = (now - taken).total_seconds()
+        judge.measure(host, "backup-age", f"latest point {stamp}", "backup_age_hours", round(age / 3600, 1), " h",
+                      "age of the latest backup", [
+                          sample("voip_backup_age_seconds", age, host=host),
+                          sample("voip_backup_last_success_timestamp_seconds", taken.timestamp(), host=host),
+                      ])  # fmt: skip
 
 
 def check_trunks(judge: Judge, estate: Mapping[str, Any]) -> None:
     for trunk in estate.get("trunks") or []:
         if trunk.get("ok"):
-            judge.measure(trunk["name"], "trunk", "OPTIONS", "sip_latency_ms", float(trunk.get("latency_ms") or 0), " ms",
-                          "the carrier answers SIP OPTIONS")  # fmt: skip
+            latency = float(trunk.get("latency_ms") or 0)
+            judge.measure(trunk["name"], "trunk", "OPTIONS", "sip_latency_ms", latency, " ms",
+                          "the carrier answers SIP OPTIONS",
+                          [sample("voip_trunk_options_latency_seconds", latency / 1000, trunk=trunk["name"])])  # fmt: skip
         else:
             judge.add("critical", trunk["name"], "trunk", "OPTIONS", trunk.get("status") or "no answer", "200",
                       trunk.get("msg") or "the carrier does not answer")  # fmt: skip
 
 
 def check_drift(judge: Judge, changed: Iterable[tuple[str, str]], playbook_name: str) -> None:
-    seen = False
+    changed = list(changed)
+    # The estate's count goes with the first drift finding (or the "no change" one).
+    count = [sample("voip_config_drift_tasks", len(changed), playbook=playbook_name)]
     for host, task in changed:
-        seen = True
         judge.add("warning", host, "config-drift", task, "would change", "no change",
-                  f"{playbook_name} --check would change this (the host differs from the model)")  # fmt: skip
-    if not seen:
-        judge.add(
-            "ok",
-            "estate",
-            "config-drift",
-            playbook_name,
-            "no change",
-            "no change",
-            "the hosts match the model",
-        )
+                  f"{playbook_name} --check would change this (the host differs from the model)", count)  # fmt: skip
+        count = []
+    if not changed:
+        judge.add("ok", "estate", "config-drift", playbook_name, "no change", "no change",
+                  "the hosts match the model", count)  # fmt: skip
 
 
 def evaluate(
@@ -359,27 +398,21 @@ def exit_code(findings: Iterable[Finding]) -> int:
 # -- output --------------------------------------------------------------------
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
 def prometheus(findings: Iterable[Finding]) -> str:
-    """Prometheus text exposition (node_exporter textfile collector)."""
-    lines = [
-        "# HELP voip_health_status Severity of a health finding (0 ok, 1 warning, 2 critical).",
-        "# TYPE voip_health_status gauge",
-    ]
-    values = [
-        "# HELP voip_health_value Measured value of a health finding, where it is a number.",
-        "# TYPE voip_health_value gauge",
-    ]
+    """Prometheus text exposition (node_exporter textfile collector), one metric per quantity.
+
+    ``voip_health_status{host,check}`` is the worst severity of a check on a
+    host (for alerting); then every metric of ``METRICS`` the findings carry
+    samples of (see ``voipctl.health_metrics``).
+    """
+    status: dict[tuple[str, str], int] = {}
+    samples: list[Sample] = []
     for f in findings:
-        labels = f'host="{_label(f.host)}",check="{_label(f.check)}",object="{_label(f.object)}"'
-        lines.append(f"voip_health_status{{{labels}}} {SEVERITIES.index(f.severity)}")
-        number = re.match(r"^-?[0-9.]+", f.value)
-        if number:
-            values.append(f"voip_health_value{{{labels}}} {float(number.group(0)):g}")
-    return "\n".join(lines + values) + "\n"
+        key = (f.host, f.check)
+        status[key] = max(status.get(key, 0), SEVERITIES.index(f.severity))
+        samples += f.samples
+    statuses = [sample("voip_health_status", level, host=h, check=c) for (h, c), level in status.items()]
+    return exposition([*statuses, *samples])
 
 
 def table(findings: list[Finding]) -> Table:
