@@ -46,7 +46,7 @@ bootstrap: ## Install the Debian packages the controller needs (root)
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "bootstrap: Debian packages present"; fi
 
-$(STAMP): requirements.txt pyproject.toml requirements.yml
+$(STAMP): requirements.txt requirements-runtime.txt pyproject.toml requirements.yml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
@@ -122,7 +122,7 @@ lab-test: lab-fresh lab-converge lab-idempotence lab-verify lab-summary
 
 test: bootstrap lint unit docs-test lab-test ## Lint, unit tests, the docs in a browser, then the lab: converge, idempotence, testinfra
 
-freeze: venv ## Show the installed toolchain pins (to update requirements.txt by hand)
+freeze: venv ## Show the installed toolchain pins (to update requirements-runtime.txt and requirements.txt by hand)
 	$(BIN)/pip freeze --exclude-editable
 
 clean: ## Remove the virtualenv and lab build trees (not the lab itself)
