@@ -1,11 +1,13 @@
-"""The preflight: validate an inventory once per process, before any host is touched.
+"""The preflight: validate the estate once per process, before any host is touched.
 
 Two Ansible plugins call it: ``vars_plugins/voip_preflight.py`` while the
 inventory is read (so ``--limit``, ``--tags`` and ``--start-at-task`` cannot
 skip it) and the ``voip_validate`` action of the preflight play, which shows
-the warnings. Ansible's workers are forked from the process that read the
-inventory, so the action finds the result here and does not validate again.
-A result is reused only while no file of the inventory changed.
+the warnings. Both validate the estate as Ansible loaded it, from any
+inventory source (``voipctl.adapters.estate``), not the files on disk.
+Ansible's workers are forked from the process that read the inventory, so
+the action finds the result here and does not validate again. A result is
+reused only while no file of the inventory sources changed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import datetime
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from voipctl.model.checks import Result, validate
+from voipctl.model.checks import Result, check, validate
 
 _RESULTS: dict[tuple, Result] = {}
 _SUSPENDED = [0]
@@ -70,6 +73,59 @@ def validated(source: str | Path, today: datetime.date | None = None) -> Result:
         _RESULTS.clear()
         result = _RESULTS[key] = validate(Path(source), day)
     return result
+
+
+def validated_inventory(
+    all_group: Any, loader: Any, sources: list[str], today: datetime.date | None = None
+) -> Result:
+    """The validation of the estate Ansible loaded (its group ``all``) from ``sources``, computed once.
+
+    The result is kept while the files of the sources stay the same: the
+    vars plugin computes it while Ansible reads the inventory, the
+    ``voip_validate`` action (in a worker forked later) finds it here.
+    """
+    from voipctl.adapters.estate import from_ansible
+
+    day = today or datetime.date.today()
+    key = ("ansible", tuple(sources), day, tuple(fingerprint(s) for s in sources))
+    result = _RESULTS.get(key)
+    if result is None:
+        _RESULTS.clear()
+        result = _RESULTS[key] = check(from_ansible(all_group, loader, sources), day)
+    return result
+
+
+def cached(sources: list[str], today: datetime.date | None = None) -> Result | None:
+    """The result for ``sources`` computed earlier in this process (or the one it was forked from), if any."""
+    day = today or datetime.date.today()
+    return _RESULTS.get(("ansible", tuple(sources), day, tuple(fingerprint(s) for s in sources)))
+
+
+def preflight(loader: Any, path: str, entities: list[Any]) -> tuple[str, Result]:
+    """The vars plugin's check: the sources of this run (as text for the report) and their validation."""
+    from voipctl.adapters.estate import all_group_of, sources_in_use
+
+    sources = sources_in_use(path)
+    return ", ".join(sources), validated_inventory(all_group_of(entities), loader, sources)
+
+
+def validated_here(
+    hostvars: Any, loader: Any, sources: list[str], today: datetime.date | None = None
+) -> tuple[list[str], Result]:
+    """The ``voip_validate`` action's check: the estate of this run, from the vars plugin's result when it is kept.
+
+    ``hostvars`` (a play's ``hostvars``) leads to the inventory Ansible loaded.
+    """
+    from voipctl.adapters.estate import normalise_sources
+
+    sources = normalise_sources(sources)
+    result = cached(sources, today)
+    if result is None:
+        inventory = getattr(hostvars, "_inventory", None)
+        if inventory is None:
+            raise ValueError("the play's hostvars do not lead to Ansible's inventory")
+        result = validated_inventory(inventory.groups["all"], loader, sources, today)
+    return sources, result
 
 
 def report(source: str, result: Result) -> str:

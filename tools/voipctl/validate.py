@@ -11,6 +11,8 @@ import argparse
 import datetime
 import gc
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,14 +20,50 @@ from voipctl import paths
 from voipctl.commandline import add_command, add_inventory_option
 from voipctl.core.dates import cli_date
 from voipctl.errors import VoipctlError
-from voipctl.model.checks import Result, validate
+from voipctl.model.checks import Result, check, validate
 
 
 def run(inventory: Path, today: datetime.date | None = None) -> Result:
-    """Validate ``inventory`` (a directory or an inventory file); VoipctlError if it is missing."""
+    """Validate ``inventory`` (a directory, an inventory file or any Ansible source); VoipctlError if it is missing.
+
+    A directory or a YAML inventory file is read by voipctl's fast loader;
+    any other source (an inventory script, a plugin configuration such as
+    ``constructed`` or NetBox's, a host list) by Ansible, as the preflight
+    reads it (``voipctl.adapters.estate``). Both give the same findings.
+    """
+    if "," in str(inventory) and not inventory.exists():
+        return _with_ansible(str(inventory), today)
     if not inventory.exists():
         raise VoipctlError(f"inventory {inventory} does not exist")
+    if inventory.is_file() and needs_ansible(inventory):
+        return _with_ansible(str(inventory), today)
     return validate(inventory, today)
+
+
+def needs_ansible(path: Path) -> bool:
+    """Whether only Ansible can read the inventory file ``path``: a script, or a plugin's configuration."""
+    if os.access(path, os.X_OK):
+        return True
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return PLUGIN_KEY.search(head) is not None
+
+
+PLUGIN_KEY = re.compile(r"^plugin\s*:", re.MULTILINE)
+
+
+def _with_ansible(source: str, today: datetime.date | None) -> Result:
+    from ansible.errors import AnsibleError
+
+    from voipctl.adapters.estate import load_with_ansible
+
+    try:
+        loaded = load_with_ansible([source])
+    except AnsibleError as exc:
+        raise VoipctlError(f"cannot load inventory {source}: {exc}") from exc
+    return check(loaded, today)
 
 
 def render_text(result: Result, inventory: Path) -> str:

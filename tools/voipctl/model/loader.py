@@ -39,16 +39,26 @@ INVENTORY_EXTENSIONS = (".yml", ".yaml", ".json")
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a value sits: a file (relative to the inventory) and the key path inside it."""
+    """Where a value sits: a file (relative to the inventory) and the key path inside it.
+
+    ``line`` is known only when the key path may not lead to it (a value
+    Ansible read and tagged with its line); otherwise the line is found
+    from the key path when the findings are reported.
+    """
 
     file: str
     path: tuple = ()
+    line: int | None = None
 
 
 @dataclass
 class Var:
     value: Any
     origin: Origin
+    # Whether Ansible templates the value: None when its file says (group_vars
+    # and host_vars are data, inventory files templates); an inventory source
+    # read by Ansible knows (voipctl.adapters.estate).
+    templated: bool | None = None
 
 
 @dataclass
@@ -133,6 +143,25 @@ def _priority(group: Group) -> int:
         return 1
 
 
+def read_inventory_files(source: Path) -> LoadedInventory:
+    """The inventory files of ``source`` (a directory, or one YAML inventory file) without their vars files.
+
+    ``voipctl.adapters.estate`` asks this where in a file Ansible found a
+    group's or a host's variable (the key path, hence the line).
+    """
+    source = Path(source)
+    root = source if source.is_dir() else source.parent
+    inv = LoadedInventory(root=root)
+    inv.groups["all"] = Group("all")
+    inv.groups["ungrouped"] = Group("ungrouped", parents={"all"}, depth=1)
+    files = _inventory_files(inv, source) if source.is_dir() else [source]
+    for rel, data in _mappings(inv, files, "an inventory file must be a mapping of groups"):
+        for name, body in data.items():
+            _read_group(inv, rel, str(name), body, (name,), parent=None)
+    set_depths(inv)
+    return inv
+
+
 def _mappings(inv: LoadedInventory, paths: list[Path], not_a_mapping: str) -> Iterator[tuple[str, dict]]:
     """Each readable file of ``paths`` as (relative name, its mapping); an error for one that is no mapping.
 
@@ -151,16 +180,7 @@ def _mappings(inv: LoadedInventory, paths: list[Path], not_a_mapping: str) -> It
 
 def load(source: Path) -> LoadedInventory:
     """Read the inventory at ``source`` (a directory, or one YAML inventory file)."""
-    source = Path(source)
-    root = source if source.is_dir() else source.parent
-    inv = LoadedInventory(root=root)
-    inv.groups["all"] = Group("all")
-    inv.groups["ungrouped"] = Group("ungrouped", parents={"all"}, depth=1)
-    files = _inventory_files(inv, source) if source.is_dir() else [source]
-    for rel, data in _mappings(inv, files, "an inventory file must be a mapping of groups"):
-        for name, body in data.items():
-            _read_group(inv, rel, str(name), body, (name,), parent=None)
-    _set_depths(inv)
+    inv = read_inventory_files(source)
     # Vars files of every group and host.
     for group in list(inv.groups):
         _read_vars(inv, "group_vars", group, f"group:{group}")
@@ -299,7 +319,7 @@ def _read_group(
             _read_group(inv, rel, str(child), child_body, (*path, "children", child), parent=name)
 
 
-def _set_depths(inv: LoadedInventory) -> None:
+def set_depths(inv: LoadedInventory) -> None:
     for name, group in inv.groups.items():
         group.depth = _depth(inv, name, frozenset())
 

@@ -40,10 +40,13 @@ class Reporter:
 
     def __init__(self, root: Path):
         self.root = root
-        self._found: dict[tuple, None] = {}  # ordered set: (severity, file, path, message)
+        # (severity, file, path, message) -> the origin's own line, if it has one (insertion ordered)
+        self._found: dict[tuple, int | None] = {}
 
     def add(self, severity: str, origin: Origin, sub: tuple, message: str) -> None:
-        self._found[(severity, origin.file, (*origin.path, *sub), message)] = None
+        key = (severity, origin.file, (*origin.path, *sub), message)
+        if self._found.get(key) is None:
+            self._found[key] = origin.line
 
     def error(self, origin: Origin, sub: tuple, message: str) -> None:
         self.add(ERROR, origin, sub, message)
@@ -66,7 +69,7 @@ class Reporter:
                 wanted[file].add(path)
         lines = {file: find_lines(self.root / file, paths) for file, paths in wanted.items()}
         result = []
-        for severity, file, path, message in self._found:
+        for (severity, file, path, message), known in self._found.items():
             if path[:1] == ("@line",):
                 result.append(Problem(severity, file, render_path(path[2:]), message, path[1]))
                 continue
@@ -76,6 +79,8 @@ class Reporter:
                 line = found.get(path[:cut])
                 if line is not None:
                     break
-            result.append(Problem(severity, file, render_path(path), message, line))
+            result.append(
+                Problem(severity, file, render_path(path), message, line if line is not None else known)
+            )
         result.sort(key=lambda p: (p.severity != ERROR, p.file, p.line or 0, p.path))
         return result

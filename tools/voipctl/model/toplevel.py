@@ -146,11 +146,7 @@ def model_in_inventory_files(inv: LoadedInventory) -> list[tuple[Origin, str]]:
     """
     problems = []
     for name, var in _every_variable(inv):
-        if (
-            (name in ESTATE_VARS or name in HOST_VARS)
-            and name not in INVENTORY_FILE_VARS
-            and not var.origin.file.startswith(("group_vars/", "host_vars/"))
-        ):
+        if (name in ESTATE_VARS or name in HOST_VARS) and name not in INVENTORY_FILE_VARS and _templated(var):
             where = "group_vars/all" if name in ESTATE_VARS else "host_vars/HOST"
             problems.append(
                 (
@@ -159,6 +155,12 @@ def model_in_inventory_files(inv: LoadedInventory) -> list[tuple[Origin, str]]:
                 )
             )
     return problems
+
+
+def _templated(var: Var) -> bool:
+    if var.templated is not None:
+        return var.templated
+    return not var.origin.file.startswith(("group_vars/", "host_vars/"))
 
 
 def missing_directory(inv: LoadedInventory, all_vars: dict[str, Var]) -> str | None:

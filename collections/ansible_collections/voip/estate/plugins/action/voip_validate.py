@@ -16,7 +16,7 @@ import os
 from ansible.plugins.action import ActionBase
 
 try:
-    from voipctl.preflight import validated as validate
+    from voipctl.preflight import validated_here as validate
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     validate = None
     _IMPORT_ERROR = exc
@@ -42,8 +42,7 @@ class ActionModule(ActionBase):
         if isinstance(sources, str):
             sources = [sources]
         # Host lists such as "-i host1," are not inventories of the estate.
-        sources = sorted(os.path.abspath(str(s)) for s in sources if os.path.exists(str(s)))
-        if not sources:
+        if not any(os.path.exists(str(s)) for s in sources):
             result.update(failed=True, msg="voip_validate: no inventory directory or file to validate")
             return result
         if not self._task.args.get("force") and task_vars.get(FACT) == sources:
@@ -59,14 +58,14 @@ class ActionModule(ActionBase):
                     failed=True, msg=f"voip_validate: date {self._task.args['date']!r} is not YYYY-MM-DD"
                 )
                 return result
+        # The estate as this run loaded it (the vars plugin validated it already: its result is reused).
+        sources, found = validate(task_vars.get("hostvars"), self._loader, [str(s) for s in sources], today)
         problems, lines = [], []
-        for source in sources:
-            found = validate(source, today).problems
-            for problem in found:
-                entry = problem.as_dict()
-                entry["inventory"] = source
-                problems.append(entry)
-                lines.append(f"{source}/{problem.render()}" if len(sources) > 1 else problem.render())
+        for problem in found.problems:
+            entry = problem.as_dict()
+            entry["inventory"] = ", ".join(sources)
+            problems.append(entry)
+            lines.append(problem.render())
         errors = sum(1 for p in problems if p["severity"] == "error")
         warnings = len(problems) - errors
         summary = f"estate model: {errors} error(s), {warnings} warning(s) in {', '.join(sources)}"

@@ -6,11 +6,14 @@ from ansible.plugins.vars.host_group_vars import VarsModule as HostGroupVars
 from ansible.utils.vars import combine_vars
 
 try:
-    from voipctl.model import fastyaml
+    from voipctl.adapters.varsfiles import fast_load as _fast_load
     from voipctl.model.schema import ESTATE_VARS, HOST_VARS
 except ImportError:  # pragma: no cover - without the voipctl package every file takes Ansible's path
-    fastyaml = None
     ESTATE_VARS = HOST_VARS = {}
+
+    def _fast_load(path):
+        return None
+
 
 # The estate model's variables: data, never templates (a user name holding
 # "{{ lookup('pipe', ...) }}" must stay that text, not run on the controller).
@@ -41,31 +44,6 @@ DOCUMENTATION = """
     extends_documentation_fragment:
       - vars_plugin_staging
 """
-
-_FAST = {}
-
-
-def _fast_load(path):
-    """The file's data by the fast parser, or None when it must go through Ansible's loader."""
-    if fastyaml is None:
-        return None
-    if path in _FAST:
-        return _FAST[path]
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if text.startswith("$ANSIBLE_VAULT") or "{{" in text or "{%" in text or text.lstrip()[:1] in ("{", "["):
-        return None  # vaulted, templated, or JSON (Ansible reads JSON first, with its own rules)
-    try:
-        data = fastyaml.parse(text)
-    except fastyaml.Unsupported:
-        return None
-    if data is not None and not isinstance(data, dict):
-        return None
-    _FAST[path] = data or {}
-    return _FAST[path]
 
 
 def _load_with_ansible(loader, path):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from ansible.errors import AnsibleError
 from ansible.plugins.vars import BaseVarsPlugin
 
 try:
-    from voipctl.preflight import active, report, validated
+    from voipctl.preflight import active, preflight, report
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    validated = None
+    preflight = None
     _IMPORT_ERROR = exc
 
 DOCUMENTATION = """
@@ -20,9 +18,10 @@ DOCUMENTATION = """
         - Enabled in configuration (vars_plugins_enabled)
         - The voipctl package (make venv)
     description:
-        - Runs C(voipctl validate) on every inventory directory or file Ansible reads, once, while the
-          inventory is parsed. With errors, Ansible stops with every finding (file, line, key path)
-          before any play starts, so no task runs on any host and nothing in the model is templated.
+        - Validates the estate model as Ansible loaded it (groups, hosts and their variables from any
+          inventory source, group_vars and host_vars from the other vars plugins), once, while the
+          inventory is parsed; C(voipctl validate) gives the same findings. With errors, Ansible stops
+          with every finding (file, line, key path) before any play starts, so no task runs on any host and nothing in the model is templated.
         - The preflight play (C(playbooks/preflight.yml)) runs the same validation and shows the warnings;
           it cannot be skipped by host or tag selection, this plugin cannot be skipped at all.
         - Adds no variables.
@@ -42,12 +41,11 @@ class VarsModule(BaseVarsPlugin):
 
     def get_vars(self, loader, path, entities, cache=True):
         super().get_vars(loader, path, entities)
-        if validated is None:
+        if preflight is None:
             raise AnsibleError(f"voip_preflight needs the voipctl package (run `make venv`): {_IMPORT_ERROR}")
         if not active():
             return {}  # voipctl reading a few variables in-process (voipctl.preflight.suspended)
-        source = os.path.abspath(path)
-        result = validated(source)
+        source, result = preflight(loader, path, entities)
         if result.errors:
             raise AnsibleError(report(source, result))
         return {}
