@@ -27,7 +27,7 @@ def listed(inventory: Path, env: dict[str, str]) -> dict[str, Any]:
     """
     run = subprocess.run(
         ["ansible-inventory", "-i", str(inventory), "--list", "--export"],
-        env={**env, "ANSIBLE_VARS_ENABLED": "voip_group_vars"},
+        env={**env, "ANSIBLE_VARS_ENABLED": "voip.estate.voip_group_vars"},
         capture_output=True,
         text=True,
         check=True,
