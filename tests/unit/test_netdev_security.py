@@ -18,7 +18,7 @@ import paramiko
 import pytest
 from netmiko.exceptions import NetmikoTimeoutException
 
-from ansible_collections.voip.estate.plugins.module_utils import voip_backup, voip_netdev
+from ansible_collections.voip.estate.plugins.module_utils import voip_netdev
 from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import (
     mask,
     refused_show_commands,
@@ -226,16 +226,6 @@ def test_the_refusal_names_the_entry_and_shows_its_control_characters():
 
 
 # -- the modules against a gateway over SSH -----------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _module_utils_as_ansible_ships_it(monkeypatch):
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_netdev", voip_netdev
-    )
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_backup", voip_backup
-    )
 
 
 def new_key(path: Path) -> asyncssh.SSHKey:

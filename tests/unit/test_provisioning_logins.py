@@ -24,7 +24,6 @@ from voipctl.derive.phones import PhoneDataError, phone_data
 from voipctl.model.checks import validate
 
 # The modules import ansible_collections.voip.estate.plugins.module_utils as Ansible ships them (tests/unit/conftest.py).
-pytestmark = pytest.mark.usefixtures("phone_module_utils")
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"

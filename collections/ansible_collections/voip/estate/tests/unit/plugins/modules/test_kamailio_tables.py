@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 
-import ansible_collections.voip.estate.plugins.module_utils.voip_args as voip_args
 import ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_tables as kamailio_tables
 import ansible_collections.voip.estate.plugins.module_utils.voip_table_sync as table_sync
 
@@ -157,22 +155,6 @@ REQUIRED = {
     "trunks": {"l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
                         "auth_password", "auth_proxy"},
 }  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _module_utils_as_ansible_ships_it(monkeypatch):
-    # The modules import ansible.module_utils.voip_table_sync, the name AnsiballZ gives it.
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_table_sync", table_sync
-    )
-    monkeypatch.setitem(
-        sys.modules,
-        "ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_tables",
-        kamailio_tables,
-    )
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_args", voip_args
-    )
 
 
 @pytest.fixture

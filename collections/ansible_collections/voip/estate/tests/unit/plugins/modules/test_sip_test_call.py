@@ -15,13 +15,10 @@ import hashlib
 import json
 import re
 import socket
-import sys
 import threading
 
 import pytest
 
-import ansible_collections.voip.estate.plugins.module_utils.voip_sip as voip_sip
-import ansible_collections.voip.estate.plugins.module_utils.voip_sip_call as voip_sip_call
 from ansible_collections.voip.estate.plugins.module_utils.voip_sip import parse_message
 from ansible_collections.voip.estate.plugins.module_utils.voip_sip_call import invite_intervals, place_call
 from ansible_collections.voip.estate.plugins.module_utils.voip_sip_message import (
@@ -42,16 +39,6 @@ REALM = "test.voip"
 PASSWORDS = {"2001": "caller-secret-1", "2002": "callee-secret-2"}
 CALLER = {"user": "2001", "password": PASSWORDS["2001"]}
 CALLEE = {"user": "2002", "password": PASSWORDS["2002"]}
-
-
-@pytest.fixture(autouse=True)
-def _module_utils_as_ansible_ships_them(monkeypatch):
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_sip", voip_sip
-    )
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_sip_call", voip_sip_call
-    )
 
 
 def md5(text: str) -> str:

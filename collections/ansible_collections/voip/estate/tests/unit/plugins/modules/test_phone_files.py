@@ -14,8 +14,6 @@ import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as 
 import ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates as templates
 
 # The modules import ansible_collections.voip.estate.plugins.module_utils as Ansible ships them (tests/unit/conftest.py).
-pytestmark = pytest.mark.usefixtures("phone_module_utils")
-
 PASSWORDS = ["pw1secretaaaaaaaaaaa", "pw2secretbbbbbbbbbbb", "pw3secretccccccccccc", "pw4secretddddddddddd"]
 VENDORS = ["yealink", "polycom", "cisco", "snom"]
 COMMON = {

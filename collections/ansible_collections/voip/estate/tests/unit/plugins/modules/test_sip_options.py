@@ -8,13 +8,11 @@ answers 503, one that never answers, one that answers garbage.
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 import time
 
 import pytest
 
-import ansible_collections.voip.estate.plugins.module_utils.voip_sip as voip_sip
 from ansible_collections.voip.estate.plugins.module_utils.voip_sip import (
     SipMalformed,
     SipResolveError,
@@ -30,13 +28,6 @@ from ansible_collections.voip.estate.plugins.module_utils.voip_sip import (
     retransmit_intervals,
     select_headers,
 )
-
-
-@pytest.fixture(autouse=True)
-def _module_utils_as_ansible_ships_them(monkeypatch):
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_sip", voip_sip
-    )
 
 
 def answer(request: bytes, status: str, extra: tuple[str, ...] = (), **replace) -> bytes:

@@ -15,7 +15,6 @@ import hmac
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -306,9 +305,6 @@ def test_a_format_1_point_is_refused_unless_allowed(tmp_path):
 
 
 def test_the_modules_seal_and_open_in_two_steps(tmp_path, module_runner, monkeypatch):
-    monkeypatch.setitem(
-        sys.modules, "ansible_collections.voip.estate.plugins.module_utils.voip_backup", voip_backup
-    )
     plain = tmp_path / "stage" / "host.tar.gz"
     plain.parent.mkdir()
     plain.write_bytes(b"the host's files")
