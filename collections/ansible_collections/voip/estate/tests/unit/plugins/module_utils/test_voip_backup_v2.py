@@ -1,4 +1,4 @@
-"""Backup format 2 (module_utils/voip_backup): the keys, the bindings, the manifest's MAC, format 1.
+"""Backup format 2 (plugins/module_utils/voip_backup): the keys, the bindings, the manifest's MAC, format 1.
 
 Each attack is a test: a file swapped between hosts, between points, renamed
 within a point; a whole point moved; a manifest edited (packages, a stored

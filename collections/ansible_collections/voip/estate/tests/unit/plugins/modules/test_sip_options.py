@@ -1,4 +1,4 @@
-"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip (OPTIONS request, response parsing, UDP/TCP exchange) and library/sip_options.
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip (OPTIONS request, response parsing, UDP/TCP exchange) and the module sip_options.
 
 The network cases run against real responders on 127.0.0.1 (a thread per
 responder): one that answers 100 then 200 with a Server header, one that

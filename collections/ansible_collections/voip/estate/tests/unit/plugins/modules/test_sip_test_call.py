@@ -1,4 +1,4 @@
-"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip_message (digest, dialogs), voip_sip_call (the test call) and library/sip_test_call.
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip_message (digest, dialogs), voip_sip_call (the test call) and the module sip_test_call.
 
 The calls run against ``FakeProxy``, a registrar and stateless-ish proxy on
 127.0.0.1 (a thread): it challenges REGISTER with 401 and INVITE with 407,
