@@ -1,6 +1,8 @@
-"""Documentation shared by the network device modules (library/netdev_*.py over module_utils/voip_netdev).
+"""Documentation shared by the network device modules (plugins/modules/netdev_*.py over module_utils/voip_netdev).
 
-Used with ``extends_documentation_fragment: [voip_netdev]``.
+Used with ``extends_documentation_fragment: [voip.estate.voip_netdev]``; a module whose
+check or diff mode support differs says so under its own ``attributes`` (the module's
+keys win over the fragment's).
 """
 
 
@@ -46,8 +48,10 @@ options:
     default: 20
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - Runs on the controller (C(ansible_connection=local)); needs netmiko there.

@@ -80,6 +80,11 @@ def _crypto():
     return hashes, AESGCM, HKDF, Scrypt
 
 
+def _aesgcm():
+    """The AES-256-GCM cipher class of ``_crypto``."""
+    return _crypto()[1]
+
+
 def _check_passphrase(passphrase: str) -> bytes:
     if len(passphrase or "") < KEY_MIN_CHARS:
         raise BackupError(f"the backup key must have at least {KEY_MIN_CHARS} characters (vault_backup_key)")
@@ -100,7 +105,8 @@ def check_kdf(kdf) -> bytes:
     for field in ("n", "r", "p"):
         low, high = KDF_LIMITS[field]
         value = kdf.get(field)
-        if type(value) is not int or not low <= value <= high:
+        # An int and not a bool (True is an int to isinstance).
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise BackupError(f"key derivation: scrypt {field}={value!r:.40} is outside {low}..{high}")
     if kdf["n"] & (kdf["n"] - 1):
         raise BackupError(f"key derivation: scrypt n={kdf['n']} is not a power of two")
@@ -118,7 +124,7 @@ def derive_keys(passphrase: str, kdf: dict) -> tuple[bytes, bytes]:
     """(file key, manifest MAC key): scrypt(passphrase, salt) then HKDF-SHA256 with distinct infos."""
     secret = _check_passphrase(passphrase)
     salt = check_kdf(kdf)
-    hashes, _, HKDF, Scrypt = _crypto()
+    hashes, _cipher, HKDF, Scrypt = _crypto()
     master = Scrypt(salt=salt, length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]).derive(secret)
 
     def expand(info: bytes) -> bytes:
@@ -135,7 +141,7 @@ def aad(host: str, stamp: str, name: str) -> bytes:
 
 def seal_file(src: str, dest: str, file_key: bytes, host: str, stamp: str, name: str) -> None:
     """``dest`` = MAGIC + nonce + AES-256-GCM(``src``) bound to host, point and name."""
-    _, AESGCM, _, _ = _crypto()
+    AESGCM = _aesgcm()
     with open(src, "rb") as handle:
         plain = handle.read()
     nonce = os.urandom(12)
@@ -153,7 +159,7 @@ def _read_sealed(src: str, magic: bytes, not_ours: str) -> tuple[bytes, bytes]:
 
 def open_file(src: str, dest: str, file_key: bytes, host: str, stamp: str, name: str) -> None:
     """Decrypt a format-2 file into ``dest``; BackupError naming host, point and file if it does not open."""
-    _, AESGCM, _, _ = _crypto()
+    AESGCM = _aesgcm()
     nonce, sealed = _read_sealed(
         src, MAGIC, f"{host} point {stamp}: {os.path.basename(src)} is not a format-2 backup file"
     )
@@ -169,7 +175,7 @@ def open_file(src: str, dest: str, file_key: bytes, host: str, stamp: str, name:
 
 def open_file_v1(src: str, dest: str, passphrase: str, name: str) -> None:
     """Decrypt a format-1 file (key SHA-256 of the passphrase, the bare name as associated data)."""
-    _, AESGCM, _, _ = _crypto()
+    AESGCM = _aesgcm()
     key = hashlib.sha256(_check_passphrase(passphrase)).digest()
     nonce, sealed = _read_sealed(src, MAGIC_V1, f"{src}: not a format-1 backup file")
     try:
@@ -270,7 +276,8 @@ def _check_entries(manifest: dict, where: str) -> None:
                 )
         if stored != f"{name}.enc" or name in seen:
             raise BackupError(f"{where}: the manifest's entry {name!r} is stored as {stored!r} (or twice)")
-        if type(entry.get("size")) is not int or not isinstance(entry.get("sha256"), str):
+        size = entry.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or not isinstance(entry.get("sha256"), str):
             raise BackupError(f"{where}: the manifest's entry {name!r} has no size or sha256")
         seen.add(name)
 

@@ -143,7 +143,7 @@ def _negate(line: str) -> str:
 
 
 def _as_dict(tree):
-    return {line: children for line, children in tree}
+    return dict(tree)
 
 
 def plan(running: str, intended: str, managed: list[str] = (), replace: bool = False) -> dict:
@@ -170,7 +170,7 @@ def plan(running: str, intended: str, managed: list[str] = (), replace: bool = F
     commands: list[str] = []
     added: list[str] = []
     removed: list[str] = []
-    want_lines = {line for line, _ in want}
+    want_lines = {line for line, _children in want}
     for line, children in want:
         if line not in have:
             commands.append(line)
@@ -229,7 +229,7 @@ def _flatten(children, depth=1):
 def _block_commands(parent, have_children, want_children, added, removed):
     """Commands inside an existing block: extra children negated first, then missing ones pushed."""
     have = _as_dict(have_children)
-    want_lines = [line for line, _ in want_children]
+    want_lines = [line for line, _children in want_children]
     body = []
     for line in have:
         if line not in want_lines:

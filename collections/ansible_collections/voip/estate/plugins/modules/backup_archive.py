@@ -28,12 +28,13 @@ options:
     required: true
 extends_documentation_fragment:
   - voip.estate.voip_attributes.check
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Archive the call server
-  backup_archive:
+  voip.estate.backup_archive:
     paths: [/etc]
     databases: [/var/lib/kamailio/kamailio.sqlite]
     dest: /var/tmp/voip-backup.tar.gz

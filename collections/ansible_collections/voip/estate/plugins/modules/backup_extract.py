@@ -5,7 +5,7 @@ DOCUMENTATION = r"""
 module: backup_extract
 short_description: Restore a backup archive's files onto the host exactly
 description:
-  - Runs on the host. Extracts O(archive) (a M(backup_archive) tar) into C(/) with the recorded
+  - Runs on the host. Extracts O(archive) (a M(voip.estate.backup_archive) tar) into C(/) with the recorded
     owners (by name), groups and modes, then, inside every directory the archive holds, removes
     the files and links the backup did not have (for example a package's default site that the
     package installation of a restore added), so that the restored paths are what was backed up.
@@ -48,16 +48,19 @@ options:
     default: []
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: partial
     details: Checks every member as a real run would and writes nothing (what would be removed is not computed).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Put the files back
-  backup_extract:
+  voip.estate.backup_extract:
     archive: /var/tmp/restore.tar.gz
     exclude: [etc/hosts, etc/hostname, etc/resolv.conf]
     roots: [/etc, /home, /var/lib/kamailio]

@@ -50,12 +50,13 @@ options:
     type: path
 extends_documentation_fragment:
   - voip.estate.voip_attributes.no_check
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Verify the point's manifest
-  backup_open:
+  voip.estate.backup_open:
     point: /tmp/restore/cs1/point
     key: "{{ vault_backup_key }}"
     host: cs1
@@ -65,7 +66,7 @@ EXAMPLES = r"""
   register: verified
 
 - name: Verify the files and open the point
-  backup_open:
+  voip.estate.backup_open:
     point: /tmp/restore/cs1/point
     key: "{{ vault_backup_key }}"
     host: cs1

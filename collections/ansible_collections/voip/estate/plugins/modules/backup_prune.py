@@ -31,12 +31,13 @@ options:
     default: 0
 extends_documentation_fragment:
   - voip.estate.voip_attributes.check
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Prune by the policy
-  backup_prune:
+  voip.estate.backup_prune:
     store: /srv/backups
     host: cs1
     daily: 7

@@ -14,7 +14,7 @@ description:
   - Then writes O(dest)/MANIFEST.json - per file its stored name, size and sha256 and the sha256
     of its content, the estate's git commit (and whether the tree was dirty), the tool versions,
     the host's packages, the scrypt salt and parameters - in one canonical form with an
-    HMAC-SHA256 under the manifest key, which M(backup_open) checks before it trusts anything in it.
+    HMAC-SHA256 under the manifest key, which M(voip.estate.backup_open) checks before it trusts anything in it.
   - Backups are kept whole, secrets included (a backup must restore); encryption protects them at rest.
 options:
   host:
@@ -47,17 +47,18 @@ options:
     type: path
     required: true
   packages:
-    description: The host's packages and versions (from M(backup_archive)).
+    description: The host's packages and versions (from M(voip.estate.backup_archive)).
     type: dict
     default: {}
 extends_documentation_fragment:
   - voip.estate.voip_attributes.no_check
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Seal the point
-  backup_seal:
+  voip.estate.backup_seal:
     host: cs1
     stamp: 20261122T023000Z
     kind: linux
@@ -129,7 +130,7 @@ def main():
     try:
         files = [(item["src"], item["name"]) for item in p["files"]]
         manifest = seal_point(files, p["dest"], p["key"], p["host"], p["stamp"], meta)
-        for src, _ in files:
+        for src, _name in files:
             os.unlink(src)
     except (BackupError, OSError, KeyError, TypeError) as exc:
         module.fail_json(msg=f"{p['host']}: cannot seal the backup: {exc}")

@@ -9,7 +9,7 @@ description:
     configuration, strips the lines that change by themselves (build header, configuration size,
     last-change timestamps) and writes it, whole and with its secrets (a backup must restore), to
     O(dest) atomically with mode C(0600); its sha256 is returned for the backup's manifest
-    (M(backup_seal) encrypts it and records it).
+    (M(voip.estate.backup_seal) encrypts it and records it).
   - Changed only when the stored configuration differs from what O(dest) held.
   - The configuration's text is never returned; its checksum, size and line count are.
 options:
@@ -19,12 +19,13 @@ options:
     required: true
 extends_documentation_fragment:
   - voip.estate.voip_netdev
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Back up the gateway's configuration
-  netdev_backup:
+  voip.estate.netdev_backup:
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"

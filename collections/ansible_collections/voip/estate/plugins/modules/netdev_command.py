@@ -19,14 +19,21 @@ options:
     type: list
     elements: str
     required: true
+attributes:
+  check_mode:
+    details: Nothing is ever changed, so the commands run in check mode too.
+  diff_mode:
+    support: none
+    details: Nothing is ever changed, so there is nothing to diff.
 extends_documentation_fragment:
   - voip.estate.voip_netdev
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: PRI and voice port status of the gateway
-  netdev_command:
+  voip.estate.netdev_command:
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"

@@ -41,12 +41,13 @@ options:
     default: true
 extends_documentation_fragment:
   - voip.estate.voip_netdev
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Configure the gateway from the model
-  netdev_config:
+  voip.estate.netdev_config:
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
@@ -55,7 +56,7 @@ EXAMPLES = r"""
     managed: ['^dial-peer voice ', '^voice-port ']
 
 - name: Restore the gateway's whole configuration from a backup
-  netdev_config:
+  voip.estate.netdev_config:
     host: "{{ ansible_host }}"
     username: "{{ voip_device_username }}"
     password: "{{ voip_device_password }}"
