@@ -2,10 +2,10 @@
 
 The logic is voipctl's (``voipctl.model.checks``); this plugin only finds the
 inventory Ansible is using, runs the validation once per playbook run, and
-turns the findings into a task result. ``vars_plugins/voip_preflight.py`` has
+turns the findings into a task result. The vars plugin ``voip.estate.voip_preflight`` has
 already validated the inventory while Ansible read it (and stopped the run on
 errors); ``voipctl.preflight`` keeps that result, so this task shows its
-warnings without validating again. Documentation: library/voip_validate.py.
+warnings without validating again. Documentation: plugins/modules/voip_validate.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+_IMPORT_ERROR = None
 try:
     from voipctl.preflight import validated_here as validate
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment

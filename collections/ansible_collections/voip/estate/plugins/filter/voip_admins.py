@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from voipctl.adapters.guard import ImportGuard
+from ansible_collections.voip.estate.plugins.plugin_utils.voip_import_guard import ImportGuard
 
 with ImportGuard() as need_voipctl:
     from voipctl.derive import sshd

@@ -6,7 +6,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
-from voipctl.adapters.guard import ImportGuard
+from ansible_collections.voip.estate.plugins.plugin_utils.voip_import_guard import ImportGuard
 
 with ImportGuard() as need_voipctl:
     from voipctl.adapters.hosts import call_servers, gateways

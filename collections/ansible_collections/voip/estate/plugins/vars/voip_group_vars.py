@@ -2,23 +2,6 @@
 
 from __future__ import annotations
 
-from ansible.plugins.vars.host_group_vars import VarsModule as HostGroupVars
-from ansible.utils.vars import combine_vars
-
-try:
-    from voipctl.adapters.varsfiles import fast_load as _fast_load
-    from voipctl.model.schema import ESTATE_VARS, HOST_VARS
-except ImportError:  # pragma: no cover - without the voipctl package every file takes Ansible's path
-    ESTATE_VARS = HOST_VARS = {}
-
-    def _fast_load(path):
-        return None
-
-
-# The estate model's variables: data, never templates (a user name holding
-# "{{ lookup('pipe', ...) }}" must stay that text, not run on the controller).
-MODEL_VARS = frozenset(ESTATE_VARS) | frozenset(HOST_VARS)
-
 DOCUMENTATION = """
     name: voip_group_vars
     short_description: group_vars and host_vars, plain-data files read with the inventory's fast YAML parser
@@ -44,6 +27,23 @@ DOCUMENTATION = """
     extends_documentation_fragment:
       - vars_plugin_staging
 """
+
+from ansible.plugins.vars.host_group_vars import VarsModule as HostGroupVars
+from ansible.utils.vars import combine_vars
+
+try:
+    from voipctl.adapters.varsfiles import fast_load as _fast_load
+    from voipctl.model.schema import ESTATE_VARS, HOST_VARS
+except ImportError:  # pragma: no cover - without the voipctl package every file takes Ansible's path
+    ESTATE_VARS = HOST_VARS = {}
+
+    def _fast_load(path):
+        return None
+
+
+# The estate model's variables: data, never templates (a user name holding
+# "{{ lookup('pipe', ...) }}" must stay that text, not run on the controller).
+MODEL_VARS = frozenset(ESTATE_VARS) | frozenset(HOST_VARS)
 
 
 def _load_with_ansible(loader, path):

@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleError
-from ansible.plugins.vars import BaseVarsPlugin
-
-try:
-    from voipctl.preflight import active, preflight, report
-except ImportError as exc:  # pragma: no cover - depends on the controller's environment
-    preflight = None
-    _IMPORT_ERROR = exc
-
 DOCUMENTATION = """
     name: voip_preflight
     short_description: refuse an inventory whose estate model has errors, whatever --limit, --tags or --start-at-task say
@@ -34,6 +25,16 @@ DOCUMENTATION = """
           - key: stage
             section: vars_voip_preflight
 """
+
+from ansible.errors import AnsibleError
+from ansible.plugins.vars import BaseVarsPlugin
+
+_IMPORT_ERROR = None
+try:
+    from voipctl.preflight import active, preflight, report
+except ImportError as exc:  # pragma: no cover - depends on the controller's environment
+    preflight = None
+    _IMPORT_ERROR = exc
 
 
 class VarsModule(BaseVarsPlugin):

@@ -1,13 +1,13 @@
-"""The filter plugins' import guard: a filter file loads even when one of its voipctl imports fails.
+"""The filter plugins' import guard: a filter file loads even when its voipctl imports fail.
 
 Each filter file imports its voipctl names inside ``with ImportGuard() as need_voipctl:``;
 an ImportError there is kept, and every filter that needs those names starts with
 ``need_voipctl("voip_x")``, which then fails with the filter's name, the fix and the
 cause. Filters that need none of them keep working.
 
-This module itself imports nothing of voipctl's: when voipctl is missing altogether,
-Ansible skips the filter file ("cannot load: No module named 'voipctl'"), and the
-vars plugin voip_preflight has already stopped the run with the same fix.
+This module imports nothing of voipctl's and lives in the collection, so a filter file
+imports without the voipctl package (ansible-doc, ansible-test's import test, a controller
+without ``make venv``); only the filters that need voipctl fail, when they are used.
 """
 
 from __future__ import annotations
