@@ -123,3 +123,14 @@ def test_the_pip_stand_in_is_saved_under_the_name_ansible_test_reads():
         r"pip='([0-9.]+)'", Path(sys.modules[get_venv_packages.__module__].__file__).read_text()
     )
     assert version == pinned.group(1).replace(".", "_")
+
+
+def test_the_repository_loads_the_collection_without_a_warning():
+    """Plugins, vars plugins and roles load by FQCN from ansible.cfg's collections_path, silently."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    done = subprocess.run(
+        [BIN / "ansible-playbook", "--syntax-check", "playbooks/site.yml"],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "WARNING" not in done.stdout + done.stderr, done.stdout + done.stderr

@@ -55,8 +55,19 @@ def _load_with_ansible(loader, path):
     return {name: untrusted[name] if name in MODEL_VARS else value for name, value in data.items()}
 
 
+class _NotInCollections:
+    """An attribute the class must not seem to have: ``hasattr`` is False on it."""
+
+    def __get__(self, instance, owner=None):
+        raise AttributeError("REQUIRES_ENABLED")
+
+
 class VarsModule(HostGroupVars):
     is_stateless = True
+    # host_group_vars' REQUIRES_ENABLED means nothing for a collection's vars plugin (they are
+    # always enabled by name, ansible.cfg vars_plugins_enabled); Ansible warns on every run while
+    # the class has it, so the inherited attribute is hidden.
+    REQUIRES_ENABLED = _NotInCollections()
 
     def load_found_files(self, loader, data, found_files):
         for found in found_files:
