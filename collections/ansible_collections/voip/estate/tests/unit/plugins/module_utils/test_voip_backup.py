@@ -90,7 +90,7 @@ def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, m
     import sqlite3
     import tarfile
 
-    import ansible_collections.voip.estate.plugins.module_utils.voip_backup as voip_backup
+    from ansible_collections.voip.estate.plugins.module_utils import voip_backup
 
     etc = tmp_path / "etc"
     (etc / "kamailio").mkdir(parents=True)
@@ -107,7 +107,7 @@ def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, m
     writer.execute("INSERT INTO subscriber VALUES ('2002')")
     dest = tmp_path / "out" / "host.tar.gz"
     dest.parent.mkdir()
-    code, result, _ = module_runner(
+    code, result, _unused = module_runner(
         "backup_archive", {"paths": [str(etc)], "databases": [str(db)], "dest": str(dest)}
     )
     writer.close()
@@ -125,7 +125,9 @@ def test_archive_holds_a_consistent_database_snapshot_with_its_owner(tmp_path, m
         snapshot.write_bytes(tar.extractfile(member).read())
     with sqlite3.connect(snapshot) as conn:
         assert conn.execute("SELECT username FROM subscriber").fetchall() == [("2001",)]
-    code, result, _ = module_runner("backup_archive", {"paths": [str(tmp_path / "none")], "dest": str(dest)})
+    code, result, _unused = module_runner(
+        "backup_archive", {"paths": [str(tmp_path / "none")], "dest": str(dest)}
+    )
     assert code == 1 and "not on this host" in result["msg"]
 
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import ansible_collections.voip.estate.plugins.module_utils.voip_backup as voip_backup
+from ansible_collections.voip.estate.plugins.module_utils import voip_backup
 from ansible_collections.voip.estate.plugins.module_utils.voip_backup import (
     MAGIC,
     MANIFEST,
@@ -61,7 +61,7 @@ def resign(point, change):
     """An insider with the key rewrites the manifest validly (to show the next line of defence)."""
     manifest = manifest_of(point)
     change(manifest)
-    _, mac_key = derive_keys(KEY, manifest["kdf"])
+    _unused, mac_key = derive_keys(KEY, manifest["kdf"])
     (point / MANIFEST).write_bytes(serialize_manifest(sign_manifest(manifest, mac_key)))
 
 
@@ -82,7 +82,7 @@ def test_format_2_structure_and_known_answers(tmp_path):
     assert len(stored) == len(MAGIC) + 12 + len(b"cs1's /etc") + 16
     assert oct(os.stat(point / "host.tar.gz.enc").st_mode & 0o777) == "0o600"
     assert manifest_of(seal(tmp_path, stamp=OTHER_STAMP))["kdf"]["salt"] != manifest["kdf"]["salt"]
-    _, files = opened(point)
+    _unused, files = opened(point)
     assert Path(files["host.tar.gz"]).read_bytes() == b"cs1's /etc"
     # The associated data: a canonical JSON array, no ambiguity between its fields.
     assert (
@@ -316,13 +316,13 @@ def test_the_modules_seal_and_open_in_two_steps(tmp_path, module_runner, monkeyp
     point = {"point": str(stage), "key": KEY, "host": "cs1", "stamp": STAMP}
     code, result, out = module_runner("backup_open", {**point, "mode": "verify"})
     assert code == 0 and result["stored"] == ["host.tar.gz.enc"] and "files" not in result and KEY not in out
-    code, result, _ = module_runner("backup_open", {**point, "dest": str(tmp_path / "open")})
+    code, result, _unused = module_runner("backup_open", {**point, "dest": str(tmp_path / "open")})
     assert code == 0 and Path(result["files"]["host.tar.gz"]).read_bytes() == b"the host's files"
-    code, result, _ = module_runner("backup_open", {**point, "host": "cs2", "mode": "verify"})
+    code, result, _unused = module_runner("backup_open", {**point, "host": "cs2", "mode": "verify"})
     assert code == 1 and result["msg"].startswith(
         "refused: cs2 point 20261122T023000Z: the manifest names host 'cs1'"
     )
-    code, result, _ = module_runner("backup_seal", {**args, "key": "short"})
+    code, result, _unused = module_runner("backup_seal", {**args, "key": "short"})
     assert code == 1 and "cs1: cannot seal the backup: the backup key must have at least 16" in result["msg"]
 
 

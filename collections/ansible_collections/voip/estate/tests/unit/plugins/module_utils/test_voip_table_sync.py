@@ -51,13 +51,13 @@ def table(db):
 
 
 def test_check_then_apply_then_reapply(db):
-    changed, _, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"), check_mode=True)
+    changed, _unused, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"), check_mode=True)
     assert changed and counts["added"] == 2
     assert table(db) == []  # check mode wrote nothing
-    changed, _, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"))
+    changed, _unused, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"))
     assert changed and counts == {"added": 2, "changed": 0, "removed": 0, "total": 2}
     assert table(db) == [("2001", "h-2001"), ("2002", "h-2002")]
-    changed, _, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"))
+    changed, _unused, counts = sync(db, "subscriber", KEY, VALUES, rows("2001", "2002"))
     assert not changed and counts["added"] == counts["changed"] == counts["removed"] == 0
 
 
@@ -65,7 +65,7 @@ def test_only_the_difference_is_written(db):
     sync(db, "subscriber", KEY, VALUES, rows("2001", "2002", "2003"))
     desired = rows("2001", "2003", "2004")
     desired[0]["ha1"] = "rotated"
-    _, changes, counts = sync(db, "subscriber", KEY, VALUES, desired, secret_columns=("ha1", "ha1b"))
+    _unused, changes, counts = sync(db, "subscriber", KEY, VALUES, desired, secret_columns=("ha1", "ha1b"))
     assert counts == {"added": 1, "changed": 1, "removed": 1, "total": 3}
     assert changes["removed"] == [{"username": "2002", "domain": "ams.lab"}]
     assert changes["changed"] == [{"username": "2001", "domain": "ams.lab", "fields": ["ha1"]}]
@@ -73,7 +73,7 @@ def test_only_the_difference_is_written(db):
 
 
 def test_secrets_never_in_changes_or_diff(db):
-    _, changes, _ = sync(
+    _unused, changes, _unused = sync(
         db, "subscriber", KEY, VALUES, rows("2001", ha1="SECRET"), secret_columns=("ha1", "ha1b")
     )
     text = repr(changes) + repr(diff_text("subscriber", changes, KEY))
@@ -87,7 +87,7 @@ def test_hand_added_row_is_removed(db):
         conn.execute(
             "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES ('intruder', 'ams.lab', 'x', 'y')"
         )
-    changed, changes, _ = sync(db, "subscriber", KEY, VALUES, rows("2001"))
+    changed, changes, _unused = sync(db, "subscriber", KEY, VALUES, rows("2001"))
     assert changed and changes["removed"] == [{"username": "intruder", "domain": "ams.lab"}]
     assert table(db) == [("2001", "h-2001")]
 
@@ -100,7 +100,7 @@ def test_scope_limits_the_managed_rows(tmp_path):
         )
         conn.execute("INSERT INTO address (grp, ip_addr, mask, tag) VALUES (9, '192.0.2.9', 32, 'other')")
     peers = [{"ip_addr": "10.0.0.1", "mask": 32, "tag": "gw1"}]
-    changed, _, counts = sync(path, "address", ["ip_addr", "mask"], ["tag"], peers, where={"grp": 1})
+    changed, _unused, counts = sync(path, "address", ["ip_addr", "mask"], ["tag"], peers, where={"grp": 1})
     assert changed and counts["added"] == 1
     with sqlite3.connect(path) as conn:
         assert sorted(conn.execute("SELECT grp, ip_addr FROM address")) == [(1, "10.0.0.1"), (9, "192.0.2.9")]

@@ -78,7 +78,7 @@ def refused(tmp_path, lab, members, message, roots=("etc",)):
 
 
 def test_a_file_below_a_symlink_of_the_archive_is_refused(tmp_path, lab):
-    _, outside = lab
+    _unused, outside = lab
     refused(tmp_path, lab, [("etc", "dir"), ("etc/good", "file"), ("etc/evil", "sym", {"link": str(outside)}),
                             ("etc/evil/dropped", "file")], "etc/evil/dropped: below etc/evil, a link")  # fmt: skip
 
@@ -97,7 +97,7 @@ def test_a_relative_link_chain_is_refused(tmp_path, lab):
 
 
 def test_a_link_then_a_file_of_the_same_name_is_refused(tmp_path, lab):
-    _, outside = lab
+    _unused, outside = lab
     refused(tmp_path, lab, [("etc", "dir"), ("etc/motd", "sym", {"link": str(outside / "secret")}),
                             ("etc/motd", "file", {"data": b"owned\n"})], "etc/motd: in the archive twice")  # fmt: skip
 
@@ -112,7 +112,7 @@ def test_a_link_then_a_file_of_the_same_name_is_refused(tmp_path, lab):
     ],
 )
 def test_a_hard_link_to_a_file_not_earlier_in_the_archive_is_refused(tmp_path, lab, link, message):
-    _, outside = lab
+    _unused, outside = lab
     refused(tmp_path, lab, [("etc", "dir"), ("etc/h", "hard", {"link": link.format(outside=outside)}),
                             ("etc/later", "file")], message)  # fmt: skip
 
@@ -142,7 +142,7 @@ def test_without_given_roots_the_archives_own_top_members_are_the_roots(tmp_path
 
 
 def test_a_file_where_the_host_has_a_directory_is_refused(tmp_path, lab):
-    root, _ = lab
+    root, _unused = lab
     (root / "etc" / "ssl").mkdir()
     refused(tmp_path, lab, [("etc", "dir"), ("etc/ssl", "file")], "etc/ssl: a directory on the host")
 
@@ -188,7 +188,7 @@ def test_the_module_says_the_archive_is_refused_and_nothing_changed(
         module, "extract", lambda archive, exclude, **kw: extract(archive, exclude, str(root), **kw)
     )
     for check in (True, False):
-        code, result, _ = module_runner(
+        code, result, _unused = module_runner(
             "backup_extract", {"archive": str(path), "roots": ["/etc"]}, check=check
         )
         assert code == 1 and result["msg"] == (
@@ -196,7 +196,9 @@ def test_the_module_says_the_archive_is_refused_and_nothing_changed(
         )
     good = archive(tmp_path, ("etc", "dir"), ("etc/new", "file"))
     before = tree(root)
-    code, result, _ = module_runner("backup_extract", {"archive": str(good), "roots": ["/etc"]}, check=True)
+    code, result, _unused = module_runner(
+        "backup_extract", {"archive": str(good), "roots": ["/etc"]}, check=True
+    )
     assert code == 0 and result["extracted"] == 2 and tree(root) == before, "check mode wrote"
     assert not (outside / "x").exists()
 

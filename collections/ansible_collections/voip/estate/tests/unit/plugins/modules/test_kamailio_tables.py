@@ -1,4 +1,4 @@
-"""collections/ansible_collections/voip/estate/plugins/modules/kamailio_tables and kamailio_trunks end to end: module args in, sqlite rows and the JSON result out."""
+"""The modules kamailio_tables and kamailio_trunks end to end: module args in, sqlite rows and the JSON result out."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ REQUIRED = {
     "dispatcher": {"setid", "destination"},
     "htable": {"key_name", "key_value"},
     "trunks": {"l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
-                        "auth_password", "auth_proxy"},
+               "auth_password", "auth_proxy"},
 }  # fmt: skip
 
 
@@ -194,40 +194,40 @@ def sync(run, module, table, db, rows, check=False, diff=False, **args):
 
 @pytest.mark.parametrize(("module", "table"), MODULES)
 def test_check_apply_reapply(module, table, db, run):
-    _, rows, select, expected = CASES[table]
-    code, synced, result, _ = sync(run, module, table, db, rows, check=True, diff=True)
+    _unused, rows, select, expected = CASES[table]
+    code, synced, result, _unused = sync(run, module, table, db, rows, check=True, diff=True)
     assert code == 0 and result["changed"] and synced["changed"]
     assert synced["counts"] == {"added": 1, "changed": 0, "removed": 0, "total": 1}
     assert result["diff"]["after"].startswith(f"{SQL_TABLES[table]}: ")
     assert stored(db, select) == []  # check mode wrote nothing
-    code, synced, result, _ = sync(run, module, table, db, rows)
+    code, synced, result, _unused = sync(run, module, table, db, rows)
     assert code == 0 and result["changed"] and "diff" not in result
     assert stored(db, select) == expected
-    code, synced, result, _ = sync(run, module, table, db, rows)
+    code, synced, result, _unused = sync(run, module, table, db, rows)
     assert code == 0 and not result["changed"]
     assert synced["changes"] == {"added": [], "changed": [], "removed": []}
 
 
 @pytest.mark.parametrize(("module", "table"), MODULES)
 def test_empty_list_empties_the_table(module, table, db, run):
-    _, rows, select, _ = CASES[table]
+    _unused, rows, select, _unused = CASES[table]
     sync(run, module, table, db, rows)
-    code, synced, result, _ = sync(run, module, table, db, [])
+    code, synced, result, _unused = sync(run, module, table, db, [])
     assert code == 0 and result["changed"] and synced["counts"]["removed"] == 1
     assert stored(db, select) == []
 
 
 @pytest.mark.parametrize(("module", "table"), MODULES)
 def test_bad_arguments_and_missing_table_fail(module, table, tmp_path, run):
-    _, rows, _, _ = CASES[table]
+    _unused, rows, _unused, _unused = CASES[table]
     none = str(tmp_path / "none.sqlite")
-    code, _, result, _ = sync(run, module, table, none, rows)
+    code, _unused, result, _unused = sync(run, module, table, none, rows)
     assert code == 1 and result["failed"] and "cannot read table" in result["msg"]
-    code, _, result, _ = sync(run, module, table, None, rows)
+    code, _unused, result, _unused = sync(run, module, table, None, rows)
     assert code == 1 and "db" in result["msg"]
-    code, _, result, _ = sync(run, module, table, none, [{}])
+    code, _unused, result, _unused = sync(run, module, table, none, [{}])
     assert code == 1 and f"missing required arguments: {', '.join(sorted(REQUIRED[table]))}" in result["msg"]
-    code, _, result, _ = sync(run, module, table, none, [{**rows[0], "bogus": 1}])
+    code, _unused, result, _unused = sync(run, module, table, none, [{**rows[0], "bogus": 1}])
     assert code == 1 and "Unsupported parameters" in result["msg"] and "bogus" in result["msg"]
 
 
@@ -263,14 +263,14 @@ def test_rows_as_json_sync_alike_and_are_not_logged_on_the_host(module, table, d
     ],
 )
 def test_secret_columns_never_leave_the_module(db, run, module, table, column, changed_key):
-    _, rows, _, _ = CASES[table]
+    _unused, rows, _unused, _unused = CASES[table]
     for check, diff in ((True, True), (False, True)):
-        _, synced, _, out = sync(run, module, table, db, rows, check=check, diff=diff)
+        _unused, synced, _unused, out = sync(run, module, table, db, rows, check=check, diff=diff)
         assert synced["changes"]["added"][0][column] == table_sync.MASK
         # no_log on the secret suboptions: the echoed module arguments are masked too.
         assert "SECRET" not in out
     rotated = [{**rows[0], column: "NEWSECRET"}]
-    _, synced, _, out = sync(run, module, table, db, rotated, diff=True)
+    _unused, synced, _unused, out = sync(run, module, table, db, rotated, diff=True)
     assert synced["changes"]["changed"] == [{**changed_key, "fields": [column]}]
     assert "SECRET" not in out
 
@@ -295,11 +295,11 @@ def test_kamailio_tables_syncs_several_tables_in_one_call(db, run, monkeypatch):
         "SECRET" not in out and result["tables"]["subscribers"]["changes"]["added"][0]["username"] == "2001"
     )
     assert logged and all("tables=NOT_LOGGING_PARAMETER" in m and "SECRET" not in m for m in logged)
-    code, result, _ = run("kamailio_tables", {"db": db, "tables": tables})
+    code, result, _unused = run("kamailio_tables", {"db": db, "tables": tables})
     assert code == 0 and not result["changed"] and result["changed_tables"] == []
-    code, result, _ = run("kamailio_tables", {"db": db, "tables": {"bogus": "[]"}})
+    code, result, _unused = run("kamailio_tables", {"db": db, "tables": {"bogus": "[]"}})
     assert code == 1 and "unknown table(s) bogus" in result["msg"]
-    code, result, _ = run("kamailio_tables", {"db": db, "tables": {"aliases": "[{}]"}})
+    code, result, _unused = run("kamailio_tables", {"db": db, "tables": {"aliases": "[{}]"}})
     assert code == 1 and result["msg"].startswith("tables.aliases: missing required arguments")
 
 
@@ -324,5 +324,5 @@ def test_kamailio_tables_syncs_the_trunks_and_shows_no_password(db, run):
         {"l_uuid": "lab-carrier", "fields": ["auth_password"]}
     ]
     assert "SECRET" not in out
-    code, result, _ = run("kamailio_tables", {"db": db, "tables": rotated})
+    code, result, _unused = run("kamailio_tables", {"db": db, "tables": rotated})
     assert code == 0 and not result["changed"]

@@ -84,7 +84,7 @@ def test_check_apply_reapply(dest, run):
     assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES + COMMON_FILES)
     assert PASSWORDS[2] in (dest / "805ec0000002.xml").read_text()
     assert no_secret(out)
-    code, result, _ = run(args(dest), diff=True)
+    code, result, _unused = run(args(dest), diff=True)
     assert code == 0 and not result["changed"]
     assert result["counts"] == {
         "written": 0,
@@ -103,10 +103,10 @@ def test_phones_as_json_render_alike_and_are_not_logged_on_the_host(dest, run, t
 
     logged = []
     monkeypatch.setattr(AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
-    _, from_list, _ = run(args(dest))
+    _unused, from_list, _unused = run(args(dest))
     other = tmp_path / "other"
     other.mkdir()
-    _, from_json, out = run({**args(other, phones=json.dumps(PHONES)), "_ansible_no_log": False})
+    _unused, from_json, out = run({**args(other, phones=json.dumps(PHONES)), "_ansible_no_log": False})
     assert from_json["counts"] == from_list["counts"] and from_json["changed"]
     assert {p.name: p.read_text() for p in other.iterdir()} == {p.name: p.read_text() for p in dest.iterdir()}
     # File names are in the result, unmasked; passwords nowhere.
@@ -116,7 +116,7 @@ def test_phones_as_json_render_alike_and_are_not_logged_on_the_host(dest, run, t
 
 
 def test_phones_are_not_echoed(dest, run):
-    _, result, out = run(args(dest))
+    _unused, result, out = run(args(dest))
     assert result["invocation"]["module_args"]["phones"] == "4 phone(s), not echoed"
     assert "User 1" not in out
 
@@ -159,7 +159,7 @@ def test_orphan_mac_gets_the_unassigned_profile_of_its_vendor(dest, run, index):
     assert PASSWORDS[index] not in text and "unassigned" in text and "10.0.0.32" in text  # the thr site's NTP
     assert templates.read_marker(text)["vendor"] == VENDORS[index]
     assert no_secret(out)
-    _, result, _ = run(args(dest, remaining))
+    _unused, result, _unused = run(args(dest, remaining))
     assert not result["changed"] and result["counts"]["unchanged"] == 6
 
 
@@ -167,7 +167,7 @@ def test_orphans_removed_on_request_and_foreign_files_left_alone(dest, run):
     run(args(dest))
     (dest / "index.html").write_text("hello")
     (dest / "aabbccddeeff.cfg").write_text("unknown format")
-    code, result, _ = run(args(dest, PHONES[:2], unassigned="remove"))
+    code, result, _unused = run(args(dest, PHONES[:2], unassigned="remove"))
     assert code == 0 and result["changed"]
     assert result["counts"]["removed"] == 3
     assert sorted(p.name for p in dest.iterdir()) == sorted([*NAMES[:2], *COMMON_FILES, "index.html"])
@@ -175,7 +175,7 @@ def test_orphans_removed_on_request_and_foreign_files_left_alone(dest, run):
 
 def test_unknown_orphan_is_skipped_with_the_profile_option(dest, run):
     (dest / "aabbccddeeff.cfg").write_text("unknown format")
-    _, result, _ = run(args(dest))
+    _unused, result, _unused = run(args(dest))
     assert result["changes"]["skipped"] == ["aabbccddeeff.cfg"]
     assert (dest / "aabbccddeeff.cfg").read_text() == "unknown format"
 
@@ -184,14 +184,14 @@ def test_mode_is_set_and_corrected(dest, run):
     run(args(dest))
     assert {stat.S_IMODE(p.stat().st_mode) for p in dest.iterdir()} == {0o640}
     os.chmod(dest / NAMES[0], 0o644)
-    _, result, _ = run(args(dest), diff=True)
+    _unused, result, _unused = run(args(dest), diff=True)
     assert result["changed"] and result["counts"]["written"] == 1
     assert "owner/group/mode" in result["diff"]["after"]
     assert stat.S_IMODE((dest / NAMES[0]).stat().st_mode) == 0o640
-    _, result, _ = run(args(dest, mode="0600"))
+    _unused, result, _unused = run(args(dest, mode="0600"))
     assert result["counts"]["written"] == 6
     assert {stat.S_IMODE(p.stat().st_mode) for p in dest.iterdir()} == {0o600}
-    code, result, _ = run(args(dest, mode="0666"))
+    code, result, _unused = run(args(dest, mode="0666"))
     assert code == 1 and "world-writable" in result["msg"]
     assert not [p for p in dest.iterdir() if p.name.startswith(".")]  # no temporary files left
 
@@ -201,18 +201,18 @@ def test_owner_and_group_of_the_running_user(dest, run):
     import pwd
 
     user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
-    code, result, _ = run(args(dest, owner=user, group=group))
+    code, result, _unused = run(args(dest, owner=user, group=group))
     assert code == 0 and result["counts"]["written"] == 6
-    code, result, _ = run(args(dest, owner="no-such-user-here"))
+    code, result, _unused = run(args(dest, owner="no-such-user-here"))
     assert code == 1 and "owner 'no-such-user-here' does not exist" in result["msg"]
 
 
 def test_bad_input_fails_with_the_element(dest, run):
-    code, result, _ = run(args(dest / "missing"))
+    code, result, _unused = run(args(dest / "missing"))
     assert code == 1 and "does not exist" in result["msg"]
     code, result, out = run(args(dest, [PHONES[0], {**PHONES[1], "mac": PHONES[0]["mac"]}]))
     assert code == 1 and "phones[1]: MAC 805ec0000000 repeats phones[0]" in result["msg"] and no_secret(out)
-    code, result, _ = run(args(dest, [{**PHONES[0], "mac": "80:5e:c0:00:00:00"}]))
+    code, result, _unused = run(args(dest, [{**PHONES[0], "mac": "80:5e:c0:00:00:00"}]))
     assert code == 1 and "phones[0]: mac" in result["msg"]
     code, result, out = run(args(dest, [{**PHONES[0], "vendor": "acme"}]))
     assert code == 1 and "vendor" in result["msg"] and no_secret(out)
@@ -224,7 +224,7 @@ def test_vendor_change_of_a_mac_removes_its_old_file(dest, run):
     run(args(dest))
     phones = copy.deepcopy(PHONES)
     phones[0]["vendor"], phones[0]["model"] = "snom", "snom-x"
-    _, result, _ = run(args(dest, phones))
+    _unused, result, _unused = run(args(dest, phones))
     assert result["counts"]["removed"] == 1 and result["counts"]["written"] == 1
     assert not (dest / "805ec0000000.cfg").exists() and (dest / "805ec0000000.xml").exists()
 
@@ -268,26 +268,26 @@ def test_device_logins_one_per_mac_served_stable_and_never_shown(dest, run, tmp_
     code, result, out = run(args(dest, **extra), diff=True)
     assert result["counts"]["http_logins"] == 4 and "device login" in result["diff"]["after"]
     lines = [line for line in auth.read_text().splitlines() if not line.startswith("#")]
-    macs = sorted(name.split(".")[0] for name in NAMES)
+    macs = sorted(name.split(".", maxsplit=1)[0] for name in NAMES)
     assert [line.split(":")[0] for line in lines] == macs
     # nginx's {SSHA}: sha1(password + salt) + salt, the password derived per MAC.
     for line in lines:
-        mac, _, value = line.partition(":{SSHA}")
+        mac, _unused, value = line.partition(":{SSHA}")
         raw = base64.b64decode(value)
         password = phone_files.device_http_password(secret, mac)
         assert hashlib.sha1(password.encode() + raw[20:]).digest() == raw[:20]
         assert password not in out
     assert oct(auth.stat().st_mode & 0o777) == "0o640"
     assert secret not in out
-    code, result, _ = run(args(dest, **extra))
+    code, result, _unused = run(args(dest, **extra))
     assert not result["changed"] and not result["changes"]["http_logins_changed"]
     # A leaver's phone keeps its login: it must still fetch its unassigned profile.
-    code, result, _ = run(args(dest, phones=PHONES[1:], **extra))
+    code, result, _unused = run(args(dest, phones=PHONES[1:], **extra))
     assert result["counts"]["unassigned"] == 1 and result["counts"]["http_logins"] == 4
     # A different secret rotates every login.
-    code, result, _ = run(
+    code, result, _unused = run(
         args(dest, phones=PHONES[1:], http_auth_file=str(auth), http_auth_secret="other-secret-yyyyyyyyyyyy")
     )
     assert result["changed"] and result["changes"]["http_logins_changed"]
-    code, result, _ = run(args(dest, http_auth_file=str(auth)))
+    code, result, _unused = run(args(dest, http_auth_file=str(auth)))
     assert code == 1 and "http_auth_file needs http_auth_secret" in result["msg"]

@@ -32,7 +32,7 @@ from ansible_collections.voip.estate.plugins.module_utils.voip_sip import (
 
 def answer(request: bytes, status: str, extra: tuple[str, ...] = (), **replace) -> bytes:
     """A response to ``request`` as a server builds it: Via, From, To, Call-ID, CSeq copied."""
-    _, headers, _ = parse_message(request)
+    _unused, headers, _unused = parse_message(request)
     copied = {name: headers[name][0] for name in ("via", "from", "to", "call-id", "cseq")}
     copied.update(replace)
     lines = [
@@ -87,7 +87,7 @@ class Responder:
     def _tcp(self):
         while not self.stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, _unused = self.sock.accept()
             except TimeoutError:
                 continue
             with conn:
@@ -205,7 +205,7 @@ def test_udp_skips_provisional_and_returns_the_final_answer():
     assert 0 <= result["latency_ms"] < 1000
     assert result["address"] == "127.0.0.1" and result["local"].startswith("127.0.0.1:")
     # The request as the server got it: addressed to it, from the local address in Via and Contact.
-    first, headers, _ = parse_message(server.requests[0])
+    first, headers, _unused = parse_message(server.requests[0])
     assert first == f"OPTIONS sip:127.0.0.1:{server.port} SIP/2.0"
     assert headers["via"][0].startswith(f"SIP/2.0/UDP {result['local']};branch=z9hG4bK")
     assert headers["contact"] == [f"<sip:voip-estate-health@{result['local']}>"]
@@ -287,7 +287,7 @@ def test_tcp_skips_provisional_and_reads_the_stream():
     with Responder(trying_then_ok, transport="tcp") as server:
         result = options_ping("127.0.0.1", server.port, transport="tcp", timeout=2.0, headers=["x-routing"])
     assert (result["status"], result["provisional"], result["headers"]["x-routing"]) == (200, [100], "ams-1")
-    first, headers, _ = parse_message(server.requests[0])
+    first, headers, _unused = parse_message(server.requests[0])
     assert first == f"OPTIONS sip:127.0.0.1:{server.port};transport=tcp SIP/2.0"
     assert headers["via"][0].startswith("SIP/2.0/TCP 127.0.0.1:")
 
@@ -314,7 +314,7 @@ def run(module_runner):
 @pytest.mark.parametrize("check", [False, True])
 def test_module_healthy_target(run, check):
     with Responder(trying_then_ok) as server:
-        code, result, _ = run(
+        code, result, _unused = run(
             {"target": "127.0.0.1", "port": server.port, "headers": ["X-Routing"]}, check=check
         )
     assert code == 0, result
@@ -328,24 +328,24 @@ def test_module_healthy_target(run, check):
 
 def test_module_unexpected_status_fails_naming_the_target(run):
     with Responder(lambda r: [answer(r, "503 Service Unavailable")]) as server:
-        code, result, _ = run({"target": "127.0.0.1", "port": server.port})
+        code, result, _unused = run({"target": "127.0.0.1", "port": server.port})
         assert code == 1 and result["failed"] and not result["ok"] and result["status"] == 503
         assert result["msg"].startswith(f"127.0.0.1:{server.port}/udp answered 503 Service Unavailable in ")
         assert result["msg"].endswith("ms, expected 200")
         # Expected, or not failing: a result to collect.
-        code, result, _ = run({"target": "127.0.0.1", "port": server.port, "expect": [200, 503]})
+        code, result, _unused = run({"target": "127.0.0.1", "port": server.port, "expect": [200, 503]})
         assert code == 0 and result["ok"] and result["status"] == 503
-        code, result, _ = run({"target": "127.0.0.1", "port": server.port, "fail_on_unexpected": False})
+        code, result, _unused = run({"target": "127.0.0.1", "port": server.port, "fail_on_unexpected": False})
         assert code == 0 and not result.get("failed") and result["ok"] is False
 
 
 def test_module_timeout(run):
     with Responder(lambda r: []) as server:
-        code, result, _ = run({"target": "127.0.0.1", "port": server.port, "timeout": 0.3})
+        code, result, _unused = run({"target": "127.0.0.1", "port": server.port, "timeout": 0.3})
         assert code == 1 and result["failed"] and result["changed"] is False
         assert result["msg"] == f"no answer from 127.0.0.1:{server.port}/udp within 0.3 s"
         assert (result["ok"], result["status"], result["latency_ms"]) == (False, None, None)
-        code, result, _ = run(
+        code, result, _unused = run(
             {"target": "127.0.0.1", "port": server.port, "timeout": 0.3, "fail_on_unexpected": False}
         )
         assert code == 0 and result["ok"] is False and "no answer" in result["msg"]
@@ -353,7 +353,7 @@ def test_module_timeout(run):
 
 def test_module_garbage(run):
     with Responder(lambda r: [b"\x00\x01garbage"]) as server:
-        code, result, _ = run({"target": "127.0.0.1", "port": server.port})
+        code, result, _unused = run({"target": "127.0.0.1", "port": server.port})
     assert code == 1 and result["msg"].startswith(f"malformed response from 127.0.0.1:{server.port}/udp")
 
 
@@ -367,5 +367,5 @@ def test_module_garbage(run):
     ],
 )
 def test_module_bad_arguments(run, args, error):
-    code, result, _ = run({"target": "127.0.0.1", **args})
+    code, result, _unused = run({"target": "127.0.0.1", **args})
     assert code == 1 and error in result["msg"]

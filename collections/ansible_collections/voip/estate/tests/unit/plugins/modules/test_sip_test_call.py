@@ -1,4 +1,4 @@
-"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_sip_message (digest, dialogs), voip_sip_call (the test call) and the module sip_test_call.
+"""module_utils voip_sip_message (digest, dialogs), voip_sip_call (the test call) and the module sip_test_call.
 
 The calls run against ``FakeProxy``, a registrar and stateless-ish proxy on
 127.0.0.1 (a thread): it challenges REGISTER with 401 and INVITE with 407,
@@ -93,7 +93,7 @@ def test_response_copies_the_transaction_and_record_route():
     assert headers["to"] == ["<sip:2002@d>;tag=t9"] and headers["record-route"] == ["<sip:10.0.0.1;lr>"]
     assert (headers["cseq"], headers["call-id"], headers["contact"]) == (["2 INVITE"], ["c1"], ["<sip:x>"])
     # Not into a final error, and a To that has a tag keeps it.
-    _, headers, _ = parse_message(
+    _unused, headers, _unused = parse_message(
         build_response(invite.replace(b"<sip:2002@d>", b"<sip:2002@d>;tag=old"), 486, "Busy Here", "t9")
     )
     assert "record-route" not in headers and tag_of(headers["to"][0]) == "old"
@@ -170,7 +170,7 @@ class FakeProxy:
                 self._request(data, source)
 
     def _reply(self, request, source, status, reason, extra=()):
-        _, headers, _ = parse_message(request)
+        _unused, headers, _unused = parse_message(request)
         lines = [f"SIP/2.0 {status} {reason}", *(f"Via: {v}" for v in headers["via"])]
         to = headers["to"][0] + ("" if status == 100 or ";tag=" in headers["to"][0] else ";tag=fake")
         lines += [f"From: {headers['from'][0]}", f"To: {to}", f"Call-ID: {headers['call-id'][0]}"]
@@ -179,7 +179,7 @@ class FakeProxy:
 
     def _authorized(self, request, method, header) -> bool | None:
         """None without credentials, else whether they are right (checked independently of the module)."""
-        _, headers, _ = parse_message(request)
+        _unused, headers, _unused = parse_message(request)
         if header not in headers:
             return None
         params = dict(re.findall(r'(\w+)="?([^",]*)"?', headers[header][0].partition(" ")[2]))
@@ -199,7 +199,7 @@ class FakeProxy:
         return (f'{name}: Digest realm="{REALM}", nonce="{self.nonce}"{qop}',)
 
     def _request(self, data, source):
-        first, headers, _ = parse_message(data)
+        first, headers, _unused = parse_message(data)
         method, uri = first.split(" ")[:2]
         self.methods.append(method)
         if method == "REGISTER":
@@ -251,7 +251,7 @@ class FakeProxy:
     def _forward(self, data, source, target, record_route=False, drop_route=False):
         branch = f"z9hG4bKfake{len(self.origins)}"
         self.origins[branch] = source
-        head, _, body = data.partition(b"\r\n\r\n")
+        head, _unused, body = data.partition(b"\r\n\r\n")
         lines = head.decode().split("\r\n")
         method = lines[0].split(" ")[0]
         lines[0] = f"{method} {target} SIP/2.0"
@@ -265,7 +265,7 @@ class FakeProxy:
         self.sock.sendto("\r\n".join(lines).encode() + b"\r\n\r\n" + body, (host, port))
 
     def _response(self, data):
-        head, _, body = data.partition(b"\r\n\r\n")
+        head, _unused, body = data.partition(b"\r\n\r\n")
         lines = head.decode().split("\r\n")
         top = next(i for i, line in enumerate(lines) if line.lower().startswith("via:"))
         branch = re.search(r"branch=([^;\s]+)", lines[top]).group(1)
@@ -274,8 +274,8 @@ class FakeProxy:
             self.sock.sendto("\r\n".join(lines).encode() + b"\r\n\r\n" + body, self.origins[branch])
 
 
-def call(proxy, caller=CALLER, callee=CALLEE, timeout=2.0):
-    return place_call("127.0.0.1", proxy.port, REALM, caller, callee, timeout)
+def call(proxy, caller=None, callee=None, timeout=2.0):
+    return place_call("127.0.0.1", proxy.port, REALM, caller or CALLER, callee or CALLEE, timeout)
 
 
 def assert_no_password_anywhere(proxy, result):
@@ -418,7 +418,7 @@ def test_module_failure_fails_or_reports(run):
         assert code == 1 and result["failed"] and result["changed"] is False
         assert (result["ok"], result["status"]) == (False, 486)
         assert result["msg"].endswith(": 486 Busy Here")
-        code, result, _ = run(args(proxy, fail_on_unexpected=False))
+        code, result, _unused = run(args(proxy, fail_on_unexpected=False))
         assert code == 0 and not result.get("failed") and result["ok"] is False
     assert all(password not in out for password in PASSWORDS.values())
 
@@ -440,7 +440,7 @@ def test_module_wrong_password(run):
     ],
 )
 def test_module_bad_arguments(run, extra, error):
-    code, result, _ = run(
+    code, result, _unused = run(
         {"server": "127.0.0.1", "domain": REALM, "caller": CALLER, "callee": CALLEE, **extra}
     )
     assert code == 1 and error in result["msg"]
