@@ -26,16 +26,15 @@ import time
 from pathlib import Path
 
 from ansible.module_utils.testing import patch_module_args
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 from voipctl.core.activity import active_users
 from voipctl.derive.phones import phone_common, phone_data
 from voipctl.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-# library/ and module_utils/ import from the repository root (as in the unit tests).
-sys.path.insert(0, str(ROOT))
-import ansible_collections.voip.estate.plugins.module_utils.voip_phone_files as phone_files  # noqa: E402
-import ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates as templates  # noqa: E402
+# The collection's module_utils import through Ansible's collection finder (as in the tests).
+_AnsibleCollectionFinder(paths=[str(ROOT / "collections")])._install()
 
 MASTER = "bench-only-master-secret-not-a-secret"
 
@@ -69,9 +68,6 @@ def estate_phones(count: int) -> tuple[list[dict], dict]:
 
 def run_module(args: dict) -> tuple[float, dict]:
     """One module run as Ansible makes it; (seconds, result)."""
-    # The module imports its module_utils under the names AnsiballZ gives them.
-    sys.modules["ansible_collections.voip.estate.plugins.module_utils.voip_phone_files"] = phone_files
-    sys.modules["ansible_collections.voip.estate.plugins.module_utils.voip_phone_templates"] = templates
     from ansible_collections.voip.estate.plugins.modules.phone_files import main
 
     out = io.StringIO()

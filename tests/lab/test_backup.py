@@ -1,7 +1,7 @@
 """Backups against the lab: every host kind, encrypted, checksummed, stored on bak1, pruned by the policy.
 
 ``playbooks/backup.yml`` runs twice. Each point is copied back from bak1,
-verified against its manifest (module_utils/voip_backup.verify), decrypted
+verified against its manifest (plugins/module_utils/voip_backup.verify), decrypted
 with the vault's key and looked into: the call server's archive holds a
 consistent snapshot of its database with the subscriber table, the gateway's
 configuration its dial-peers. Points made up in the past on bak1 are pruned

@@ -2,7 +2,7 @@
 
 Each case copies inventory/lab, breaks one thing, runs ``ansible-playbook
 playbooks/site.yml`` against the copy and checks that Ansible stopped while
-reading the inventory (``vars_plugins/voip_preflight.py``): the finding is in
+reading the inventory (the collection's ``plugins/vars/voip_preflight.py``): the finding is in
 the output, no play started, so no host was touched. The hostile cases also
 run limited to one host, to one tag and from a later task, which skipped the
 old preflight play on localhost; their Jinja would create a marker file on the

@@ -1,5 +1,5 @@
 """Units stay small enough to carry on: no file over 600 lines and no function over 80 lines in the
-product code (tools/, module_utils/, library/ and the plugins; tests and the lab's device simulators
+product code (tools/ and the collection's plugins; tests and the lab's device simulators
 are not product code)."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Contracts between the derivation and the modules, checked without a lab.
 
 - The Kamailio rows ``voipctl.derive.kamailio`` builds (through the filter,
-  as ``roles/kamailio/tasks/data.yml`` asks for them) and the table specs
-  of ``module_utils/voip_kamailio_tables.py`` the modules sync them with:
+  as ``roles/kamailio/tasks/data.yml`` of the collection asks for them) and the table specs
+  of ``plugins/module_utils/voip_kamailio_tables.py`` the modules sync them with:
   every table the role passes has a spec, every spec is filled, every row
   has exactly the spec's columns with its types.
 - The phone entries ``voipctl.derive.phones`` builds and ``PHONES_SPEC``,

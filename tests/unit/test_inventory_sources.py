@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,9 @@ keyed_groups:
     key: voip_site
 groups:
   amsterdam: voip_site == 'ams'
+# A string composed from a model value: its origin is this file, a plugin configuration, not a YAML inventory.
+compose:
+  voip_site: "'' ~ voip_site"
 """
 # name -> (file, old, new, a finding of the directory form, with its file:line)
 CASES = {
@@ -132,11 +136,28 @@ def test_host_list_parses(env):
     assert '"host1"' in listed and '"host2"' in listed
 
 
-def test_constructed_layer_parses_through_auto(env, tmp_path):
+def test_constructed_layer_parses_without_auto(env, tmp_path):
+    """constructed reads its own configuration; auto (which loads any installed plugin a file names) is off."""
     constructed = tmp_path / "constructed.yml"
     constructed.write_text(CONSTRUCTED)
     graph = _inventory(env, "-i", str(LAB), "-i", str(constructed), "--graph")
     assert "@site_ams" in graph and "@amsterdam" in graph
+
+
+def test_a_file_naming_another_plugin_is_not_loaded(env, tmp_path):
+    """With auto off, a generator configuration dropped beside the inventory runs nothing."""
+    marker = tmp_path / "ran"
+    generator = tmp_path / "generator.yml"
+    generator.write_text(
+        "plugin: ansible.builtin.generator\nhosts:\n"
+        f"  name: \"{{{{ lookup('pipe', 'touch {marker}') }}}}x\"\n"
+        "layers:\n  a: [1]\n"
+    )
+    subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(generator), "--graph"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert not marker.exists()
 
 
 def test_the_inventories_hold_no_executable_file():
@@ -155,3 +176,20 @@ def test_no_vault_password_is_needed(monkeypatch):
     loaded = load_with_ansible([str(LAB)])
     assert loaded.encrypted_files == ["group_vars/all/vault.yml"]
     assert _rendered(check(loaded, DAY).problems) == _rendered(validate(LAB, DAY).problems)
+
+
+@pytest.mark.parametrize(
+    ("relative", "entity"),
+    [
+        ("cs1.lab.example/vault.yml", "cs1.lab.example"),
+        ("cs1.lab.example.yml", "cs1.lab.example"),
+        ("all/vault.yml", "all"),
+        ("linux.yaml", "linux"),
+        ("sw1", "sw1"),
+    ],
+)
+def test_a_vaulted_vars_file_belongs_to_its_whole_host_name(relative, entity):
+    """Before, host_vars/cs1.lab.example/vault.yml was taken as host cs1 and its secret left in clear."""
+    from voiplab.inventory_json import _entity_of
+
+    assert _entity_of(Path(relative)) == entity

@@ -1,6 +1,6 @@
 """The preflight: validate the estate once per process, before any host is touched.
 
-Two Ansible plugins call it: ``vars_plugins/voip_preflight.py`` while the
+Two Ansible plugins call it: the collection's ``plugins/vars/voip_preflight.py`` while the
 inventory is read (so ``--limit``, ``--tags`` and ``--start-at-task`` cannot
 skip it) and the ``voip_validate`` action of the preflight play, which shows
 the warnings. Both validate the estate as Ansible loaded it, from any

@@ -12,6 +12,7 @@ the directory form and expect the same findings.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,24 @@ def vaulted_names(inventory: Path, password_file: Path) -> dict[str, set[str]]:
         base = inventory / f"{kind}_vars"
         for path in sorted(base.rglob("*")) if base.is_dir() else []:
             if path.is_file() and path.read_bytes().startswith(b"$ANSIBLE_VAULT"):
-                entity = path.relative_to(base).parts[0].split(".")[0]
+                entity = _entity_of(path.relative_to(base))
                 data = yaml.safe_load(vault.decrypt(path.read_bytes())) or {}
                 found.setdefault(f"{kind}:{entity}", set()).update(data)
     return found
+
+
+def _entity_of(relative: Path) -> str:
+    """The group or host a vars file belongs to: a directory's whole name, a file's name without its extension.
+
+    Host names hold dots (``cs1.lab.example``): only a vars file extension is taken off.
+    """
+    if len(relative.parts) > 1:
+        return relative.parts[0]
+    name = relative.name
+    for suffix in (".yml", ".yaml", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def revault(data: dict[str, Any], names: dict[str, set[str]], password_file: Path) -> dict[str, Any]:
@@ -77,7 +92,9 @@ def write(data: dict[str, Any], directory: Path, name: str = "inventory") -> Pat
     """Write ``data`` as ``NAME.json`` (mode 0600) and the executable ``NAME.sh`` over it; the script's path."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{name}.json"
-    target.write_text(json.dumps(data, indent=2) + "\n")
+    # Created 0600, never readable by others while it is written.
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(json.dumps(data, indent=2) + "\n")
     target.chmod(0o600)
     script = directory / f"{name}.sh"
     script.write_text(SCRIPT.format(name=target.name))

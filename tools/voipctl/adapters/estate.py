@@ -333,8 +333,16 @@ def _known_origins(path: str) -> LoadedInventory | None:
     return _read_known(path, stat.st_size, stat.st_mtime_ns)
 
 
+# An inventory plugin's configuration (constructed, netbox, ...): its top level names the plugin.
+_PLUGIN_CONFIG = re.compile(r"^plugin[ \t]*:", re.M)
+
+
 @lru_cache(maxsize=64)
 def _read_known(path: str, size: int, mtime: int) -> LoadedInventory | None:
+    """voipctl's reading of ``path``; None for a plugin configuration, which is no YAML inventory."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        if _PLUGIN_CONFIG.search(handle.read()):
+            return None
     return fastloader.read_inventory_files(Path(path))
 
 

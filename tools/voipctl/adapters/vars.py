@@ -3,7 +3,7 @@
 Ansible (2.19 and later) gives a filter a variable's list or dict as a lazy
 container that templates each element when it is read (why that matters:
 docs/performance.md#filters-read-plain-data). The directory
-comes from the vars plugin's fast path (``vars_plugins/voip_group_vars.py``),
+comes from the vars plugin's fast path (the collection's ``plugins/vars/voip_group_vars.py``),
 which takes only files without Jinja, so there is nothing to template.
 
 ``plain`` returns the container's raw contents when no string anywhere in

@@ -4,7 +4,7 @@ The compact ISO 8601 basic form sorts as text in time order and is safe in
 file names. Run records and lab run logs add microseconds
 (``20260601T023000123456Z``) so that two runs within a second stay apart.
 The playbooks write the same form with Jinja's ``now(utc=true,
-fmt='%Y%m%dT%H%M%SZ')``, and hosts read it in module_utils/voip_backup.py
+fmt='%Y%m%dT%H%M%SZ')``, and hosts read it in the collection's plugins/module_utils/voip_backup.py
 (module code cannot import voipctl).
 """
 

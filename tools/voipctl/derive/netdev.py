@@ -1,6 +1,6 @@
 """Intended configurations of the network devices (media gateways, access switches) from the estate model.
 
-Pure functions, no Ansible: the filters in filter_plugins/voip_netdev.py call
+Pure functions, no Ansible: the collection's filters in plugins/filter/voip_netdev.py call
 them with hostvars, the netdev_config module compares their text with the
 device's running configuration.
 

@@ -12,7 +12,7 @@ members of the user's hunt groups. ``phone_common`` gives the settings of the
 provisioning server).
 
 The module ``phone_files`` renders these entries on the provisioning server
-(module_utils/voip_phone_templates.py); nothing here renders files.
+(the collection's plugins/module_utils/voip_phone_templates.py); nothing here renders files.
 """
 
 from __future__ import annotations

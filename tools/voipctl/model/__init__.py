@@ -2,5 +2,5 @@
 validation (``checks``) and the findings it reports (``problems``).
 
 The model is written once here and used by ``voipctl validate``, the preflight
-play (``action_plugins/voip_validate.py``) and the filter plugins.
+play (the collection's ``plugins/action/voip_validate.py``) and the filter plugins.
 """

@@ -142,7 +142,7 @@ def model_in_inventory_files(inv: LoadedInventory) -> list[tuple[Origin, str]]:
 
     Ansible's yaml inventory plugin loads such files as templates, so a
     ``{{ lookup(...) }}`` there would run on the controller; the vars plugin
-    loads group_vars and host_vars as data (vars_plugins/voip_group_vars.py).
+    loads group_vars and host_vars as data (the collection's plugins/vars/voip_group_vars.py).
     """
     problems = []
     for name, var in _every_variable(inv):
