@@ -1,6 +1,6 @@
 """Documentation shared by the SIP probe modules (sip_options, sip_test_call over module_utils/voip_sip).
 
-Used with ``extends_documentation_fragment: [voip_sip_probe]``; each module
+Used with ``extends_documentation_fragment: [voip.estate.voip_sip_probe]``; each module
 says what its probe checks and when it succeeds, and describes its own
 check mode under ``attributes``.
 """

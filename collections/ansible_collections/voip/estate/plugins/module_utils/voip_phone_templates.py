@@ -404,8 +404,8 @@ def unassigned_settings(common, model=None, site=None):
                                            "syslog_server")}  # fmt: skip
     site_settings = (common.get("sites") or {}).get(site)
     if site_settings:
-        settings.update({k: site_settings.get(k) for k in ("timezone", "utc_offset_minutes", "ntp_servers",
-                                                            "voice_vlan")})  # fmt: skip
+        site_keys = ("timezone", "utc_offset_minutes", "ntp_servers", "voice_vlan")
+        settings.update({k: site_settings.get(k) for k in site_keys})
     site_firmware = (site_settings or {}).get("firmware") or common.get("firmware") or {}
     settings["firmware_url"] = (site_firmware.get(model) or {}).get("url")
     settings["model"] = model

@@ -167,9 +167,9 @@ def parse_message(data: bytes) -> tuple[str, dict[str, list[str]], bytes]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    head, sep, _ = text.partition("\r\n\r\n")
+    head, sep = text.partition("\r\n\r\n")[:2]
     if not sep:
-        head, sep, _ = text.partition("\n\n")
+        head, sep = text.partition("\n\n")[:2]
     body = data[len((head + sep).encode("utf-8")) :]
     lines = head.replace("\r\n", "\n").rstrip("\n").split("\n")
     first = lines[0].strip()
@@ -198,7 +198,7 @@ def parse_response(data: bytes) -> dict:
     first = data.split(b"\n", 1)[0].strip().decode("utf-8", "backslashreplace")
     if not STATUS_LINE.match(first):
         raise ValueError(f"not a SIP status line: {first[:80]!r}")
-    first, headers, _ = parse_message(data)
+    first, headers = parse_message(data)[:2]
     match = STATUS_LINE.match(first)
     return {
         "status": int(match.group(1)),
@@ -227,7 +227,7 @@ def matches(response: dict, ids: dict[str, str], cseq: int = 1, method: str = "O
     top_via = headers["via"][0].split(",")[0]
     branch = BRANCH.search(top_via)
     call_id = headers["call-id"][0].split("@")[0]
-    number, _, method_ = headers["cseq"][0].partition(" ")
+    number, _space, method_ = headers["cseq"][0].partition(" ")
     return (
         branch is not None
         and branch.group(1) == ids["branch"]
@@ -287,7 +287,7 @@ def resolve(host: str, port: int, transport: str) -> tuple[int, tuple]:
         raise SipResolveError(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}") from exc
     if not infos:
         raise SipResolveError(f"cannot resolve {host}: no address")
-    family, _, _, _, sockaddr = infos[0]
+    family, _socktype, _proto, _canonname, sockaddr = infos[0]
     return family, sockaddr
 
 
@@ -418,7 +418,7 @@ def _next_stream_message(buffer: bytes, where: str) -> tuple[bytes | None, bytes
     head = buffer[:end].decode("utf-8", "replace")
     length = 0
     for line in head.split("\r\n")[1:]:
-        name, _, value = line.partition(":")
+        name, _colon, value = line.partition(":")
         if header_name(name) == "content-length":
             try:
                 length = int(value.strip())

@@ -110,7 +110,7 @@ class Agent:
         """``data`` parsed if it answers our request (ids, cseq, method); None for anything else."""
         response = sip.answer_to(data, self.where, ids, cseq, method)
         if response is not None:
-            _, _, response["body"] = sip.parse_message(data)
+            response["body"] = sip.parse_message(data)[2]
         return response
 
 
@@ -165,7 +165,7 @@ class Registration:
         """REGISTER (answering one challenge); the 200 response. Raises SipError naming the user."""
         what = "REGISTER" if expires else "REGISTER (Expires: 0)"
         challenge, header = None, None
-        for _ in range(3):
+        for _attempt in range(3):
             self.cseq += 1
             self.ids["branch"] = sip.new_ids()["branch"]
             uri = f"sip:{sip.host_part(self.domain)}"
@@ -291,7 +291,7 @@ class Callee(threading.Thread):
         return [("Contact", f"<sip:{self.user}@{self.agent.local}>")]
 
     def _answer(self, request: bytes, offer: bytes) -> bytes:
-        _, _, payloads = msg.sdp_media(offer)
+        payloads = msg.sdp_media(offer)[2]
         codec = msg.choose_codec(payloads)
         if codec is None:
             return msg.build_response(request, 488, "Not Acceptable Here", self.tag)
@@ -422,7 +422,7 @@ class Caller:
             host, port = msg.uri_target(hop)
         except ValueError as exc:
             raise sip.SipMalformed(f"{self.what}: {exc}") from exc
-        _, sockaddr = sip.resolve(host, port, "udp")
+        _family, sockaddr = sip.resolve(host, port, "udp")
         return Dialog(self, remote, request_uri, routes, sockaddr)
 
 
@@ -528,7 +528,7 @@ def _call(dialer: Caller, callee: Callee, result: dict) -> None:
     """INVITE (answering one challenge), ACK and BYE; fills ``result``; raises SipError with the message."""
     start = time.monotonic()
     challenge = None
-    for _ in range(3):
+    for _attempt in range(3):
         response = dialer.invite_once(challenge, callee.invited.is_set)
         if response["status"] in msg.AUTH_STATUSES and (challenge is None or msg.stale_challenge(response)):
             challenge = msg.auth_challenge(response, dialer.what)

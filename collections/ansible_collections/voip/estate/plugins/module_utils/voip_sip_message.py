@@ -33,7 +33,7 @@ def parse_challenge(value: str) -> dict[str, str]:
 
     Raises ValueError for another scheme or a challenge without realm or nonce.
     """
-    scheme, _, rest = value.strip().partition(" ")
+    scheme, _space, rest = value.strip().partition(" ")
     if scheme.lower() != "digest":
         raise ValueError(f"not a Digest challenge: {scheme!r}")
     params = {
@@ -107,7 +107,7 @@ def build_response(
     ``to_tag`` added when it has none; Record-Route is copied into 18x and
     2xx answers to an INVITE (12.1.1), so that the caller learns the route set.
     """
-    first, headers, _ = parse_message(request)
+    first, headers = parse_message(request)[:2]
     method = first.split(" ", 1)[0].upper()
     to = headers["to"][0]
     if to_tag and not has_tag(to):

@@ -96,7 +96,7 @@ def apply(conn, table, key_columns, value_columns, current, desired, plan, where
     insert_cols = [*key_columns, *value_columns, *scope_cols]
     insert_sql = (
         f"INSERT INTO {t} ({', '.join(_ident(c) for c in insert_cols)}) "
-        f"VALUES ({', '.join('?' for _ in insert_cols)})"
+        f"VALUES ({', '.join(['?'] * len(insert_cols))})"
     )
     update_sql = f"UPDATE {t} SET {', '.join(f'{_ident(c)} = ?' for c in value_columns)} WHERE {key_sql}"
     delete_sql = f"DELETE FROM {t} WHERE {key_sql}"

@@ -23,12 +23,13 @@ options:
     default: /usr/share/kamailio/db_sqlite
 extends_documentation_fragment:
   - voip.estate.voip_attributes.check
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Create Kamailio's tables
-  kamailio_db_schema:
+  voip.estate.kamailio_db_schema:
     db: /var/lib/kamailio/kamailio.sqlite
     modules: [standard, auth_db, alias_db, avpops, permissions, dispatcher]
 """

@@ -7,7 +7,7 @@ short_description: Bring several Kamailio tables to their desired rows in one ca
 description:
   - Brings each Kamailio table named in O(tables) to its rows, in one module run; one task and one
     round trip instead of one per table (why in docs/performance.md#one-module-call-for-the-whole-set).
-    M(kamailio_trunks) does the same for the C(trunks) table alone, in a task of its own.
+    M(voip.estate.kamailio_trunks) does the same for the C(trunks) table alone, in a task of its own.
   - Each table is read once and only its difference written, in its own transaction; a table that
     fails leaves the tables before it synced and the ones after it untouched, and fails the task.
   - C(changed_tables) names the tables that changed, so that a play can reload what needs it.
@@ -26,7 +26,7 @@ options:
         C(description) ('').
       - C(htable) C(key_name), C(key_type) (0), C(value_type) (0), C(key_value) (secret),
         C(expires) (0).
-      - C(trunks) (C(uacreg)) the rows of M(kamailio_trunks).
+      - C(trunks) (C(uacreg)) the rows of M(voip.estate.kamailio_trunks).
     type: dict
     required: true
 attributes:
@@ -34,12 +34,13 @@ attributes:
     details: The diff names rows by their keys and changed fields, never secret values.
 extends_documentation_fragment:
   - voip.estate.voip_table_sync
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Sync the user tables of the call server
-  kamailio_tables:
+  voip.estate.kamailio_tables:
     db: /var/lib/kamailio/kamailio.sqlite
     tables:
       subscribers: "{{ tables_json.subscribers }}"

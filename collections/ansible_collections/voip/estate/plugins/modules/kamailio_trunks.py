@@ -74,12 +74,13 @@ options:
         default: ""
 extends_documentation_fragment:
   - voip.estate.voip_table_sync
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Sync the trunks' accounts
-  kamailio_trunks:
+  voip.estate.kamailio_trunks:
     db: /var/lib/kamailio/kamailio.sqlite
     trunks: "{{ kamailio_data.trunk_accounts }}"
   no_log: true

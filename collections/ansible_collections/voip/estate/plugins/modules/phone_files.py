@@ -22,7 +22,7 @@ options:
     required: true
   phones:
     description:
-      - Every phone to provision, as the filter C(voip_phone_data) gives them.
+      - Every phone to provision, as the filter P(voip.estate.voip_phone_data#filter) gives them.
       - A list, or that list as one JSON string (what the role passes; why in
         docs/performance.md#rows-travel-as-one-json-string). Validated alike; never logged.
     type: raw
@@ -140,9 +140,9 @@ options:
             type: str
   common:
     description:
-      - Settings of the unassigned profile, as the filter C(voip_phone_common) gives them - default
-        C(timezone), C(utc_offset_minutes), C(ntp_servers), C(voice_vlan), C(syslog_server); per site
-        under C(sites); firmware per model under C(firmware).
+      - Settings of the unassigned profile, as the filter P(voip.estate.voip_phone_common#filter) gives
+        them - default C(timezone), C(utc_offset_minutes), C(ntp_servers), C(voice_vlan),
+        C(syslog_server); per site under C(sites); firmware per model under C(firmware).
     type: dict
     default: {}
   owner:
@@ -190,15 +190,16 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: File names and the names of changed settings, never their values.
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Render the provisioning files of all phones
-  phone_files:
+  voip.estate.phone_files:
     dest: /srv/provisioning
-    phones: "{{ inventory_hostname | voip_phone_data(hostvars, groups, vault_voip_sip_master_secret, prov_url, as_json=true) }}"
-    common: "{{ inventory_hostname | voip_phone_common(hostvars, prov_url) }}"
+    phones: "{{ inventory_hostname | voip.estate.voip_phone_data(hostvars, groups, vault_voip_sip_master_secret, prov_url, as_json=true) }}"
+    common: "{{ inventory_hostname | voip.estate.voip_phone_common(hostvars, prov_url) }}"
     owner: root
     group: www-data
     mode: "0640"

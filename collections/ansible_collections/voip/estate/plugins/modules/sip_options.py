@@ -68,17 +68,18 @@ notes:
     shows as a retransmission's worth of latency.
 extends_documentation_fragment:
   - voip.estate.voip_sip_probe
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: Call server answers OPTIONS
-  sip_options:
+  voip.estate.sip_options:
     target: "{{ ansible_host }}"
   delegate_to: localhost
 
 - name: Trunk over TCP, 200 or 404 both mean alive; keep the routing header
-  sip_options:
+  voip.estate.sip_options:
     target: sip.carrier.example
     transport: tcp
     timeout: 3
@@ -88,7 +89,7 @@ EXAMPLES = r"""
   register: trunk_ping
 
 - name: Gateways, collecting findings instead of failing
-  sip_options:
+  voip.estate.sip_options:
     target: "{{ hostvars[item].ansible_host }}"
     fail_on_unexpected: false
   loop: "{{ groups['gateways'] }}"

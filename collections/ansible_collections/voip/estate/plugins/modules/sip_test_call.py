@@ -77,12 +77,13 @@ notes:
   - The callee should have no call forwarding or do-not-disturb, or the call goes elsewhere.
 extends_documentation_fragment:
   - voip.estate.voip_sip_probe
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 """
 
 EXAMPLES = r"""
 - name: A test call between two users of the site succeeds
-  sip_test_call:
+  voip.estate.sip_test_call:
     server: "{{ ansible_host }}"
     domain: "{{ voip_call_server.sip_domain }}"
     caller: {user: "2001", password: "{{ health_caller_password }}"}
@@ -91,7 +92,7 @@ EXAMPLES = r"""
   delegate_to: localhost
 
 - name: Test call, collecting the finding instead of failing
-  sip_test_call:
+  voip.estate.sip_test_call:
     server: 10.231.0.11
     domain: ams.voip.test
     caller: {user: "2001", password: "{{ caller_password }}"}

@@ -15,7 +15,8 @@ description:
   - Read-only, so always C(changed=false).
   - Implemented as an action plugin on the controller; this file only documents it.
 version_added: "0.1.0"
-author: voip-estate
+author:
+  - voip-estate authors (@voip-estate)
 options:
   inventory:
     description: Inventory sources to validate; default the ones Ansible uses.
@@ -42,10 +43,10 @@ attributes:
 
 EXAMPLES = r"""
 - name: Validate the estate model
-  voip_validate:
+  voip.estate.voip_validate:
 
 - name: Validate another inventory as of a date
-  voip_validate:
+  voip.estate.voip_validate:
     inventory: [inventory/example]
     date: "2026-12-31"
 """

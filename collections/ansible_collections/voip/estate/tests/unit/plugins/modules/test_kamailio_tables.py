@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sqlite3
 
 import pytest
+import yaml
 from ansible.module_utils.basic import AnsibleModule
 
 import ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_tables as kamailio_tables
@@ -326,3 +328,88 @@ def test_kamailio_tables_syncs_the_trunks_and_shows_no_password(db, run):
     assert "SECRET" not in out
     code, result, _unused = run("kamailio_tables", {"db": db, "tables": rotated})
     assert code == 0 and not result["changed"]
+
+
+class _SpecSeen(Exception):
+    """Raised in place of AnsibleModule once the module has shown its argument_spec."""
+
+
+def documented(name, monkeypatch):
+    """``name``'s documentation with its fragments' options and attributes, and the argument_spec it runs with.
+
+    The fragments are merged as ansible-doc does for these two keys (the module's entries over the
+    fragment's); ansible.plugins is not importable in a module's unit tests, ansible-doc's own
+    rendering is the sanity test's.
+    """
+    module = importlib.import_module(f"ansible_collections.voip.estate.plugins.modules.{name}")
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert yaml.safe_load(module.EXAMPLES) and yaml.safe_load(module.RETURN)
+    for fragment_name in doc.pop("extends_documentation_fragment"):
+        assert fragment_name.startswith("voip.estate."), fragment_name
+        fragment_module = importlib.import_module(
+            f"ansible_collections.voip.estate.plugins.doc_fragments.{fragment_name.removeprefix('voip.estate.')}"
+        )
+        fragment = yaml.safe_load(fragment_module.ModuleDocFragment.DOCUMENTATION)
+        doc["options"] = {**fragment.get("options", {}), **doc.get("options", {})}
+        doc["attributes"] = {
+            key: {**fragment.get("attributes", {}).get(key, {}), **doc.get("attributes", {}).get(key, {})}
+            for key in {*fragment.get("attributes", {}), *doc.get("attributes", {})}
+        }
+    seen = {}
+
+    def record(argument_spec, **kwargs):
+        seen.update(argument_spec=argument_spec, **kwargs)
+        raise _SpecSeen
+
+    monkeypatch.setattr(table_sync, "AnsibleModule", record)
+    with pytest.raises(_SpecSeen):
+        module.main()
+    assert {a: doc["attributes"][a]["support"] for a in ("check_mode", "diff_mode")} == {
+        "check_mode": "full" if seen["supports_check_mode"] else "none",
+        "diff_mode": "full",
+    }
+    return doc, seen["argument_spec"]
+
+
+def same_options(spec, options, path=""):
+    """The documented options are the spec's, with its type, required, default, choices and elements."""
+    assert set(spec) == set(options), path
+    for name, arg in spec.items():
+        for field, default in (("type", None), ("required", False), ("default", None), ("choices", None),
+                               ("elements", None)):  # fmt: skip
+            assert arg.get(field, default) == options[name].get(field, default), f"{path}{name}.{field}"
+        if "options" in arg:
+            same_options(arg["options"], options[name]["suboptions"], f"{path}{name}.")
+
+
+def test_kamailio_trunks_documents_its_argument_spec_and_every_column(monkeypatch):
+    doc, spec = documented("kamailio_trunks", monkeypatch)
+    # trunks is raw (a list or its JSON), validated in the module against the table's row options.
+    assert spec["trunks"] == {"type": "raw", "required": True, "no_log": True}
+    rows = {**spec["trunks"], "options": kamailio_tables.TABLES["trunks"]["row_options"]}
+    same_options({**spec, "trunks": rows}, doc["options"])
+
+
+def test_kamailio_tables_documents_its_argument_spec_and_every_table(monkeypatch):
+    doc, spec = documented("kamailio_tables", monkeypatch)
+    same_options(spec, doc["options"])
+    assert spec["tables"]["no_log"]
+    # The tables' rows are checked in the module, so their description names each table, its SQL
+    # table, every column and each default (in brackets) of kamailio_tables.TABLES.
+    lines = {
+        line.split(")", 1)[0].removeprefix("C("): line for line in doc["options"]["tables"]["description"][1:]
+    }
+    assert set(lines) == set(kamailio_tables.TABLES)
+    for name, table in kamailio_tables.TABLES.items():
+        line = lines[name]
+        if name == "trunks":
+            assert "M(voip.estate.kamailio_trunks)" in line and f"C({table['table']})" in line
+            continue
+        if table["table"] != name:
+            assert f"C({table['table']})" in line, name
+        for column, option in table["row_options"].items():
+            assert f"C({column})" in line, f"{name}.{column}"
+            if "default" in option:
+                shown = "''" if option["default"] == "" else str(option["default"])
+                assert f"C({column}) ({shown})" in line, f"{name}.{column} default"
+        assert ("(secret" in line) == bool(table["secret_columns"]), f"{name}: its secret columns"
