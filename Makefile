@@ -93,14 +93,13 @@ lab-summary: venv ## Print hosts, what runs on them and the last converge
 
 lab: lab-up lab-converge lab-verify lab-summary ## Set up everything, build and converge the lab, verify, summarise
 
-lint: venv ## ansible-lint (production profile), yamllint, ruff, molecule config, ansible-test sanity of the collection
+lint: venv sanity ## ansible-test sanity of the collection, ansible-lint (production profile), yamllint, ruff, molecule config
 	ansible-lint
 	yamllint --strict .
 	ruff check .
 	ruff format --check .
 	ansible-playbook --syntax-check playbooks/site.yml
 	molecule syntax
-	$(MAKE) --no-print-directory sanity
 
 sanity: venv $(ANSIBLE_TEST_GET_PIP) ## ansible-test sanity over the collection voip.estate (validate-modules, pylint, pep8, ansible-doc, import, ...)
 	$(ANSIBLE_TEST) sanity --venv --requirements --python 3.11 --color no
