@@ -263,7 +263,7 @@ def refused(host: str, stamp: str, *expected: str, extra: tuple[str, ...] = ()) 
     run = restore("-e", f"restore_host={host}", "-e", f"restore_point={stamp}", *extra)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and all(text in out for text in expected), out[-4000:]
-    assert "TASK [host_backup : Copy the archive to the host]" not in out, "the host was touched"
+    assert "TASK [voip.estate.host_backup : Copy the archive to the host]" not in out, "the host was touched"
     assert host_state(host) == before
 
 
@@ -342,7 +342,7 @@ def test_an_archive_with_a_symlink_escaping_the_target_is_refused(estate, tmp_pa
             "the archive is refused, nothing was changed: etc/voip-escape/dropped: below etc/voip-escape"
             in out
         ), out[-4000:]
-        assert "TASK [host_backup : Stop the services whose files come back]" not in out
+        assert "TASK [voip.estate.host_backup : Stop the services whose files come back]" not in out
         assert host_state("cs1") == before
         assert subprocess.run(["podman", "exec", "voiplab-cs1", "ls", "-A", "/tmp/voip-escape-target"],
                               env=PODMAN_ENV, capture_output=True, text=True).stdout == ""  # fmt: skip
@@ -365,7 +365,7 @@ def test_no_clear_file_remains_on_the_controller_after_a_failed_seal(estate):
         run.returncode != 0
         and "cs1: cannot seal the backup: the backup key must have at least 16" in run.stdout
     )
-    assert "TASK [host_backup : Bring the archive to the controller]" in run.stdout, (
+    assert "TASK [voip.estate.host_backup : Bring the archive to the controller]" in run.stdout, (
         "the clear archive was fetched"
     )
     assert "Remove the staged point from the controller (also when sealing or storing failed)" in run.stdout

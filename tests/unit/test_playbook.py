@@ -5,14 +5,14 @@ from voipctl.adapters.playbook import parse_output
 OUTPUT = """
 PLAY [Baseline every Linux host] ***********************************************
 
-TASK [os_baseline : Set the timezone of the host's site] ***********************
+TASK [voip.estate.os_baseline : Set the timezone of the host's site] ***********************
 ok: [cs1]
 changed: [cs2]
 
-RUNNING HANDLER [os_baseline : Reload sshd] ************************************
+RUNNING HANDLER [voip.estate.os_baseline : Reload sshd] ************************************
 changed: [cs2]
 
-TASK [os_baseline : Create or remove administrator accounts] *******************
+TASK [voip.estate.os_baseline : Create or remove administrator accounts] *******************
 changed: [cs1] => (item=opsadmin (present))
 ok: [cs2] => (item=opsadmin (present))
 
@@ -32,9 +32,9 @@ def test_recap_counts_per_host():
 def test_changed_tasks_name_host_and_task():
     result = parse_output(OUTPUT.splitlines(True))
     assert result.changed_tasks == [
-        ("cs2", "os_baseline : Set the timezone of the host's site"),
-        ("cs2", "os_baseline : Reload sshd"),
-        ("cs1", "os_baseline : Create or remove administrator accounts"),
+        ("cs2", "voip.estate.os_baseline : Set the timezone of the host's site"),
+        ("cs2", "voip.estate.os_baseline : Reload sshd"),
+        ("cs1", "voip.estate.os_baseline : Create or remove administrator accounts"),
     ]
 
 
