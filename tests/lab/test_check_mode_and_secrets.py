@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "inventory" / "lab"
 STATE = ROOT / ".lab"
 # The one task that syncs the user tables, and the tables it must find changed.
-USER_TABLE_TASK = "kamailio_tables"
+USER_TABLE_TASK = "voip.estate.kamailio_tables"
 USER_TABLES = ["aliases", "preferences", "subscribers"]
 
 
@@ -201,7 +201,7 @@ def test_changing_one_user_changes_exactly_one_phone_file(tmp_path, every_secret
         for play in report["plays"]
         for task in play["tasks"]
         for result in task["hosts"].values()
-        if result.get("action") == "phone_files"
+        if result.get("action") == "voip.estate.phone_files"
     ]
     assert results, "users.yml rendered no phone files"
     mac = user["devices"][0]["mac"].replace(":", "").lower()

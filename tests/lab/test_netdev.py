@@ -100,7 +100,7 @@ def report(run: subprocess.CompletedProcess) -> dict[str, dict]:
     for play in data["plays"]:
         for task in play["tasks"]:
             for host, result in task["hosts"].items():
-                if result.get("action") in ("netdev_config", "netdev_backup"):
+                if result.get("action") in ("voip.estate.netdev_config", "voip.estate.netdev_backup"):
                     results[host] = result
     return results
 

@@ -127,12 +127,12 @@ def test_a_call_is_answered_and_a_wrong_password_refused(tmp_path, cs1, callee_b
             "gather_facts": False,
             "vars_files": [str(secrets_file)],
             "tasks": [
-                {"name": "A call", "sip_test_call": call, "delegate_to": "localhost"},
+                {"name": "A call", "voip.estate.sip_test_call": call, "delegate_to": "localhost"},
                 # Two seconds apart: cs1 throttles a source (pike) per two-second unit.
                 {"name": "Pause", "ansible.builtin.pause": {"seconds": 2}},
                 {
                     "name": "A call with a wrong caller password",
-                    "sip_test_call": {
+                    "voip.estate.sip_test_call": {
                         **call,
                         "caller": {"user": "{{ accounts.caller.user }}", "password": "{{ accounts.wrong }}"},
                         "fail_on_unexpected": False,
