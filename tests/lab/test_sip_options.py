@@ -98,7 +98,12 @@ def test_every_call_server_answers_200_with_a_latency(tmp_path, call_servers, ch
 def test_a_port_with_nothing_listening_times_out_naming_the_target(call_servers):
     address = call_servers["cs1"]
     run, report = _ansible(
-        "ansible", "localhost", "-m", "voip.estate.sip_options", "-a", f"target={address} port={CLOSED_PORT} timeout=1"
+        "ansible",
+        "localhost",
+        "-m",
+        "voip.estate.sip_options",
+        "-a",
+        f"target={address} port={CLOSED_PORT} timeout=1",
     )
     assert run.returncode != 0
     result = report["plays"][0]["tasks"][0]["hosts"]["localhost"]
