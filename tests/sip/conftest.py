@@ -242,7 +242,7 @@ def peer(lab_topology, podman_exec):
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
         if (not fields) if listening is None else listening:
             # A called party: wait until it listens.
-            _wait_listening(podman_exec, name, port)
+            _wait_listening(podman_exec, name, port, proc)
 
         def read_log() -> str:
             return podman_exec(name, "cat", log, check=False).stdout
@@ -252,11 +252,19 @@ def peer(lab_topology, podman_exec):
     return start
 
 
-def _wait_listening(podman_exec, host: str, port: int, timeout: float = 10.0) -> None:
+def _wait_listening(podman_exec, host: str, port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Until SIPp listens on ``port`` of ``host``; a SIPp that exited first fails with what it said.
+
+    20 s: on the 2-core machine under the whole suite, SIPp in a peer once took over 10 s to bind.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if podman_exec(host, "ss", "-Hlun", f"sport = :{port}", check=False).stdout.strip():
             return
+        if proc.poll() is not None:
+            pytest.fail(
+                f"SIPp on lab peer {host} exited ({proc.returncode}) before it listened: {proc.stderr.read()}"
+            )
         time.sleep(0.1)
     pytest.fail(f"nothing listens on udp port {port} of lab peer {host} after {timeout:.0f}s")
 
