@@ -85,13 +85,16 @@ lab-converge: venv ## Converge the lab with playbooks/site.yml
 lab-idempotence: venv ## Converge again; fail unless every host reports changed=0
 	voipctl lab converge --expect-no-change
 
-lab-verify: venv ## Verify the lab: testinfra per host, real SIP (SIPp), preflight stops bad data
+lab-smoke: venv ## The quick verification of `make lab`: testinfra per host, per call server OPTIONS, a registration, a call
+	pytest -p no:cacheprovider -m smoke tests/testinfra tests/sip/test_smoke.py
+
+lab-verify: venv ## Verify the lab: testinfra per host, real SIP (SIPp), preflight stops bad data (every lab test)
 	pytest -p no:cacheprovider tests/testinfra tests/sip tests/lab
 
 lab-summary: venv ## Print hosts, what runs on them and the last converge
 	voipctl lab summary
 
-lab: lab-up lab-converge lab-verify lab-summary ## Set up everything, build and converge the lab, verify, summarise
+lab: lab-up lab-converge lab-smoke lab-summary ## Set up everything, build and converge the lab, a quick verification, summarise
 
 lint: venv sanity ## ansible-test sanity of the collection, ansible-lint (production profile), yamllint, ruff, molecule config
 	ansible-lint

@@ -38,3 +38,11 @@ def lab_host(linux_name: str) -> topology.LabHost:
 @pytest.fixture(scope="session")
 def baseline_defaults() -> dict:
     return OS_BASELINE_DEFAULTS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every testinfra check is part of the quick verification `make lab` runs (marker ``smoke``)."""
+    here = __file__.rsplit("/", 1)[0]
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.smoke)
