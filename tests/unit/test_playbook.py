@@ -51,3 +51,36 @@ def test_colour_codes_are_ignored():
             for k in ("ok", "changed", "unreachable", "failures", "skipped", "rescued", "ignored")
         }
     }
+
+
+# The strategy voipctl's playbook runs get (docs/performance.md): mitogen by default, stock on request.
+
+
+def test_mitogen_is_the_default_when_installed():
+    from voipctl.adapters import playbook
+
+    env = playbook.strategy_environment({"PATH": "/usr/bin"})
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert env["ANSIBLE_STRATEGY_PLUGINS"].endswith("ansible_mitogen/plugins/strategy")
+    assert env["PATH"] == "/usr/bin"
+
+
+def test_an_explicit_strategy_is_kept_and_other_plugin_paths_too():
+    from voipctl.adapters import playbook
+
+    env = playbook.strategy_environment({"ANSIBLE_STRATEGY": "linear", "ANSIBLE_STRATEGY_PLUGINS": "/x"})
+    assert env["ANSIBLE_STRATEGY"] == "linear"
+    first, mitogen = env["ANSIBLE_STRATEGY_PLUGINS"].split(":")
+    assert first == "/x" and mitogen.endswith("ansible_mitogen/plugins/strategy")
+
+
+def test_without_mitogen_stock_ansible_runs_and_asking_for_mitogen_is_an_error(monkeypatch):
+    import pytest
+
+    from voipctl.adapters import playbook
+    from voipctl.errors import VoipctlError
+
+    monkeypatch.setattr(playbook, "mitogen_strategies", lambda: None)
+    assert playbook.strategy_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin"}
+    with pytest.raises(VoipctlError, match="mitogen is not installed"):
+        playbook.strategy_environment({"ANSIBLE_STRATEGY": "mitogen_linear"})

@@ -28,6 +28,7 @@ from rich.table import Table
 
 from voipctl import paths
 from voipctl.adapters import inventory
+from voipctl.adapters.playbook import strategy_environment
 from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.stamps import stamp_us
@@ -108,6 +109,9 @@ def run_playbook(root: Path, playbook: str, inventory_path: Path, check: bool, e
         "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    # The strategy every playbook voipctl runs gets: mitogen's unless ANSIBLE_STRATEGY says otherwise.
+    strategy = strategy_environment(dict(os.environ))
+    env.update({k: v for k, v in strategy.items() if k.startswith("ANSIBLE_STRATEGY")})
     private = root / ".lab" / "runner" if (root / ".lab").is_dir() else Path.home() / ".voipctl-runner"
     private.mkdir(parents=True, exist_ok=True)
     return ansible_runner.run(

@@ -8,6 +8,7 @@ idempotence ("a second converge changes nothing") and report per host.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import subprocess
@@ -62,6 +63,45 @@ def parse_output(lines: Iterable[str]) -> PlaybookResult:
     return result
 
 
+MITOGEN_STRATEGY = "mitogen_linear"
+
+
+def mitogen_strategies() -> Path | None:
+    """The directory of mitogen's Ansible strategy plugins, or None when mitogen is not installed."""
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+    return found if (found / f"{MITOGEN_STRATEGY}.py").is_file() else None
+
+
+def strategy_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The environment a playbook run by voipctl gets for its strategy (docs/performance.md).
+
+    mitogen's ``mitogen_linear`` (one persistent interpreter per host instead
+    of a module upload per task) when mitogen is installed and
+    ``ANSIBLE_STRATEGY`` is not set; ``ANSIBLE_STRATEGY=linear`` (or any
+    other) keeps stock Ansible. mitogen's plugin directory is added to
+    ``ANSIBLE_STRATEGY_PLUGINS`` whenever it is installed, so that
+    ``ANSIBLE_STRATEGY=mitogen_linear`` works too. ansible.cfg stays stock:
+    ``ansible-playbook`` run by hand, AWX and the execution environment use
+    Ansible's own strategy unless told otherwise.
+    """
+    env = dict(environ)
+    plugins = mitogen_strategies()
+    if plugins is None:
+        if env.get("ANSIBLE_STRATEGY", "").startswith("mitogen"):
+            raise VoipctlError(
+                f"ANSIBLE_STRATEGY={env['ANSIBLE_STRATEGY']} but mitogen is not installed",
+                hint="run `make venv` (requirements-runtime.txt pins it) or set ANSIBLE_STRATEGY=linear",
+            )
+        return env
+    known = [p for p in env.get("ANSIBLE_STRATEGY_PLUGINS", "").split(os.pathsep) if p]
+    env["ANSIBLE_STRATEGY_PLUGINS"] = os.pathsep.join([*known, str(plugins)])
+    env.setdefault("ANSIBLE_STRATEGY", MITOGEN_STRATEGY)
+    return env
+
+
 def add_passthrough(parser: argparse.ArgumentParser, text: str) -> None:
     """Let a command that runs a playbook take more ansible-playbook arguments after ``--``."""
     parser.add_argument("ansible_args", nargs=argparse.REMAINDER, help=text)
@@ -86,7 +126,9 @@ def run(
         raise VoipctlError(f"playbook {playbook} not found under {root}")
     exe = Path(sys.executable).with_name("ansible-playbook")
     cmd = [str(exe) if exe.exists() else "ansible-playbook", "-i", str(inventory), str(book), *extra_args]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env = strategy_environment(
+        dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    )
     lines: list[str] = []
     try:
         proc = subprocess.Popen(
