@@ -82,7 +82,7 @@ def test_each_point_of_a_batch_is_stored_as_alone_and_opens(tmp_path):
     # Each point has its own salt (its own keys), as a point sealed alone.
     salts = {json.loads((store / h / STAMP / MANIFEST).read_text())["kdf"]["salt"] for h in HOSTS}
     assert len(salts) == len(HOSTS)
-    assert not [p for p in store.rglob(".*")], "nothing hidden is left in the store"
+    assert not list(store.rglob(".*")), "nothing hidden is left in the store"
 
 
 def test_the_same_batch_again_changes_nothing_and_another_point_replaces(tmp_path):
