@@ -369,9 +369,7 @@ def test_no_clear_file_remains_on_the_controller_after_a_failed_seal(estate):
         "the clear archive was fetched"
     )
     assert "Remove the staged point from the controller (also when sealing or storing failed)" in run.stdout
-    assert not [p for p in (staging / "cs1").rglob("*") if p.is_file()], (
-        "a clear file remains on the controller"
-    )
+    assert not [p for p in staging.rglob("*") if p.is_file()], "a clear file remains on the controller"
     assert oct(staging.stat().st_mode & 0o777) == "0o700"
     assert points(store, "cs1") == existing, "nothing was stored"
     left = subprocess.run(["podman", "exec", "voiplab-cs1", "ls", "/var/tmp"], env=PODMAN_ENV, capture_output=True,

@@ -15,6 +15,7 @@ MODULES = [
     "backup_open",
     "backup_prune",
     "backup_seal",
+    "backup_store",
     "netdev_backup",
     "netdev_command",
     "netdev_config",

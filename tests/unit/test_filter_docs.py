@@ -31,6 +31,28 @@ FILES = sorted(p.stem for p in FILTER_DIR.glob("*.py"))
 WITHOUT_VOIPCTL = {
     "voip_backup_items": (({"all": ["/etc"], "web": ["/etc", "/srv"]}, ["all", "web"]), ["/etc", "/srv"]),
     "voip_apt_pin": (({"key": "kamailio", "value": "5.6.3-2"},), "kamailio=5.6.3-2"),
+    "voip_backup_batch": (
+        (
+            ["gw1"],
+            {
+                "gw1": {
+                    "group_names": ["gateways"],
+                    "host_backup_point": "20261122T023000Z",
+                    "__host_backup_device": {"path": "/s/clear/gw1/running-config"},
+                }
+            },
+            "/s/clear",
+        ),
+        [
+            {
+                "host": "gw1",
+                "stamp": "20261122T023000Z",
+                "kind": "gateway",
+                "packages": {},
+                "files": [{"src": "/s/clear/gw1/running-config", "name": "running-config"}],
+            }
+        ],
+    ),
     "voip_health_mount": (
         ({"mount": "/var", "size_total": 200, "size_available": 50},),
         {"mount": "/var", "used_pct": 75.0},

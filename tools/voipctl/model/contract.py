@@ -219,15 +219,15 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_backup_policy.server": (_BACKUP,),
     "voip_backup_policy.retention.daily": (
         _BACKUP_TASKS,
-        "collections/ansible_collections/voip/estate/plugins/modules/backup_prune.py",
+        "collections/ansible_collections/voip/estate/plugins/modules/backup_store.py",
     ),
     "voip_backup_policy.retention.weekly": (
         _BACKUP_TASKS,
-        "collections/ansible_collections/voip/estate/plugins/modules/backup_prune.py",
+        "collections/ansible_collections/voip/estate/plugins/modules/backup_store.py",
     ),
     "voip_backup_policy.retention.monthly": (
         _BACKUP_TASKS,
-        "collections/ansible_collections/voip/estate/plugins/modules/backup_prune.py",
+        "collections/ansible_collections/voip/estate/plugins/modules/backup_store.py",
     ),
     "voip_backup_policy.store": (_BACKUP,),
     "voip_backup_policy.paths": (_BACKUP,),

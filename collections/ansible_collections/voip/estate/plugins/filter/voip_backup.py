@@ -13,6 +13,47 @@ def voip_backup_items(by_group, group_names):
     return items
 
 
+def voip_backup_batch(hosts, hostvars, clear, check=False):
+    """``ansible_play_batch | voip_backup_batch(hostvars, clear)``: the points this run took, for backup_seal.
+
+    A host is in the batch when its file of this run is in the run's clear stage ``clear``
+    (``<clear>/<host>/host.tar.gz`` fetched from a Linux host, ``<clear>/<host>/running-config``
+    from a device): its registered ``__host_backup_fetched`` / ``__host_backup_device`` result names
+    that path and did not fail or skip. Hosts without one (skipped, failed, from another run) are left
+    out. Each point: host, stamp (``host_backup_point``), kind (linux, gateway, switch), files,
+    packages. ``check`` (check mode, where nothing is fetched from a Linux host): a Linux host whose
+    archive step ran counts."""
+    points = []
+    for host in hosts:
+        facts = hostvars[host]
+        groups = facts.get("group_names") or []
+        linux = "linux" in groups
+        name = "host.tar.gz" if linux else "running-config"
+        src = f"{clear}/{host}/{name}"
+        if linux and check:
+            archived = facts.get("__host_backup_archive") or {}
+            result = {**archived, "dest": src} if archived else {}
+        else:
+            result = facts.get("__host_backup_fetched" if linux else "__host_backup_device") or {}
+        taken = result.get("dest") or result.get("path")
+        if not result or result.get("failed") or result.get("skipped") or taken != src:
+            continue
+        if not facts.get("host_backup_point"):
+            raise ValueError(f"voip_backup_batch: host {host} took a file but has no host_backup_point")
+        points.append(
+            {
+                "host": host,
+                "stamp": facts["host_backup_point"],
+                "kind": "linux" if linux else ("gateway" if "gateways" in groups else "switch"),
+                "files": [{"src": src, "name": name}],
+                "packages": ((facts.get("__host_backup_archive") or {}).get("packages") or {})
+                if linux
+                else {},
+            }
+        )
+    return points
+
+
 def voip_apt_pin(item):
     """``{key: name, value: version}`` as apt's ``name=version``."""
     return f"{item['key']}={item['value']}"
@@ -20,4 +61,8 @@ def voip_apt_pin(item):
 
 class FilterModule:
     def filters(self):
-        return {"voip_backup_items": voip_backup_items, "voip_apt_pin": voip_apt_pin}
+        return {
+            "voip_backup_items": voip_backup_items,
+            "voip_backup_batch": voip_backup_batch,
+            "voip_apt_pin": voip_apt_pin,
+        }

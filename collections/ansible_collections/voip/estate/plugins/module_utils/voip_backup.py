@@ -28,6 +28,8 @@ Format 1 (``VOIPBK1``: key = SHA-256 of the passphrase, associated data = the
 bare file name, manifest not authenticated) is refused unless the caller
 allows it explicitly (``allow_v1``, for a one-off restore of an old point).
 
+A run's points travel to the backup server as one batch: ``voip_backup_batch``.
+
 Pure functions here (unit-tested); the modules do the I/O.
 """
 
@@ -39,6 +41,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import tempfile
 
 STAMP = re.compile(r"^\d{8}T\d{6}Z$")
@@ -89,6 +92,11 @@ def _check_passphrase(passphrase: str) -> bytes:
     if len(passphrase or "") < KEY_MIN_CHARS:
         raise BackupError(f"the backup key must have at least {KEY_MIN_CHARS} characters (vault_backup_key)")
     return passphrase.encode()
+
+
+def check_key(passphrase: str) -> None:
+    """BackupError unless ``passphrase`` is long enough to be a backup key."""
+    _check_passphrase(passphrase)
 
 
 def new_kdf(**overrides) -> dict:
@@ -388,3 +396,25 @@ def to_keep(stamps: list[str], daily: int, weekly: int = 0, monthly: int = 0) ->
             seen.append(key)
             keep.add(stamp)
     return keep
+
+
+def points_of(store: str, host: str) -> list[str]:
+    """The host's points in ``store``, oldest first (directories named by a stamp only)."""
+    base = os.path.join(store, host)
+    return sorted(d for d in os.listdir(base) if STAMP.match(d)) if os.path.isdir(base) else []
+
+
+def prune_host(store: str, host: str, retention: dict, check: bool = False, adding: str | None = None):
+    """Remove the host's points ``retention`` (daily, weekly, monthly) does not keep: (kept, removed),
+    newest first. ``check``: nothing is removed; ``adding``: a point counted as stored (check mode)."""
+    stamps = sorted(set(points_of(store, host)) | ({adding} if adding else set()), reverse=True)
+    keep = (
+        to_keep(stamps, retention["daily"], retention.get("weekly") or 0, retention.get("monthly") or 0)
+        if stamps
+        else set()
+    )
+    removed = [s for s in stamps if s not in keep]
+    if not check:
+        for stamp in removed:
+            shutil.rmtree(os.path.join(store, host, stamp))
+    return [s for s in stamps if s in keep], removed

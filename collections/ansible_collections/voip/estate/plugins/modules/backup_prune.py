@@ -57,12 +57,9 @@ removed:
   returned: always
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.voip.estate.plugins.module_utils.voip_backup import STAMP, to_keep
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import prune_host
 
 
 def main():
@@ -77,16 +74,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    base = os.path.join(p["store"], p["host"])
-    stamps = (
-        sorted((d for d in os.listdir(base) if STAMP.match(d)), reverse=True) if os.path.isdir(base) else []
-    )
-    keep = to_keep(stamps, p["daily"], p["weekly"], p["monthly"]) if stamps else set()
-    removed = [s for s in stamps if s not in keep]
-    if not module.check_mode:
-        for stamp in removed:
-            shutil.rmtree(os.path.join(base, stamp))
-    module.exit_json(changed=bool(removed), kept=[s for s in stamps if s in keep], removed=removed)
+    retention = {"daily": p["daily"], "weekly": p["weekly"], "monthly": p["monthly"]}
+    kept, removed = prune_host(p["store"], p["host"], retention, check=module.check_mode)
+    module.exit_json(changed=bool(removed), kept=kept, removed=removed)
 
 
 if __name__ == "__main__":

@@ -305,15 +305,21 @@ def test_a_format_1_point_is_refused_unless_allowed(tmp_path):
 
 
 def test_the_modules_seal_and_open_in_two_steps(tmp_path, module_runner, monkeypatch):
-    plain = tmp_path / "stage" / "host.tar.gz"
+    plain = tmp_path / "clear" / "host.tar.gz"
     plain.parent.mkdir()
     plain.write_bytes(b"the host's files")
-    stage = tmp_path / "stage"
-    args = {"host": "cs1", "stamp": STAMP, "kind": "linux", "key": KEY, "dest": str(stage), "repo": str(tmp_path),
-            "files": [{"src": str(plain), "name": "host.tar.gz"}]}  # fmt: skip
+    stage = tmp_path / "sealed"
+    point = {
+        "host": "cs1",
+        "stamp": STAMP,
+        "kind": "linux",
+        "files": [{"src": str(plain), "name": "host.tar.gz"}],
+    }
+    args = {"points": [point], "key": KEY, "stage": str(stage), "repo": str(tmp_path)}
     code, result, out = module_runner("backup_seal", args)
-    assert code == 0 and result["manifest"]["format"] == 2 and KEY not in out and not plain.exists()
-    point = {"point": str(stage), "key": KEY, "host": "cs1", "stamp": STAMP}
+    assert code == 0 and result["points"] == [{"host": "cs1", "stamp": STAMP}] and KEY not in out
+    assert not plain.exists() and manifest_of(stage / "cs1" / STAMP)["format"] == 2
+    point = {"point": str(stage / "cs1" / STAMP), "key": KEY, "host": "cs1", "stamp": STAMP}
     code, result, out = module_runner("backup_open", {**point, "mode": "verify"})
     assert code == 0 and result["stored"] == ["host.tar.gz.enc"] and "files" not in result and KEY not in out
     code, result, _unused = module_runner("backup_open", {**point, "dest": str(tmp_path / "open")})
