@@ -42,7 +42,7 @@ class BadScalar(ValueError):
 _IMPLICIT = Resolver.yaml_implicit_resolvers
 _BUILDERS = BUILDERS
 # Characters that start something outside the subset when they open a value.
-_BAD_START = frozenset("&*!|>%@`?")
+_BAD_START = frozenset("&*!|>%@`?,]}")
 _KEY_LINE = re.compile(
     r"""(?P<key>"[^"\\]*"|'(?:[^']|'')*'|[^\s'"\[\]{},#&*!|>%@`?\-][^:#]*?|-[^\s:#][^:#]*?)\s*:"""
     # The two most common values are split out here to save a call per line:
