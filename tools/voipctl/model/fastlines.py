@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from voipctl.model.fastyaml import _AMBIGUOUS, _DIGITS, _WORDS, _markers, _Parser
+from voipctl.model.fastyaml import _AMBIGUOUS, _DIGITS, _FLOWS, _WORDS, _markers, _Parser
 
 
 class StepAside(Exception):
@@ -65,6 +65,9 @@ def parse_lines(text: str) -> Any:
     cur, cur_indent, cur_seq = root, 0, isinstance(root, list)
     stack: list[tuple] = [(None, -1, False)]
     pending: Any = _MISSING  # a key of ``cur`` whose value is the block below it
+    # The column of a key line that just goes on in ``cur`` (a mapping, no key
+    # pending); -2 when there is none. Heads of items have -1 there.
+    simple = -2 if cur_seq else 0
     for line in lines:
         head, sep, tail = line.partition(": ")
         if sep:
@@ -82,17 +85,18 @@ def parse_lines(text: str) -> Any:
             found = _item(line)  # or a blank line, a comment
             if found is None:
                 continue
-            indent, item, key, tail = found
+            where, key, indent, item, tail = found
         else:
-            indent, item, key = found
-        if item or pending is not _MISSING or indent != cur_indent or cur_seq:
+            where, key, indent, item = found
+        if where != simple:
             cur, cur_indent, cur_seq = _place(stack, cur, cur_indent, cur_seq, pending, indent, item, key)
             pending = _MISSING
+            simple = -2 if cur_seq else cur_indent
         if tail is None:
             if key in cur:
                 raise StepAside
             cur[key] = None  # until the block below it, if any
-            pending = key
+            pending, simple = key, -2
             continue
         value = values.get(tail, _MISSING)
         if value is _MISSING:
@@ -154,22 +158,26 @@ def _root(lines: list[str]) -> Any:
 
 
 def _head(head: str, helper: _Parser) -> Any:
-    """(indent, item, key) of a key line's head, or False; cached."""
+    """(where, key, indent, item) of a key line's head (where: the indent, -1 for an item), or False; cached."""
     match = _HEAD.fullmatch(head)
-    found = False if match is None else (len(match[1]), bool(match[2]), helper.key(match[3], 0))
+    if match is None:
+        found: Any = False
+    else:
+        indent, item = len(match[1]), bool(match[2])
+        found = (-1 if item else indent, helper.key(match[3], 0), indent, item)
     if len(_HEADS) < _CACHED_AT_MOST:
         _HEADS[head] = found
     return found
 
 
 def _item(line: str) -> tuple | None:
-    """(indent, True, _ITEM, value text) of an item that is no key line; None for a blank line or a comment."""
+    """(-1, _ITEM, indent, True, value text) of an item that is no key line; None for a blank line or a comment."""
     stripped = line.lstrip(" ")
     if not stripped or stripped[0] == "#":
         return None
     if stripped[:2] != "- " or stripped[2:3] in (" ", "#") or line[-1] == " ":
         raise StepAside  # a lone scalar, an empty item, "-  x", trailing spaces
-    return len(line) - len(stripped), True, _ITEM, stripped[2:]
+    return -1, _ITEM, len(line) - len(stripped), True, stripped[2:]
 
 
 def _place(
@@ -207,6 +215,9 @@ def _place(
 
 def _flow(text: str, helper: _Parser, depth: int) -> Any:
     """A flow collection, read by the row parser's scalar() at the same depth (mappings of one string by shape)."""
+    cached = _FLOWS.get(text)
+    if cached is not None:
+        return cached.copy()  # a collection of scalars seen before, as scalar() keeps them
     helper.depth = depth
     if text[0] == "{":
         value = _one_string_map(text, helper)

@@ -84,8 +84,8 @@ def check_users(ctx: Context) -> None:
         if devices:
             _check_devices(ctx, origin, i, user, leaver, models, macs)
         features = user.get("features")
-        if features:
-            _join_hunt_groups(ctx, origin, i, user, leaver, features.get("hunt_groups", ()))
+        if features and "hunt_groups" in features:  # most users join none: no call for them
+            _join_hunt_groups(ctx, origin, i, user, leaver, features["hunt_groups"])
         if "grants" in user:
             _check_grants(ctx, origin, i, user["grants"])
 
