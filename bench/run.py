@@ -140,7 +140,7 @@ def bench_validate(runs: int, cache: Path) -> list[Figure]:
     figure.settle()
     figure.met = figure.value <= 5.0
     pyyaml.settle()
-    pyyaml.note = "yaml.load(..., Loader=yaml.CSafeLoader), the load alone, interleaved with validate"
+    pyyaml.note = "CSafeLoader, the load alone, interleaved"
     goal = validate_bench.TARGET_RATIO
     ratio = Figure(
         "validate_pyyaml_ratio", "voipctl validate / PyYAML C load of users.yml, 100,000 users", "x"
