@@ -85,6 +85,25 @@ def test_report_rows_are_the_table_rows(tmp_path, capsys):
     assert [r["label"] for r in rows] == [f.label for f in figures]
 
 
+def test_a_ratio_below_one_is_shown_with_three_decimals(capsys):
+    """The validate / PyYAML ratio has the goal 0.1: 0.104 must not show as a met-looking 0.10."""
+    ratio = bench_run.Figure("r", "a ratio", "x", value=0.104, goal="<= 0.1", met=False)
+    big = bench_run.Figure("n", "a big ratio", "x", value=62.04)
+    bench_run.show([ratio, big], 3)
+    table = capsys.readouterr().out
+    assert "0.104 x" in table and "62.04 x" in table
+
+
+def test_the_pyyaml_reference_load_reads_the_file(tmp_path):
+    validate_bench = bench_run.validate_bench
+    users = tmp_path / "users.yml"
+    users.write_text("voip_users:\n  - id: a\n")
+    assert validate_bench.pyyaml_load_seconds(users) > 0
+    users.write_text("voip_users: []\n")
+    with pytest.raises(subprocess.CalledProcessError):
+        validate_bench.pyyaml_load_seconds(users)  # nothing read: no figure
+
+
 def test_the_naive_playbook_reads_only_variables_that_exist():
     """bench/naive_users.yml reads the kamailio role's defaults and vars, Ansible's own names and its own facts.
 

@@ -58,6 +58,17 @@ def test_outside_the_subset_the_parser_steps_aside(text):
         fastyaml.parse(text)
 
 
+@pytest.mark.parametrize("text", ["name: ]\n", "- }\n", "a: ,x\n", "a: [x, ]]\n", "a:\n  - ,\n"])
+def test_a_flow_indicator_cannot_open_a_plain_scalar(text):
+    """YAML refuses a plain scalar that starts with ``]``, ``}`` or ``,``; the fast parser took it for a string."""
+    with pytest.raises(yaml.YAMLError):
+        yaml.load(text, Loader=_Loader)
+    with pytest.raises(fastyaml.Unsupported):
+        fastyaml.parse(text)
+    with pytest.raises(YamlFileError):
+        load_text(text)
+
+
 def test_full_loader_takes_over_with_ansible_tags():
     value = load_text(
         "---\nsecret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nplain: !unsafe '{{ x }}'\n"

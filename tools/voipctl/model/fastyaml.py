@@ -11,6 +11,13 @@ else (anchors, tags, block scalars, multi-line scalars, escapes, duplicate
 keys, ...): callers then fall back to the full loader, which gives the same
 result or the real error with its line.
 
+Two readers share the scalar rules: the line reader (``voipctl.model.fastlines``) reads
+the usual shapes of inventory files line by line, looking a line's head
+(indentation, key) and value up by their text, and steps aside for anything
+else to the row parser (``parse_rows``: every row of the subset in one regex
+scan), which decides as the only reader did before. Property tests hold the
+line reader to the row parser's result.
+
 ``parse(text, want=...)`` also records the line of chosen key paths, which is
 how messages get line numbers without keeping marks for every node.
 """
@@ -42,7 +49,7 @@ class BadScalar(ValueError):
 _IMPLICIT = Resolver.yaml_implicit_resolvers
 _BUILDERS = BUILDERS
 # Characters that start something outside the subset when they open a value.
-_BAD_START = frozenset("&*!|>%@`?")
+_BAD_START = frozenset("&*!|>%@`?,]}")
 _KEY_LINE = re.compile(
     r"""(?P<key>"[^"\\]*"|'(?:[^']|'')*'|[^\s'"\[\]{},#&*!|>%@`?\-][^:#]*?|-[^\s:#][^:#]*?)\s*:"""
     # The two most common values are split out here to save a call per line:
@@ -178,13 +185,34 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
 
     With ``want`` (key paths such as ``("voip_users", 12, "mac")``), the line
     (1-based) of each wanted path and of its ancestors is stored in ``lines``.
+    Without, the line reader (``voipctl.model.fastlines``) reads the usual
+    file, and steps aside to the row parser for anything else.
     """
+    _check_characters(text)
+    if want is None:
+        from voipctl.model.fastlines import StepAside, parse_lines  # it builds on this module
+
+        try:
+            return parse_lines(text)
+        except (StepAside, Unsupported, ValueError, RecursionError):
+            pass  # the row parser decides, as before (and raises the same errors)
+    return parse_rows(text, want, lines)
+
+
+def _check_characters(text: str) -> None:
+    if _plain_ascii(text):
+        return  # none of the characters below
     if "\t" in text or "\r" in text or text[:1] == BOM:
         raise Unsupported("tabs, carriage returns or a byte order mark")
     if _NON_PRINTABLE.search(text) or _OTHER_BREAKS.search(text):
         raise Unsupported("a character YAML does not allow, or a line break other than LF")
     if _OTHER_SPACES.search(text):
         raise Unsupported("white space other than the space")
+
+
+def parse_rows(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | None = None) -> Any:
+    """``parse`` by the row parser alone (the reference the line reader is tested against)."""
+    _check_characters(text)
     # Significant rows (not blank, not comment-only) in one C-level scan.
     rows = _ROWS.findall(text)
     indents = [len(row[0]) for row in rows]
@@ -221,6 +249,16 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
     if parser.i != len(rows):
         raise Unsupported(f"unexpected indentation at row {parser.i}")
     return value
+
+
+# Text of nothing but printable ASCII and line feeds passes every character
+# check of parse() at once (no tab, CR, BOM, control character, other break
+# or other space): the usual inventory file, checked in two C-level passes.
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def _plain_ascii(text: str) -> bool:
+    return text.isascii() and not text.encode("ascii").translate(None, _PRINTABLE_ASCII)
 
 
 class _Parser:

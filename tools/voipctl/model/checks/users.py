@@ -84,8 +84,8 @@ def check_users(ctx: Context) -> None:
         if devices:
             _check_devices(ctx, origin, i, user, leaver, models, macs)
         features = user.get("features")
-        if features:
-            _join_hunt_groups(ctx, origin, i, user, leaver, features.get("hunt_groups", ()))
+        if features and "hunt_groups" in features:  # most users join none: no call for them
+            _join_hunt_groups(ctx, origin, i, user, leaver, features["hunt_groups"])
         if "grants" in user:
             _check_grants(ctx, origin, i, user["grants"])
 
@@ -93,11 +93,12 @@ def check_users(ctx: Context) -> None:
 def _claim_numbers(ctx: Context, origin: Origin, i: int, user: dict[str, Any]) -> None:
     """The user's site and numbers: the common case inline; ctx.site_ref, in_site, claim_* on a finding."""
     uid, site, extension, did = user["id"], user["site"], user["extension"], user.get("did")
+    number = None if did is None else did_number(did)
     ext_range = ctx.ext_ranges.get(site)
     if ext_range is None:
         ctx.site_ref(origin, (i, "site"), site)
     elif not ext_range[0] <= extension <= ext_range[1] or (
-        did is not None and not ctx.did_ranges[site][0] <= did_number(did) <= ctx.did_ranges[site][1]
+        number is not None and not ctx.did_ranges[site][0] <= number <= ctx.did_ranges[site][1]
     ):
         ctx.in_site(origin, (i,), site, extension, did)
     what = f"user {uid} (voip_users[{i}])"
@@ -106,8 +107,7 @@ def _claim_numbers(ctx: Context, origin: Origin, i: int, user: dict[str, Any]) -
         ctx.claim_extension(extension, what, origin, (i, "extension"))
     else:
         extensions[extension] = (what, origin, (i, "extension"))
-    if did is not None:
-        number = did_number(did)
+    if number is not None:
         if number in dids:
             ctx.claim_did(did, what, origin, (i, "did"))
         else:
