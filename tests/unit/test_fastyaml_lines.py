@@ -239,3 +239,33 @@ def test_flow_mappings_of_one_string_are_separate_values():
     nested = fastyaml.parse('- {a: "x", b: [1]}\n- {a: "y", b: [1]}\n')
     nested[0]["b"].append(2)
     assert nested[1] == {"a": "y", "b": [1]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A byte order mark after the first character: PyYAML drops it at a document's start
+        # ("---\n\ufeff01:" is the key 1) and refuses it elsewhere; never part of a key.
+        "---\n\ufeff01: x\n",
+        "---\n\ufeffa: 1\n",
+        "a: 1\n\ufeffb: 2\n",
+        "- \ufeff1\n",
+        # ": " opens no plain key: PyYAML refuses these (a value without its key).
+        "a: 1\n: k: x\n",
+        ": k: x\n",
+        "- : :\n",
+        "-   : :\n",
+        "a:\n  : b: 1\n",
+    ],
+)
+def test_the_fast_path_reads_as_pyyaml_or_steps_aside(text):
+    """Found by a wide differential fuzz (attack on #26): the fast path gave a value where PyYAML gives another or none."""
+    try:
+        fast = ("value", repr(fastyaml.parse(text)))
+    except (fastyaml.Unsupported, fastyaml.BadScalar):
+        return  # the full loader decides
+    try:
+        reference = ("value", repr(yaml.load(text, Loader=_Loader)))
+    except yaml.YAMLError as exc:
+        reference = ("error", type(exc).__name__)
+    assert fast == reference, text

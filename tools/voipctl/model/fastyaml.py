@@ -51,7 +51,7 @@ _BUILDERS = BUILDERS
 # Characters that start something outside the subset when they open a value.
 _BAD_START = frozenset("&*!|>%@`?,]}")
 _KEY_LINE = re.compile(
-    r"""(?P<key>"[^"\\]*"|'(?:[^']|'')*'|[^\s'"\[\]{},#&*!|>%@`?\-][^:#]*?|-[^\s:#][^:#]*?)\s*:"""
+    r"""(?P<key>"[^"\\]*"|'(?:[^']|'')*'|(?!:\s|:$)[^\s'"\[\]{},#&*!|>%@`?\-][^:#]*?|-[^\s:#][^:#]*?)\s*:"""
     # The two most common values are split out here to save a call per line:
     # a double-quoted string without escapes, and a plain word without ':' or '#'.
     r"""(?:[ ]+(?:"(?P<dq>[^"\\]*)"|(?P<plain>[A-Za-z0-9_.+/(][^#:"'{}\[\]]*)|(?P<val>.*)))?$"""
@@ -71,7 +71,7 @@ _ROWS = re.compile(
     # The key: _KEY_LINE's lazy "[^:#]*?" stops before the spaces that end
     # it; written greedy, ending in a non-space, to save a step per character.
     r"""(?P<key>"[^"\\\n]*"|'(?:[^'\n]|'')*'"""
-    r"""|[^\s'"\[\]{},#&*!|>%@`?\-](?:[^:#\n]*[^\s:#])?|-[^\s:#](?:[^:#\n]*[^\s:#])?)[^\S\n]*:"""
+    r"""|(?!:\s|:$)[^\s'"\[\]{},#&*!|>%@`?\-](?:[^:#\n]*[^\s:#])?|-[^\s:#](?:[^:#\n]*[^\s:#])?)[^\S\n]*:"""
     r"""(?:[ ]+(?:(?P<dq>"[^"\\\n]*")(?= *$)|(?P<plain>[A-Za-z0-9_.+/(](?:[^#:"'{}\[\]\n]*[^#:"'{}\[\]\n ])?)(?= *$)"""
     r"""|(?P<val>[^\n]*[^ \n])(?= *$)))?(?= *$)"""
     r"""|(?P<content>[^ #\n](?:[^\n]*[^ \n])?)) *$""",
@@ -202,7 +202,7 @@ def parse(text: str, want: set[tuple] | None = None, lines: dict[tuple, int] | N
 def _check_characters(text: str) -> None:
     if _plain_ascii(text):
         return  # none of the characters below
-    if "\t" in text or "\r" in text or text[:1] == BOM:
+    if "\t" in text or "\r" in text or BOM in text:  # a BOM anywhere (PyYAML drops one after ---)
         raise Unsupported("tabs, carriage returns or a byte order mark")
     if _NON_PRINTABLE.search(text) or _OTHER_BREAKS.search(text):
         raise Unsupported("a character YAML does not allow, or a line break other than LF")

@@ -44,13 +44,13 @@ import re
 import shutil
 import tempfile
 
-STAMP = re.compile(r"^\d{8}T\d{6}Z$")
+STAMP = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")  # \Z: "$" matches before a final newline
 MAGIC = b"VOIPBK2\n"
 MAGIC_V1 = b"VOIPBK1\n"
 FORMAT = 2
 MANIFEST = "MANIFEST.json"
 # A plain file name: no directory, no leading dot, no "..".
-PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 # scrypt: what a new point uses, and what a manifest may ask for (a hostile
 # manifest must not make the controller spend minutes or gigabytes before its
 # MAC can be checked). Memory is 128 * n * r bytes (32 MiB by default).

@@ -214,6 +214,10 @@ def test_a_point_that_fails_its_manifest_is_not_stored_and_nothing_of_it_stays(t
         ([{"host": "../etc", "stamp": STAMP}], "a plain host name"),
         ([{"host": "gw1", "stamp": STAMP}, {"host": "gw1", "stamp": STAMP}], "once per batch"),
         ([{"host": "gw1", "stamp": "latest"}], "is not a backup point"),
+        # Regexes end with "$", which matches before a final newline; \d takes other digits.
+        ([{"host": "gw1", "stamp": STAMP + "\n"}], "is not a backup point"),
+        ([{"host": "gw1", "stamp": "\uff12" + STAMP[1:]}], "is not a backup point"),
+        ([{"host": "gw1\n", "stamp": STAMP}], "a plain host name"),
     ],
 )
 def test_bad_points_are_refused_by_the_store_and_the_seal(tmp_path, points, message):
