@@ -376,6 +376,14 @@ def parse_stamp(stamp: str) -> datetime.datetime:
     return datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
 
 
+# The retention options of backup_prune and backup_store (doc fragment voip_backup_retention).
+RETENTION_SPEC = {
+    "daily": {"type": "int", "required": True},
+    "weekly": {"type": "int", "default": 0},
+    "monthly": {"type": "int", "default": 0},
+}
+
+
 def to_keep(stamps: list[str], daily: int, weekly: int = 0, monthly: int = 0) -> set[str]:
     """The points a retention policy keeps: the newest of each of the last ``daily`` days with a
     point, of the last ``weekly`` ISO weeks and of the last ``monthly`` months; always the newest."""

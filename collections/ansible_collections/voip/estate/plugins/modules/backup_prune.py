@@ -17,19 +17,8 @@ options:
     description: Whose points.
     type: str
     required: true
-  daily:
-    description: Days to keep.
-    type: int
-    required: true
-  weekly:
-    description: Weeks to keep.
-    type: int
-    default: 0
-  monthly:
-    description: Months to keep.
-    type: int
-    default: 0
 extends_documentation_fragment:
+  - voip.estate.voip_backup_retention
   - voip.estate.voip_attributes.check
 author:
   - voip-estate authors (@voip-estate)
@@ -59,7 +48,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.voip.estate.plugins.module_utils.voip_backup import prune_host
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import RETENTION_SPEC, prune_host
 
 
 def main():
@@ -67,9 +56,7 @@ def main():
         argument_spec={
             "store": {"type": "path", "required": True},
             "host": {"type": "str", "required": True},
-            "daily": {"type": "int", "required": True},
-            "weekly": {"type": "int", "default": 0},
-            "monthly": {"type": "int", "default": 0},
+            **RETENTION_SPEC,
         },
         supports_check_mode=True,
     )

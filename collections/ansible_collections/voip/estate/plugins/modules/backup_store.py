@@ -45,18 +45,6 @@ options:
     description: Prune every host of the batch by the retention after storing.
     type: bool
     default: true
-  daily:
-    description: Days to keep.
-    type: int
-    required: true
-  weekly:
-    description: Weeks to keep.
-    type: int
-    default: 0
-  monthly:
-    description: Months to keep.
-    type: int
-    default: 0
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -66,6 +54,8 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Each host's points before and after (stamps only).
+extends_documentation_fragment:
+  - voip.estate.voip_backup_retention
 author:
   - voip-estate authors (@voip-estate)
 """
@@ -103,7 +93,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.voip.estate.plugins.module_utils.voip_backup import BackupError
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import RETENTION_SPEC, BackupError
 from ansible_collections.voip.estate.plugins.module_utils.voip_backup_batch import store_batch
 
 
@@ -126,9 +116,7 @@ def main():
                 },
             },
             "prune": {"type": "bool", "default": True},
-            "daily": {"type": "int", "required": True},
-            "weekly": {"type": "int", "default": 0},
-            "monthly": {"type": "int", "default": 0},
+            **RETENTION_SPEC,
         },
         supports_check_mode=True,
     )
