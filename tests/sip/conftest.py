@@ -121,9 +121,10 @@ def users(estate, lab_topology) -> dict[str, SipUser]:
     anyhost = next(iter(estate.hosts.values()))
     master = anyhost["vault_voip_sip_master_secret"]
     servers = {}
-    for name in estate.hosts_in("call_servers"):
+    for name in sorted(estate.hosts_in("call_servers")):
+        # A site's first call server by name is its phones' primary proxy.
         hv = estate.hosts[name]
-        servers[hv["voip_site"]] = (hv["voip_call_server"]["sip_domain"], hv["ansible_host"])
+        servers.setdefault(hv["voip_site"], (hv["voip_call_server"]["sip_domain"], hv["ansible_host"]))
     result = {}
     for user in anyhost["voip_users"]:
         domain, server = servers[user["site"]]
@@ -299,12 +300,24 @@ def kamailio_setting(estate):
 
 @pytest.fixture(scope="session")
 def call_servers(lab_topology, estate) -> dict[str, str]:
-    """Call server inventory name by site."""
-    return {estate.hosts[name]["voip_site"]: name for name in estate.hosts_in("call_servers")}
+    """The primary call server (the first by name) of each site, by site."""
+    primary: dict[str, str] = {}
+    for name in sorted(estate.hosts_in("call_servers")):
+        primary.setdefault(estate.hosts[name]["voip_site"], name)
+    return primary
+
+
+@pytest.fixture(scope="session")
+def site_servers(lab_topology, estate) -> dict[str, list[str]]:
+    """Every call server of each site (a pair has two), by name, by site."""
+    found: dict[str, list[str]] = {}
+    for name in sorted(estate.hosts_in("call_servers")):
+        found.setdefault(estate.hosts[name]["voip_site"], []).append(name)
+    return found
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_stale_registrations(users, call_servers, podman_exec, controller):
+def no_stale_registrations(users, site_servers, podman_exec, controller):
     """Start (and end) with no bindings of directory users: stale contacts would fork calls to nobody.
 
     The controller's authentication failures (the tests make some on
@@ -314,10 +327,9 @@ def no_stale_registrations(users, call_servers, podman_exec, controller):
 
     def clear():
         for user in users.values():
-            podman_exec(
-                call_servers[user.site], "kamcmd", "ul.rm", "location", f"s:{user.extension}", check=False
-            )
-        for server in call_servers.values():
+            for server in site_servers[user.site]:
+                podman_exec(server, "kamcmd", "ul.rm", "location", f"s:{user.extension}", check=False)
+        for server in (name for names in site_servers.values() for name in names):
             for table in ("authfail", "ipban"):
                 podman_exec(server, "kamcmd", "htable.delete", table, controller, check=False)
 

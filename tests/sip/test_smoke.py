@@ -9,6 +9,7 @@ suites (attacks, features, trunks, CTI, emergency) run in ``make test``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -34,12 +35,17 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def homed(users, estate, call_server):
-    """The active users whose phones register on ``call_server``, without do-not-disturb."""
+    """The active users of ``call_server``'s site without do-not-disturb, registering on ``call_server``.
+
+    A site's second call server (a pair) serves the same users: the smoke
+    registers and calls through each member directly.
+    """
     address = estate.hosts[call_server]["ansible_host"]
+    site = estate.hosts[call_server]["voip_site"]
     found = [
-        user
+        dataclasses.replace(user, server=address)
         for user in users.values()
-        if user.server == address
+        if user.site == site
         and user.status == "active"
         and not (user.model.get("features") or {}).get("dnd")
     ]

@@ -18,7 +18,7 @@ def check_host_models(ctx: Context) -> None:
     """Each host's site and address, and its call server, gateway or switch variables."""
     addresses: dict[str, str] = {}
     switch_macs: dict[str, str] = {}
-    domains: dict[str, str] = {}
+    domains: dict[str, tuple[str, Any]] = {}  # SIP domain -> (first call server, its site)
     for host, values in ctx.hosts.items():
         origins = ctx.host_origins[host]
         site = values.get("voip_site")
@@ -52,20 +52,21 @@ def check_host_models(ctx: Context) -> None:
 
 
 def _check_call_server(
-    ctx: Context, host: str, site: str | None, server: dict[str, Any], domains: dict[str, str]
+    ctx: Context, host: str, site: str | None, server: dict[str, Any], domains: dict[str, tuple[str, Any]]
 ) -> None:
-    """A call server is in its group, has a SIP domain of its own, and active test users of its site."""
+    """A call server is in its group, has its site's SIP domain (no other site's), and active test users of its site."""
     if not ctx.in_group(host, CALL_SERVERS):
         ctx.host_err(host, "voip_call_server", (), f"host {host} is not in group {CALL_SERVERS}")
     domain = server["sip_domain"]
-    if domain in domains:
+    if domain in domains and domains[domain][1] != site:
+        # The call servers of one site (a pair) share its domain; two sites never do.
         ctx.host_err(
             host,
             "voip_call_server",
             ("sip_domain",),
-            f"SIP domain {domain} is also used by {domains[domain]}",
+            f"SIP domain {domain} is also used by {domains[domain][0]} (site {domains[domain][1]})",
         )
-    domains.setdefault(domain, host)
+    domains.setdefault(domain, (host, site))
     for role, uid in (server.get("test_call") or {}).items():
         user = ctx.users_by_id().get(uid)
         if user is None or is_leaver(user) or user.get("site") != site:
