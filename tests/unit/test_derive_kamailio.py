@@ -93,9 +93,54 @@ def test_peers_trunks_and_routing_ranges():
     d = data()
     assert {t["tag"] for t in d["trusted"]} == {"callserver:cs2", "trunk:t1"}
     assert d["dispatcher"][0]["destination"] == "sip:10.0.0.61:5060;transport=udp"
-    assert d["peers"] == [{"name": "cs2", "site": "thr", "address": "10.0.0.12", "port": 5060,
-                           "ext_from": 3000, "ext_to": 3999}]  # fmt: skip
+    assert d["peers"] == [{"site": "thr", "setid": 100, "ext_from": 3000, "ext_to": 3999,
+                           "servers": [{"name": "cs2", "address": "10.0.0.12", "port": 5060}]}]  # fmt: skip
+    assert d["site_members"] == []
     assert d["local"]["emergency"] == ["112"]
+
+
+PAIR_PEERS = [
+    {"name": "cs4", "site": "thr", "address": "10.0.0.14", "port": 5070},
+    {"name": "cs3", "site": "ams", "address": "10.0.0.13"},
+    {"name": "cs2", "site": "thr", "address": "10.0.0.12"},
+]
+
+
+def test_a_pair_member_shares_registrations_with_the_other_and_relays_nothing_to_it():
+    d = data(peers=PAIR_PEERS)
+    assert d["site_members"] == [{"name": "cs3", "address": "10.0.0.13"}]
+    # Its own site is local on both members: no relay range towards cs3.
+    assert [p["site"] for p in d["peers"]] == ["thr"]
+    # cs3 is a trusted peer (its calls and probes) and a contact may never point at it.
+    assert "callserver:cs3" in {t["tag"] for t in d["trusted"]}
+    assert "10.0.0.13" in d["peer_addresses"]
+
+
+def test_another_sites_pair_is_one_probed_dispatcher_set_first_by_name():
+    d = data(peers=PAIR_PEERS)
+    (thr,) = d["peers"]
+    assert [s["name"] for s in thr["servers"]] == ["cs2", "cs4"]
+    rows = sorted((r for r in d["dispatcher"] if r["setid"] == thr["setid"]), key=lambda r: -r["priority"])
+    assert [(r["destination"], r["flags"]) for r in rows] == [
+        ("sip:10.0.0.12:5060", 8),
+        ("sip:10.0.0.14:5070", 8),
+    ]
+    # The PSTN routes are never probed (a carrier need not answer OPTIONS).
+    assert all(r["flags"] == 0 for r in d["dispatcher"] if r["setid"] < 100)
+
+
+def test_both_members_of_a_pair_get_the_same_user_tables():
+    one = data(peers=PAIR_PEERS)
+    other = call_server_data(
+        "cs3", site="ams", address="10.0.0.13", call_server={"sip_domain": "ams.test"}, sites=SITES, users=USERS,
+        hunt_groups=[{"id": "rec", "site": "ams", "extension": 2900}],
+        trunks=[{"name": "t1", "site": "ams", "address": "10.0.0.61", "carrier": "c", "credentials_ref": TRUNK_REF}],
+        peers=[{"name": "cs1", "site": "ams", "address": "10.0.0.11"}, *PAIR_PEERS[:1], PAIR_PEERS[2]],
+        master_secret=MASTER, today="2026-11-22", trunk_secrets=TRUNK_SECRETS,
+    )  # fmt: skip
+    for table in ("subscribers", "aliases", "preferences", "dispatcher", "peers"):
+        assert one[table] == other[table], table
+    assert other["site_members"] == [{"name": "cs1", "address": "10.0.0.11"}]
 
 
 def test_trusted_peers_are_pinned_by_address_port_and_transport():
@@ -372,7 +417,7 @@ def test_dispatcher_sets_are_ordered_by_priority_and_trunk_channels_are_counted(
     d = data(trunks=TRUNKS, gateways=GATEWAYS)
     national = sorted((r for r in d["dispatcher"] if r["setid"] == 10), key=lambda r: -r["priority"])
     assert [r["attrs"] for r in national] == ["trunk=ams-a", "trunk=ams-b", "gateway=gw1"]
-    assert {r["setid"] for r in d["dispatcher"]} == {10, 11, 12}
+    assert {r["setid"] for r in d["dispatcher"]} == {10, 11, 12, 100}  # 100: site thr's call server
     assert d["routes"]["emergency"] == ["ams-a", "ams-b", "gw1", "thr-a"]
     # Every trunk a route leads to, in route order; 0 channels: no limit.
     assert d["pstn_trunks"] == [

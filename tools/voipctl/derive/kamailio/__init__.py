@@ -34,7 +34,9 @@ from voipctl.derive.kamailio.trusted import (
     TRUSTED_GROUP,
     TRUSTED_GROUPS,
     peer_addresses,
+    peer_dispatcher_rows,
     peer_ranges,
+    site_members,
     trusted_rows,
 )
 
@@ -95,10 +97,10 @@ def _local(
     }
 
 
-def _route_data(routes: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """The dispatcher rows, the route names of each kind in order, and the gateways' URIs."""
+def _route_data(routes: Mapping[str, list[dict[str, Any]]], peers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dispatcher rows (PSTN routes, other sites' call servers), the route names of each kind, the gateways' URIs."""
     return {
-        "dispatcher": dispatcher_rows(routes),
+        "dispatcher": dispatcher_rows(routes) + peer_dispatcher_rows(peers),
         # The PSTN routes of each kind, in order (names).
         "routes": {kind: [r["name"] for r in found] for kind, found in routes.items()},
         # Gateways get numbers in E.164 (their PRI dial-peers match +T).
@@ -161,7 +163,7 @@ def call_server_data(
     contact = {"address": address, "port": int(call_server.get("sip_port", 5060)), "tls_port": int(tls_port)}
     trunk_tables = trunk_data(routes, trunks, own_trunks, trunk_secrets or {}, domain=domain, contact=contact,
                               expires=trunk_register_expires)  # fmt: skip
-    peer_rows = peer_ranges(peers, sites)
+    peer_rows = peer_ranges(peers, sites, site)
     cti, cti_credentials = cti_data(
         cti_accounts, host=host, site=site, cti_secrets=cti_secrets, rights_methods=cti_rights_methods
     )
@@ -171,13 +173,15 @@ def call_server_data(
         "address": address,
         "local": local,
         "peers": peer_rows,
+        # The other call servers of this site (a pair): registrations are replicated with them.
+        "site_members": site_members(peers, site),
         "peer_addresses": peer_addresses(trunks, gateways, peers),
         "voice_networks": _voice_networks(sites),
         "subscribers": subscribers,
         "aliases": aliases,
         "preferences": preferences,
         "trusted": trusted,
-        **_route_data(routes),
+        **_route_data(routes, peer_rows),
         **trunk_tables,
         "cti": cti,
         "cti_credentials": cti_credentials,

@@ -74,13 +74,59 @@ def peer_addresses(
     )
 
 
-def peer_ranges(peers: Iterable[Mapping[str, Any]], sites: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The other call servers and the extension range of each one's site (calls there are relayed)."""
-    ranges = []
+# Dispatcher sets of the other sites' call servers (one set per site, the
+# first by name with the highest priority; probed, so a dead one is skipped).
+PEER_SETS_FROM = 100
+
+
+def peer_ranges(
+    peers: Iterable[Mapping[str, Any]], sites: Mapping[str, Any], site: str | None = None
+) -> list[dict[str, Any]]:
+    """The other sites: each one's extension range and its call servers (calls there are relayed).
+
+    One entry per other site, sorted by site: ``site``, ``setid`` (its
+    dispatcher set), ``ext_from``, ``ext_to`` and ``servers`` (``name``,
+    ``address``, ``port``, by name: the first is tried first). The call
+    servers of ``site`` itself (a pair) are left out: its users are local
+    on every member.
+    """
+    by_site: dict[str, list[Mapping[str, Any]]] = {}
     for peer in peers:
+        if peer["site"] != site:
+            by_site.setdefault(peer["site"], []).append(peer)
+    ranges = []
+    for n, other in enumerate(sorted(by_site, key=str)):
         lo, hi = parse_range(
-            sites.get(peer["site"], {}).get("extensions"), f"voip_sites.{peer['site']}.extensions", e164=False
+            sites.get(other, {}).get("extensions"), f"voip_sites.{other}.extensions", e164=False
         )
-        ranges.append({"name": peer["name"], "site": peer["site"], "address": peer["address"],
-                       "port": peer.get("port", 5060), "ext_from": lo, "ext_to": hi})  # fmt: skip
+        servers = [
+            {"name": p["name"], "address": p["address"], "port": p.get("port", 5060)}
+            for p in sorted(by_site[other], key=lambda p: str(p["name"]))
+        ]
+        ranges.append(
+            {"site": other, "setid": PEER_SETS_FROM + n, "ext_from": lo, "ext_to": hi, "servers": servers}
+        )
     return ranges
+
+
+def peer_dispatcher_rows(ranges: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Dispatcher rows of the other sites' call servers: probed (flag 8), the first by name first."""
+    rows = []
+    for entry in ranges:
+        servers = entry["servers"]
+        for i, server in enumerate(servers):
+            rows.append(
+                {"setid": entry["setid"], "destination": f"sip:{server['address']}:{server['port']}", "flags": 8,
+                 "priority": len(servers) - i, "attrs": f"callserver={server['name']}",
+                 "description": f"site {entry['site']}: call server {server['name']}"}
+            )  # fmt: skip
+    return rows
+
+
+def site_members(peers: Iterable[Mapping[str, Any]], site: str) -> list[dict[str, Any]]:
+    """The other call servers of ``site`` (this server's pair), by name: they share its registrations (DMQ)."""
+    return [
+        {"name": p["name"], "address": p["address"]}
+        for p in sorted(peers, key=lambda p: str(p["name"]))
+        if p["site"] == site
+    ]
