@@ -195,6 +195,22 @@ def test_trunks_page_maps_classes_of_service_to_trunks(example):
             assert span["switchtype"] in page
 
 
+def test_trunks_page_lists_every_call_server_of_a_site_in_order(tmp_path):
+    # The lab's site ams has a pair (cs1, the primary, then cs3); thr one server.
+    out = tmp_path / "site"
+    result, _ = docs.build(LAB, out, today=TODAY, records=str(tmp_path / "none"))
+    assert not result.errors
+    assert sorted(
+        h for h, v in result.hosts.items() if "call_servers" in result.groups[h] and v["voip_site"] == "ams"
+    ) == ["cs1", "cs3"]
+    page = (out / "trunks.html").read_text()
+    headings = [text_of(h) for h in re.findall(r"<h3>.*?</h3>", page)]
+    assert "ams (call servers cs1, cs3)" in headings
+    assert "thr (call server cs2)" in headings
+    row = re.search(r'<tr data-trunk="lab-carrier">.*?</tr>', page, re.S).group(0)
+    assert [text_of(c) for c in re.findall(r"<td>.*?</td>", row)][3] == "cs1, cs3"
+
+
 def test_directory_shows_every_user_without_secret_keys(example):
     out, result, _ = example
     page = (out / "directory.html").read_text()

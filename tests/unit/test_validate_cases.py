@@ -657,11 +657,12 @@ CASES = [
         severity="warning",
     ),
     case(
-        "trunk-registered-by-two-call-servers",
+        "trunk-registered-by-two-sites",
         (trunk(0, register=True), site("thr", trunks=["ams-sip1", "thr-sip1"])),
         TRUNKS,
         "voip_trunks[0].register",
-        "trunk 'ams-sip1' would be registered by 2 call servers (cs1, cs2): one account registers one call server",
+        "trunk 'ams-sip1' would be registered by the call servers of 2 sites (ams: cs1; thr: cs2): "
+        "one account registers the call servers of one site",
     ),
     case(
         "trunk-register-no-site-uses-it",

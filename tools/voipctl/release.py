@@ -179,7 +179,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--check", action="store_true", help="show which hosts are behind and what would change"
     )
     p_apply.add_argument(
-        "--batches", help="serial batches after the canary, comma-separated (default: 1,100%%)", default=""
+        "--batches",
+        help="serial batches, comma-separated (default: call servers one at a time, provisioning servers "
+        "1,100%%; a batch holding two call servers of one site is refused)",
+        default="",
     )
     playbook.add_passthrough(p_apply, "more ansible-playbook arguments after --")
     p_apply.set_defaults(func=cmd_apply)

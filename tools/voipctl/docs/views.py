@@ -370,7 +370,10 @@ def trunks(
     for user in estate.get("voip_users") or ():
         if user and not is_leaver(user) and user["site"] in sites:
             cos_users[user["site"]][effective_class_of_service(user, today)] += 1
-    servers = {s["site"]: s for s in derive_hosts.call_servers(hosts, groups)}
+    # Each site's call servers by name (the first is the phones' primary): a site may have a pair.
+    servers: dict[str, list[str]] = {}
+    for server in sorted(derive_hosts.call_servers(hosts, groups), key=lambda s: str(s["name"])):
+        servers.setdefault(server["site"], []).append(server["name"])
     all_gateways = derive_hosts.gateways(hosts, groups)
     matrix = []
     for name in sites:
@@ -384,7 +387,7 @@ def trunks(
         rows.append(
             {"cos": "emergency", "users": everyone, "trunks": [r["name"] for r in routes["emergency"]]}
         )
-        matrix.append({"site": name, "call_server": servers.get(name, {}).get("name"), "rows": rows})
+        matrix.append({"site": name, "call_servers": servers.get(name, []), "rows": rows})
     gateways = []
     for gw in all_gateways:
         values = hosts[gw["name"]].get("voip_gateway") or {}
@@ -392,14 +395,14 @@ def trunks(
             {
                 **gw,
                 "model": values.get("model", ""),
-                "call_server": servers.get(gw["site"], {}).get("name"),
+                "call_servers": servers.get(gw["site"], []),
                 "pri_spans": values.get("pri_spans") or [],
                 "fxs_ports": values.get("fxs_ports") or [],
                 "fxo_ports": values.get("fxo_ports") or [],
             }
         )
     return {
-        "trunks": [{**t, "call_server": servers.get(t["site"], {}).get("name")} for t in trunk_list],
+        "trunks": [{**t, "call_servers": servers.get(t["site"], [])} for t in trunk_list],
         "matrix": matrix,
         "gateways": gateways,
     }

@@ -194,10 +194,12 @@ class Trunk(TypedDict):
     The call servers authenticate towards the carrier as ``username`` (absent:
     the trunk's name) with the password in the vault variable
     ``credentials_ref``: they answer the carrier's digest challenge (401/407)
-    to a call once, and with ``register: true`` the one call server of the
-    sites that use the trunk registers with the carrier (REGISTER to
-    ``address``) so that it sends it inbound calls (validation refuses a
-    trunk two call servers would register). ``realm``: the only digest realm the
+    to a call once, and with ``register: true`` the call servers of the
+    site that uses the trunk register with the carrier (REGISTER to
+    ``address``) so that it sends them inbound calls: each member of a pair
+    registers the account with its own Contact, so the carrier reaches
+    either (validation refuses a trunk the call servers of two sites would
+    register). ``realm``: the only digest realm the
     credentials are given to (absent: the realm the carrier's challenge names).
     """
 
@@ -407,6 +409,16 @@ class ReleaseTestCall(TypedDict):
 
 @with_config(_STRICT)
 class CallServer(TypedDict):
+    """``voip_call_server`` of a host in call_servers.
+
+    A site's call servers are the hosts of call_servers with its
+    ``voip_site``, by host name: the first is the phones' primary proxy,
+    the others its backups. They must share ``sip_domain`` (the realm of
+    the users' HA1 digests and the phones' domain, byte for byte) and
+    ``sip_port``; ``rtp_ports`` and ``test_call`` are each host's own. Two
+    sites never share a domain (compared case-blind).
+    """
+
     sip_domain: HostAddress
     sip_port: NotRequired[bounded(1, 65535)]
     rtp_ports: NotRequired[PortRange]

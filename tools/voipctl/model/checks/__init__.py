@@ -37,6 +37,7 @@ STEPS = (
     users.check_hunt_group_numbers,
     users.check_users,
     hosts.check_host_models,
+    hosts.check_call_server_pairs,
     forwards.check_forward_targets,
     forwards.check_forward_loops,
     users.check_hunt_group_members,

@@ -18,6 +18,7 @@ from voipctl.core.activity import active_users
 from voipctl.model.loader import LoadedInventory, Origin
 from voipctl.model.problems import ERROR, Problem, Reporter
 from voipctl.model.types import did_number, shown
+from voipctl.model.yamlfile import find_lines
 
 CALL_SERVERS, GATEWAYS, SWITCHES, BACKUP_SERVERS = (
     "call_servers",
@@ -77,6 +78,7 @@ class Context:
         self.hunt_devices: dict[str, int] = {}
         self._by_id: dict[str, Any] | None = None
         self._active: list[Mapping[str, Any]] | None = None
+        self._lines: dict[tuple[str, tuple], int | None] = {}
 
     # -- reporting ---------------------------------------------------------
 
@@ -91,6 +93,17 @@ class Context:
     def host_err(self, host: str, var: str, sub: tuple, message: str) -> None:
         """An error at ``sub`` of ``host``'s variable ``var``."""
         self.rep.error(self.host_origins[host][var], sub, message)
+
+    def where(self, origin: Origin, sub: tuple = ()) -> str:
+        """``file:line`` of ``sub`` under ``origin`` (its nearest known ancestor), for naming a second place in a message."""
+        path = (*origin.path, *sub)
+        key = (origin.file, path)
+        if key not in self._lines:
+            found = find_lines(self.inv.root / origin.file, {path})
+            line = next((found[path[:cut]] for cut in range(len(path), 0, -1) if path[:cut] in found), None)
+            self._lines[key] = line if line is not None else origin.line
+        line = self._lines[key]
+        return origin.file if line is None else f"{origin.file}:{line}"
 
     def name_once(self, var: str, i: int, name: str, seen: set[str], what: str) -> None:
         """Report item ``i`` of ``var`` if its ``name`` is in ``seen`` (a duplicate ``what``); add it."""
@@ -127,6 +140,17 @@ class Context:
             for host, values in self.hosts.items()
             if self.in_group(host, CALL_SERVERS)
         }
+
+    def call_servers_by_site(self) -> dict[Any, list[str]]:
+        """Each site's call servers (hosts in call_servers with that ``voip_site``), by host name.
+
+        The first is the phones' primary proxy, the others its backups.
+        """
+        by_site: dict[Any, list[str]] = {}
+        for host in sorted(self.hosts):
+            if self.in_group(host, CALL_SERVERS):
+                by_site.setdefault(self.hosts[host].get("voip_site"), []).append(host)
+        return by_site
 
     # -- numbers and sites ---------------------------------------------------
 

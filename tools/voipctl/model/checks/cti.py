@@ -16,6 +16,7 @@ def check_cti(ctx: Context) -> None:
     """Each CTI account: a unique name, known rights, its networks, call servers and sites."""
     names: set[str] = set()
     rights = set(CTI_RIGHTS)
+    by_site = ctx.call_servers_by_site()
     for i, account in enumerate(ctx.get("voip_cti_accounts", [])):
         if account is None:
             continue
@@ -35,8 +36,33 @@ def check_cti(ctx: Context) -> None:
                     (i, "call_servers", j),
                     f"{shown(host)} is not a host in {CALL_SERVERS}",
                 )
+        _check_cti_pairs(ctx, i, account.get("call_servers", ()), by_site)
         for j, site in enumerate(account.get("sites", ())):
             ctx.site_ref(ctx.origins["voip_cti_accounts"], (i, "sites", j), site)
+
+
+def _check_cti_pairs(ctx: Context, i: int, named: list[str], by_site: dict) -> None:
+    """An account naming a call server names every call server of its site.
+
+    An error, not a warning: the account exists only on the servers it
+    names, so its application would lose CTI exactly when the site fails
+    over to the member left out, and nothing shows it until then; naming
+    the other member too costs nothing (its source networks and rights
+    stay the same), and ``sites`` names a site's servers all at once.
+    """
+    listed = set(named)
+    for site, members in by_site.items():
+        missing = [h for h in members if h not in listed]
+        if len(members) < 2 or not missing or len(missing) == len(members):
+            continue
+        j = next(j for j, host in enumerate(named) if host in members)
+        ctx.err(
+            "voip_cti_accounts",
+            (i, "call_servers", j),
+            f"names {named[j]} but not {', '.join(missing)} of site {site}'s call servers "
+            f"({', '.join(members)}): the application would lose CTI when the site fails over to "
+            f"{missing[0]}; name every call server of the site (or the site in sites)",
+        )
 
 
 def _check_cti_networks(ctx: Context, i: int, texts: list[str]) -> None:

@@ -51,6 +51,11 @@ def check_host_models(ctx: Context) -> None:
             _check_switch(ctx, host, site, switch, switch_macs)
 
 
+def _domain_key(domain: str) -> str:
+    """A SIP domain as DNS compares it: case-blind (a trailing dot is refused by the schema)."""
+    return domain.lower()
+
+
 def _check_call_server(
     ctx: Context, host: str, site: str | None, server: dict[str, Any], domains: dict[str, tuple[str, Any]]
 ) -> None:
@@ -58,15 +63,22 @@ def _check_call_server(
     if not ctx.in_group(host, CALL_SERVERS):
         ctx.host_err(host, "voip_call_server", (), f"host {host} is not in group {CALL_SERVERS}")
     domain = server["sip_domain"]
-    if domain in domains and domains[domain][1] != site:
+    # AMS.voip.test and ams.voip.test name one domain: two sites never share it,
+    # whatever the spelling (the spelling within one site: check_call_server_pairs).
+    key = _domain_key(domain)
+    if key in domains and domains[key][1] != site:
         # The call servers of one site (a pair) share its domain; two sites never do.
+        first, first_site = domains[key]
+        spelt = ctx.hosts[first]["voip_call_server"]["sip_domain"]
         ctx.host_err(
             host,
             "voip_call_server",
             ("sip_domain",),
-            f"SIP domain {domain} is also used by {domains[domain][0]} (site {domains[domain][1]})",
+            f"SIP domain {domain} is also used by {first} (site {first_site})"
+            + (f" as {spelt}" if spelt != domain else "")
+            + ": two sites never share a domain (their users' HA1 digests and the phones' domain would collide)",
         )
-    domains.setdefault(domain, (host, site))
+    domains.setdefault(key, (host, site))
     for role, uid in (server.get("test_call") or {}).items():
         user = ctx.users_by_id().get(uid)
         if user is None or is_leaver(user) or user.get("site") != site:
@@ -78,6 +90,80 @@ def _check_call_server(
                 f"{shown(uid)} is not an active user of site {site}: the release gate's test call "
                 f"({role}) will fail; name another test user",
             )
+
+
+def check_call_server_pairs(ctx: Context) -> None:
+    """Every call server has voip_call_server; the call servers of one site agree on what they share.
+
+    The call servers of a site (``Context.call_servers_by_site``: by name,
+    the first the phones' primary proxy) serve the same users: they share
+    the SIP domain (the realm of the users' HA1 digests, the phones'
+    domain) and the SIP port. Each member is compared with the first that
+    has a valid ``voip_call_server``; per-host values (``rtp_ports``,
+    ``test_call``) may differ. A member whose ``voip_call_server`` failed
+    its schema is not compared (its own error says it all).
+    """
+    for site, members in ctx.call_servers_by_site().items():
+        # Hosts without a (known) site are no pair: their voip_site's own error says it.
+        valid = [h for h in members if ctx.hosts[h].get("voip_call_server")] if site in ctx.ext_ranges else []
+        first = valid[0] if valid else None
+        for host in members:
+            if "voip_call_server" not in ctx.host_origins[host]:
+                _missing_call_server(ctx, host, site, members, first)
+            elif host in valid and host != first:
+                _compare_members(ctx, site, members, first, host)
+
+
+def _missing_call_server(ctx: Context, host: str, site: Any, members: list[str], first: str | None) -> None:
+    if first is None:
+        ctx.rep.error(
+            ctx.host_origins[host]["@host"],
+            (),
+            f"host {host} in {CALL_SERVERS} needs voip_call_server (its sip_domain at least)",
+        )
+        return
+    origin = ctx.host_origins[first]["voip_call_server"]
+    domain = ctx.hosts[first]["voip_call_server"]["sip_domain"]
+    ctx.rep.error(
+        ctx.host_origins[host]["@host"],
+        (),
+        f"host {host} in {CALL_SERVERS} needs voip_call_server: the call servers of site {site} "
+        f"({', '.join(members)}) share its sip_domain and sip_port; {first} has sip_domain {domain} "
+        f"({ctx.where(origin, ('sip_domain',))})",
+    )
+
+
+def _compare_members(ctx: Context, site: Any, members: list[str], first: str, host: str) -> None:
+    """``host`` has what ``first`` (the site's first call server) has of what they must share."""
+    mine, theirs = ctx.hosts[host]["voip_call_server"], ctx.hosts[first]["voip_call_server"]
+    origin, first_origin = (
+        ctx.host_origins[host]["voip_call_server"],
+        ctx.host_origins[first]["voip_call_server"],
+    )
+    pair = f"the call servers of site {site} ({', '.join(members)})"
+    if mine["sip_domain"] != theirs["sip_domain"]:
+        only_case = _domain_key(mine["sip_domain"]) == _domain_key(theirs["sip_domain"])
+        hint = (
+            " (they differ only in case, but a digest is computed over the exact text)" if only_case else ""
+        )
+        ctx.rep.error(
+            origin,
+            ("sip_domain",),
+            f"SIP domain {mine['sip_domain']} differs from {first}'s {theirs['sip_domain']} "
+            f"({ctx.where(first_origin, ('sip_domain',))}): {pair} share one SIP domain, the realm of "
+            f"the users' HA1 digests and the phones' domain{hint}",
+        )
+    port, first_port = mine.get("sip_port", 5060), theirs.get("sip_port", 5060)
+    if port != first_port:
+        ctx.rep.error(
+            origin,
+            ("sip_port",) if "sip_port" in mine else (),
+            f"SIP port {port}{'' if 'sip_port' in mine else ' (the default)'} differs from {first}'s "
+            f"{first_port} ({ctx.where(first_origin, ('sip_port',) if 'sip_port' in theirs else ())}): "
+            f"{pair} are one SIP service on one port (a phone that fails over by DNS, one name for "
+            "the members' addresses, or whose backup proxy has no port of its own, reaches the backup "
+            "on the primary's port)",
+        )
 
 
 def _check_gateway(ctx: Context, host: str, site: str | None, gateway: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from voipctl.model.checks.context import CALL_SERVERS, GATEWAYS, Context
+from voipctl.model.checks.context import GATEWAYS, Context
 from voipctl.model.types import parse_range, shown
 from voipctl.model.yamlfile import VaultValue
 
@@ -64,24 +64,22 @@ def check_trunks(ctx: Context) -> None:
 
 
 def _check_trunk_registration(ctx: Context, i: int, trunk: dict) -> None:
-    """A registering trunk has a call server that registers it: one of a site that uses the trunk.
+    """A registering trunk has call servers that register it: those of one site that uses the trunk.
 
     A site uses the trunks of its ``trunks`` list, else the trunks homed
     there (derive.kamailio.site_trunks); only those are trusted for the
-    inbound calls the registration asks for.
+    inbound calls the registration asks for. Every call server of that
+    site registers the account with its own Contact: the carrier then
+    reaches whichever member is up (what a pair is for).
     """
-    served = ctx.call_server_sites()
+    by_site = ctx.call_servers_by_site()
     users = []
     for name, site in ctx.get("voip_sites", {}).items():
         listed = (site or {}).get("trunks")
         if (trunk["name"] in listed) if listed else trunk["site"] == name:
             users.append(name)
-    registrars = sorted(
-        host
-        for host, values in ctx.hosts.items()
-        if ctx.in_group(host, CALL_SERVERS) and values.get("voip_site") in users
-    )
-    if not any(site in served for site in users):
+    registrars = {site: by_site[site] for site in users if site in by_site}
+    if not registrars:
         ctx.err(
             "voip_trunks",
             (i, "register"),
@@ -89,14 +87,17 @@ def _check_trunk_registration(ctx: Context, i: int, trunk: dict) -> None:
             f"(sites using it: {', '.join(users) or 'none'})",
         )
     elif len(registrars) > 1:
-        # Each would register the same account with its own Contact: the
-        # carrier's inbound calls (a PSAP's callback too) would reach a
-        # server that does not have the number.
+        named = "; ".join(f"{site}: {', '.join(hosts)}" for site, hosts in registrars.items())
+        # Each site's servers would register the same account with their
+        # Contacts: the carrier's inbound calls (a PSAP's callback too)
+        # would reach a site that does not have the number.
         ctx.err(
             "voip_trunks",
             (i, "register"),
-            f"trunk {shown(trunk['name'])} would be registered by {len(registrars)} call servers "
-            f"({', '.join(registrars)}): one account registers one call server; give each its own trunk",
+            f"trunk {shown(trunk['name'])} would be registered by the call servers of {len(registrars)} sites "
+            f"({named}): "
+            "one account registers the call servers of one site (a pair registers it from each member, "
+            "so that the carrier reaches either); give each site its own trunk",
         )
 
 
@@ -160,6 +161,7 @@ def _check_shared_channels(ctx: Context, trunks: list[dict[str, Any]], own_of: d
     for name, own in own_of.items():
         for trunk in own:
             users_of.setdefault(trunk, []).append(name)
+    by_site = ctx.call_servers_by_site()
     for i, trunk in enumerate(trunks):
         sharing = users_of.get(trunk["name"], [])
         if trunk.get("channels") and len(sharing) > 1:
@@ -168,6 +170,17 @@ def _check_shared_channels(ctx: Context, trunks: list[dict[str, Any]], own_of: d
                 (i, "channels"),
                 f"{trunk['name']} is a route of sites {', '.join(sharing)}: each call server counts its own "
                 "calls, so together they could exceed the trunk's channels; give each site a trunk of its own",
+            )
+        elif trunk.get("channels") and len(servers := by_site.get(sharing[0] if sharing else None, [])) > 1:
+            # A warning: the model cannot split the channels (each member
+            # may carry them all when the other is down), and the count is
+            # the call servers' to share.
+            ctx.rep.warning(
+                ctx.origins["voip_trunks"],
+                (i, "channels"),
+                f"each call server of site {sharing[0]} ({', '.join(servers)}) counts {trunk['name']}'s calls "
+                f"on its own: together they may offer the carrier up to {trunk['channels'] * len(servers)} calls "
+                f"on its {trunk['channels']} channels, and the carrier refuses those beyond",
             )
 
 
