@@ -105,6 +105,17 @@ def test_a_sites_call_servers_are_every_lines_proxies_primary_first_by_name():
     assert (swapped["registrar"], swapped["port"]) == ("10.0.0.13", 5070)
 
 
+def test_a_pair_renders_primary_and_backup_for_every_vendor():
+    cs3 = {"name": "cs3", "site": "ams", "address": "10.0.0.13", "sip_domain": "ams.test"}
+    models = {**MODELS, "polycom-vvx": {"vendor": "polycom", "line_keys": 2, "firmware": "6.4"}}
+    users = [{**USERS[0], "devices": [{"mac": f"80:5e:c0:00:01:0{i}", "model": m}]}
+             for i, m in enumerate(sorted(models))]  # fmt: skip
+    users = [{**u, "id": f"a{i}", "extension": 2100 + i} for i, u in enumerate(users)]
+    for e in data(call_servers=[*SERVERS, cs3], users=users, phone_models=models):
+        text = next(iter(templates.render(e).values()))
+        assert text.index("10.0.0.11") < text.index("10.0.0.13"), e["vendor"]
+
+
 def test_site_settings_firmware_and_syslog():
     e = by_mac(data())
     ams, thr = e["805ec0000001"], e["805ec0000005"]
