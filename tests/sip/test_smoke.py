@@ -45,9 +45,7 @@ def homed(users, estate, call_server):
     found = [
         dataclasses.replace(user, server=address)
         for user in users.values()
-        if user.site == site
-        and user.status == "active"
-        and not (user.model.get("features") or {}).get("dnd")
+        if user.site == site and user.status == "active" and not (user.model.get("features") or {}).get("dnd")
     ]
     if len(found) < 2:
         pytest.fail(f"the lab directory has fewer than two active users on {call_server} ({address})")
