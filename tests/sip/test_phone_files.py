@@ -4,8 +4,9 @@ Every active user's phone file is fetched from the controller (a voice
 network) as a phone fetches it (HTTPS when the lab has TLS on), parsed the
 way its vendor writes it, checked against the model, and then used: a SIPp
 phone configured only from the fetched file (account, password, server)
-registers with the call server. With TLS on, plain HTTP gives nothing: no
-file, no firmware, no login challenge.
+registers with the call server, and through the backup the file names when
+its site has a pair (ams: cs1, then cs3). With TLS on, plain HTTP gives
+nothing: no file, no firmware, no login challenge.
 """
 
 from __future__ import annotations
@@ -21,28 +22,36 @@ pytestmark = pytest.mark.lab
 
 
 def parse(vendor: str, text: str) -> dict[str, str]:
-    """(user, password, domain, proxy, vlan, name) as the vendor's file states them."""
+    """(user, password, domain, proxy, backup, vlan, name) as the vendor's file states them ("" when no backup)."""
     if vendor == "yealink":
         kv = dict(
             line.split(" = ", 1) for line in text.splitlines() if " = " in line and not line.startswith("#")
         )
         return {"user": kv["account.1.user_name"], "password": kv["account.1.password"],
                 "domain": kv["account.1.sip_server.1.address"], "proxy": kv["account.1.outbound_proxy.1.address"],
+                "backup": kv.get("account.1.outbound_proxy.2.address", ""),
                 "vlan": kv["network.vlan.internet_port.vid"], "name": kv["account.1.display_name"]}  # fmt: skip
     root = ET.fromstring(text)
     if vendor == "polycom":
         a = root.find("ALL").attrib
-        return {"user": a["reg.1.auth.userId"], "password": a["reg.1.auth.password"],
-                "domain": a["reg.1.server.1.address"], "proxy": a["reg.1.outboundProxy.address"],
+        if a.get("reg.1.server.2.address"):  # a pair: the servers by address, the domain in reg.1.address
+            domain, proxy = a["reg.1.address"].partition("@")[2], a["reg.1.server.1.address"]
+        else:
+            domain, proxy = a["reg.1.server.1.address"], a["reg.1.outboundProxy.address"]
+        return {"user": a["reg.1.auth.userId"], "password": a["reg.1.auth.password"], "domain": domain,
+                "proxy": proxy, "backup": a.get("reg.1.server.2.address", ""),
                 "vlan": a["device.net.vlanId"], "name": a["reg.1.displayName"]}  # fmt: skip
     if vendor == "cisco":
         f = {child.tag: child.text or "" for child in root}
         return {"user": f["User_ID_1_"], "password": f["Password_1_"], "domain": f["Proxy_1_"],
-                "proxy": f["Outbound_Proxy_1_"].split(":")[0], "vlan": f["VLAN_ID"], "name": f["Display_Name_1_"]}  # fmt: skip
+                "proxy": f["Outbound_Proxy_1_"].split(":")[0],
+                "backup": f.get("Alternate_Outbound_Proxy_1_", "").split(":")[0],
+                "vlan": f["VLAN_ID"], "name": f["Display_Name_1_"]}  # fmt: skip
     if vendor == "snom":
         s = {child.tag: child.text or "" for child in root.find("phone-settings")}
         return {"user": s["user_name1"], "password": s["user_pass1"], "domain": s["user_host1"],
-                "proxy": s["user_outbound1"].split(":")[0], "vlan": s["vlan_id"], "name": s["user_realname1"]}  # fmt: skip
+                "proxy": s["user_outbound1"].split(":")[0], "backup": s.get("user_outbound2", "").split(":")[0],
+                "vlan": s["vlan_id"], "name": s["user_realname1"]}  # fmt: skip
     raise AssertionError(f"no parser for {vendor}")
 
 
@@ -72,14 +81,24 @@ def devices(users, estate):
             yield user, device, models[device["model"]]["vendor"]
 
 
-def test_every_active_users_phone_file_matches_the_model(users, estate, provisioning, device_login):
+def backups(estate, site_servers) -> dict[str, str]:
+    """The address of each site's backup call server (the second by name), "" for a site with one."""
+    return {site: estate.hosts[names[1]]["ansible_host"] if len(names) > 1 else ""
+            for site, names in site_servers.items()}  # fmt: skip
+
+
+def test_every_active_users_phone_file_matches_the_model(
+    users, estate, provisioning, device_login, site_servers
+):
     vlans = {site: data["voice_vlan"] for site, data in estate.hosts["cs1"]["voip_sites"].items()}
+    backup = backups(estate, site_servers)
     vendors = set()
     for user, device, vendor in devices(users, estate):
         name = file_name(vendor, device["mac"])
         settings = parse(vendor, fetch(provisioning, name, device_login(device["mac"])))
         assert settings == {"user": user.extension, "password": user.password, "domain": user.domain,
-                            "proxy": user.server, "vlan": str(vlans[user.site]), "name": user.model["name"]}, user.id  # fmt: skip
+                            "proxy": user.server, "backup": backup[user.site], "vlan": str(vlans[user.site]),
+                            "name": user.model["name"]}, user.id  # fmt: skip
         vendors.add(vendor)
     assert vendors == {"yealink", "polycom", "cisco", "snom"}, "the lab has a phone of every vendor"
 
@@ -94,6 +113,23 @@ def test_a_phone_configured_from_its_file_registers(
     # Only what the file says: the account, its password and the server.
     phone = dataclasses.replace(user, extension=settings["user"], password=settings["password"],
                                 domain=settings["domain"], server=settings["proxy"])  # fmt: skip
+    assert register(phone).final == "200"
+
+
+@pytest.mark.parametrize("vendor", ["yealink", "polycom", "cisco", "snom"])
+def test_a_phone_of_a_pair_registers_through_the_backup_its_file_names(
+    users, estate, provisioning, register, vendor, device_login, site_servers
+):
+    """The same account, from the file alone, registers at the backup (cs3): what the phone does on failover."""
+    paired = [d for d in devices(users, estate) if d[2] == vendor and len(site_servers[d[0].site]) > 1]
+    assert paired, f"the lab has a {vendor} phone at a site with two call servers (ams)"
+    user, device, _ = paired[0]
+    settings = parse(
+        vendor, fetch(provisioning, file_name(vendor, device["mac"]), device_login(device["mac"]))
+    )
+    assert settings["backup"] and settings["backup"] != settings["proxy"]
+    phone = dataclasses.replace(user, extension=settings["user"], password=settings["password"],
+                                domain=settings["domain"], server=settings["backup"])  # fmt: skip
     assert register(phone).final == "200"
 
 

@@ -77,10 +77,43 @@ def test_account_is_homed_on_the_site_call_server_with_the_derived_password():
     assert e["805ec0000001"]["account"] == {
         "username": "2001", "auth_name": "2001", "password": passwords.sip_password(MASTER, "a", 0),
         "domain": "ams.test", "registrar": "10.0.0.11", "port": 5060,
+        "servers": [{"address": "10.0.0.11", "port": 5060}],
     }  # fmt: skip
     assert e["000413000002"]["account"]["password"] == passwords.sip_password(MASTER, "b", 2)
     assert e["805ec0000005"]["account"]["domain"] == "thr.test"
     assert e["805ec0000005"]["account"]["port"] == 5060
+
+
+def test_a_sites_call_servers_are_every_lines_proxies_primary_first_by_name():
+    cs3 = {"name": "cs3", "site": "ams", "address": "10.0.0.13", "sip_domain": "ams.test", "sip_port": 5070}
+    # Listed in any order: the first by name is the primary.
+    e = by_mac(data(call_servers=[cs3, *SERVERS]))
+    for mac in ("805ec0000001", "000413000002", "001b54000002"):  # ams: the pair
+        account = e[mac]["account"]
+        assert account["servers"] == [
+            {"address": "10.0.0.11", "port": 5060},
+            {"address": "10.0.0.13", "port": 5070},
+        ]
+        assert (account["registrar"], account["port"], account["domain"]) == ("10.0.0.11", 5060, "ams.test")
+    assert e["805ec0000005"]["account"]["servers"] == [{"address": "10.0.0.12", "port": 5060}]  # thr: one
+    # Each entry has its own list: changing one phone's leaves the others'.
+    e["805ec0000001"]["account"]["servers"].pop()
+    assert len(e["000413000002"]["account"]["servers"]) == 2
+    # Named first, a server is the primary wherever it is listed.
+    swapped = by_mac(data(call_servers=[*SERVERS, {**cs3, "name": "cs0"}]))["805ec0000001"]["account"]
+    assert [s["address"] for s in swapped["servers"]] == ["10.0.0.13", "10.0.0.11"]
+    assert (swapped["registrar"], swapped["port"]) == ("10.0.0.13", 5070)
+
+
+def test_a_pair_renders_primary_and_backup_for_every_vendor():
+    cs3 = {"name": "cs3", "site": "ams", "address": "10.0.0.13", "sip_domain": "ams.test"}
+    models = {**MODELS, "polycom-vvx": {"vendor": "polycom", "line_keys": 2, "firmware": "6.4"}}
+    users = [{**USERS[0], "devices": [{"mac": f"80:5e:c0:00:01:0{i}", "model": m}]}
+             for i, m in enumerate(sorted(models))]  # fmt: skip
+    users = [{**u, "id": f"a{i}", "extension": 2100 + i} for i, u in enumerate(users)]
+    for e in data(call_servers=[*SERVERS, cs3], users=users, phone_models=models):
+        text = next(iter(templates.render(e).values()))
+        assert text.index("10.0.0.11") < text.index("10.0.0.13"), e["vendor"]
 
 
 def test_site_settings_firmware_and_syslog():
@@ -196,12 +229,16 @@ def test_lab_inventory_gives_every_device_a_phone():
     entries = phone_data(
         sites=load("sites.yml", "voip_sites"), users=users, phone_models=load("phone_models.yml", "voip_phone_models"),
         call_servers=[{"name": "cs1", "site": "ams", "address": "10.231.0.11", "sip_domain": "ams.voip.test"},
-                      {"name": "cs2", "site": "thr", "address": "10.231.0.12", "sip_domain": "thr.voip.test"}],
+                      {"name": "cs2", "site": "thr", "address": "10.231.0.12", "sip_domain": "thr.voip.test"},
+                      {"name": "cs3", "site": "ams", "address": "10.231.0.13", "sip_domain": "ams.voip.test"}],
         release=load("release.yml", "voip_release"), master_secret=MASTER, provisioning_url="http://10.231.0.21",
         today="2026-11-22",
     )  # fmt: skip
     devices = sum(len(u.get("devices") or []) for u in users if u.get("status", "active") == "active")
     assert len(entries) == devices and len({e["mac"] for e in entries}) == devices
+    # ams has the pair cs1 (primary) and cs3; thr has cs2 alone.
+    proxies = {e["site"]: [s["address"] for s in e["account"]["servers"]] for e in entries}
+    assert proxies == {"ams": ["10.231.0.11", "10.231.0.13"], "thr": ["10.231.0.12"]}
 
 
 def test_filters_over_hostvars_and_groups():

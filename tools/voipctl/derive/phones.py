@@ -4,7 +4,9 @@
 and with colons), vendor, model, the generation of its provisioning login
 (the device's ``password_rotation``), firmware, the SIP account (user name = the
 extension, password derived from the master secret as the call server's HA1
-is, domain and registrar of the call server of the user's site), the site's
+is, the SIP domain of the user's site and its call servers: ``servers``, the
+primary first, then the backups; ``registrar`` and ``port`` name the primary
+as before a site could have several), the site's
 time, NTP and voice VLAN, the syslog target, and BLF line keys for the other
 members of the user's hunt groups. ``phone_common`` gives the settings of the
 "unassigned" profile a phone gets once its MAC is no longer in the model
@@ -117,11 +119,11 @@ def _model(phone_models: Mapping[str, Any], name: Any, what: str) -> Mapping[str
     return model
 
 
-def _servers_by_site(call_servers: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """The call server of each site: the first by name when a site has several."""
-    by_site: dict[str, Mapping[str, Any]] = {}
+def _servers_by_site(call_servers: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """The call servers of each site by name: the first is its phones' primary, the next ones its backups."""
+    by_site: dict[str, list[Mapping[str, Any]]] = {}
     for server in sorted(call_servers, key=lambda s: str(s.get("name"))):
-        by_site.setdefault(server.get("site"), server)
+        by_site.setdefault(server.get("site"), []).append(server)
     return by_site
 
 
@@ -140,7 +142,8 @@ def phone_data(
     """One entry per device of every active user, in directory order (see the module docstring).
 
     ``call_servers`` are dicts with ``name``, ``site``, ``address`` (its
-    ``ansible_host``), ``sip_domain`` and optionally ``sip_port``. ``today``
+    ``ansible_host``), ``sip_domain`` and optionally ``sip_port``; a site's
+    servers share its SIP domain, the first by name is the primary. ``today``
     decides time-bound features (grants). BLF keys go to the other active
     members of the user's hunt groups homed at the same site (the same
     registrar), by extension, as many as the model has line keys beyond the
@@ -181,25 +184,27 @@ def _hunt_members(active: list[Mapping[str, Any]], day: datetime.date) -> tuple[
 def _user_line(
     user: Mapping[str, Any],
     sites: Mapping[str, Any],
-    servers: Mapping[str, Mapping[str, Any]],
+    servers: Mapping[str, list[Mapping[str, Any]]],
     master_secret: str,
     site_cache: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    """A user's line: site, extension, SIP password, call server and domain (site settings cached)."""
+    """A user's line: site, extension, SIP password, call servers (primary first) and domain (site settings cached)."""
     uid = user["id"]
     site = user.get("site")
     what = f"user {uid}"
     if site not in site_cache:
         site_cache[site] = _site_settings(sites, site, what)
-    server = servers.get(site)
-    if server is None:
+    members = servers.get(site)
+    if not members:
         raise PhoneDataError(f"{what}: site {site!r} has no call server (group call_servers)")
-    domain = server.get("sip_domain")
+    # The members share the domain (validation's rule); the primary's is the phone's.
+    domain = members[0].get("sip_domain")
     if not domain:
-        raise PhoneDataError(f"call server {server.get('name')}: voip_call_server.sip_domain is not set")
+        raise PhoneDataError(f"call server {members[0].get('name')}: voip_call_server.sip_domain is not set")
     ext = str(user["extension"])
     password = user_sip_password(master_secret, user)
-    return {"site": site, "ext": ext, "password": password, "server": server, "domain": domain}
+    proxies = [{"address": m["address"], "port": int(m.get("sip_port") or 5060)} for m in members]
+    return {"site": site, "ext": ext, "password": password, "servers": proxies, "domain": domain}
 
 
 def _blf_keys(uid: str, site: Any, features: Mapping[str, Any], members: dict) -> list[tuple]:
@@ -217,7 +222,7 @@ def _device_entry(
 ) -> dict[str, Any]:
     """The entry of one device of a user; ``settings`` has the models, release, URLs and seen MACs."""
     phone_models, seen = settings["phone_models"], settings["seen"]
-    uid, site, ext, server = user["id"], line["site"], line["ext"], line["server"]
+    uid, site, ext, proxies = user["id"], line["site"], line["ext"], line["servers"]
     model_name = device.get("model")
     model = _model(phone_models, model_name, dwhat)
     mac = bare_mac(device.get("mac"), f"{dwhat}.mac")
@@ -247,8 +252,11 @@ def _device_entry(
             "auth_name": ext,
             "password": line["password"],
             "domain": line["domain"],
-            "registrar": server["address"],
-            "port": int(server.get("sip_port") or 5060),
+            # The primary, as before sites had several call servers.
+            "registrar": proxies[0]["address"],
+            "port": proxies[0]["port"],
+            # Every call server of the site, the primary first: the phone's proxies.
+            "servers": [dict(proxy) for proxy in proxies],
         },
         **settings["sites"][site],
         "syslog_server": settings["syslog_server"] or None,

@@ -450,6 +450,12 @@ ACCOUNT_OPTIONS = {
     "domain": {"type": "str", "required": True},
     "registrar": {"type": "str", "required": True},
     "port": {"type": "int", "default": 5060},
+    # The site's call servers, the primary (= registrar) first; none: the registrar alone.
+    "servers": {
+        "type": "list",
+        "elements": "dict",
+        "options": {"address": {"type": "str", "required": True}, "port": {"type": "int", "default": 5060}},
+    },
 }
 
 PHONE_OPTIONS = {

@@ -22,12 +22,19 @@ module which vendor, model and site an orphaned file was for.
 Every value is stripped of line breaks and control characters; XML text and
 attributes are escaped (xml.sax.saxutils). Each setting stands on its own
 line, so a line-wise comparison names the changed keys (``changed_keys``).
+
+An account's ``servers`` are its site's call servers, the primary first. With
+one, a file names the SIP domain as server and the call server as outbound
+proxy; with a backup, each vendor's failover settings and timers
+(voip_phone_failover) name the primary and the backup.
 """
 
 from __future__ import annotations
 
 import re
 from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.voip.estate.plugins.module_utils import voip_phone_failover as failover
 
 YEALINK_COMMON = "y000000000000.cfg"
 POLYCOM_MASTER = "000000000000.cfg"
@@ -172,12 +179,17 @@ def _yealink(settings, account=None, display=None, line_keys=(), label=None):
             f"account.1.password = {clean(account['password'])}",
             f"account.1.sip_server.1.address = {clean(account['domain'])}",
             f"account.1.sip_server.1.port = {clean(account['port'])}",
-            "account.1.outbound_proxy_enable = 1",
-            f"account.1.outbound_proxy.1.address = {clean(account['registrar'])}",
-            f"account.1.outbound_proxy.1.port = {clean(account['port'])}",
-            "linekey.1.type = 15",
-            "linekey.1.line = 1",
         ]
+        proxies = failover.servers(account)
+        if len(proxies) > 1:
+            lines += [f"{key} = {clean(value)}" for key, value in failover.yealink(proxies)]
+        else:
+            lines += [
+                "account.1.outbound_proxy_enable = 1",
+                f"account.1.outbound_proxy.1.address = {clean(proxies[0][0])}",
+                f"account.1.outbound_proxy.1.port = {clean(proxies[0][1])}",
+            ]
+        lines += ["linekey.1.type = 15", "linekey.1.line = 1"]
         for n, key in enumerate(line_keys, start=2):
             lines += [
                 f"linekey.{n}.type = 16",
@@ -223,17 +235,20 @@ def _polycom(settings, account=None, display=None, line_keys=(), label=None):
         attrs += [("reg.1.address", ""), ("reg.1.label", UNASSIGNED), ("up.welcomeSoundEnabled", 0),
                   ("up.idleViewText", UNASSIGNED)]  # fmt: skip
     else:
+        proxies = failover.servers(account)
+        pair = len(proxies) > 1
         attrs += [
-            ("reg.1.address", account["username"]),
+            ("reg.1.address", failover.polycom_address(account) if pair else account["username"]),
             ("reg.1.displayName", display),
             ("reg.1.label", label),
             ("reg.1.auth.userId", account["auth_name"]),
             ("reg.1.auth.password", account["password"]),
-            ("reg.1.server.1.address", account["domain"]),
-            ("reg.1.server.1.port", account["port"]),
-            ("reg.1.outboundProxy.address", account["registrar"]),
-            ("reg.1.outboundProxy.port", account["port"]),
         ]
+        if pair:
+            attrs += failover.polycom(proxies)
+        else:
+            attrs += [("reg.1.server.1.address", account["domain"]), ("reg.1.server.1.port", account["port"]),
+                      ("reg.1.outboundProxy.address", proxies[0][0]), ("reg.1.outboundProxy.port", proxies[0][1])]  # fmt: skip
         for n, key in enumerate(line_keys, start=1):
             attrs += [
                 (
@@ -301,10 +316,17 @@ def _cisco(settings, account=None, display=None, line_keys=(), label=None):
             ("Use_Auth_ID_1_", "Yes"),
             ("Password_1_", account["password"]),
             ("Proxy_1_", account["domain"]),
-            ("Outbound_Proxy_1_", f"{clean(account['registrar'])}:{clean(account['port'])}"),
-            ("Use_Outbound_Proxy_1_", "Yes"),
-            ("SIP_Port_1_", account["port"]),
         ]
+        proxies = failover.servers(account)
+        if len(proxies) > 1:
+            elements += failover.cisco(account, proxies)
+        else:
+            (address, port) = proxies[0]
+            elements += [
+                ("Outbound_Proxy_1_", f"{clean(address)}:{clean(port)}"),
+                ("Use_Outbound_Proxy_1_", "Yes"),
+            ]
+        elements.append(("SIP_Port_1_", account["port"]))
         for n, key in enumerate(line_keys, start=2):
             function = f"fnc=blf+sd+cp;sub={clean(key['extension'])}@{clean(account['domain'])};nme={clean(key['label']).replace(';', ' ')}"
             elements += [(f"Extension_{n}_", "Disabled"), (f"Extended_Function_{n}_", function)]
@@ -339,8 +361,12 @@ def _snom(settings, account=None, display=None, line_keys=(), label=None):
             ("user_pname1", account["auth_name"]),
             ("user_pass1", account["password"]),
             ("user_host1", account["domain"]),
-            ("user_outbound1", f"{clean(account['registrar'])}:{clean(account['port'])}"),
         ]
+        proxies = failover.servers(account)
+        if len(proxies) > 1:
+            elements += failover.snom(account, display, label, proxies)
+        else:
+            elements.append(("user_outbound1", f"{clean(proxies[0][0])}:{clean(proxies[0][1])}"))
     lines = [f'    <{name} perm="R">{_x(value)}</{name}>' for name, value in elements]
     keys = [
         f'    <fkey idx="{n}" context="active" perm="R">blf &lt;sip:{_x(key["extension"])}@'

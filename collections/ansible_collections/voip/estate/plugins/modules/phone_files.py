@@ -95,13 +95,30 @@ options:
             type: str
             required: true
           registrar:
-            description: Address of the call server (outbound proxy).
+            description: Address of the call server (outbound proxy); the primary when O(phones[].account.servers) has several.
             type: str
             required: true
           port:
             description: The registrar's SIP port (the phone registers there).
             type: int
             default: 5060
+          servers:
+            description:
+              - The call servers of the user's site, the primary (the registrar) first, then the backups. With
+                two or more, the file names the primary and the first backup in the vendor's failover settings,
+                with short registration and failover timers; with one, or none given, the file names the
+                registrar alone as before.
+            type: list
+            elements: dict
+            suboptions:
+              address:
+                description: Address of the call server.
+                type: str
+                required: true
+              port:
+                description: Its SIP port.
+                type: int
+                default: 5060
       timezone:
         description: IANA time zone of the site.
         type: str

@@ -35,6 +35,16 @@ def reference(value):
         [PHONE],
         [PHONE, {**PHONE, "mac": "805ec0102002", "firmware": {"version": "96.86"}, "line_keys": []}],
         [{k: v for k, v in PHONE.items() if k not in ("ntp_servers", "line_keys", "timezone")}],
+        # A site's call servers (the second's port left to its default).
+        [
+            {
+                **PHONE,
+                "account": {
+                    **PHONE["account"],
+                    "servers": [{"address": "10.0.0.11", "port": 5060}, {"address": "10.0.0.13"}],
+                },
+            }
+        ],
     ],
 )
 def test_nested_plain_rows_take_the_fast_path_with_the_validators_result(phones):

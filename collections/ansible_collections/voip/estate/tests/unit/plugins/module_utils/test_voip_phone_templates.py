@@ -1,11 +1,13 @@
-"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_phone_templates: the files each vendor's phones request."""
+"""collections/ansible_collections/voip/estate/plugins/module_utils/voip_phone_templates (and voip_phone_failover): the files each vendor's phones request."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
+from ansible_collections.voip.estate.plugins.module_utils import voip_phone_failover as failover
 from ansible_collections.voip.estate.plugins.module_utils import voip_phone_templates as t
 
 PASSWORD = "s3cretpassw0rdxyzabc"
@@ -172,3 +174,130 @@ def test_unknown_vendor_and_missing_account():
     del bad["account"]
     with pytest.raises(t.TemplateError, match="phone 805ec0000001"):
         t.render(bad)
+
+
+# -- Failover: a site with a backup call server ---------------------------------
+
+ONE_SERVER = Path(__file__).parent / "fixtures" / "phone_files_one_server"
+PAIR = [{"address": "10.0.0.11", "port": 5060}, {"address": "10.0.0.13", "port": 5070}]
+HOSTILE = "cs\"3'\n<x>&y=z"
+
+
+def with_servers(vendor, servers, **kw):
+    account = {**entry(vendor)["account"], "servers": servers}
+    if servers:
+        account.update(registrar=servers[0]["address"], port=servers[0]["port"])
+    return entry(vendor, account=account, **kw)
+
+
+def text_of(e):
+    return next(iter(t.render(e).values()))
+
+
+def xml_settings(vendor, text):
+    root = ET.fromstring(text.encode())
+    if vendor == "polycom":
+        return root.find("ALL").attrib
+    children = root if vendor == "cisco" else root.find("phone-settings")
+    return {child.tag: child.text or "" for child in children}
+
+
+def settings(vendor, text):
+    return yealink_keys(text) if vendor == "yealink" else xml_settings(vendor, text)
+
+
+@pytest.mark.parametrize("vendor", sorted(t.EXTENSIONS))
+@pytest.mark.parametrize("servers", [None, [{"address": "10.0.0.11", "port": 5060}]], ids=["no-list", "one"])
+def test_one_call_server_gives_the_file_phones_had_before_failover(vendor, servers):
+    """Byte for byte what the renderer gave before sites could have several call servers (fixtures)."""
+    expected = (ONE_SERVER / f"{vendor}.{t.EXTENSIONS[vendor]}").read_text()
+    e = entry(vendor) if servers is None else with_servers(vendor, servers)
+    assert text_of(e) == expected
+
+
+def test_yealink_names_both_outbound_proxies_with_the_timers():
+    keys = yealink_keys(text_of(with_servers("yealink", PAIR)))
+    assert keys["account.1.sip_server.1.address"] == "ams.test"  # the shared domain
+    assert keys["account.1.outbound_proxy_enable"] == "1"
+    assert [keys[f"account.1.outbound_proxy.{n}.{k}"] for n in (1, 2) for k in ("address", "port")] == [
+        "10.0.0.11", "5060", "10.0.0.13", "5070",
+    ]  # fmt: skip
+    assert keys["account.1.sip_server.1.expires"] == str(failover.REGISTER_EXPIRES) == "60"
+    assert keys["account.1.sip_server.1.retry_counts"] == str(failover.FAILOVER_RETRIES)
+    assert keys["account.1.sip_server.1.register_on_enable"] == "1"
+    assert keys["account.1.sip_server.1.failback_mode"] == "3"  # duration
+    assert keys["account.1.sip_server.1.failback_timeout"] == str(failover.FAILBACK_SECONDS) == "60"
+    assert keys["account.1.outbound_proxy_fallback_interval"] == "60"
+
+
+def test_polycom_names_both_servers_by_address_and_keeps_the_domain_in_the_address():
+    attrs = xml_settings("polycom", text_of(with_servers("polycom", PAIR)))
+    assert attrs["reg.1.address"] == "2001@ams.test"
+    assert (attrs["reg.1.server.1.address"], attrs["reg.1.server.1.port"]) == ("10.0.0.11", "5060")
+    assert (attrs["reg.1.server.2.address"], attrs["reg.1.server.2.port"]) == ("10.0.0.13", "5070")
+    for n in (1, 2):
+        assert attrs[f"reg.1.server.{n}.expires"] == "60"
+        assert attrs[f"reg.1.server.{n}.expires.overlap"] == str(failover.REREGISTER_MARGIN)
+        assert attrs[f"reg.1.server.{n}.retryTimeOut"] == str(failover.RETRY_INTERVAL_MS) == "1000"
+        assert attrs[f"reg.1.server.{n}.retryMaxCount"] == "2"
+        assert attrs[f"reg.1.server.{n}.failOver.reRegisterOn"] == "1"
+        assert attrs[f"reg.1.server.{n}.failOver.failRegistrationOn"] == "1"
+        assert attrs[f"reg.1.server.{n}.failOver.failBack.mode"] == "duration"
+        assert attrs[f"reg.1.server.{n}.failOver.failBack.timeout"] == "60"
+    assert attrs["reg.1.outboundProxy.address"] == ""  # one proxy cannot fail over: the servers are direct
+    assert attrs["attendant.resourceList.1.address"] == "2002@ams.test"
+
+
+def test_cisco_names_the_alternate_outbound_proxy_with_dual_registration_and_timers():
+    get = xml_settings("cisco", text_of(with_servers("cisco", PAIR)))
+    assert (get["Proxy_1_"], get["Alternate_Proxy_1_"]) == ("ams.test", "ams.test")
+    assert get["Outbound_Proxy_1_"] == "10.0.0.11:5060"
+    assert get["Alternate_Outbound_Proxy_1_"] == "10.0.0.13:5070"
+    assert (get["Use_Outbound_Proxy_1_"], get["Use_OB_Proxy_In_Dialog_1_"]) == ("Yes", "Yes")
+    assert get["Dual_Registration_1_"] == "Yes"
+    assert get["Register_Expires_1_"] == "60"
+    assert get["Proxy_Fallback_Intvl_1_"] == "60"
+    assert get["SIP_Timer_B"] == get["SIP_Timer_F"] == str(failover.TRANSACTION_TIMEOUT) == "4"
+
+
+def test_snom_fails_over_to_a_second_identity_through_the_backup():
+    get = xml_settings("snom", text_of(with_servers("snom", PAIR)))
+    assert get["user_outbound1"] == "10.0.0.11:5060"
+    assert get["user_failover_identity1"] == "2"
+    assert get["user_outbound2"] == "10.0.0.13:5070"
+    # The same account on identity 2.
+    for key in ("name", "pname", "pass", "host", "realname"):
+        assert get[f"user_{key}2"] == get[f"user_{key}1"], key
+    assert get["user_active2"] == "on"
+    assert get["user_expiry1"] == get["user_expiry2"] == "60"
+    assert get["retry_after_failed_register"] == "60"
+
+
+@pytest.mark.parametrize("vendor", sorted(t.EXTENSIONS))
+def test_a_third_call_server_is_not_named(vendor):
+    three = [*PAIR, {"address": "10.0.0.99", "port": 5060}]
+    text = text_of(with_servers(vendor, three))
+    assert "10.0.0.13" in text and "10.0.0.99" not in text
+    assert text == text_of(with_servers(vendor, PAIR))
+
+
+@pytest.mark.parametrize("vendor", sorted(t.EXTENSIONS))
+def test_a_hostile_server_address_stays_one_escaped_value(vendor):
+    """Quotes, a line break, <, & and = in an address: the same settings, the address one value, no new key."""
+    hostile = [{"address": "10.0.0.11", "port": 5060}, {"address": HOSTILE, "port": 5060}]
+    plain = settings(vendor, text_of(with_servers(vendor, PAIR)))
+    text = text_of(with_servers(vendor, hostile))
+    got = settings(vendor, text)  # parses: XML well-formed, Yealink one key per line, none twice
+    assert got.keys() == plain.keys()
+    cleaned = t.clean(HOSTILE)
+    assert cleaned == "cs\"3' <x>&y=z"
+    backup = {
+        "yealink": "account.1.outbound_proxy.2.address",
+        "polycom": "reg.1.server.2.address",
+        "cisco": "Alternate_Outbound_Proxy_1_",
+        "snom": "user_outbound2",
+    }[vendor]
+    assert got[backup] in (cleaned, f"{cleaned}:5060")
+    assert "\n<x>" not in text and "cs\"3'\n" not in text
+    if vendor != "yealink":
+        assert "<x>" not in text and "&y" not in text  # escaped as &lt;x&gt; and &amp;y
