@@ -4,7 +4,7 @@ The lab's own manifest has voip-routing 1.0. In order:
 1. release 1.1 (and a T54W firmware for Amsterdam only) succeeds on every
    host, kept registrations survive, every user registers and calls;
 2. the broken 1.2 stops at the canary (cs1), which is rolled back to 1.1
-   and its previous configuration; cs2 and prov1 are never touched;
+   and its previous configuration; cs2, cs3 (its pair) and prov1 are never touched;
 3. back to 1.0 with cs2 killed in the middle: the release stops with a clear
    report, no user is lost, and a second run completes once cs2 is back.
 The lab ends where its own inventory says (1.0), as the next tests expect.
@@ -121,7 +121,7 @@ def lab_at_its_own_manifest():
 
 @pytest.fixture(scope="module")
 def lab_hosts(estate):
-    return {name: estate.hosts[name]["ansible_host"] for name in ("cs1", "cs2", "prov1")}
+    return {name: estate.hosts[name]["ansible_host"] for name in ("cs1", "cs2", "cs3", "prov1")}
 
 
 def test_a_good_release_reaches_every_host_and_keeps_registrations(
@@ -137,9 +137,9 @@ def test_a_good_release_reaches_every_host_and_keeps_registrations(
         records = run_records(output)
         # prov1's packages were already at the manifest; its roles still applied the firmware (below).
         assert {h: r["result"] for h, r in records.items()} == {
-            "cs1": "released", "cs2": "released", "prov1": "already at release",
+            "cs1": "released", "cs2": "released", "cs3": "released", "prov1": "already at release",
         }  # fmt: skip
-        for host in ("cs1", "cs2"):
+        for host in ("cs1", "cs2", "cs3"):
             assert installed(podman_exec, host) == "1.1"
             assert routing_answer(lab_hosts[host]) == "1.1"
             assert records[host]["test_call_setup_ms"] is not None, "the gate placed its test call"
@@ -165,7 +165,7 @@ def test_a_broken_release_stops_at_the_canary_which_is_rolled_back(
 ):
     inventory = manifest_copy(tmp_path_factory, "1.2", "2026.11.2", firmware=True)
     config_before = podman_exec("cs1", "sha256sum", "/etc/kamailio/kamailio.cfg").stdout
-    cs2_started, cs2_points = started_at(podman_exec, "cs2"), points(podman_exec, "cs2")
+    untouched = {host: (started_at(podman_exec, host), points(podman_exec, host)) for host in ("cs2", "cs3")}
     code, output = release(inventory)
     assert code == 1, output[-4000:]
     assert "STOPPED at cs1" in output
@@ -177,10 +177,12 @@ def test_a_broken_release_stops_at_the_canary_which_is_rolled_back(
     assert installed(podman_exec, "cs1") == "1.1"
     assert routing_answer(lab_hosts["cs1"]) == "1.1"
     assert podman_exec("cs1", "sha256sum", "/etc/kamailio/kamailio.cfg").stdout == config_before
-    # The other call server was never touched: same process, same version, no new backup.
-    assert started_at(podman_exec, "cs2") == cs2_started
-    assert installed(podman_exec, "cs2") == "1.1"
-    assert points(podman_exec, "cs2") == cs2_points
+    # The other call servers (cs1's pair member cs3 too) were never touched:
+    # same process, same version, no new backup.
+    for host, (started, stored) in untouched.items():
+        assert started_at(podman_exec, host) == started, host
+        assert installed(podman_exec, host) == "1.1", host
+        assert points(podman_exec, host) == stored, host
     everyone_registers_and_calls(users, register, call, answering)
 
 
@@ -193,7 +195,7 @@ def test_a_call_server_killed_mid_release_stops_it_and_loses_no_user(
         host: podman_exec(
             host, "sqlite3", "/var/lib/kamailio/kamailio.sqlite", "select count(*) from subscriber"
         ).stdout
-        for host in ("cs1", "cs2")
+        for host in ("cs1", "cs2", "cs3")
     }
     killed = threading.Event()
 
@@ -208,6 +210,8 @@ def test_a_call_server_killed_mid_release_stops_it_and_loses_no_user(
         assert code == 1, output[-4000:]
         assert "STOPPED at cs2" in output
         assert re.search(r"cs2\s+│\s+unreachable", output), output[-3000:]
+        # One call server at a time (a pair is never down at once): cs3 comes after cs2.
+        assert re.search(r"cs3\s+│\s+not reached", output), output[-3000:]
         assert re.search(r"prov1\s+│\s+not reached", output), output[-3000:]
     finally:
         subprocess.run(["podman", "start", cs2], capture_output=True, check=False)
@@ -227,9 +231,9 @@ def test_a_call_server_killed_mid_release_stops_it_and_loses_no_user(
     code, output = release(inventory)
     assert code == 0, output[-4000:]
     assert {h: r["result"] for h, r in run_records(output).items()} == {
-        "cs1": "already at release", "cs2": "released", "prov1": "already at release",
+        "cs1": "already at release", "cs2": "released", "cs3": "released", "prov1": "already at release",
     }  # fmt: skip
-    assert installed(podman_exec, "cs1") == installed(podman_exec, "cs2") == "1.0"
+    assert {installed(podman_exec, host) for host in ("cs1", "cs2", "cs3")} == {"1.0"}
 
 
 def test_release_status_shows_no_drift_and_the_runs_on_record():
@@ -240,7 +244,7 @@ def test_release_status_shows_no_drift_and_the_runs_on_record():
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     status = json.loads(run.stdout)
     hosts = {h["host"]: h for h in status["hosts"]}
-    assert set(hosts) >= {"cs1", "cs2", "prov1", "gw1"}
+    assert set(hosts) >= {"cs1", "cs2", "cs3", "prov1", "gw1"}
     assert all(not h["drift"] and not h.get("error") for h in hosts.values()), hosts
     assert hosts["cs1"]["installed"]["voip-routing"] == "1.0" and hosts["gw1"]["installed"]["ios"] == "17.6.5"
     results = {r["result"] for run in status["runs"] for r in run["hosts"].values()}
