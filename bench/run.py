@@ -5,7 +5,7 @@ Figures (DESIGN.md section 5, docs/performance.md), each the median of
 
 - ``make lab`` from nothing (no lab, no images, a fresh clone), once;
 - ``make lab`` on the converged lab (up, converge, smoke, summary);
-- the lab's own no-op converge (``inventory/lab``, 7 hosts) under mitogen
+- the lab's own no-op converge (``inventory/lab``, every host) under mitogen
   (what voipctl runs) and under stock Ansible, with Ansible's floors: an
   empty play and ``ansible linux -m ping`` under each strategy;
 - ``voipctl validate`` on a generated 100,000-user estate (a fresh process),
@@ -231,13 +231,13 @@ STRATEGIES = (("mitogen_linear", "mitogen"), ("linear", "stock Ansible"))
 
 
 def bench_site(runs: int, work: Path) -> list[Figure]:
-    """The lab's own no-op converge (inventory/lab, 7 hosts) under each strategy, and Ansible's floors."""
+    """The lab's own no-op converge (inventory/lab, every host) under each strategy, and Ansible's floors."""
     step("site: the lab's no-op converge (inventory/lab), first converge not timed")
     playbook(LAB, "playbooks/site.yml")
     empty = work / "empty.yml"
     empty.write_text(json.dumps(EMPTY_PLAY))
     converge = {
-        name: Figure(f"site_noop_{name}", f"no-op converge of the lab (site.yml, 7 hosts), {label}", "s")
+        name: Figure(f"site_noop_{name}", f"no-op converge of the lab (site.yml, every host), {label}", "s")
         for name, label in STRATEGIES
     }
     converge["mitogen_linear"].goal = "<= 20 s"
