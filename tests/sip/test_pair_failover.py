@@ -1,0 +1,147 @@
+"""Kill one member of the Amsterdam pair (#27): the site goes on with the other.
+
+With every active Amsterdam user registered through the primary (cs1), as
+the phones' files say, cs1's container is killed. Then:
+- every one of those users is in the survivor's (cs3's) location table,
+  without registering again;
+- a call between two of them through the survivor, a call from the other
+  site (Tehran's cs2, whose dispatcher set holds both members) and a call
+  to the carrier through the survivor are answered, each within
+  ``BOUND_SECONDS`` of the kill (the time each took is printed);
+- once cs1 runs again it has every registration back (DMQ's sync from the
+  survivor) and takes calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip import options_ping
+
+pytestmark = pytest.mark.lab
+
+# New calls must succeed within this many seconds of the kill (issue #27).
+BOUND_SECONDS = 5.0
+NATIONAL = "0201234567"
+
+
+def contacts(podman_exec, server: str, extension: str) -> list[str]:
+    done = podman_exec(server, "kamcmd", "ul.lookup", "location", f"s:{extension}", check=False)
+    return [
+        line.split(":", 1)[1].strip()
+        for line in done.stdout.splitlines()
+        if line.strip().startswith("Address:")
+    ]
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return predicate()
+
+
+@pytest.fixture
+def killed_primary(site_servers, estate, lab_topology, podman_exec):
+    """Kill the pair's first member; start it again afterwards and wait until it answers SIP."""
+    first, second = next(names for names in site_servers.values() if len(names) > 1)[:2]
+    container = lab_topology.host(first).container(lab_topology.prefix)
+    address = estate.hosts[first]["ansible_host"]
+    state = {"first": first, "second": second, "address": address, "container": container}
+
+    def kill() -> float:
+        subprocess.run(["podman", "kill", container], capture_output=True, check=True)
+        state["killed_at"] = time.monotonic()
+        return state["killed_at"]
+
+    def start() -> None:
+        subprocess.run(["podman", "start", container], capture_output=True, check=False)
+        assert wait_for(
+            lambda: (
+                podman_exec(first, "systemctl", "is-active", "kamailio", check=False).stdout.strip()
+                == "active"
+            ),
+            120,
+        ), f"kamailio did not come back on {first}"
+        assert wait_for(lambda: options_ping(address, timeout=1.0)["status"] == 200, 30), (
+            f"{first} answers no OPTIONS"
+        )
+
+    state["kill"], state["start"] = kill, start
+    yield state
+    start()
+
+
+def test_the_site_goes_on_when_one_member_of_its_pair_dies(
+    killed_primary, users, estate, register, call, phone, peer, podman_exec
+):
+    first, second = killed_primary["first"], killed_primary["second"]
+    survivor = estate.hosts[second]["ansible_host"]
+    site = estate.hosts[first]["voip_site"]
+    active = [
+        u for u in users.values()
+        if u.site == site and u.status == "active" and not (u.model.get("features") or {}).get("dnd")
+    ]  # fmt: skip
+    other_site = next(u for u in users.values() if u.site != site and u.status == "active")
+    caller, callee = active[0], active[1]
+    # Every phone of the site registered through the primary, as its file says;
+    # the callee's phone answers the calls below (one SIPp each).
+    ports = {}
+    for n, user in enumerate(u for u in active if u is not callee):
+        ports[user.id] = 5291 + n
+        assert register(user, port=ports[user.id], keep=True).final == "200"
+    answer_local = phone(callee, "answer")
+    try:
+        for user in active:
+            assert wait_for(lambda u=user: contacts(podman_exec, second, u.extension), 5), (
+                f"{user.extension} is not replicated to {second} before the kill"
+            )
+        killed_at = killed_primary["kill"]()
+        # 1. Every registration is on the survivor, none registered again.
+        missing = [u.extension for u in active if not contacts(podman_exec, second, u.extension)]
+        assert not missing, f"{second} lost registrations of {missing} when {first} died"
+        # 2. A call between two users of the site through the survivor.
+        result = call(dataclasses.replace(caller, server=survivor), callee.extension)
+        answered = answer_local()
+        local_seconds = time.monotonic() - killed_at
+        assert result.final == "200", result.log
+        assert answered.returncode == 0, answered.log
+        # 3. A call from the other site: its call server fails over to the survivor.
+        answer_remote = phone(dataclasses.replace(callee, server=survivor), "answer")
+        started = time.monotonic()
+        result = call(other_site, callee.extension)
+        remote_call_seconds = time.monotonic() - started
+        assert result.final == "200", result.log
+        assert answer_remote().returncode == 0
+        # 4. A call to the carrier through the survivor.
+        carrier = peer("carrier", "answer")
+        result = call(dataclasses.replace(caller, server=survivor), NATIONAL)
+        assert result.final == "200", result.log
+        assert carrier().returncode == 0
+        carrier_seconds = time.monotonic() - killed_at
+        print(f"after the kill of {first}: local call answered at {local_seconds:.2f} s, "
+              f"the other site's call took {remote_call_seconds:.2f} s, carrier call done at {carrier_seconds:.2f} s")  # fmt: skip
+        assert local_seconds <= BOUND_SECONDS, local_seconds
+        assert remote_call_seconds <= BOUND_SECONDS, remote_call_seconds
+        # 5. The killed member comes back with every registration and takes calls.
+        killed_primary["start"]()
+        missing = [
+            u.extension
+            for u in active
+            if not wait_for(lambda u=u: contacts(podman_exec, first, u.extension), 30)
+        ]
+        assert not missing, f"{first} came back without the registrations of {missing}"
+        answer_back = phone(dataclasses.replace(callee, server=survivor), "answer")
+        result = call(caller, callee.extension)  # through the primary again
+        assert result.final == "200", result.log
+        assert answer_back().returncode == 0
+    finally:
+        for user in active:
+            if user.id in ports:
+                register.unregister(dataclasses.replace(user, server=survivor), ports[user.id])
