@@ -32,8 +32,8 @@ from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import (
 )
 
 try:  # once, in ansible-playbook; voip_netdev.connect names what is missing
-    import netmiko  # noqa: F401
-    import paramiko  # noqa: F401
+    import netmiko  # noqa: F401  # pylint: disable=unused-import
+    import paramiko  # noqa: F401  # pylint: disable=unused-import
 except ImportError:  # pragma: no cover - depends on the controller's environment
     pass
 

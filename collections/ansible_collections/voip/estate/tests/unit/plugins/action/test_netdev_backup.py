@@ -46,12 +46,13 @@ class FakeSession:
 @pytest.fixture
 def device(monkeypatch):
     """The device behind voip_netdev.connect: what it returns, what it was sent, its sessions."""
-    state = {"config": RUNNING, "commands": [], "disconnected": 0, "connected": [], "refuse": None}
+    state = {"config": RUNNING, "commands": [], "disconnected": 0, "connected": []}
 
     def connect(params):
         state["connected"].append(params)
-        if state["refuse"] is not None:
-            raise state["refuse"]
+        refused = state.get("refuse")  # an exception, when the test sets one
+        if refused is not None:
+            raise refused
         return FakeSession(state)
 
     monkeypatch.setattr(voip_netdev, "connect", connect)
@@ -68,7 +69,7 @@ def by_action(action_runner, module_runner, how, task_args, check=False, diff=Fa
     """The result of a task run by the action plugin or by the module alone."""
     if how == "action":
         return action_runner("netdev_backup", task_args, check=check, diff=diff)
-    code, result, _ = module_runner("netdev_backup", task_args, check=check, diff=diff)
+    code, result = module_runner("netdev_backup", task_args, check=check, diff=diff)[:2]
     assert code == (1 if result.get("failed") else 0)
     return result
 
