@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # The modules run as the collection's own unit tests run them.
-from ansible_collections.voip.estate.tests.unit.conftest import module_runner  # noqa: F401
+from ansible_collections.voip.estate.tests.unit.conftest import action_runner, module_runner  # noqa: F401
 
 
 @pytest.fixture

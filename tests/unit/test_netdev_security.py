@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import importlib.util
+import json
+import socket
 import sys
 from pathlib import Path
 
@@ -324,6 +327,71 @@ def test_a_missing_known_hosts_file_is_named(gateway, tmp_path, module_runner):
     )
     assert code == 1 and f"the known_hosts file {tmp_path / 'nope'} does not exist" in result["msg"]
     assert not (tmp_path / "cfg").exists()
+
+
+# -- the backup in Ansible's worker (action plugin netdev_backup) ----------------------------------
+
+
+def test_the_action_plugin_backs_up_over_the_pinned_key_as_the_module_does(
+    gateway, tmp_path, action_runner, module_runner
+):
+    server, key = gateway
+    known = tmp_path / "known_hosts"
+    known.write_text(known_hosts_line(server.port, key))
+    results = {}
+    for how in ("module", "action"):
+        task = args(server, known, dest=str(tmp_path / how / "running-config"))
+        if how == "module":
+            code, result, _ = module_runner("netdev_backup", task, diff=True)
+            assert code == 0, result
+        else:
+            result = action_runner("netdev_backup", task, diff=True)
+        assert result["changed"] and not result.get("failed"), result
+        stored = (tmp_path / how / "running-config").read_text()
+        assert "hostname gw1" in stored and "Building configuration" not in stored
+        assert (tmp_path / how / "running-config").stat().st_mode & 0o777 == 0o600
+        assert PASSWORD not in json.dumps(result)
+        results[how] = {k: v for k, v in result.items() if k not in ("path", "invocation")}
+    assert results["action"] == results["module"]
+    again = action_runner(
+        "netdev_backup", args(server, known, dest=str(tmp_path / "action" / "running-config"))
+    )
+    assert not again["changed"]
+
+
+def test_the_action_plugin_refuses_a_changed_host_key_before_the_login(gateway, tmp_path, action_runner):
+    server, key = gateway
+    pinned = new_key(tmp_path / "old_key")
+    known = tmp_path / "known_hosts"
+    known.write_text(known_hosts_line(server.port, pinned))
+    result = action_runner("netdev_backup", args(server, known, dest=str(tmp_path / "cfg")))
+    assert result["failed"]
+    assert result["msg"].startswith(
+        f"127.0.0.1:{server.port}: changed SSH host key: {known} pins ssh-ed25519 "
+    )
+    assert sha256_fingerprint(pinned) in result["msg"] and sha256_fingerprint(key) in result["msg"]
+    assert not (tmp_path / "cfg").exists() and PASSWORD not in json.dumps(result)
+
+
+def test_an_unreachable_device_fails_with_its_address(tmp_path, action_runner):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        f"[127.0.0.1]:{port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFa\n"
+    )
+    task = {"host": "127.0.0.1", "port": port, "username": USER, "password": PASSWORD,
+            "known_hosts": str(known), "timeout": 3, "dest": str(tmp_path / "cfg")}  # fmt: skip
+    result = action_runner("netdev_backup", task)
+    assert result["failed"] and result["msg"].startswith(f"127.0.0.1:{port}: "), result
+    assert not (tmp_path / "cfg").exists() and PASSWORD not in json.dumps(result)
+
+
+def test_the_action_plugin_imports_netmiko_when_ansible_loads_it():
+    """ansible-playbook's strategy loads the plugin before it forks the workers: netmiko is imported once."""
+    plugin = importlib.import_module("ansible_collections.voip.estate.plugins.action.netdev_backup")
+    assert plugin.netmiko is sys.modules["netmiko"] and plugin.paramiko is sys.modules["paramiko"]
 
 
 @pytest.mark.parametrize(

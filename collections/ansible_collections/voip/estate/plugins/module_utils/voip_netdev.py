@@ -40,6 +40,8 @@ import os
 import re
 import socket
 
+from ansible_collections.voip.estate.plugins.module_utils.voip_backup import write_atomic
+
 # Lines that change without a configuration change; not part of a
 # configuration's identity (backups and comparisons drop them).
 VOLATILE = [
@@ -507,6 +509,62 @@ def push(session, commands: list[str]) -> str:
 
 def save(session) -> str:
     return session.save_config()
+
+
+# -- a backup of the running configuration -------------------------------------------
+
+BACKUP_SPEC = {**CONNECTION_SPEC, "dest": {"type": "path", "required": True}}
+
+
+def backup(params: dict, check_mode: bool = False, diff: bool = False) -> dict:
+    """Fetch the device's running configuration and store it at ``params['dest']``: the result of netdev_backup.
+
+    One session to the device (``connect``: the pinned host key); the
+    configuration without its volatile lines is written atomically, mode
+    0600, only when it differs from what ``dest`` holds and not in check
+    mode. The result holds ``changed``, ``sha256``, ``path``, ``size`` and
+    ``lines`` (never the text), and with ``diff`` the checksums before and
+    after. NetdevError with the message to show (secrets masked) otherwise.
+    Shared by the module and the action plugin of the same name (which runs
+    it in Ansible's worker process, without a new Python per device).
+    """
+    dest = params["dest"]
+    session = None
+    try:
+        session = connect(params)
+        text = strip_volatile(running_config(session))
+    except NetdevError as exc:
+        raise NetdevError(mask(str(exc))) from exc
+    finally:
+        if session is not None:
+            session.disconnect()
+    if len(text.strip()) == 0:
+        raise NetdevError(f"{params['host']}: the device returned an empty configuration; nothing stored")
+    digest = sha256(text)
+    try:
+        with open(dest) as handle:
+            before = handle.read()
+    except OSError:
+        before = None
+    changed = before != text
+    if changed and not check_mode:
+        try:
+            write_atomic(dest, text.encode(), 0o600)
+        except OSError as exc:
+            raise NetdevError(f"cannot write {dest}: {exc}") from exc
+    result = {
+        "changed": changed,
+        "sha256": digest,
+        "path": dest,
+        "size": len(text.encode()),
+        "lines": text.count("\n"),
+    }
+    if diff:
+        result["diff"] = {
+            "before": "" if before is None else f"sha256 {sha256(before)}\n",
+            "after": f"sha256 {digest}\n",
+        }
+    return result
 
 
 class _quiet:

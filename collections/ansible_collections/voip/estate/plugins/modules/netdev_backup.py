@@ -5,7 +5,9 @@ DOCUMENTATION = r"""
 module: netdev_backup
 short_description: Store a network device's running configuration with its sha256
 description:
-  - Runs on the controller and opens one netmiko session to the device. Fetches the running
+  - Runs on the controller and opens one netmiko session to the device. Its action plugin of the same
+    name runs it inside Ansible's worker process (no module process per device); the module runs
+    the same code (module_utils C(voip_netdev)) where the action plugin is not used. Fetches the running
     configuration, strips the lines that change by themselves (build header, configuration size,
     last-change timestamps) and writes it, whole and with its secrets (a backup must restore), to
     O(dest) atomically with mode C(0600); its sha256 is returned for the backup's manifest
@@ -17,6 +19,10 @@ options:
     description: File to write on the controller (the backup store's layout is the caller's).
     type: path
     required: true
+attributes:
+  action:
+    support: full
+    description: Runs in Ansible's worker process on the controller (action plugin of the same name).
 extends_documentation_fragment:
   - voip.estate.voip_netdev
 author:
@@ -55,60 +61,15 @@ lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.voip.estate.plugins.module_utils.voip_backup import write_atomic
-from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import (
-    CONNECTION_SPEC,
-    NetdevError,
-    connect,
-    mask,
-    running_config,
-    sha256,
-    strip_volatile,
-)
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import BACKUP_SPEC, NetdevError, backup
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={**CONNECTION_SPEC, "dest": {"type": "path", "required": True}},
-        supports_check_mode=True,
-    )
-    params = module.params
-    dest = params["dest"]
-    session = None
+    module = AnsibleModule(argument_spec=BACKUP_SPEC, supports_check_mode=True)
     try:
-        session = connect(params)
-        text = strip_volatile(running_config(session))
+        result = backup(module.params, check_mode=module.check_mode, diff=module._diff)
     except NetdevError as exc:
-        module.fail_json(msg=mask(str(exc)))
-    finally:
-        if session is not None:
-            session.disconnect()
-    if len(text.strip()) == 0:
-        module.fail_json(msg=f"{params['host']}: the device returned an empty configuration; nothing stored")
-    digest = sha256(text)
-    try:
-        with open(dest) as handle:
-            before = handle.read()
-    except OSError:
-        before = None
-    changed = before != text
-    if changed and not module.check_mode:
-        try:
-            write_atomic(dest, text.encode(), 0o600)
-        except OSError as exc:
-            module.fail_json(msg=f"cannot write {dest}: {exc}")
-    result = {
-        "changed": changed,
-        "sha256": digest,
-        "path": dest,
-        "size": len(text.encode()),
-        "lines": text.count("\n"),
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": "" if before is None else f"sha256 {sha256(before)}\n",
-            "after": f"sha256 {digest}\n",
-        }
+        module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 
