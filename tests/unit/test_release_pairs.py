@@ -87,7 +87,8 @@ THR_FIRST = [("cs2", "thr"), ("cs1", "ams"), ("cs3", "ams")]
 def test_batches_that_keep_a_pair_apart_release_every_host(tmp_path, order, batches, touched):
     code, output, found = run(tmp_path, order, batches)
     assert code == 0, output[-3000:]
-    assert found == touched
+    # Hosts of one batch print in the order they finish: every host once, in any order.
+    assert sorted(found) == sorted(touched)
 
 
 @pytest.mark.parametrize(
