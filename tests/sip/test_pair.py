@@ -16,6 +16,7 @@ import secrets
 import time
 
 import pytest
+from location import contacts, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -44,25 +45,6 @@ def pair_users(users, estate, pair):
     ]
     assert len(found) >= 2, f"the lab directory has fewer than two active users at {site}"
     return found[0], found[1]
-
-
-def contacts(podman_exec, server: str, extension: str) -> list[str]:
-    """The contact URIs of ``extension`` in ``server``'s location table (empty when it has none)."""
-    done = podman_exec(server, "kamcmd", "ul.lookup", "location", f"s:{extension}", check=False)
-    return [
-        line.split(":", 1)[1].strip()
-        for line in done.stdout.splitlines()
-        if line.strip().startswith("Address:")
-    ]
-
-
-def wait_for(predicate, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 @pytest.mark.parametrize("direction", ["first-to-second", "second-to-first"])

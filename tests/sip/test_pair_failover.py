@@ -19,6 +19,7 @@ import subprocess
 import time
 
 import pytest
+from location import contacts, wait_for
 
 from ansible_collections.voip.estate.plugins.module_utils.voip_sip import options_ping
 
@@ -27,24 +28,6 @@ pytestmark = pytest.mark.lab
 # New calls must succeed within this many seconds of the kill (issue #27).
 BOUND_SECONDS = 5.0
 NATIONAL = "0201234567"
-
-
-def contacts(podman_exec, server: str, extension: str) -> list[str]:
-    done = podman_exec(server, "kamcmd", "ul.lookup", "location", f"s:{extension}", check=False)
-    return [
-        line.split(":", 1)[1].strip()
-        for line in done.stdout.splitlines()
-        if line.strip().startswith("Address:")
-    ]
-
-
-def wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return predicate()
 
 
 @pytest.fixture
