@@ -69,7 +69,9 @@ def test_a_healthy_lab_is_all_ok(fresh_backup):
     assert not_ok(findings) == [] and code == 0
     checks = {f["check"] for f in findings}
     assert {"service", "time", "sip-options", "security", "backup-age", "certificate", "version",
-            "gateway-pri", "gateway-ports", "config-drift"} <= checks  # fmt: skip
+            "gateway-pri", "gateway-ports", "config-drift", "site-service"} <= checks  # fmt: skip
+    served = find(findings, "ams", "site-service", "call servers")
+    assert served["value"] == "2 of 2", served
 
 
 def test_a_stopped_kamailio_is_critical_until_remediated(fresh_backup, podman_exec):
@@ -81,6 +83,8 @@ def test_a_stopped_kamailio_is_critical_until_remediated(fresh_backup, podman_ex
         assert stopped["severity"] == "critical" and stopped["runbook"] == "docs/runbooks/service.md"
         assert (ROOT / stopped["runbook"]).is_file()
         assert find(findings, "cs2", "sip-options")["severity"] == "critical"
+        # Tehran has no other call server: the site is not served.
+        assert find(findings, "thr", "site-service", "call servers")["severity"] == "critical"
         preview = playbook("remediate.yml", "--check", "-l", "cs2")
         assert "changed: [cs2] => (item=kamailio)" in preview
         assert (
@@ -94,6 +98,20 @@ def test_a_stopped_kamailio_is_critical_until_remediated(fresh_backup, podman_ex
         podman_exec("cs2", "systemctl", "start", "kamailio", check=False)
     code, findings = health()
     assert not_ok(findings) == [] and code == 0
+
+
+def test_a_pair_that_lost_a_member_is_critical_while_its_site_is_still_served(fresh_backup, podman_exec):
+    podman_exec("cs3", "systemctl", "stop", "kamailio")
+    try:
+        code, findings = health()
+        assert code == 2
+        pair = find(findings, "ams", "site-service", "pair")
+        assert pair["severity"] == "critical" and "cs1 carries site ams alone" in pair["message"], pair
+        assert pair["runbook"] == "docs/runbooks/site-service.md" and (ROOT / pair["runbook"]).is_file()
+        served = find(findings, "ams", "site-service", "call servers")
+        assert (served["severity"], served["value"]) == ("ok", "1 of 2"), served
+    finally:
+        podman_exec("cs3", "systemctl", "start", "kamailio", check=False)
 
 
 def test_an_old_backup_an_expiring_certificate_a_version_and_a_hand_changed_table_are_found(

@@ -151,3 +151,59 @@ def test_filters():
     }
     users = [{"site": "ams"}, {"site": "ams", "status": "leaver"}, {"site": "thr", "status": "active"}]
     assert f["voip_health_expected_users"](users) == {"ams": 1, "thr": 1}
+
+
+PAIR = {"cs1": "ams", "cs3": "ams", "cs2": "thr"}
+
+
+def site_findings(measurements, expected=("cs1", "cs2", "cs3")):
+    findings = health.evaluate(measurements, estate(), now=NOW, expected_hosts=list(expected),
+                               call_server_sites=PAIR)  # fmt: skip
+    return {(f.host, f.check, f.object): f for f in findings}
+
+
+def test_a_pair_with_one_member_down_is_critical_but_its_site_is_still_served():
+    by = site_findings({"cs1": call_server(), "cs2": call_server(host="cs2", site="thr")})  # cs3 unreachable
+    pair = by[("ams", "site-service", "pair")]
+    assert (
+        pair.severity == "critical"
+        and "cs1 carries site ams alone" in pair.message
+        and "lost cs3" in pair.message
+    )
+    served = by[("ams", "site-service", "call servers")]
+    assert (served.severity, served.value) == ("ok", "1 of 2") and "served by cs1" in served.message
+    assert by[("thr", "site-service", "call servers")].severity == "ok"
+    assert ("thr", "site-service", "pair") not in by, "a site with one call server has no pair"
+    text = health.prometheus(list(by.values()))
+    assert (
+        'voip_site_call_servers{site="ams"} 2' in text
+        and 'voip_site_serving_call_servers{site="ams"} 1' in text
+    )
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"services": {"kamailio": "failed", "rtpengine-daemon": "active", "ssh": "active"}},
+        {"sip": {"ok": False, "status": None, "msg": "no answer"}},
+    ],
+    ids=["kamailio-stopped", "no-options-answer"],
+)
+def test_a_member_that_serves_no_call_counts_as_down(broken):
+    by = site_findings({"cs1": call_server(), "cs3": call_server(host="cs3", **broken),
+                        "cs2": call_server(host="cs2", site="thr")})  # fmt: skip
+    assert by[("ams", "site-service", "pair")].severity == "critical"
+    assert by[("ams", "site-service", "call servers")].value == "1 of 2"
+
+
+def test_a_site_whose_every_call_server_is_down_is_critical_and_a_whole_pair_is_ok():
+    by = site_findings({"cs2": call_server(host="cs2", site="thr")})  # cs1 and cs3 unreachable
+    assert by[("ams", "site-service", "call servers")].severity == "critical"
+    assert ("ams", "site-service", "pair") not in by, "no pair finding when nothing is left to carry the site"
+    whole = site_findings({h: call_server(host=h, site=s) for h, s in PAIR.items()})
+    assert whole[("ams", "site-service", "call servers")].severity == "ok"
+    assert ("ams", "site-service", "pair") not in whole
+    # A problem that does not stop calls (a full disk warning) does not take a member out.
+    disk = site_findings({**{h: call_server(host=h, site=s) for h, s in PAIR.items()},
+                          "cs3": call_server(host="cs3", mounts=[{"mount": "/", "used_pct": 99.0}])})  # fmt: skip
+    assert disk[("ams", "site-service", "call servers")].value == "2 of 2"

@@ -90,6 +90,10 @@ def gateway(host, **over):
     return m
 
 
+EVIL_SITE = 'th"r\\n}x'
+SITES = ("ams", EVIL_SITE)
+
+
 def rich(backup_taken: datetime = NOW - timedelta(hours=3), drift=(("cs1", "Sync SIP accounts"),)):
     """Every check kind, ok and failing, hostile host names included: (findings, Prometheus text)."""
     measurements = {
@@ -113,7 +117,11 @@ def rich(backup_taken: datetime = NOW - timedelta(hours=3), drift=(("cs1", "Sync
                    {"name": 'carrier "b"', "ok": False, "msg": "408 Request Timeout"}],
         "health_policy": {},
     }  # fmt: skip
-    findings = health.evaluate(measurements, est, list(drift), now=NOW, expected_hosts=["cs-unmeasured"])
+    # cs1 and the hostile call server are a pair at ams (one of them down); the
+    # unmeasured one alone at a site with a hostile name (down: the site is not served).
+    sites = {"cs1": "ams", EVIL_CS: "ams", "cs-unmeasured": EVIL_SITE}
+    findings = health.evaluate(measurements, est, list(drift), now=NOW, expected_hosts=["cs-unmeasured"],
+                               call_server_sites=sites)  # fmt: skip
     return findings, health.prometheus(findings)
 
 
@@ -183,7 +191,9 @@ def test_every_family_has_one_unit_its_name_says_and_its_documented_labels():
 def test_label_values_come_from_bounded_sets_never_timestamps_or_free_text():
     findings, text = rich()
     bounded = {
-        "host": {*HOSTS, "prov2", *TRUNKS, "estate"},
+        # A site's findings (site-service) name the site, from the model's voip_sites.
+        "host": {*HOSTS, "prov2", *TRUNKS, "estate", *SITES},
+        "site": set(SITES),
         "check": {p.stem for p in RUNBOOKS.glob("*.md")} - {"README"},
         "service": {"ssh", "chrony", "kamailio", "rtpengine-daemon"},
         "mount": {"/", "/var"},

@@ -340,6 +340,45 @@ def check_trunks(judge: Judge, estate: Mapping[str, Any]) -> None:
                       trunk.get("msg") or "the carrier does not answer")  # fmt: skip
 
 
+# A call server with a critical finding of these checks serves no call.
+_SERVER_DOWN = {("unreachable", None), ("sip-options", None), ("service", "kamailio")}
+
+
+def check_sites(judge: Judge, call_server_sites: Mapping[str, Any]) -> None:
+    """Each site's call servers: is the site served, and is its pair whole?
+
+    Run after the hosts' checks: a member is down when it could not be
+    measured, answers no OPTIONS or does not run Kamailio. A site with a
+    member up is served (ok); with none, it is critical. A pair (or more)
+    with a member down is critical for the pair, whose other member now
+    carries the site alone: one more failure and the site is down.
+    """
+    down = {
+        f.host for f in judge.findings
+        if f.severity == "critical" and ((f.check, None) in _SERVER_DOWN or (f.check, f.object) in _SERVER_DOWN)
+    }  # fmt: skip
+    by_site: dict[str, list[str]] = {}
+    for host, site in sorted(call_server_sites.items()):
+        if site:
+            by_site.setdefault(str(site), []).append(host)
+    for site, members in sorted(by_site.items()):
+        lost = [h for h in members if h in down]
+        up = [h for h in members if h not in down]
+        samples = [sample("voip_site_call_servers", len(members), site=site),
+                   sample("voip_site_serving_call_servers", len(up), site=site)]  # fmt: skip
+        served = f"{len(up)} of {len(members)}"
+        if not up:
+            judge.add("critical", site, "site-service", "call servers", served, "at least 1",
+                      f"no call server of site {site} serves calls ({', '.join(members)} down)", samples)  # fmt: skip
+        else:
+            judge.add("ok", site, "site-service", "call servers", served, "at least 1",
+                      f"site {site} is served by {', '.join(up)}", samples)  # fmt: skip
+        if len(members) > 1 and lost and up:
+            judge.add("critical", site, "site-service", "pair", served, f"{len(members)} of {len(members)}",
+                      f"the pair {' + '.join(members)} has lost {', '.join(lost)}: {', '.join(up)} carries "
+                      f"site {site} alone, with no backup")  # fmt: skip
+
+
 def check_drift(judge: Judge, changed: Iterable[tuple[str, str]], playbook_name: str) -> None:
     changed = list(changed)
     # The estate's count goes with the first drift finding (or the "no change" one).
@@ -360,8 +399,13 @@ def evaluate(
     drift_playbook: str = "playbooks/users.yml",
     now: datetime | None = None,
     expected_hosts: Iterable[str] = (),
+    call_server_sites: Mapping[str, Any] | None = None,
 ) -> list[Finding]:
-    """Every finding of the measured estate, worst first."""
+    """Every finding of the measured estate, worst first.
+
+    ``call_server_sites``: each call server's site (from the inventory, so
+    a host that could not be measured still counts for its site).
+    """
     policy = estate.get("health_policy") or {}
     judge = Judge(policy.get("thresholds"))
     now = now or datetime.now(UTC)
@@ -382,6 +426,8 @@ def evaluate(
             check_gateway(judge, m)
         elif "services" in m:
             check_linux(judge, m, expected_users)
+    if call_server_sites:
+        check_sites(judge, call_server_sites)
     check_backups(judge, estate, sorted({*measurements, *expected_hosts}), now)
     check_trunks(judge, estate)
     if drift is not None:
@@ -468,8 +514,10 @@ def cmd_health(args: argparse.Namespace) -> int:
     root = paths.repo_root()
     inv_path = Path(args.inventory).resolve() if args.inventory else root / "inventory" / "lab"
     os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(root / "lab" / "vault-password.lab"))
-    groups = inventory.load(inv_path, only=()).groups
+    inv = inventory.load(inv_path, only=("voip_site",))
+    groups = inv.groups
     hosts = [h for g in ("linux", "gateways") for h in groups.get(g, [])]
+    sites = {h: inv.hosts[h].get("voip_site") for h in groups.get("call_servers", [])}
     err.print(f"health: measuring {len(hosts)} hosts")
     measurements, estate, _ = measure(root, inv_path)
     drift = None
@@ -482,7 +530,12 @@ def cmd_health(args: argparse.Namespace) -> int:
                 ("estate", f"{DRIFT_PLAYBOOKS[args.drift]} --check failed (exit {check.returncode})"),
             ]
     findings = evaluate(
-        measurements, estate, drift, DRIFT_PLAYBOOKS.get(args.drift, ""), expected_hosts=hosts
+        measurements,
+        estate,
+        drift,
+        DRIFT_PLAYBOOKS.get(args.drift, ""),
+        expected_hosts=hosts,
+        call_server_sites=sites,
     )
     if args.format == "table":
         if args.output:

@@ -54,6 +54,8 @@ METRICS: dict[str, Metric] = {
         Metric("voip_backup_age_seconds", "seconds", ("host",), "Age of the host's newest backup point.", "backup-age"),
         Metric("voip_backup_last_success_timestamp_seconds", "seconds", ("host",), "Unix time of the host's newest backup point.", "backup-age"),
         Metric("voip_trunk_options_latency_seconds", "seconds", ("trunk",), "Time the carrier took to answer SIP OPTIONS.", "trunk"),
+        Metric("voip_site_call_servers", "servers", ("site",), "Call servers of the site in the model (a pair has two).", "site-service"),
+        Metric("voip_site_serving_call_servers", "servers", ("site",), "Call servers of the site that run Kamailio and answer SIP OPTIONS.", "site-service"),
         Metric("voip_config_drift_tasks", "tasks", ("playbook",), "Tasks a check-mode run of the playbook would change (0: the hosts match the model).", "config-drift"),
     )
 }  # fmt: skip
