@@ -13,7 +13,7 @@ with ImportGuard() as need_voipctl:
     from voipctl.adapters.vars import plain
     from voipctl.core.activity import UserDataError
     from voipctl.core.passwords import SecretError
-    from voipctl.derive.kamailio import KamailioDataError, call_server_data
+    from voipctl.derive.kamailio import KamailioDataError, call_server_data, site_members
 
 
 def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, cti_rights_methods=None,
@@ -30,11 +30,7 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
     """
     need_voipctl("voip_kamailio_data")
     me = hostvars[host]
-    peers = [
-        {"name": s["name"], "site": s["site"], "address": s["address"], "port": s["sip_port"]}
-        for s in call_servers(hostvars, groups)
-        if s["name"] != host
-    ]
+    peers = _other_call_servers(host, hostvars, groups)
     try:
         data = call_server_data(
             host,
@@ -72,6 +68,29 @@ def voip_kamailio_data(host, hostvars, groups, master_secret, cti_secrets=None, 
     }
 
 
+def _other_call_servers(host, hostvars, groups):
+    """Every call server but ``host``: name, site, address and SIP port (the call server data's peers)."""
+    return [
+        {"name": s["name"], "site": s["site"], "address": s["address"], "port": s["sip_port"]}
+        for s in call_servers(hostvars, groups)
+        if s["name"] != host
+    ]
+
+
+def voip_site_members(host, hostvars, groups):
+    """``inventory_hostname | voip_site_members(hostvars, groups)``: the addresses of the other call servers of its site.
+
+    The peers the call server's DMQ replicates registrations with (the
+    firewall opens its DMQ port to them alone); empty for a host that is no
+    call server or whose site has no other.
+    """
+    need_voipctl("voip_site_members")
+    if host not in (groups.get("call_servers") or []):
+        return []
+    site = hostvars[host].get("voip_site")
+    return [m["address"] for m in site_members(_other_call_servers(host, hostvars, groups), site)]
+
+
 def voip_pin_versions(packages, prefix, version):
     """Pin the packages whose name starts with ``prefix`` to ``version*`` (apt syntax); others unchanged."""
     if not version:
@@ -84,4 +103,5 @@ class FilterModule:
         return {
             "voip_kamailio_data": voip_kamailio_data,
             "voip_pin_versions": voip_pin_versions,
+            "voip_site_members": voip_site_members,
         }
