@@ -6,6 +6,7 @@ Run after the users: a switch port's phone is looked up in the context's
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from voipctl.core.activity import is_leaver
@@ -13,14 +14,25 @@ from voipctl.model.checks.context import BACKUP_SERVERS, CALL_SERVERS, GATEWAYS,
 from voipctl.model.loader import Origin
 from voipctl.model.types import normalise_mac, parse_range, shown
 
+# An inventory host name: it reaches configuration files (kamailio.cfg names
+# the call server and its pair), device CLI lines, file paths and messages.
+_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+
 
 def check_host_models(ctx: Context) -> None:
-    """Each host's site and address, and its call server, gateway or switch variables."""
+    """Each host's name, site and address, and its call server, gateway or switch variables."""
     addresses: dict[str, str] = {}
     switch_macs: dict[str, str] = {}
     domains: dict[str, tuple[str, Any]] = {}  # SIP domain -> (first call server, its site)
     for host, values in ctx.hosts.items():
         origins = ctx.host_origins[host]
+        if not _HOST_NAME.match(host):
+            ctx.rep.error(
+                origins["@host"],
+                (),
+                f"host name {shown(host)}: letters, digits, '.', '-' and '_' only, at most 63, starting with "
+                "a letter or digit (the name goes into configuration files and device commands)",
+            )
         site = values.get("voip_site")
         if site is not None and not ctx.site_ref(origins["voip_site"], (), site):
             site = None
