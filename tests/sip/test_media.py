@@ -15,14 +15,13 @@ import json
 import re
 import secrets
 import shutil
-import socket
 import subprocess
-import threading
 import time
 import wave
 from pathlib import Path
 
 import pytest
+from sniff import Sniffer
 
 pytestmark = pytest.mark.lab
 
@@ -133,46 +132,6 @@ def test_call_with_audio_both_ways_through_rtpengine(users, controller, tmp_path
         rms, hz = tone_in(recordings[-1])
         assert rms > 1000, f"the {name} heard silence (RMS {rms:.0f})"
         assert abs(hz - TONE_HZ) < TONE_HZ * 0.1, f"the {name} heard {hz:.0f} Hz, not the {TONE_HZ} Hz tone"
-
-
-class Sniffer(threading.Thread):
-    """Watch every interface of the controller (AF_PACKET) for UDP payloads holding a marker.
-
-    Unbound, so that the containers' veth ends show the frames the lab
-    bridge forwards between containers (the bridge device itself does not):
-    a packet between two containers is seen twice, once per veth.
-    """
-
-    def __init__(self, marker: bytes, seconds: float):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-        self.sock.settimeout(0.2)
-        self.marker, self.deadline = marker, time.monotonic() + seconds
-        self.seen: list[tuple[str, str, int]] = []
-
-    def run(self) -> None:
-        while time.monotonic() < self.deadline:
-            try:
-                frame = self.sock.recv(65535)
-            except TimeoutError:
-                continue
-            if frame[12:14] != b"\x08\x00":  # IPv4
-                continue
-            ip = frame[14:]
-            if len(ip) < 28 or ip[9] != 17 or self.marker not in ip:
-                continue
-            header = (ip[0] & 0x0F) * 4
-            source, destination = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
-            self.seen.append(
-                (
-                    source,
-                    destination,
-                    int.from_bytes(ip[header : header + 2], "big"),
-                    int.from_bytes(ip[header + 2 : header + 4], "big"),
-                    len(ip),
-                )
-            )
-        self.sock.close()
 
 
 def test_rtp_from_a_stranger_is_not_relayed_into_a_call(users, estate, lab_topology, controller, tmp_path):
