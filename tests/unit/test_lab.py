@@ -342,6 +342,15 @@ def test_systemd_host_mounts_keys_and_runs_init(topo):
     assert "--systemd=always" in args and args[-1] == "img"
     assert not any("/root/" in a for a in args), "root gets no key: the lab logs in as an administrator"
     assert args[args.index("--ip") + 1] == "10.9.0.5"
+    # A restarted container keeps its MAC address, as a server does.
+    assert args[args.index("--mac-address") + 1] == "02:00:0a:09:00:05"
+
+
+def test_every_lab_host_has_its_own_mac_address():
+    topo = topology.load_lab(ROOT)
+    macs = [containers.mac_address(h.address) for h in topo.hosts]
+    assert len(set(macs)) == len(macs) == len(topo.hosts)
+    assert all(int(m.split(":")[0], 16) & 0b11 == 0b10 for m in macs), "locally administered, unicast"
 
 
 def test_missing_podman_is_a_clear_error(monkeypatch):

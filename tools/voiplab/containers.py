@@ -82,6 +82,17 @@ def _host_networks() -> list[tuple[str, ipaddress.IPv4Network]]:
 # -- containers --------------------------------------------------------------
 
 
+def mac_address(address: str) -> str:
+    """The fixed MAC address of the host at ``address``: locally administered, from its IPv4 address.
+
+    A server keeps its MAC address when it restarts; podman would give a
+    restarted container a new random one, and its peers (whose neighbour
+    tables still hold the old one for up to a minute) would not reach it.
+    """
+    octets = ipaddress.IPv4Address(address).packed
+    return ":".join(f"{b:02x}" for b in (0x02, 0x00, *octets))
+
+
 def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
     """The `podman run` arguments of a host's container (without the spec label)."""
     args = [
@@ -93,6 +104,8 @@ def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
         lab.network_name,
         "--ip",
         host.address,
+        "--mac-address",
+        mac_address(host.address),
         "--network-alias",
         host.name,
         "--label",
