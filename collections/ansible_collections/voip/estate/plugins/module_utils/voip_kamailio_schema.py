@@ -3,6 +3,11 @@
 Kamailio ships one ``<module>-create.sql`` per module (``/usr/share/kamailio/db_sqlite``).
 Statements that belong to a table that already exists are skipped, so the
 database is created on the first run and left alone afterwards (no data lost).
+
+The journal mode is a property of the database file (sqlite keeps WAL once
+set), so it is set here rather than by Kamailio: db_sqlite 5.6's
+``db_set_journal_mode`` parameter never accepts WAL (its comparison is
+inverted).
 """
 
 from __future__ import annotations
@@ -70,3 +75,27 @@ def ensure(db_path, schema_dir, modules, check_mode=False):
     finally:
         conn.close()
     return created
+
+
+JOURNAL_MODES = ("delete", "truncate", "persist", "wal")
+
+
+def ensure_journal_mode(db_path, mode, check_mode=False):
+    """Put the database in journal ``mode``; return the mode it had before (changed when it differs)."""
+    if mode not in JOURNAL_MODES:
+        raise SchemaError(f"journal mode {mode!r} is not one of {', '.join(JOURNAL_MODES)}")
+    try:
+        conn = sqlite3.connect(db_path, timeout=10)
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot open database {db_path}: {exc}") from exc
+    try:
+        before = conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
+        if before != mode and not check_mode:
+            after = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0].lower()
+            if after != mode:
+                raise SchemaError(f"{db_path} stayed in journal mode {after}, not {mode} (is it in use?)")
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot set the journal mode of {db_path} to {mode}: {exc}") from exc
+    finally:
+        conn.close()
+    return before

@@ -7,6 +7,7 @@ short_description: Create the tables of Kamailio modules in a sqlite database, o
 description:
   - Runs the statements of C(<module>-create.sql) from Kamailio's packaged schema directory
     for every table that does not exist yet. Existing tables and their rows are left alone.
+  - Puts the database in the journal mode asked for (a property of the file, kept by sqlite).
 options:
   db:
     description: Path of the sqlite database (created when missing).
@@ -21,6 +22,13 @@ options:
     description: Directory of the packaged sqlite schema files.
     type: path
     default: /usr/share/kamailio/db_sqlite
+  journal_mode:
+    description:
+      - The database's journal mode. C(wal) lets a reader (Kamailio's HA1 lookups) go on while
+        another process writes (the write-back of registrations, the user sync).
+    type: str
+    choices: [delete, truncate, persist, wal]
+    default: wal
 extends_documentation_fragment:
   - voip.estate.voip_attributes.check
 author:
@@ -41,11 +49,21 @@ created:
   elements: str
   returned: always
   sample: [subscriber, dbaliases]
+journal_mode:
+  description: The journal mode the database had before this run.
+  type: str
+  returned: always
+  sample: delete
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema import SchemaError, ensure
+from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema import (
+    JOURNAL_MODES,
+    SchemaError,
+    ensure,
+    ensure_journal_mode,
+)
 
 
 def main():
@@ -54,16 +72,18 @@ def main():
             "db": {"type": "path", "required": True},
             "modules": {"type": "list", "elements": "str", "required": True},
             "schema_dir": {"type": "path", "default": "/usr/share/kamailio/db_sqlite"},
+            "journal_mode": {"type": "str", "choices": list(JOURNAL_MODES), "default": "wal"},
         },
         supports_check_mode=True,
     )
+    params = module.params
     try:
-        created = ensure(
-            module.params["db"], module.params["schema_dir"], module.params["modules"], module.check_mode
-        )
+        created = ensure(params["db"], params["schema_dir"], params["modules"], module.check_mode)
+        before = ensure_journal_mode(params["db"], params["journal_mode"], module.check_mode)
     except SchemaError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=bool(created), created=created)
+    changed = bool(created) or before != params["journal_mode"]
+    module.exit_json(changed=changed, created=created, journal_mode=before)
 
 
 if __name__ == "__main__":

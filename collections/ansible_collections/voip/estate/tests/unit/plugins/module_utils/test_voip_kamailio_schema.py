@@ -6,7 +6,11 @@ import sqlite3
 
 import pytest
 
-from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema import SchemaError, ensure
+from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema import (
+    SchemaError,
+    ensure,
+    ensure_journal_mode,
+)
 
 STANDARD = """CREATE TABLE version (
     id INTEGER PRIMARY KEY NOT NULL,
@@ -58,3 +62,52 @@ def test_new_module_adds_only_its_tables(tmp_path, schema_dir):
 def test_unknown_module_is_named(tmp_path, schema_dir):
     with pytest.raises(SchemaError, match="no schema for Kamailio module 'nope'"):
         ensure(str(tmp_path / "k.sqlite"), schema_dir, ["nope"])
+
+
+def _journal_mode(db) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_journal_mode_set_once_and_kept(tmp_path, schema_dir):
+    db = str(tmp_path / "k.sqlite")
+    ensure(db, schema_dir, ["standard"])
+    assert ensure_journal_mode(db, "wal", check_mode=True) == "delete"
+    assert _journal_mode(db) == "delete", "check mode changes nothing"
+    assert ensure_journal_mode(db, "wal") == "delete"
+    assert _journal_mode(db) == "wal", "sqlite keeps WAL in the file for the next connection"
+    assert ensure_journal_mode(db, "wal") == "wal"
+
+
+def test_unknown_journal_mode_is_refused(tmp_path, schema_dir):
+    db = str(tmp_path / "k.sqlite")
+    ensure(db, schema_dir, ["standard"])
+    with pytest.raises(SchemaError, match="not one of"):
+        ensure_journal_mode(db, "wal; DROP TABLE version")
+    assert _journal_mode(db) == "delete"
+
+
+@pytest.mark.parametrize("mode", ["delete", "wal"])
+def test_a_reader_during_a_write(tmp_path, schema_dir, mode):
+    """Kamailio reads without a busy timeout: in the default mode a read while another process holds
+    the write lock fails at once ("database is locked", the 403 seen in the lab); in WAL it reads."""
+    db = str(tmp_path / "k.sqlite")
+    ensure(db, schema_dir, ["standard"])
+    ensure_journal_mode(db, mode)
+    writer = sqlite3.connect(db, isolation_level=None)
+    reader = sqlite3.connect(db, timeout=0)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")
+        writer.execute("INSERT INTO version (table_name, table_version) VALUES ('location', 9)")
+        if mode == "delete":
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                reader.execute("SELECT count(*) FROM version").fetchone()
+        else:
+            assert reader.execute("SELECT count(*) FROM version").fetchone() == (1,)
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+        reader.close()
