@@ -172,10 +172,11 @@ class SippRun:
             self.proc.communicate()
 
 
-def _sipp_args(scenario: str, server: str, local: str, port: int, timeout: int, log: str) -> list[str]:
+def _sipp_args(scenario: str, server: str, local: str, port: int, timeout: int, log: str, *, calls: int = 1,
+               limit: int = 1) -> list[str]:  # fmt: skip
     return [
         "sipp", f"{server}:5060", "-sf", scenario, "-i", local, "-p", str(port), "-mi", local,
-        "-mp", str(port + 10000), "-m", "1", "-l", "1", "-timeout", f"{timeout}s", "-timeout_error",
+        "-mp", str(port + 10000), "-m", str(calls), "-l", str(limit), "-timeout", f"{timeout}s", "-timeout_error",
         "-nostdin", "-trace_logs", "-log_file", log,
     ]  # fmt: skip
 
@@ -200,6 +201,32 @@ def sipp(controller, tmp_path_factory):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         handle = SippRun(proc, timeout, lambda: log.read_text() if log.exists() else "")
         return handle if background else handle()
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def sipp_load(controller, tmp_path_factory):
+    """Run a scenario from the controller for ``calls`` calls in the background, at ``rate`` new calls
+    per second (a caller) or as they come (a called party, ``rate=None``); returns a SippRun whose
+    log every call of the run writes to."""
+    workdir = tmp_path_factory.mktemp("sipp-load")
+
+    def run(scenario: str, server: str, fields: list[str], *, port: int, calls: int, rate: int | None = None,
+            limit: int = 500, timeout: int = 120) -> SippRun:  # fmt: skip
+        log = workdir / f"{scenario}-{port}-{time.monotonic_ns()}.log"
+        cmd = _sipp_args(str(SCENARIOS / f"{scenario}.xml"), server, controller, port, timeout, str(log),
+                         calls=calls, limit=limit)  # fmt: skip
+        if rate is not None:
+            cmd += ["-r", str(rate), "-rp", "1000"]
+        if fields:
+            csv = workdir / f"{scenario}-{port}.csv"
+            csv.write_text("SEQUENTIAL\n" + ";".join(fields) + ";\n")
+            cmd += ["-inf", str(csv)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if rate is None:
+            _wait_local_listening(port)
+        return SippRun(proc, timeout, lambda: log.read_text() if log.exists() else "")
 
     return run
 

@@ -10,6 +10,10 @@ the phones' files say, cs1's container is killed. Then:
   ``BOUND_SECONDS`` of the kill (the time each took is printed);
 - once cs1 runs again it has every registration back (DMQ's sync from the
   survivor) and takes calls.
+
+And under SIPp load (calls at a steady rate through the survivor and from the
+other site), the kill costs no call started ``BOUND_SECONDS`` after it, and
+none through the survivor at all.
 """
 
 from __future__ import annotations
@@ -134,3 +138,108 @@ def test_the_site_goes_on_when_one_member_of_its_pair_dies(
         for user in active:
             if user.id in ports:
                 register.unregister(dataclasses.replace(user, server=survivor), ports[user.id])
+
+
+# The load of test_calls_under_load_go_on_when_a_member_dies: new calls per second, per load. All
+# the lab's phones share the controller's address: five requests a call, two loads, must stay under
+# the call servers' flood limit (kamailio_pike_reqs_density_per_unit, 30 per 2 s from one address).
+LOAD_RATE = 2
+LOAD_SECONDS = 30
+KILL_AFTER_SECONDS = 8
+
+
+def load_calls(log: str) -> dict[int, dict]:
+    """Per call of a load_call.xml run: when it started (epoch seconds), whether it was answered and ended."""
+    calls: dict[int, dict] = {}
+    for line in log.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] in ("START", "ANSWERED", "ENDED") and words[1].isdigit():
+            call = calls.setdefault(int(words[1]), {"start": None, "answered": False, "ended": False})
+            if words[0] == "START":
+                call["start"] = float(words[2]) + float(words[3]) / 1e6
+            else:
+                call[words[0].lower()] = True
+    return calls
+
+
+def load_report(name: str, calls: dict[int, dict], killed_at: float) -> tuple[str, list[int]]:
+    """A line for the log and the calls started ``BOUND_SECONDS`` after the kill or later that failed.
+
+    The line says when the load recovered: the start of the last failed call
+    after the kill (every later call was answered and ended), 0 if none failed.
+    """
+    before = [c for c in calls.values() if c["start"] < killed_at]
+    after = [c for c in calls.values() if c["start"] >= killed_at + BOUND_SECONDS]
+    late_failures = [
+        n for n, c in calls.items() if c["start"] >= killed_at + BOUND_SECONDS and not c["ended"]
+    ]
+    failed = [c for c in calls.values() if not c["ended"]]
+    recovered = max([c["start"] - killed_at for c in failed if c["start"] >= killed_at], default=0.0)
+    line = (f"{name}: {len(calls)} calls, {len(before)} before the kill, {len(failed)} failed (in progress "
+            f"through the dead member or started within {BOUND_SECONDS:.0f} s of the kill: {len(failed) - len(late_failures)}); "
+            f"{len(after)} started {BOUND_SECONDS:.0f} s after the kill or later, "
+            f"{len(after) - len(late_failures)} of them answered and ended; recovered {recovered:.2f} s after the kill")  # fmt: skip
+    return line, late_failures
+
+
+def test_calls_under_load_go_on_when_a_member_dies(killed_primary, users, estate, register, sipp_load,
+                                                    podman_exec):  # fmt: skip
+    """SIPp load against the pair, then the primary's container is killed.
+
+    Two loads of ``LOAD_RATE`` calls per second run for ``LOAD_SECONDS``:
+    between two users of the site through the survivor, and from the other
+    site through its call server (whose dispatcher sends them to the primary
+    until it fails). One SIPp answers every call at the callee's phone,
+    registered through the primary. Every call started ``BOUND_SECONDS``
+    after the kill or later must be answered and ended; the local load
+    through the survivor must lose none at all.
+    """
+    first, second = killed_primary["first"], killed_primary["second"]
+    survivor = estate.hosts[second]["ansible_host"]
+    site = estate.hosts[first]["voip_site"]
+    active = [
+        u for u in users.values()
+        if u.site == site and u.status == "active" and not (u.model.get("features") or {}).get("dnd")
+    ]  # fmt: skip
+    other_site = next(u for u in users.values() if u.site != site and u.status == "active")
+    caller, callee = active[0], active[1]
+    port = 6400
+    assert register(callee, port=port, keep=True).final == "200"
+    total = LOAD_RATE * LOAD_SECONDS
+    try:
+        assert wait_for(lambda: contacts(podman_exec, second, callee.extension), 5)
+        answering = sipp_load(
+            "answer", callee.server, [], port=port, calls=2 * total, timeout=LOAD_SECONDS + 60
+        )
+        try:
+            loads = {
+                "local, through the survivor": sipp_load(
+                    "load_call", survivor, [caller.extension, caller.auth(), caller.domain, callee.extension,
+                                            caller.domain], port=6410, calls=total, rate=LOAD_RATE,
+                    timeout=LOAD_SECONDS + 30),
+                "from the other site": sipp_load(
+                    "load_call", other_site.server, [other_site.extension, other_site.auth(), other_site.domain,
+                                                     callee.extension, other_site.domain], port=6420, calls=total,
+                    rate=LOAD_RATE, timeout=LOAD_SECONDS + 30),
+            }  # fmt: skip
+            time.sleep(KILL_AFTER_SECONDS)
+            killed_at = time.time()
+            killed_primary["kill"]()
+            results = {name: run() for name, run in loads.items()}
+        finally:
+            answering.kill()
+    finally:
+        register.unregister(dataclasses.replace(callee, server=survivor), port)
+    problems = []
+    for name, result in results.items():
+        calls = load_calls(result.log)
+        line, late_failures = load_report(name, calls, killed_at)
+        print(line)
+        if len(calls) != total or any(c["start"] is None for c in calls.values()):
+            problems.append(f"{name}: SIPp started {len(calls)} of {total} calls\n{result.log[-2000:]}")
+        if late_failures:
+            problems.append(f"{name}: calls {late_failures} failed {BOUND_SECONDS} s or more after the kill")
+        if name.startswith("local") and not all(c["ended"] for c in calls.values()):
+            lost = sorted(n for n, c in calls.items() if not c["ended"])
+            problems.append(f"{name}: the survivor lost calls {lost}")
+    assert not problems, "\n".join(problems)
