@@ -217,6 +217,9 @@ def sipp_load(controller, tmp_path_factory):
         log = workdir / f"{scenario}-{port}-{time.monotonic_ns()}.log"
         cmd = _sipp_args(str(SCENARIOS / f"{scenario}.xml"), server, controller, port, timeout, str(log),
                          calls=calls, limit=limit)  # fmt: skip
+        # What went wrong with a failed call (unexpected answers, timeouts): after the log.
+        errors = log.with_suffix(".err")
+        cmd += ["-trace_err", "-error_file", str(errors)]
         if rate is not None:
             cmd += ["-r", str(rate), "-rp", "1000"]
         if fields:
@@ -226,7 +229,7 @@ def sipp_load(controller, tmp_path_factory):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if rate is None:
             _wait_local_listening(port)
-        return SippRun(proc, timeout, lambda: log.read_text() if log.exists() else "")
+        return SippRun(proc, timeout, lambda: "".join(p.read_text() for p in (log, errors) if p.exists()))
 
     return run
 
