@@ -21,6 +21,13 @@ Figures (DESIGN.md section 5, docs/performance.md), each the median of
 - the backup of 100 simulated gateways in parallel (``playbooks/backup.yml``
   over 100 SSH gateway simulators on the controller's loopback, points
   stored on the lab's backup server);
+- the pair of call servers (#27): killing one member of the Amsterdam pair,
+  the time to a local call through the survivor and to a call from the
+  other site, and when SIPp's load had no failed new call again (goal 5 s
+  for each), from ``tests/sip/test_pair_failover.py``; and a release
+  through the pair under SIPp load, the pair's answered calls per second
+  during it against before it (goal 80% or more; once, a release takes
+  minutes), from ``tests/sip/test_release.py``;
 - the naive way: ``bench/naive_users.yml`` (one task run per user) applying
   1,000 users to the call servers, against ``playbooks/users.yml`` doing the
   same, and their ratio: both under stock Ansible (goal 150 or more) and
@@ -385,6 +392,56 @@ def _naive_pair(runs: int, inventory: Path, strategy: str, name: str) -> tuple[F
     return module, naive
 
 
+BENCH_LINE = re.compile(r"bench: (.+)")
+
+
+def _test_figures(nodes: list[str]) -> dict[str, list[float]]:
+    """Run lab tests that print ``bench: name=value ...`` lines; every value by name."""
+    _, output = run([str(BIN / "python"), "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *nodes])
+    found: dict[str, list[float]] = {}
+    for line in BENCH_LINE.findall(output):
+        for pair in line.split():
+            name, _, value = pair.partition("=")
+            found.setdefault(name, []).append(float(value))
+    return found
+
+
+def bench_pair(runs: int) -> list[Figure]:
+    """Kill a member of the Amsterdam pair (``runs`` times), then a release under load (once)."""
+    local = Figure("failover_local_call", "pair member killed: a local call through the survivor answered", "s",
+                   goal="<= 5 s")  # fmt: skip
+    remote = Figure("failover_other_site_call", "pair member killed: a call from the other site took", "s",
+                    goal="<= 5 s")  # fmt: skip
+    recovered = Figure("failover_recovered", "pair member killed under SIPp load: no failed new call after",
+                       "s", goal="<= 5 s")  # fmt: skip
+    for n in range(runs):
+        step(f"pair: kill a member of the Amsterdam pair, run {n + 1}/{runs}")
+        found = _test_figures(["tests/sip/test_pair_failover.py"])
+        local.values += found.get("failover_local_call", [])
+        remote.values += found.get("failover_other_site_call", [])
+        # The worse of the two loads (through the survivor, from the other site).
+        recovered.values.append(max(found.get("failover_recovered", [float("nan")])))
+    step("pair: a release through the pair under SIPp load (once; minutes)")
+    capacity = Figure("release_capacity", "release under SIPp load: the pair's answered calls/s kept", "%",
+                      goal=">= 80 %")  # fmt: skip
+    found = _test_figures(
+        ["tests/sip/test_release.py::test_a_good_release_reaches_every_host_and_keeps_registrations"]
+    )
+    capacity.values = [100 * v for v in found.get("release_capacity", [])]
+    capacity.note = "once; 1 call/s through each member and from Tehran"
+    for figure in (local, remote, recovered, capacity):
+        if not figure.values:
+            raise BenchError(f"bench: the lab test printed no {figure.key}")
+        figure.settle()
+    # Every run must recover within the bound: the worst one is the figure.
+    recovered.value = max(recovered.values)
+    recovered.note = f"the worst of {len(recovered.values)} runs (and of its two loads)"
+    for figure in (local, remote, recovered):
+        figure.met = figure.value <= 5
+    capacity.met = capacity.value >= 80
+    return [local, remote, recovered, capacity]
+
+
 def bench_gateways(runs: int, work: Path, count: int = 100) -> list[Figure]:
     figure = Figure(
         f"backup_{count}_gateways",
@@ -454,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / ".lab" / "bench" / "results.json")
     parser.add_argument(
         "--only",
-        default="fresh,lab,site,validate,phones,converge,joiner,naive,gateways",
+        default="fresh,lab,site,validate,phones,converge,joiner,naive,gateways,pair",
         help="comma-separated parts (fresh removes the lab and its images first)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its goal")
@@ -501,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
         if "gateways" in parts:
             lab_touched = True
             figures += bench_gateways(args.runs, work, args.gateways)
+        if "pair" in parts:
+            lab_touched = True
+            figures += bench_pair(args.runs)
     except BenchError as exc:
         # The figures measured before the failure are still shown and kept.
         failure = str(exc)

@@ -152,3 +152,35 @@ def test_the_naive_playbook_reads_only_variables_that_exist():
                 used.update(meta.find_undeclared_variables(env.parse("{{ " + task[key] + " }}")))
     assert used, "no variable found: the walk is broken"
     assert used <= known, f"undefined in {playbook.name}: {sorted(used - known)}"
+
+
+def test_pair_figures_come_from_the_lab_tests_bench_lines(monkeypatch):
+    """The pair's figures are read from the `bench:` lines the lab tests print; the goals judge them."""
+    outputs = iter(
+        [
+            "....\nbench: failover_local_call=1.030 failover_other_site_call=2.610\n"
+            "bench: failover_recovered=0.000\nbench: failover_recovered=0.010\n2 passed",
+            "bench: failover_local_call=1.200 failover_other_site_call=2.700\n"
+            "bench: failover_recovered=6.500\nbench: failover_recovered=0.000\n2 passed",
+            "bench: release_capacity=0.9125\n1 passed",
+        ]
+    )
+    commands = []
+    monkeypatch.setattr(bench_run, "run", lambda cmd, **kw: (commands.append(cmd) or 0.0, next(outputs)))
+    monkeypatch.setattr(bench_run, "step", lambda text: None)
+    figures = {f.key: f for f in bench_run.bench_pair(2)}
+    assert figures["failover_local_call"].values == [1.03, 1.2]
+    assert figures["failover_recovered"].values == [0.01, 6.5], "the worse load of each run"
+    assert figures["failover_recovered"].value == 6.5 and figures["failover_recovered"].met is False, (
+        "every run must recover within 5 s: the worst run is the figure"
+    )
+    assert figures["failover_other_site_call"].met is True
+    assert figures["release_capacity"].value == pytest.approx(91.25) and figures["release_capacity"].met
+    assert any("test_pair_failover.py" in " ".join(c) for c in commands)
+
+
+def test_a_lab_test_without_its_bench_line_stops_the_pair_bench(monkeypatch):
+    monkeypatch.setattr(bench_run, "run", lambda cmd, **kw: (0.0, "1 passed"))
+    monkeypatch.setattr(bench_run, "step", lambda text: None)
+    with pytest.raises(bench_run.BenchError, match="printed no failover_local_call"):
+        bench_run.bench_pair(1)
