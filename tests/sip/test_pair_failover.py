@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import time
+from types import SimpleNamespace
 
 import pytest
 from location import contacts, wait_for
@@ -72,18 +73,28 @@ def killed_primary(site_servers, estate, lab_topology, podman_exec):
     start()
 
 
-def test_the_site_goes_on_when_one_member_of_its_pair_dies(
-    killed_primary, users, estate, register, call, phone, peer, podman_exec
-):
+@pytest.fixture
+def parties(killed_primary, users, estate) -> SimpleNamespace:
+    """Who takes part: the pair's members (the one to kill first), the survivor's address, the
+    site's active users who answer calls (caller and callee first) and a user of another site."""
     first, second = killed_primary["first"], killed_primary["second"]
-    survivor = estate.hosts[second]["ansible_host"]
     site = estate.hosts[first]["voip_site"]
     active = [
         u for u in users.values()
         if u.site == site and u.status == "active" and not (u.model.get("features") or {}).get("dnd")
     ]  # fmt: skip
-    other_site = next(u for u in users.values() if u.site != site and u.status == "active")
-    caller, callee = active[0], active[1]
+    return SimpleNamespace(
+        first=first, second=second, survivor=estate.hosts[second]["ansible_host"], active=active,
+        caller=active[0], callee=active[1],
+        other_site=next(u for u in users.values() if u.site != site and u.status == "active"),
+    )  # fmt: skip
+
+
+def test_the_site_goes_on_when_one_member_of_its_pair_dies(
+    killed_primary, parties, register, call, phone, peer, podman_exec
+):
+    first, second, survivor = parties.first, parties.second, parties.survivor
+    active, other_site, caller, callee = parties.active, parties.other_site, parties.caller, parties.callee
     # Every phone of the site registered through the primary, as its file says;
     # the callee's phone answers the calls below (one SIPp each).
     ports = {}
@@ -173,8 +184,7 @@ def load_report(name: str, calls: dict[int, dict], killed_at: float) -> tuple[st
     return line, late_failures, recovered
 
 
-def test_calls_under_load_go_on_when_a_member_dies(killed_primary, users, estate, register, sipp_load,
-                                                    podman_exec):  # fmt: skip
+def test_calls_under_load_go_on_when_a_member_dies(killed_primary, parties, register, sipp_load, podman_exec):
     """SIPp load against the pair, then the primary's container is killed.
 
     Three loads of ``LOAD_RATE`` calls per second run for ``LOAD_SECONDS``:
@@ -187,15 +197,8 @@ def test_calls_under_load_go_on_when_a_member_dies(killed_primary, users, estate
     after the kill or later must be answered and ended; the local load
     through the survivor must lose none at all.
     """
-    first, second = killed_primary["first"], killed_primary["second"]
-    survivor = estate.hosts[second]["ansible_host"]
-    site = estate.hosts[first]["voip_site"]
-    active = [
-        u for u in users.values()
-        if u.site == site and u.status == "active" and not (u.model.get("features") or {}).get("dnd")
-    ]  # fmt: skip
-    other_site = next(u for u in users.values() if u.site != site and u.status == "active")
-    caller, callee = active[0], active[1]
+    second, survivor = parties.second, parties.survivor
+    other_site, caller, callee = parties.other_site, parties.caller, parties.callee
     port = 6400
     assert register(callee, port=port, keep=True).final == "200"
     total = LOAD_RATE * LOAD_SECONDS
