@@ -12,12 +12,15 @@ to exactly the backed-up one, and a converge finds nothing to change after.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from location import contacts, wait_for
 from netmiko import ConnectHandler
+from pair_load import call_fields, load_calls, soft_stop
 
 from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import strip_volatile
 
@@ -59,12 +62,43 @@ def test_a_damaged_point_is_refused_before_the_host_is_touched(estate):
         podman("exec", "voiplab-bak1", "rm", "-rf", f"{store}/cs1/{latest}")
 
 
-def test_restore_drill_of_cs1_passes():
-    """`voipctl drill restore cs1`: destroyed, recreated bare, restored, its users register and call again."""
+def test_restore_drill_of_cs1_passes(users, estate, register, sipp_load, podman_exec):
+    """`voipctl drill restore cs1`: destroyed, recreated bare, restored, its users register and call again.
+
+    cs1 is a member of the Amsterdam pair: while it is drilled cs3 carries the site. Amsterdam
+    calls go through cs3 at a steady rate (SIPp) to a phone registered through cs1 before the
+    drill; not one may fail, and cs1 comes back with that phone's registration.
+    """
+    ams = [u for u in users.values() if u.site == "ams" and u.status == "active"
+           and not (u.model.get("features") or {}).get("dnd")]  # fmt: skip
+    # Not the user the drill's own check calls (the first answering one after the first): a second
+    # contact of the callee, this load's SIPp, would take that call.
+    caller, callee = ams[0], ams[-1]
+    cs3 = estate.hosts["cs3"]["ansible_host"]
     playbook("backup.yml", "--limit", "cs1,localhost")
-    drill = subprocess.run([str(ROOT / ".venv" / "bin" / "voipctl"), "drill", "restore", "cs1"], cwd=ROOT,
-                           capture_output=True, text=True, check=False, timeout=1800)  # fmt: skip
-    assert drill.returncode == 0, drill.stdout[-3000:] + drill.stderr[-3000:]
+    assert register(callee, port=6600, keep=True).final == "200"
+    assert wait_for(lambda: contacts(podman_exec, "cs3", callee.extension), 5)
+    answering = sipp_load("answer", callee.server, [], port=6600, calls=100000, timeout=1800)
+    load = sipp_load("load_call", cs3, call_fields(caller, callee.extension), port=6620, calls=100000, rate=1,
+                     timeout=1800)  # fmt: skip
+    try:
+        drill = subprocess.run([str(ROOT / ".venv" / "bin" / "voipctl"), "drill", "restore", "cs1"], cwd=ROOT,
+                               capture_output=True, text=True, check=False, timeout=1800)  # fmt: skip
+    finally:
+        log = soft_stop(load)
+        answering.kill()
+    try:
+        assert drill.returncode == 0, drill.stdout[-3000:] + drill.stderr[-3000:]
+        calls = load_calls(log)
+        failed = sorted(n for n, c in calls.items() if not c["ended"])
+        print(
+            f"Amsterdam calls through cs3 during the drill of cs1: {len(calls)} calls, {len(failed)} failed"
+        )
+        assert calls and not failed, f"calls {failed} through cs3 failed while cs1 was drilled\n{log[-3000:]}"
+        # cs1 is back with the registration it had (DMQ's sync from cs3).
+        assert wait_for(lambda: contacts(podman_exec, "cs1", callee.extension), 30)
+    finally:
+        register.unregister(dataclasses.replace(callee, server=cs3), 6600)
     assert "restore drill of cs1: passed" in drill.stdout
     for step in (
         "destroy the container",
