@@ -114,6 +114,11 @@ _HOSTNAME = re.compile(
 )
 
 
+# An inventory host name (Ansible allows '_', DNS does not): it reaches configuration files
+# (kamailio.cfg names the call server and its pair), device CLI lines, file paths and messages.
+INVENTORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+
+
 def _address(value: Any) -> Any:
     if isinstance(value, str):
         try:

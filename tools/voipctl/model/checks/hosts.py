@@ -6,17 +6,12 @@ Run after the users: a switch port's phone is looked up in the context's
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from voipctl.core.activity import is_leaver
 from voipctl.model.checks.context import BACKUP_SERVERS, CALL_SERVERS, GATEWAYS, SWITCHES, Context
 from voipctl.model.loader import Origin
-from voipctl.model.types import normalise_mac, parse_range, shown
-
-# An inventory host name: it reaches configuration files (kamailio.cfg names
-# the call server and its pair), device CLI lines, file paths and messages.
-_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+from voipctl.model.types import INVENTORY_NAME, normalise_mac, parse_range, shown
 
 
 def check_host_models(ctx: Context) -> None:
@@ -26,7 +21,7 @@ def check_host_models(ctx: Context) -> None:
     domains: dict[str, tuple[str, Any]] = {}  # SIP domain -> (first call server, its site)
     for host, values in ctx.hosts.items():
         origins = ctx.host_origins[host]
-        if not _HOST_NAME.match(host):
+        if not INVENTORY_NAME.match(host):
             ctx.rep.error(
                 origins["@host"],
                 (),
