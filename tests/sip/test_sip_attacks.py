@@ -420,7 +420,14 @@ CARRIER_SOURCES = {"udp-port-5099": ("udp", 5099), "tcp": ("tcp", 0)}
 
 
 def _carrier_call(addr, did_user, sipraw, listen, bindings, transport: str, source_port: int):
-    """Register the DID user's phone on the controller; the carrier's address calls the DID."""
+    """Register the DID user's phone on the controller; the carrier's address calls the DID.
+
+    The phone declines (603): a busy phone (486) would send the call on to the
+    user's voicemail, a lab peer with nothing listening, and the call server
+    would answer the carrier's CANCEL of that branch only when its timer fires
+    (fr_timer, 30 s). Its 487 then reached whatever listened on the carrier's
+    port 5060 next (a later test's SIPp, which aborted on it).
+    """
     port = next(_PORTS)
     user = did_user
     bindings.clear(user)
@@ -428,7 +435,7 @@ def _carrier_call(addr, did_user, sipraw, listen, bindings, transport: str, sour
         (reg,) = sipraw("controller", f"{addr['controller']}:{port}", addr["cs1"],
                         [register_spec(user, f"<sip:{user.extension}@{addr['controller']}:{port}>")])  # fmt: skip
         assert reg["final"] == 200, f"the phone's REGISTER: {statuses(reg)}"
-        (phone,) = listen(("controller", addr["controller"], port))
+        (phone,) = listen(("controller", addr["controller"], port, ("--invite-status", "603")))
         invite = {"method": "INVITE", "uri": f"sip:{user.model['did']}@{addr['cs1']}", "sdp": True, "timeout": 2,
                   "from": f"<sip:+31612345678@{addr['carrier']}>", "contact": f"<sip:+31612345678@{addr['carrier']}>"}  # fmt: skip
         (call,) = sipraw(
@@ -463,6 +470,9 @@ def test_carrier_from_its_trunk_port_still_reaches_the_user(
     assert [i["uri"].split("@")[0] for i in phone.invites()] == [f"sip:{did_user.extension}"], (
         f"{phone.seen()} (the carrier's INVITE got {statuses(call)})"
     )
+    # The phone's answer came back: the transaction ended, nothing is left to
+    # reach the carrier's port later.
+    assert call["final"] == 603, statuses(call)
 
 
 # --- 6. What a scanner learns from a keepalive ---------------------------------------------------
