@@ -283,7 +283,11 @@ class Callee(threading.Thread):
                 self.byed.set()
                 self.acked.set()  # a BYE implies the ACK arrived (or no longer matters)
                 next_send = None
-            elif method != "CANCEL" or not ours:
+            elif method == "CANCEL" and ours:
+                # The call server cancels this branch when another contact of the user answered
+                # first: the INVITE is answered already, so the CANCEL only gets its 200.
+                self.agent.send(msg.build_response(data, 200, "OK", self.tag), reply_to)
+            else:
                 self.agent.send(msg.build_response(data, 481, "Call/Transaction Does Not Exist", self.tag),
                                 reply_to)  # fmt: skip
 
@@ -423,16 +427,17 @@ class Caller:
         except ValueError as exc:
             raise sip.SipMalformed(f"{self.what}: {exc}") from exc
         _family, sockaddr = sip.resolve(host, port, "udp")
-        return Dialog(self, remote, request_uri, routes, sockaddr)
+        return Dialog(self, remote, request_uri, routes, sockaddr, _cseq_number(ok))
 
 
 class Dialog:
     """The caller's side of the established call: ACK the 200, then BYE."""
 
-    def __init__(self, caller: Caller, remote: str, request_uri: str, routes: list[str], next_hop: tuple):
+    def __init__(self, caller: Caller, remote: str, request_uri: str, routes: list[str], next_hop: tuple,
+                 invite_cseq: int):  # fmt: skip
         self.caller, self.remote, self.request_uri = caller, remote, request_uri
         self.routes, self.next_hop = routes, next_hop
-        self.invite_cseq = caller.cseq
+        self.invite_cseq = invite_cseq
 
     def _request(self, method: str, cseq: int, branch: str) -> bytes:
         c = self.caller
@@ -458,6 +463,13 @@ class Dialog:
         ids = {**c.ids, "branch": sip.new_ids()["branch"]}
         bye = self._request("BYE", c.cseq, ids["branch"])
         return non_invite(c.agent, bye, self.next_hop, ids, c.cseq, "BYE", c.timeout)
+
+
+def _cseq_number(response: dict) -> int:
+    try:
+        return int(response["headers"]["cseq"][0].split()[0])
+    except (KeyError, IndexError, ValueError) as exc:
+        raise sip.SipMalformed(f"a 2xx without a valid CSeq: {exc}") from exc
 
 
 def _no_final(timeout: float, provisional: list[int]) -> str:
@@ -548,9 +560,10 @@ def _call(dialer: Caller, callee: Callee, result: dict) -> None:
     address, port, payloads = msg.sdp_media(response.get("body", b""))
     result["codec"] = msg.CODECS.get(payloads[0]) if payloads else None
     result["media"] = f"{sip.host_part(address)}:{port}" if address and port else None
-    dialog = dialer.in_dialog(response)
-    dialog.ack()
-    _wait_ack(dialer, dialog, callee)
+    answers = Answers(dialer, callee.tag)
+    response = answers.ours(response)
+    dialog = answers.dialogs[callee.tag]
+    _wait_ack(answers, callee)
     result["ack"] = callee.acked.is_set()
     if not result["ack"]:
         raise sip.SipTimeout(f"the callee never received the ACK within {float(dialer.timeout)} s")
@@ -560,16 +573,74 @@ def _call(dialer: Caller, callee: Callee, result: dict) -> None:
     result["bye"] = True
     result["ok"] = True
     answer = f"{status} {reason}".strip()
-    result["msg"] = f"{dialer.what}: {answer} in {result['setup_ms']} ms, ACK and BYE completed"
+    result["msg"] = (
+        f"{dialer.what}: {answer} in {result['setup_ms']} ms, ACK and BYE completed" + answers.note()
+    )
 
 
-def _wait_ack(dialer: Caller, dialog: Dialog, callee: Callee) -> None:
-    """Wait until the callee has the ACK, ACKing every retransmitted 200 meanwhile."""
+class Answers:
+    """The 2xx answers of one forked INVITE, by To-tag: the test call's own callee's is kept;
+    every other one (a phone of the same user answered first) is ACKed and hung up at once, as
+    a UAC does with a dialog it does not want (RFC 3261 13.2.2.4)."""
+
+    def __init__(self, dialer: Caller, own_tag: str):
+        self.dialer, self.own_tag = dialer, own_tag
+        self.dialogs: dict[str, Dialog] = {}
+        self.cseq = dialer.cseq
+        self.others: list[str] = []
+
+    def ack(self, response: dict) -> str | None:
+        """ACK a 2xx on its own dialog (a new one is set up first; another contact's is hung up)."""
+        tag = msg.tag_of(response["headers"].get("to", [""])[0])
+        if tag not in self.dialogs:
+            self.dialogs[tag] = self.dialer.in_dialog(response)
+            self.dialogs[tag].ack()
+            if tag != self.own_tag:
+                self.others.append(self._hang_up(self.dialogs[tag]))
+            return tag
+        self.dialogs[tag].ack()
+        return tag
+
+    def _hang_up(self, dialog: Dialog) -> str:
+        who = msg.uri_of(dialog.request_uri)
+        try:
+            bye = dialog.bye()
+        except sip.SipError as exc:
+            return f"{who} ({exc})"
+        return f"{who} ({bye['status']} to the BYE)"
+
+    def ours(self, first: dict) -> dict:
+        """The callee's own 2xx, from ``first`` or a later one within the timeout."""
+        deadline = time.monotonic() + self.dialer.timeout
+        response: dict | None = first
+        while response is None or self.ack(response) != self.own_tag:
+            got = self.dialer.agent.receive(deadline)
+            if got is None:
+                if time.monotonic() < deadline:
+                    continue
+                raise sip.SipError(
+                    f"{self.dialer.what}: answered only by another contact of the user{self.note()}; "
+                    f"the test call's callee never answered within {float(self.dialer.timeout)} s"
+                )
+            response = self.dialer.agent.response(got[0], self.dialer.ids, self.cseq, "INVITE")
+            if response is not None and not 200 <= response["status"] < 300:
+                response = None
+        return response
+
+    def note(self) -> str:
+        if not self.others:
+            return ""
+        return f"; another contact of the user answered too and was hung up: {', '.join(self.others)}"
+
+
+def _wait_ack(answers: Answers, callee: Callee) -> None:
+    """Wait until the callee has the ACK, ACKing every retransmitted 2xx (on its own dialog) meanwhile."""
+    dialer = answers.dialer
     deadline = time.monotonic() + dialer.timeout
     while not callee.acked.is_set() and time.monotonic() < deadline:
         got = dialer.agent.receive(min(deadline, time.monotonic() + 0.05))
         if got is None:
             continue
-        response = dialer.agent.response(got[0], dialer.ids, dialog.invite_cseq, "INVITE")
+        response = dialer.agent.response(got[0], dialer.ids, answers.cseq, "INVITE")
         if response is not None and 200 <= response["status"] < 300:
-            dialog.ack()
+            answers.ack(response)

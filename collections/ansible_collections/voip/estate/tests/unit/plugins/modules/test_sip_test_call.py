@@ -7,6 +7,8 @@ to the registered contact with a Record-Route and Via of its own, relays the
 responses back, and loose-routes ACK and BYE. Behaviours replace the relay:
 ``busy`` (486), ``drop`` (100 Trying, then the INVITE goes nowhere) and
 ``forgetful`` (no binding: 480), ``drop_first_ack`` (the callee must retransmit its 200 and the caller ACK again).
+``phone_first`` forks the INVITE: ``FakePhone``, another contact of the callee's user, answers
+200 before the INVITE is relayed to the test call's callee; ``phone_only`` relays it nowhere else.
 """
 
 from __future__ import annotations
@@ -148,14 +150,18 @@ class FakeProxy:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
+        self.phone = FakePhone()
+
     def __enter__(self):
+        self.phone.thread.start()
         self.thread.start()
         return self
 
     def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(2)
-        self.sock.close()
+        for party in (self, self.phone):
+            party.stop.set()
+            party.thread.join(2)
+            party.sock.close()
 
     def _run(self):
         while not self.stop.is_set():
@@ -169,10 +175,10 @@ class FakeProxy:
             else:
                 self._request(data, source)
 
-    def _reply(self, request, source, status, reason, extra=()):
+    def _reply(self, request, source, status, reason, extra=(), to_tag="fake"):
         _unused, headers, _unused = parse_message(request)
         lines = [f"SIP/2.0 {status} {reason}", *(f"Via: {v}" for v in headers["via"])]
-        to = headers["to"][0] + ("" if status == 100 or ";tag=" in headers["to"][0] else ";tag=fake")
+        to = headers["to"][0] + ("" if status == 100 or ";tag=" in headers["to"][0] else f";tag={to_tag}")
         lines += [f"From: {headers['from'][0]}", f"To: {to}", f"Call-ID: {headers['call-id'][0]}"]
         lines += [f"CSeq: {headers['cseq'][0]}", *extra, "Content-Length: 0"]
         self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), source)
@@ -230,6 +236,13 @@ class FakeProxy:
                 self.pending = (data, source)
                 return None
             user = re.match(r"sip:(\w+)@", uri).group(1)
+            if self.behaviour in ("phone_first", "phone_only"):
+                # The user's own phone answers first (its 200 relayed as a proxy relays every 2xx).
+                contact = f"<sip:{user}@127.0.0.1:{self.phone.port}>"
+                self._reply(data, source, 200, "OK", (f"Record-Route: <sip:{self.me};lr>", f"Contact: {contact}"),
+                            to_tag="phone")  # fmt: skip
+                if self.behaviour == "phone_only":
+                    return None
             if user not in self.bindings or self.behaviour == "forgetful":
                 return self._reply(data, source, 480, "Temporarily Unavailable")
             target = self.bindings[user]
@@ -272,6 +285,33 @@ class FakeProxy:
         if branch in self.origins:
             del lines[top]
             self.sock.sendto("\r\n".join(lines).encode() + b"\r\n\r\n" + body, self.origins[branch])
+
+
+class FakePhone:
+    """Another contact of the callee's user (a desk phone): records the requests of its dialog and
+    answers the BYE (through the proxy, which loose-routes to it)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.methods: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except (TimeoutError, ConnectionRefusedError):
+                continue
+            first, headers, _unused = parse_message(data)
+            self.methods.append(first.split(" ")[0])
+            if first.startswith("BYE "):
+                lines = ["SIP/2.0 200 OK", *(f"Via: {v}" for v in headers["via"])]
+                lines += [f"{name}: {headers[name.lower()][0]}" for name in ("From", "To", "Call-ID", "CSeq")]
+                self.sock.sendto(("\r\n".join([*lines, "Content-Length: 0"]) + "\r\n\r\n").encode(), source)
 
 
 def call(proxy, caller=None, callee=None, timeout=2.0):
@@ -326,6 +366,35 @@ def test_a_lost_ack_is_sent_again_on_the_retransmitted_200():
         result = call(proxy)
     assert result["ok"] is True and result["ack"] is True, result["msg"]
     assert proxy.acks >= 2
+
+
+def test_a_phone_of_the_callee_answering_first_is_hung_up_and_the_callee_still_gets_the_call():
+    """The call server forks the INVITE to every contact of the user: a phone that answers first
+    gets its ACK and a BYE, and the test call goes on with its own callee. (Before: the caller
+    ACKed only the first 200, the phone's, and failed with "the callee never received the ACK",
+    as a release gate did in the lab with a SIPp phone registered for the same user.)"""
+    with FakeProxy(behaviour="phone_first") as proxy:
+        result = call(proxy)
+    assert result["ok"] is True and result["ack"] is True and result["bye"] is True, result["msg"]
+    assert proxy.phone.methods == ["ACK", "BYE"], "the phone that answered was hung up at once"
+    assert result["msg"].endswith(
+        f"ACK and BYE completed; another contact of the user answered too and was hung up: "
+        f"sip:2002@127.0.0.1:{proxy.phone.port} (200 to the BYE)"
+    ), result["msg"]
+    assert proxy.methods.count("ACK") >= 3 and proxy.methods.count("BYE") == 2
+
+
+def test_an_answer_only_from_another_phone_of_the_user_fails_and_hangs_it_up():
+    with FakeProxy(behaviour="phone_only") as proxy:
+        result = call(proxy, timeout=0.6)
+    assert result["ok"] is False and result["status"] == 200
+    assert result["msg"] == (
+        f"INVITE to 2002@{REALM} via 127.0.0.1:{proxy.port}/udp: answered only by another contact of the user; "
+        f"another contact of the user answered too and was hung up: sip:2002@127.0.0.1:{proxy.phone.port} "
+        "(200 to the BYE); the test call's callee never answered within 0.6 s"
+    )
+    assert proxy.phone.methods == ["ACK", "BYE"]
+    assert result["unregistered"] is True
 
 
 def test_wrong_callee_password_is_refused_at_register():
