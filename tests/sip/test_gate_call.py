@@ -1,0 +1,73 @@
+"""The release gate's test call while a phone of the callee's user is registered too.
+
+The gate's callee registers as one more contact of a real user (the model's
+``test_call.callee``), so the call server forks the INVITE to that user's
+phones as well. When a phone answers first, the gate must still reach its own
+callee and hang the phone up again. Before this was handled, the gate failed
+1 call in 15 in this lab ("the callee never received the ACK": the caller had
+ACKed the phone's 200), and a release under load stopped at cs3 on it.
+
+Which 200 comes first is a race the lab cannot force (the phone is preferred,
+q=1.0, yet the gate's callee mostly wins when the server is idle): this test
+makes calls through both members of the Amsterdam pair and asserts that each
+forked INVITE reached the phone and that every gate call succeeded. The case
+where the phone answers first is proved deterministically in the collection's
+unit tests (test_sip_test_call.py: a fake proxy whose phone always answers first).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip_call import place_call
+
+pytestmark = pytest.mark.lab
+
+CALLS = 20
+PHONE_PORT = 6540
+
+
+def _register_phone(sipraw, controller: str, user, expires: int) -> None:
+    """The user's desk phone (SIPp at PHONE_PORT), preferred (q=1.0): the call server sends the forked
+    INVITE to it first, and SIPp answers faster than the gate's Python callee. So the phone's 200
+    comes first, the case that failed."""
+    contact = f"<sip:{user.extension}@{controller}:{PHONE_PORT}>;q=1.0"
+    spec = {"method": "REGISTER", "uri": f"sip:{user.domain}", "user": user.extension, "password": user.password,
+            "from": f"<sip:{user.extension}@{user.domain}>", "to": f"<sip:{user.extension}@{user.domain}>",
+            "contact": contact, "expires": expires, "timeout": 2}  # fmt: skip
+    (result,) = sipraw("controller", f"{controller}:0", user.server, [spec])
+    assert result["final"] == 200, result["responses"]
+
+
+def test_the_gate_call_reaches_its_callee_when_a_phone_of_the_user_answers_too(
+    estate, users, sipp_load, sipraw, controller
+):
+    gate = estate.hosts["cs1"]["voip_call_server"]["test_call"]
+    servers = [estate.hosts[name]["ansible_host"] for name in ("cs1", "cs3")]
+    caller, callee = users[gate["caller"]], users[gate["callee"]]
+    phone = sipp_load("answer", callee.server, [], port=PHONE_PORT, calls=1000, timeout=300)
+    _register_phone(sipraw, controller, callee, 300)
+    results = []
+    try:
+        for i in range(CALLS):
+            # 1 s apart: the controller's requests stay under the call server's flood limit.
+            time.sleep(1)
+            results.append(place_call(
+                servers[i % 2], 5060, callee.domain, {"user": caller.extension, "password": caller.password},
+                {"user": callee.extension, "password": callee.password}, 5.0,
+            ))  # fmt: skip
+    finally:
+        _register_phone(sipraw, controller, callee, 0)
+        phone.kill()
+    failed = [r["msg"] for r in results if not (r["ok"] and r["ack"] and r["bye"])]
+    assert not failed, failed
+    assert all(r["unregistered"] for r in results)
+    # The fork reached the phone every time: it answered (and got its ACK: the caller ACKs every
+    # 2xx) or was cancelled once the gate's callee had answered.
+    log = phone.read_log()
+    rung = log.count("ANSWERED") + log.count("unexpected CANCEL")
+    assert rung >= CALLS, log[-2000:]
+    won = [r["msg"] for r in results if "another contact of the user answered too" in r["msg"]]
+    print(f"the phone answered first in {len(won)} of {CALLS} calls")
