@@ -3,7 +3,8 @@
 The lab's site ams has cs1 and cs3. A phone registered on one member is
 found in the other's location table (DMQ replication) and reached through
 it; a call to another site goes through that site's servers, the first
-that answers. The replication port takes KDMQ from the pair alone: a
+that answers. A converge that restarts both members restarts them one at a
+time, so the site always has one that answers. The replication port takes KDMQ from the pair alone: a
 forged replication message from anyone else (the outsider, or any source
 on the SIP port) writes no contact, so it cannot take a user's calls.
 """
@@ -13,13 +14,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+import subprocess
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from location import contacts, wait_for
+from pair_load import downtime
+
+from ansible_collections.voip.estate.plugins.module_utils.voip_sip import SipError, options_ping
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 
+ROOT = Path(__file__).resolve().parents[2]
 DMQ_PORT = 5090
 # The port the test phone registers from (kept until the test removes it).
 PHONE_PORT = 5281
@@ -119,3 +128,57 @@ def test_a_forged_replication_message_from_a_stranger_writes_no_contact(
         f"{contacts(podman_exec, first, user.extension)}; answers {[r.get('final') for r in results]}"
     )
     assert not any(outsider in c for c in contacts(podman_exec, second, user.extension))
+
+
+def _converge(pair, *extra: str) -> str:
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventory" / "lab"),
+         str(ROOT / "playbooks" / "call_servers.yml"), "--limit", f"{pair[0]},{pair[1]},localhost", *extra],
+        cwd=ROOT, env=ansible_environment(ROOT), capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    return run.stdout
+
+
+class Watch(threading.Thread):
+    """OPTIONS to both members every 0.2 s: the moments when neither answered."""
+
+    def __init__(self, addresses: tuple[str, str]):
+        super().__init__(daemon=True)
+        self.addresses, self.stop, self.silent, self.samples = addresses, threading.Event(), [], 0
+
+    def _answers(self, address: str) -> bool:
+        try:
+            options_ping(address, 5060, "udp", timeout=0.5, retries=1)
+        except SipError:
+            return False
+        return True
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.samples += 1
+            if not any(self._answers(a) for a in self.addresses):
+                self.silent.append(time.time())
+            time.sleep(0.2)
+
+
+def test_a_converge_that_restarts_both_members_restarts_them_one_at_a_time(pair, podman_exec):
+    """A change of kamailio.cfg on both members (here the peer probe interval) restarts each one,
+    never both at once: their down windows (systemd's Stopping..Started) do not overlap, and at no
+    moment did neither answer OPTIONS. The model's value is put back by a second converge.
+    (Before the handler was throttled, both restarted in the same second.)"""
+    first, second, *addresses = pair
+    since = time.time() - 1
+    watch = Watch(tuple(addresses))
+    watch.start()
+    try:
+        _converge(pair, "-e", "kamailio_peer_probe_seconds=6")
+        windows = {host: downtime(podman_exec, host, since) for host in (first, second)}
+    finally:
+        watch.stop.set()
+        watch.join(5)
+        _converge(pair)
+    assert all(len(w) == 1 for w in windows.values()), windows
+    (a_down, a_up), (b_down, b_up) = windows[first][0], windows[second][0]
+    assert a_up <= b_down or b_up <= a_down, f"both members were down together: {windows}"
+    assert watch.samples > 10 and not watch.silent, f"neither member answered at {watch.silent}"
