@@ -223,8 +223,10 @@ def sipp_load(controller, tmp_path_factory):
         if rate is not None:
             cmd += ["-r", str(rate), "-rp", "1000"]
         if fields:
+            # One row, or a list of rows that the calls take in turn.
+            rows = fields if isinstance(fields[0], list) else [fields]
             csv = workdir / f"{scenario}-{port}.csv"
-            csv.write_text("SEQUENTIAL\n" + ";".join(fields) + ";\n")
+            csv.write_text("SEQUENTIAL\n" + "".join(";".join(row) + ";\n" for row in rows))
             cmd += ["-inf", str(csv)]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if rate is None:

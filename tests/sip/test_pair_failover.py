@@ -12,8 +12,9 @@ the phones' files say, cs1's container is killed. Then:
   survivor) and takes calls.
 
 And under SIPp load (calls at a steady rate through the survivor and from the
-other site), the kill costs no call started ``BOUND_SECONDS`` after it, and
-none through the survivor at all.
+other site, phones calling and registering as their files say), the kill costs
+no call or registration started ``BOUND_SECONDS`` after it, and no call through
+the survivor at all.
 """
 
 from __future__ import annotations
@@ -160,6 +161,8 @@ def test_the_site_goes_on_when_one_member_of_its_pair_dies(
 # must stay under its flood limit (kamailio_pike_reqs_density_per_unit, 30 per 2 s from one address).
 LOAD_RATE = 1
 LOAD_SECONDS = 40
+# The registration load's port (its contacts, removed again at the end).
+REGISTER_PORT = 6440
 KILL_AFTER_SECONDS = 8
 
 
@@ -187,18 +190,23 @@ def load_report(name: str, calls: dict[int, dict], killed_at: float) -> tuple[st
 def test_calls_under_load_go_on_when_a_member_dies(killed_primary, parties, register, sipp_load, podman_exec):
     """SIPp load against the pair, then the primary's container is killed.
 
-    Three loads of ``LOAD_RATE`` calls per second run for ``LOAD_SECONDS``:
+    Four loads of ``LOAD_RATE`` calls (or registrations) per second run for ``LOAD_SECONDS``:
     phones of the site calling as their files say (the primary, then the
     backup on a 503 or 3 s of silence: scenarios/load_phone.xml), calls
     between two users of the site through the survivor, and calls from the
     other site through its call server (whose dispatcher sends them to the
-    primary until it fails). One SIPp answers every call at the callee's phone,
+    primary until it fails), and the site's other phones refreshing their
+    registrations as their files say (scenarios/load_register.xml: the
+    primary, then the backup). One SIPp answers every call at the callee's phone,
     registered through the primary. Every call started ``BOUND_SECONDS``
     after the kill or later must be answered and ended; the local load
     through the survivor must lose none at all.
     """
     second, survivor = parties.second, parties.survivor
     other_site, caller, callee = parties.other_site, parties.caller, parties.callee
+    # The registration load: the site's other phones, whose calls nobody places here.
+    registering = [u for u in parties.active if u not in (caller, callee)]
+    assert registering, "the lab's site has no third active user"
     port = 6400
     assert register(callee, port=port, keep=True).final == "200"
     total = LOAD_RATE * LOAD_SECONDS
@@ -218,15 +226,23 @@ def test_calls_under_load_go_on_when_a_member_dies(killed_primary, parties, regi
                 "from the other site": sipp_load(
                     "load_call", other_site.server, call_fields(other_site, callee.extension), port=6420,
                     calls=total, rate=LOAD_RATE, timeout=LOAD_SECONDS + 30),
+                "the site's phones registering (primary, then backup)": sipp_load(
+                    "load_register", caller.server,
+                    [[u.extension, u.auth(), u.domain, "600", survivor] for u in registering], port=REGISTER_PORT,
+                    calls=total, rate=LOAD_RATE, timeout=LOAD_SECONDS + 30),
             }  # fmt: skip
             time.sleep(KILL_AFTER_SECONDS)
             killed_at = time.time()
             killed_primary["kill"]()
             results = {name: run() for name, run in loads.items()}
+            # The phones that registered through the load are in the survivor's table, at that port.
+            on_survivor = {u.extension: contacts(podman_exec, second, u.extension) for u in registering}
         finally:
             answering.kill()
     finally:
         register.unregister(dataclasses.replace(callee, server=survivor), port)
+        for user in registering:
+            register.unregister(dataclasses.replace(user, server=survivor), REGISTER_PORT)
     problems = []
     for name, result in results.items():
         calls = load_calls(result.log)
@@ -240,4 +256,17 @@ def test_calls_under_load_go_on_when_a_member_dies(killed_primary, parties, regi
         if name.startswith("local") and not all(c["ended"] for c in calls.values()):
             lost = sorted(n for n, c in calls.items() if not c["ended"])
             problems.append(f"{name}: the survivor lost calls {lost}")
+        if "registering" in name:
+            # With the primary dead, every later registration went to the backup, and was taken there.
+            moved = {int(w[1]) for w in map(str.split, result.log.splitlines()) if w[:1] == ["FAILOVER"]}
+            late = {n for n, c in calls.items() if c["start"] >= killed_at + BOUND_SECONDS}
+            if late - moved:
+                problems.append(
+                    f"{name}: registrations {sorted(late - moved)} after the kill did not fail over"
+                )
+    missing = [ext for ext, found in on_survivor.items() if not any(f":{REGISTER_PORT}" in c for c in found)]
+    if missing:
+        problems.append(
+            f"not in the survivor's location table after the registration load: {missing} {on_survivor}"
+        )
     assert not problems, "\n".join(problems)
