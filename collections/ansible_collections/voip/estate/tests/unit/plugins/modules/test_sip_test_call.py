@@ -131,25 +131,42 @@ def test_sdp_offer_answer_and_codec_choice():
 # --- a fake call server ---------------------------------------------------------------------------
 
 
-class FakeProxy:
-    """Registrar and proxy on 127.0.0.1 (see the module docstring)."""
+class UdpParty:
+    """A SIP party on a UDP port of 127.0.0.1, on its own thread: ``_handle`` gets each datagram."""
 
-    def __init__(self, behaviour="relay", qop=True, register_status=401):
-        self.behaviour, self.qop, self.register_status = behaviour, qop, register_status
+    def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
+        self.methods: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except (TimeoutError, ConnectionRefusedError):
+                continue
+            self._handle(data, source)
+
+    def _handle(self, data: bytes, source: tuple) -> None:
+        raise NotImplementedError
+
+
+class FakeProxy(UdpParty):
+    """Registrar and proxy on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(self, behaviour="relay", qop=True, register_status=401):
+        super().__init__()
+        self.behaviour, self.qop, self.register_status = behaviour, qop, register_status
         self.me = f"127.0.0.1:{self.port}"
         self.nonce = "n0nce" + self.me.replace(":", "")
         self.bindings: dict[str, tuple] = {}
         self.origins: dict[str, tuple] = {}
         self.received: list[bytes] = []
-        self.methods: list[str] = []
         self.acks = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
         self.phone = FakePhone()
 
     def __enter__(self):
@@ -163,17 +180,12 @@ class FakeProxy:
             party.thread.join(2)
             party.sock.close()
 
-    def _run(self):
-        while not self.stop.is_set():
-            try:
-                data, source = self.sock.recvfrom(65535)
-            except (TimeoutError, ConnectionRefusedError):
-                continue
-            self.received.append(data)
-            if data.startswith(b"SIP/2.0"):
-                self._response(data)
-            else:
-                self._request(data, source)
+    def _handle(self, data, source):
+        self.received.append(data)
+        if data.startswith(b"SIP/2.0"):
+            self._response(data)
+        else:
+            self._request(data, source)
 
     def _reply(self, request, source, status, reason, extra=(), to_tag="fake"):
         _unused, headers, _unused = parse_message(request)
@@ -287,31 +299,17 @@ class FakeProxy:
             self.sock.sendto("\r\n".join(lines).encode() + b"\r\n\r\n" + body, self.origins[branch])
 
 
-class FakePhone:
+class FakePhone(UdpParty):
     """Another contact of the callee's user (a desk phone): records the requests of its dialog and
     answers the BYE (through the proxy, which loose-routes to it)."""
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.methods: list[str] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self.stop.is_set():
-            try:
-                data, source = self.sock.recvfrom(65535)
-            except (TimeoutError, ConnectionRefusedError):
-                continue
-            first, headers, _unused = parse_message(data)
-            self.methods.append(first.split(" ")[0])
-            if first.startswith("BYE "):
-                lines = ["SIP/2.0 200 OK", *(f"Via: {v}" for v in headers["via"])]
-                lines += [f"{name}: {headers[name.lower()][0]}" for name in ("From", "To", "Call-ID", "CSeq")]
-                self.sock.sendto(("\r\n".join([*lines, "Content-Length: 0"]) + "\r\n\r\n").encode(), source)
+    def _handle(self, data, source):
+        first, headers, _unused = parse_message(data)
+        self.methods.append(first.split(" ")[0])
+        if first.startswith("BYE "):
+            lines = ["SIP/2.0 200 OK", *(f"Via: {v}" for v in headers["via"])]
+            lines += [f"{name}: {headers[name.lower()][0]}" for name in ("From", "To", "Call-ID", "CSeq")]
+            self.sock.sendto(("\r\n".join([*lines, "Content-Length: 0"]) + "\r\n\r\n").encode(), source)
 
 
 def call(proxy, caller=None, callee=None, timeout=2.0):
