@@ -22,6 +22,19 @@ options:
     description: Directory of the packaged sqlite schema files.
     type: path
     default: /usr/share/kamailio/db_sqlite
+  columns:
+    description:
+      - Columns to add to tables of the packaged schema, per table name, each with its type
+        (C(TEXT), C(REAL) or C(INTEGER)). A missing column is added; existing ones are never
+        dropped or retyped.
+    type: dict
+    default: {}
+  indexes:
+    description:
+      - One-column indexes to create when missing, as C(table.column) (named C(table_column_idx)).
+    type: list
+    elements: str
+    default: []
   journal_mode:
     description:
       - The database's journal mode. C(wal) lets a reader (Kamailio's HA1 lookups) go on while
@@ -40,6 +53,14 @@ EXAMPLES = r"""
   voip.estate.kamailio_db_schema:
     db: /var/lib/kamailio/kamailio.sqlite
     modules: [standard, auth_db, alias_db, avpops, permissions, dispatcher]
+
+- name: Create the call records table with the estate's extra columns
+  voip.estate.kamailio_db_schema:
+    db: /var/lib/kamailio/calls.sqlite
+    modules: [standard, acc]
+    columns:
+      acc: {t_start: REAL, t_end: REAL, route: TEXT}
+    indexes: [acc.t_end]
 """
 
 RETURN = r"""
@@ -49,6 +70,12 @@ created:
   elements: str
   returned: always
   sample: [subscriber, dbaliases]
+added:
+  description: Columns (C(table.column)) and indexes added (or that would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+  sample: [acc.t_start, acc_t_end_idx]
 journal_mode:
   description: The journal mode the database had before this run.
   type: str
@@ -62,6 +89,7 @@ from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema i
     JOURNAL_MODES,
     SchemaError,
     ensure,
+    ensure_columns,
     ensure_journal_mode,
 )
 
@@ -72,6 +100,8 @@ def main():
             "db": {"type": "path", "required": True},
             "modules": {"type": "list", "elements": "str", "required": True},
             "schema_dir": {"type": "path", "default": "/usr/share/kamailio/db_sqlite"},
+            "columns": {"type": "dict", "default": {}},
+            "indexes": {"type": "list", "elements": "str", "default": []},
             "journal_mode": {"type": "str", "choices": list(JOURNAL_MODES), "default": "wal"},
         },
         supports_check_mode=True,
@@ -79,11 +109,12 @@ def main():
     params = module.params
     try:
         created = ensure(params["db"], params["schema_dir"], params["modules"], module.check_mode)
+        added = ensure_columns(params["db"], params["columns"], params["indexes"], module.check_mode, created)
         before = ensure_journal_mode(params["db"], params["journal_mode"], module.check_mode)
     except SchemaError as exc:
         module.fail_json(msg=str(exc))
-    changed = bool(created) or before != params["journal_mode"]
-    module.exit_json(changed=changed, created=created, journal_mode=before)
+    changed = bool(created) or bool(added) or before != params["journal_mode"]
+    module.exit_json(changed=changed, created=created, added=added, journal_mode=before)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.voip.estate.plugins.module_utils.voip_kamailio_schema import (
     SchemaError,
     ensure,
+    ensure_columns,
     ensure_journal_mode,
 )
 
@@ -111,3 +112,66 @@ def test_a_reader_during_a_write(tmp_path, schema_dir, mode):
     finally:
         writer.close()
         reader.close()
+
+
+ACC = """CREATE TABLE acc (
+    id INTEGER PRIMARY KEY NOT NULL,
+    callid VARCHAR(255) DEFAULT '' NOT NULL
+);
+
+INSERT INTO version (table_name, table_version) values ('acc','5');
+"""
+
+
+def test_extra_columns_and_index_added_once_rows_kept(tmp_path, schema_dir):
+    (tmp_path / "db_sqlite" / "acc-create.sql").write_text(ACC)
+    db = str(tmp_path / "calls.sqlite")
+    ensure(db, schema_dir, ["standard", "acc"])
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO acc (callid) VALUES ('a@b')")
+    columns = {"acc": {"t_end": "REAL", "route": "text"}}
+    assert ensure_columns(db, columns, ["acc.t_end"], check_mode=True) == [
+        "acc.t_end",
+        "acc.route",
+        "acc_t_end_idx",
+    ]
+    assert ensure_columns(db, columns, ["acc.t_end"]) == ["acc.t_end", "acc.route", "acc_t_end_idx"]
+    assert ensure_columns(db, columns, ["acc.t_end"]) == []
+    # A later release adds one more column: only that one is added.
+    assert ensure_columns(db, {"acc": {**columns["acc"], "mos": "REAL"}}, ["acc.t_end"]) == ["acc.mos"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT callid, t_end, route, mos FROM acc").fetchall() == [
+            ("a@b", None, None, None)
+        ]
+
+
+def test_columns_of_a_table_only_planned_in_check_mode(tmp_path, schema_dir):
+    db = str(tmp_path / "calls.sqlite")
+    assert ensure_columns(
+        db, {"acc": {"t_end": "REAL"}}, ["acc.t_end"], check_mode=True, pending=["acc"]
+    ) == [
+        "acc.t_end",
+        "acc_t_end_idx",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "indexes", "message"),
+    [
+        ({"acc": {"x; DROP TABLE acc": "TEXT"}}, [], "is not a table or column name"),
+        ({"acc": {"Route": "TEXT"}}, [], "is not a table or column name"),
+        ({"acc": {"route": "TEXT DEFAULT 1"}}, [], "is not one of TEXT, REAL, INTEGER"),
+        ({"nosuch": {"route": "TEXT"}}, [], "table nosuch does not exist"),
+        ({}, ["acc.t_end) ; DROP TABLE acc; --"], "is not a table or column name"),
+        ({}, ["nosuch.t_end"], "table nosuch does not exist"),
+        ({}, ["acc.route"], "table acc has no column route"),
+    ],
+)
+def test_bad_columns_refused_nothing_changed(tmp_path, schema_dir, columns, indexes, message):
+    (tmp_path / "db_sqlite" / "acc-create.sql").write_text(ACC)
+    db = str(tmp_path / "calls.sqlite")
+    ensure(db, schema_dir, ["standard", "acc"])
+    with pytest.raises(SchemaError, match=message):
+        ensure_columns(db, {"acc": {"t_end": "REAL"}, **columns}, indexes)
+    with sqlite3.connect(db) as conn:
+        assert [row[1] for row in conn.execute("PRAGMA table_info(acc)")] == ["id", "callid"]
