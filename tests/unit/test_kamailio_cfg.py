@@ -83,6 +83,10 @@ def render(data: dict) -> str:
         ).read_text()
     )
     settings = {k: v for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v)}
+    role_vars = yaml.safe_load(
+        (ROOT / "collections/ansible_collections/voip/estate/roles/kamailio/vars/main.yml").read_text()
+    )
+    settings |= {k: v for k, v in role_vars.items() if not (isinstance(v, str) and "{{" in v)}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["comment"] = lambda text: "# " + str(text)
     return env.from_string(TEMPLATE.read_text()).render(
@@ -322,3 +326,34 @@ def test_an_inbound_call_to_a_registered_contact_is_for_the_number_in_to(cfg, da
     )
     without = render({**data, "registered_trunks": []})
     assert "$rU = $tU;" not in route(without, "FROM_PEER")
+
+
+def test_call_records_take_every_estate_field_from_an_avp_and_nothing_from_a_header(cfg):
+    fields = yaml.safe_load(
+        (ROOT / "collections/ansible_collections/voip/estate/roles/kamailio/vars/main.yml").read_text()
+    )["__kamailio_calls_fields"]
+    extra = re.search(r'modparam\("acc", "db_extra", "([^"]*)"\)', cfg).group(1)
+    pairs = dict(item.split("=", 1) for item in extra.split(";"))
+    # t_end is acc's own time (time_attr); every other field is a column the schema task adds.
+    assert list(pairs) == [f["column"] for f in fields if f["column"] != "t_end"]
+    assert 'modparam("acc", "time_attr", "t_end")' in cfg
+    # AVPs the routing sets: never a header a caller wrote, never a credential.
+    assert all(re.fullmatch(r"\$avp\([a-z][a-z0-9_]*\)", pv) for pv in pairs.values()), pairs
+
+
+def test_a_call_is_recorded_only_once_it_is_authenticated_or_from_a_peer(cfg):
+    callers = [name for name in re.findall(r"^\w*route\[(\w+)\]", cfg, re.M) if "route(ACC_ON)" in route(cfg, name)]
+    assert callers == ["FROM_PEER", "FROM_USER"]
+    # A user's call: recorded after route AUTH (in request_route, FROM_USER comes after it).
+    main = route(cfg, "request_route") if "request_route[" in cfg else cfg.split("request_route {", 1)[1]
+    assert main.index("route(AUTH);") < main.index("route(FROM_USER);")
+    assert "setflag(FLT_ACC)" not in route(cfg, "REGISTRAR")
+    assert 'if (!is_method("INVITE") || has_totag())' in route(cfg, "ACC_ON")
+
+
+def test_the_end_of_a_call_is_recorded_with_its_packet_counters_read_before_the_session_goes(cfg):
+    media = route(cfg, "MEDIA")
+    assert media.index("$avp(acc_rtp) = $rtpestat;") < media.index("rtpengine_delete();")
+    withindlg = route(cfg, "WITHINDLG")
+    bye = withindlg[withindlg.index('if (is_method("BYE"))') :]
+    assert bye.index("setflag(FLT_ACC);") < bye.index("route(RELAY);")

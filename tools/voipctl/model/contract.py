@@ -266,6 +266,10 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_directory_policy.retired_device_grace_days": (
         "collections/ansible_collections/voip/estate/roles/provisioning_server/defaults/main.yml",
     ),
+    # How long the call servers keep their call records (the daily purge).
+    "voip_call_records.retention_days": (
+        "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml",
+    ),
     "voip_site": (_KAMAILIO_FILTER, _HOSTS, _BASELINE),
     "ansible_host": (
         _KAMAILIO_FILTER,

@@ -317,6 +317,16 @@ class DirectoryPolicy(TypedDict):
 
 
 @with_config(_STRICT)
+class CallRecords(TypedDict):
+    """``voip_call_records``: how long the call servers keep their call records."""
+
+    # Days a call record (a call attempt, the end of a call with its media
+    # quality) stays on its call server before the daily purge removes it.
+    # Absent: 90 (the kamailio role's default).
+    retention_days: NotRequired[bounded(1, 3650)]
+
+
+@with_config(_STRICT)
 class Release(TypedDict):
     """The release manifest (``playbooks/release.yml`` applies it).
 
@@ -489,6 +499,7 @@ ESTATE_VARS: dict[str, Any] = {
     "voip_apt_repositories": list[AptRepository],
     "voip_health_policy": HealthPolicy,
     "voip_directory_policy": DirectoryPolicy,
+    "voip_call_records": CallRecords,
 }
 HOST_VARS: dict[str, Any] = {
     "voip_site": Name,

@@ -13,13 +13,14 @@ from voipctl.derive.kamailio.common import VoicemailBox
 def user_preferences(
     user: Mapping[str, Any], day: datetime.date, site: Mapping[str, Any], vm: VoicemailBox
 ) -> dict[str, str]:
-    """A user's call handling on ``day``: class of service, caller id, forwards, no-answer timeout, voicemail.
+    """A user's call handling on ``day``: id, class of service, caller id, forwards, no-answer timeout, voicemail.
 
     Features come from ``active_features``: a grant (voicemail) changes what
     the permanent feature changes, up to and including its ``until`` day.
     """
     ext = str(user["extension"])
-    prefs = {"cos": effective_class_of_service(user, day)}
+    # The user's model id: their call records name them by it.
+    prefs = {"uid": str(user["id"]), "cos": effective_class_of_service(user, day)}
     if user.get("did"):
         prefs["did"] = user["did"]
     # The caller id towards the PSTN and the emergency callback number.
