@@ -24,6 +24,7 @@ COMMANDS = [
     "voiplab.drill",
     "voipctl.release",
     "voipctl.health",
+    "voipctl.calls_cli",
     "voipctl.runs",
     "voipctl.docs",
     "voipctl.changelog",
