@@ -418,11 +418,11 @@ def call(sipp):
     return dial
 
 
-@pytest.fixture
-def phone(sipp, register):
-    """A registered phone of ``user`` that plays ``scenario`` (answer, busy, ring) on the next call.
+def _phones(sipp, register):
+    """Start registered phones (``start``) until the generator resumes; then unregister them all.
 
-    Returns a SippRun; the phone's binding is removed when the test ends.
+    A phone's ``release()`` unregisters it at once (a contact nobody answers
+    at any more would hold a later call's CANCEL until tm's timeout).
     """
     started = []
 
@@ -431,14 +431,37 @@ def phone(sipp, register):
         result = register(user, port=port, keep=True)
         assert result.final == "200", result.log
         handle = sipp(scenario, user.server, [], port=port, background=True)
-        started.append((user, port, handle))
+        entry = [user, port, handle, False]
+
+        def release() -> None:
+            if not entry[3]:
+                entry[3] = True
+                handle.kill()
+                register.unregister(user, port)
+
+        handle.release = release
+        started.append(entry)
         _wait_local_listening(port)
         return handle
 
     yield start
-    for user, port, handle in started:
-        handle.kill()
-        register.unregister(user, port)
+    for _user, _port, handle, _released in started:
+        handle.release()
+
+
+@pytest.fixture
+def phone(sipp, register):
+    """A registered phone of ``user`` that plays ``scenario`` (answer, busy, ring) on the next call.
+
+    Returns a SippRun; the phone's binding is removed when the test ends.
+    """
+    yield from _phones(sipp, register)
+
+
+@pytest.fixture(scope="module")
+def module_phone(sipp, register):
+    """``phone`` for a module-scoped fixture: the bindings are removed when the module ends."""
+    yield from _phones(sipp, register)
 
 
 @pytest.fixture

@@ -342,7 +342,9 @@ def test_call_records_take_every_estate_field_from_an_avp_and_nothing_from_a_hea
 
 
 def test_a_call_is_recorded_only_once_it_is_authenticated_or_from_a_peer(cfg):
-    callers = [name for name in re.findall(r"^\w*route\[(\w+)\]", cfg, re.M) if "route(ACC_ON)" in route(cfg, name)]
+    callers = [
+        name for name in re.findall(r"^\w*route\[(\w+)\]", cfg, re.M) if "route(ACC_ON)" in route(cfg, name)
+    ]
     assert callers == ["FROM_PEER", "FROM_USER"]
     # A user's call: recorded after route AUTH (in request_route, FROM_USER comes after it).
     main = route(cfg, "request_route") if "request_route[" in cfg else cfg.split("request_route {", 1)[1]
@@ -357,3 +359,25 @@ def test_the_end_of_a_call_is_recorded_with_its_packet_counters_read_before_the_
     withindlg = route(cfg, "WITHINDLG")
     bye = withindlg[withindlg.index('if (is_method("BYE"))') :]
     assert bye.index("setflag(FLT_ACC);") < bye.index("route(RELAY);")
+
+
+def test_every_answer_the_server_gives_a_call_itself_is_stateful_and_recorded(cfg):
+    """A stateless answer leaves no call record: the call path answers through route REFUSE (or
+    statefully where a transaction exists), and makes no transaction before a relay (one made
+    early loses the route in the failure routes: the carrier's challenge went unanswered)."""
+    for name in (
+        "FROM_PEER",
+        "DIAL",
+        "TO_EMERGENCY",
+        "TO_PSTN",
+        "TO_USER",
+        "HUNT_OVERFLOW",
+        "FORWARD",
+        "TO_PEER",
+    ):
+        body = route(cfg, name)
+        assert "send_reply(" not in body and "sl_send_reply(" not in body, name
+    refuse = route(cfg, "REFUSE")
+    assert "$avp(acc_note) = $var(reason);" in refuse
+    assert "!t_is_failure_route() && !t_newtran()" in refuse
+    assert "t_newtran" not in route(cfg, "ACC_ON")

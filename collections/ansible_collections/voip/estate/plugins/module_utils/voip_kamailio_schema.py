@@ -33,7 +33,13 @@ class SchemaError(Exception):
 
 
 def statements(sql):
-    return [s.strip() for s in sql.split(";\n") if s.strip() and not s.strip().startswith("--")]
+    """The statements of a schema file, without their comment lines (``--``)."""
+    found = []
+    for chunk in sql.split(";\n"):
+        text = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--")).strip()
+        if text:
+            found.append(text)
+    return found
 
 
 def table_of(statement):

@@ -175,3 +175,9 @@ def test_bad_columns_refused_nothing_changed(tmp_path, schema_dir, columns, inde
         ensure_columns(db, {"acc": {"t_end": "REAL"}, **columns}, indexes)
     with sqlite3.connect(db) as conn:
         assert [row[1] for row in conn.execute("PRAGMA table_info(acc)")] == ["id", "callid"]
+
+
+def test_comment_lines_are_not_statements_and_do_not_hide_one(tmp_path, schema_dir):
+    (tmp_path / "db_sqlite" / "acc-create.sql").write_text("-- a header\n-- of two lines\n" + ACC)
+    db = str(tmp_path / "calls.sqlite")
+    assert ensure(db, schema_dir, ["standard", "acc"]) == ["version", "acc"]
