@@ -91,6 +91,15 @@ def gateway(host, **over):
 
 
 EVIL_SITE = 'th"r\\n}x'
+# The last hour's calls of cs1: a trunk with too few calls to judge and one that answers 1 in 12;
+# 4 of 10 rated calls poor; a user far above their usual international calls, and at night.
+CALLS = {
+    "window_s": 3600, "baseline_s": 604800, "attempts": 40, "answered": 20,
+    "trunks": {"carrier-ok": {"attempts": 3, "answered": 3}, 'carrier "b"': {"attempts": 12, "answered": 1}},
+    "rated": 10, "poor": 4,
+    "international": {"pbakker": {"recent": 12, "baseline": 2, "after_hours": 4},
+                      "jdevries": {"recent": 1, "baseline": 20, "after_hours": 0}},
+}  # fmt: skip
 SITES = ("ams", EVIL_SITE)
 
 
@@ -98,8 +107,9 @@ def rich(backup_taken: datetime = NOW - timedelta(hours=3), drift=(("cs1", "Sync
     """Every check kind, ok and failing, hostile host names included: (findings, Prometheus text)."""
     measurements = {
         "cs1": call_server("cs1", drift=[{"component": "voip-routing", "installed": "0.9", "target": "1.0"}],
-                           installed={"voip-routing": "0.9", "kamailio": "5.6.3"}),
+                           installed={"voip-routing": "0.9", "kamailio": "5.6.3"}, calls=CALLS),
         EVIL_CS: call_server(EVIL_CS, sip={"ok": False, "msg": "no answer from 10.0.0.12:5060/udp within 2.0 s"},
+                             calls_error="no call records database at /var/lib/kamailio/calls.sqlite",
                              kamailio={"registered": "", "banned": "", "authfail": ""},
                              chrony=CHRONY.format(offset="0.1", leap="Not synchronised")),
         "prov1": linux("prov1", certificate="notAfter=Dec  5 10:00:00 2026 GMT", chrony=""),

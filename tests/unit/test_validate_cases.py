@@ -196,6 +196,11 @@ def switch(host: str, **changes: Any) -> Edit:
     return host_var(host, "switch.yml", "voip_switch", lambda s: s.update(changes))
 
 
+def working_hours(**changes: Any) -> Edit:
+    hours = {"start": "07:00", "end": "19:00", "days": ["mon", "tue", "wed", "thu", "fri"], **changes}
+    return data(BACKUP, lambda d: d.update(voip_health_policy={"working_hours": hours}))
+
+
 def backup(**changes: Any) -> Edit:
     return data(BACKUP, lambda d: d["voip_backup_policy"].update(changes))
 
@@ -356,6 +361,17 @@ def value_cases() -> list[Case]:
              "voip_switch.data_vlan", "data VLAN 111 is the switch's voice VLAN"),
         case("data-vlan-is-site-voice-vlan", switch("sw3", voice_vlan=112, data_vlan=111),
              "host_vars/sw3/switch.yml", "voip_switch.data_vlan", "data VLAN 111 is site thr's voice VLAN"),
+        # the working day of the health policy (toll fraud after hours)
+        case("working-day-ends-before-it-starts", working_hours(start="19:00", end="07:00"), BACKUP,
+             "voip_health_policy.working_hours.end", "the working day ends at 07:00, not after it starts (19:00)"),
+        case("working-day-of-no-length", working_hours(start="08:00", end="08:00"), BACKUP,
+             "voip_health_policy.working_hours.end", "not after it starts"),
+        case("working-week-of-no-days", working_hours(days=[]), BACKUP, "voip_health_policy.working_hours.days",
+             "no working day"),
+        case("working-day-unknown", working_hours(days=["mon", "Mon"]), BACKUP,
+             "voip_health_policy.working_hours.days[1]", "'Mon' is not one of 'mon', 'tue'"),
+        case("working-day-24h", working_hours(end="24:00"), BACKUP, "voip_health_policy.working_hours.end",
+             "a time of day HH:MM"),
         # the backup store
         case("backup-store-root", backup(store="/"), BACKUP, "voip_backup_policy.store",
              "'/' is a system directory: backups are written to and pruned from <store>/<host>/"),

@@ -41,6 +41,7 @@ from voipctl.console import err, out
 from voipctl.core.stamps import parse_stamp
 from voipctl.errors import VoipctlError
 from voipctl.health_metrics import Sample, exposition, sample
+from voipctl.health_traffic import check_traffic
 
 SEVERITIES = ("ok", "warning", "critical")
 RUNBOOKS = "docs/runbooks"
@@ -58,8 +59,13 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "auth_failure_sources": {"warning": 5, "critical": 50},
     "certificate_days": {"warning": 30, "critical": 7},
     "backup_age_hours": {"warning": 26, "critical": 50},
+    # From the call records of the last hour (voipctl.health_traffic).
+    "trunk_asr": {"warning": 0.4, "critical": 0.2},
+    "poor_mos_share": {"warning": 0.1, "critical": 0.3},
+    "international_calls_per_hour": {"warning": 10, "critical": 30},
+    "after_hours_international_calls": {"warning": 3, "critical": 10},
 }
-MINIMUM_KINDS = {"memory_available_pct", "registered_ratio", "certificate_days"}
+MINIMUM_KINDS = {"memory_available_pct", "registered_ratio", "certificate_days", "trunk_asr"}
 MIB = 1024 * 1024  # Ansible's *_mb facts are MiB
 
 
@@ -184,6 +190,7 @@ def check_linux(judge: Judge, m: Mapping[str, Any], expected_users: Mapping[str,
                   "release manifest", "at the release manifest", versions)  # fmt: skip
     if "call_servers" in (m.get("groups") or []):
         _check_call_server(judge, m, expected_users)
+        check_traffic(judge, host, m.get("calls"), m.get("calls_error") or "")
     if m.get("certificate"):
         _check_certificate(judge, host, m["certificate"])
 

@@ -56,6 +56,12 @@ METRICS: dict[str, Metric] = {
         Metric("voip_trunk_options_latency_seconds", "seconds", ("trunk",), "Time the carrier took to answer SIP OPTIONS.", "trunk"),
         Metric("voip_site_call_servers", "servers", ("site",), "Call servers of the site in the model (a pair has two).", "site-service"),
         Metric("voip_site_serving_call_servers", "servers", ("site",), "Call servers of the site that run Kamailio and answer SIP OPTIONS.", "site-service"),
+        Metric("voip_trunk_attempted_calls", "calls", ("host", "trunk"), "Calls the call server sent to the trunk in the last hour.", "trunk-asr"),
+        Metric("voip_trunk_answer_seizure_ratio", "ratio", ("host", "trunk"), "Answered share of the calls sent to the trunk in the last hour.", "trunk-asr"),
+        Metric("voip_rated_calls", "calls", ("host",), "Calls that ended in the last hour with a MOS (media quality) measured.", "call-quality"),
+        Metric("voip_poor_mos_call_ratio", "ratio", ("host",), "Share of the rated calls of the last hour whose MOS was below 3.6.", "call-quality"),
+        Metric("voip_international_attempted_calls", "calls", ("host",), "International call attempts of the call server's users in the last hour.", "toll-fraud"),
+        Metric("voip_toll_fraud_suspect_users", "users", ("host",), "Users whose international calls of the last hour look like toll fraud.", "toll-fraud"),
         Metric("voip_config_drift_tasks", "tasks", ("playbook",), "Tasks a check-mode run of the playbook would change (0: the hosts match the model).", "config-drift"),
     )
 }  # fmt: skip

@@ -266,6 +266,11 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_directory_policy.retired_device_grace_days": (
         "collections/ansible_collections/voip/estate/roles/provisioning_server/defaults/main.yml",
     ),
+    # The working day international calls are judged by (toll fraud).
+    **{
+        f"voip_health_policy.working_hours.{key}": ("playbooks/health.yml",)
+        for key in ("start", "end", "days")
+    },
     # How long the call servers keep their call records (the daily purge).
     "voip_call_records.retention_days": (
         "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml",

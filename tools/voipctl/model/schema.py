@@ -366,6 +366,20 @@ class HealthThresholds(TypedDict, total=False):
     auth_failure_sources: Threshold
     certificate_days: Threshold
     backup_age_hours: Threshold
+    # From the call records of the last hour (voipctl.health_traffic).
+    trunk_asr: Threshold
+    poor_mos_share: Threshold
+    international_calls_per_hour: Threshold
+    after_hours_international_calls: Threshold
+
+
+@with_config(_STRICT)
+class WorkingHours(TypedDict):
+    """The working day in each site's own time zone: international calls outside it are suspicious."""
+
+    start: Clock
+    end: Clock
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
 
 
 @with_config(_STRICT)
@@ -374,6 +388,8 @@ class HealthPolicy(TypedDict):
 
     services: NotRequired[dict[Name, list[Name]]]
     thresholds: NotRequired[HealthThresholds]
+    # Absent: 07:00-19:00, Monday to Friday.
+    working_hours: NotRequired[WorkingHours]
 
 
 @with_config(_STRICT)

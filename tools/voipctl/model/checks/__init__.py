@@ -46,6 +46,7 @@ STEPS = (
     trunks.check_did_coverage,
     cti.check_cti,
     hosts.check_backup,
+    hosts.check_health_policy,
     release.check_release,
     hosts.check_call_server_coverage,
 )

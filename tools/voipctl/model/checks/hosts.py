@@ -276,3 +276,18 @@ def check_call_server_coverage(ctx: Context) -> None:
                 (site,),
                 f"site {site} has {count} active user(s) but no call server (a host in {CALL_SERVERS} with voip_site: {site})",
             )
+
+
+def check_health_policy(ctx: Context) -> None:
+    """The working day of the health policy starts before it ends and has days."""
+    hours = (ctx.estate.get("voip_health_policy") or {}).get("working_hours")
+    if not isinstance(hours, dict):
+        return
+    start, end = hours.get("start"), hours.get("end")
+    if isinstance(start, str) and isinstance(end, str) and end <= start:
+        ctx.err("voip_health_policy", ("working_hours", "end"),
+                f"the working day ends at {end}, not after it starts ({start})")  # fmt: skip
+    if hours.get("days") == []:
+        ctx.err(
+            "voip_health_policy", ("working_hours", "days"), "no working day: every call would be after hours"
+        )
