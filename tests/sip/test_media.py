@@ -16,12 +16,15 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 import wave
 from pathlib import Path
 
 import pytest
 from sniff import Sniffer
+
+from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 
@@ -167,3 +170,63 @@ def test_rtp_from_a_stranger_is_not_relayed_into_a_call(users, estate, lab_topol
     assert not relayed, f"rtpengine relayed {len(relayed)} injected RTP packets into the call: {relayed[:5]}"
     # The sniffer works: it saw the injected packets on their way to the call server.
     assert any(p[1] == callee.server for p in sniffer.seen), "the sniffer saw none of the sprayed packets"
+
+
+@contextlib.contextmanager
+def lossy_media(podman_exec, host: str, ports: str, loss_pct: int):
+    """``loss_pct`` of the media ``host`` sends from its RTP ``ports`` is lost; its signalling is not.
+
+    A random drop by nftables in the host's network namespace (numgen): this
+    machine's kernel has no netem or prio qdisc for ``tc``.
+    """
+    table = "voiplab_loss"
+    rules = (
+        f"table inet {table} {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n"
+        f"    udp sport {ports} numgen random mod 100 < {loss_pct} drop\n  }}\n}}\n"
+    )
+    try:
+        podman_exec(host, "nft", "-f", "-", input=rules)
+        yield
+    finally:
+        podman_exec(host, "nft", "delete", "table", "inet", table, check=False)
+
+
+def last_call_of(caller, since: float) -> dict:
+    """The newest answered call of ``caller`` since ``since``, as `voipctl calls` shows it."""
+    root = Path(__file__).resolve().parents[2]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
+    run = subprocess.run(
+        [sys.executable, "-m", "voipctl.cli", "calls", "--since", stamp, "--user", caller.id, "--format", "json"],
+        cwd=root, env=ansible_environment(root), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    answered = [c for c in json.loads(run.stdout) if c["code"] == 200 and c["caller_ext"] == caller.extension]
+    assert answered, f"no answered call of {caller.id} since {stamp}: {run.stdout[-2000:]}"
+    return answered[-1]
+
+
+def test_a_lossy_link_shows_in_the_call_records_quality(users, estate, controller, podman_exec, tmp_path):
+    """Two baresip calls of 16 s through cs1, the second while cs1 loses a fifth of the media it
+    sends: the call records of both carry rtpengine's MOS and loss (from the phones' RTCP
+    reports), and the lossy call's show the loss and a lower MOS than the clean one's."""
+    callee, caller = two_phones(users)
+    seconds = 16
+    quality = {}
+    for name, base, loss in (("clean", 5700, 0), ("lossy", 5740, 20)):
+        since = time.time() - 1
+        (tmp_path / name).mkdir()
+        with contextlib.ExitStack() as stack:
+            if loss:
+                ports = estate.hosts["cs1"]["voip_call_server"]["rtp_ports"]
+                stack.enter_context(lossy_media(podman_exec, "cs1", ports, loss))
+            calling = stack.enter_context(
+                baresip_call(tmp_path / name, controller, callee, caller, base=base, seconds=seconds)
+            )[0]
+            out, _ = calling.communicate(timeout=seconds + 10)
+        assert "Call established" in out, out[-2000:]
+        quality[name] = last_call_of(caller, since)
+    clean, lossy = quality["clean"], quality["lossy"]
+    assert clean["mos"] is not None and lossy["mos"] is not None, quality
+    assert clean["packets"] and lossy["packets"], quality
+    assert lossy["loss_pct"] >= clean["loss_pct"] + 5, quality
+    assert lossy["mos"] < clean["mos"], quality
