@@ -32,7 +32,7 @@ class StatsError(Exception):
 
 
 def _minutes(clock):
-    hours, _, minutes = str(clock).partition(":")
+    hours, _colon, minutes = str(clock).partition(":")
     if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
         raise StatsError(f"{clock!r} is not a time of day HH:MM")
     return int(hours) * 60 + int(minutes)

@@ -117,7 +117,7 @@ def column_plan(existing, columns, indexes):
                 todo.append(f"ALTER TABLE {table} ADD COLUMN {column} {str(kind).upper()}")
                 added.append(f"{table}.{column}")
     for item in indexes:
-        table, _, column = str(item).partition(".")
+        table, _dot, column = str(item).partition(".")
         name = f"{_identifier(table)}_{_identifier(column)}_idx"
         if table not in existing:
             raise SchemaError(f"table {table} does not exist: index {item} cannot be created")

@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""Remove the call records older than the retention: voip-calls-purge DATABASE DAYS.
+"""Remove the call records older than the retention: python3 voip_calls_purge.py DATABASE DAYS.
 
 Kamailio's acc module writes the records (table acc) without waiting for a
 lock, so the records go in batches of a few hundred, each its own short
@@ -15,7 +14,7 @@ BATCH = 500
 
 def main(argv):
     if len(argv) != 3 or not argv[2].isdigit() or int(argv[2]) < 1:
-        sys.stderr.write("usage: voip-calls-purge DATABASE DAYS (DAYS a whole number, at least 1)\n")
+        sys.stderr.write("usage: voip_calls_purge.py DATABASE DAYS (DAYS a whole number, at least 1)\n")
         return 2
     database, days = argv[1], int(argv[2])
     cutoff = time.time() - days * 86400
