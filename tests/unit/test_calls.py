@@ -161,3 +161,18 @@ def test_moments():
     for bad in ("yesterday", "2h ago", "2027-13-01", "-2h", "1e9", "2027-01-15T25:00", "٢h"):
         with pytest.raises(argparse.ArgumentTypeError, match="is not a time"):
             moment(bad, now)
+
+
+def test_a_user_filter_reaches_the_call_servers_only_as_plain_names():
+    from voipctl.calls_cli import _party, parties_of
+
+    users = [
+        {"id": "jdevries", "extension": 2001, "did": "+31201234001"},
+        {"id": "svisser", "extension": 2002},
+    ]
+    assert parties_of("2001", users) == ["jdevries", "2001", "+31201234001"]
+    assert parties_of("svisser", users) == ["svisser", "2002"]
+    assert parties_of("+4420", users) == ["+4420"]
+    for hostile in ("{{ lookup('pipe', 'id') }}", "2001' OR '1'='1", "a b", "", "x" * 65, "2001\n"):
+        with pytest.raises(argparse.ArgumentTypeError, match="is not a user id, extension or DID"):
+            _party(hostile)

@@ -30,12 +30,14 @@ from voipctl.calls import ROUTES, Call, Query, join, selected, stamp, summary
 from voipctl.commandline import add_inventory_option
 from voipctl.console import err, out
 from voipctl.core.text import shown
+from voipctl.directory import Directory
 from voipctl.errors import VoipctlError
 
 # An answered call's end can come hours after its start: the records are
 # read this much past --until, so that calls begun in the window have theirs.
 END_SLACK_S = 12 * 3600
 _AGO = re.compile(r"^([0-9]{1,6})([mhd])$")
+_PARTY = re.compile(r"^[A-Za-z0-9+._-]{1,64}$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 CSV_FIELDS = (
     "time", "site", "servers", "caller_uid", "caller_ext", "caller_did", "dialled", "kind", "callee_uid",
@@ -64,6 +66,23 @@ def moment(text: str, now: float | None = None) -> float:
     )
 
 
+def _party(text: str) -> str:
+    """A user id, extension or DID: the only characters that reach the call servers' query."""
+    if not _PARTY.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a user id, extension or DID")
+    return text
+
+
+def parties_of(user: str, users: list[Mapping[str, Any]]) -> list[str]:
+    """``user`` and the other names of the model's user it names (id, extension, DID): a call's legs
+    on other servers know the caller by extension or DID only."""
+    for entry in users:
+        names = [str(entry[k]) for k in ("id", "extension", "did") if entry.get(k) not in (None, "")]
+        if user in names:
+            return names
+    return [user]
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "calls", help="the call records of the call servers: who called whom, how it went"
@@ -72,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", type=moment, default=None, help="start of the window (default: 24h ago)")
     parser.add_argument("--until", type=moment, default=None, help="end of the window (default: now)")
     parser.add_argument("--site", help="calls with a leg on this site's call servers")
-    parser.add_argument("--user", help="calls by or to this user (model id, extension or DID)")
+    parser.add_argument("--user", type=_party, help="calls by or to this user (model id, extension or DID)")
     parser.add_argument("--failed", action="store_true", help="only calls that were not answered")
     parser.add_argument("--route", choices=ROUTES, help="only calls that took this route")
     parser.add_argument(
@@ -82,16 +101,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=cmd_calls)
 
 
-def gather(root: Path, inv_path: Path, since: float, until: float | None) -> dict[str, dict[str, Any]]:
+def gather(
+    root: Path, inv_path: Path, since: float, until: float | None, parties: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Each call server's file of records (host -> {site, error, truncated, records})."""
-    extra = ["-e", f"calls_since={since:.3f}"]
-    if until is not None:
-        extra += ["-e", f"calls_until={until + END_SLACK_S:.3f}"]
     with tempfile.TemporaryDirectory(prefix="voip-calls-") as tmp:
-        result = playbook.run(
-            root, "playbooks/calls.yml", inv_path, ["-e", f"calls_dir={tmp}", *extra], echo=False
-        )
-        found = {p.stem: json.loads(p.read_text()) for p in Path(tmp).glob("*.json")}
+        args: dict[str, Any] = {
+            "calls_dir": tmp,
+            "calls_since": f"{since:.3f}",
+            "calls_parties": parties or [],
+        }
+        if until is not None:
+            args["calls_until"] = f"{until + END_SLACK_S:.3f}"
+        extra = Path(tmp) / "args.json"
+        extra.write_text(json.dumps(args))
+        result = playbook.run(root, "playbooks/calls.yml", inv_path, ["-e", f"@{extra}"], echo=False)
+        found = {p.stem: json.loads(p.read_text()) for p in Path(tmp).glob("*.json") if p.name != "args.json"}
     if not found:
         raise VoipctlError(
             f"playbooks/calls.yml read nothing (exit {result.returncode}): {result.output[-600:]}"
@@ -196,7 +221,8 @@ def cmd_calls(args: argparse.Namespace) -> int:
     if not servers:
         raise VoipctlError(f"{inv_path}: no call servers in the inventory")
     err.print(f"calls: reading the records of {len(servers)} call servers since {stamp(since)}")
-    found = gather(root, inv_path, since, args.until)
+    parties = parties_of(args.user, Directory(inv_path).users.data()) if args.user else None
+    found = gather(root, inv_path, since, args.until, parties)
     _warn_about(found, servers)
     sites_of = {h: inv.hosts[h].get("voip_site") or "" for h in servers}
     rows = {

@@ -31,8 +31,16 @@ def _plain(value):
     return _text(value) if isinstance(value, bytes) else value
 
 
-def read(db_path, since, until=None, limit=MAX_ROWS):
-    """(rows, truncated): the acc rows with since <= t_end < until (until None: no end), oldest first."""
+# A party of a call: any of these fields names them.
+PARTY_FIELDS = ("caller_uid", "caller_ext", "caller_did", "callee_uid", "callee_ext", "callee_did")
+
+
+def read(db_path, since, until=None, limit=MAX_ROWS, parties=()):
+    """(rows, truncated): the acc rows with since <= t_end < until (until None: no end), oldest first.
+
+    ``parties`` (user ids, extensions, DIDs): only the rows of calls one of
+    them made or received (the BYE rows of those calls included).
+    """
     if not os.path.exists(db_path):
         raise RecordsError(f"no call records database at {db_path} (is this a call server?)")
     try:
@@ -46,6 +54,13 @@ def read(db_path, since, until=None, limit=MAX_ROWS):
         if until is not None:
             query += " AND t_end < ?"
             args.append(float(until))
+        if parties:
+            marks = ", ".join("?" * len(parties))
+            match = " OR ".join(f"{field} IN ({marks})" for field in PARTY_FIELDS)
+            query += f" AND callid IN (SELECT callid FROM acc WHERE t_end >= ? AND ({match}))"
+            args.append(float(since))
+            for _field in PARTY_FIELDS:
+                args.extend(str(p) for p in parties)
         query += " ORDER BY t_end, id LIMIT ?"
         args.append(int(limit) + 1)
         cursor = conn.execute(query, args)

@@ -24,6 +24,13 @@ options:
   before:
     description: End of the window, seconds since the epoch (excluded); unset, no end.
     type: float
+  parties:
+    description:
+      - Only the calls these users made or received (user ids, extensions or DIDs, matched
+        against the caller's and callee's fields), with the BYE rows of those calls. Empty, every call.
+    type: list
+    elements: str
+    default: []
   limit:
     description:
       - Most rows returned; when the window holds more, the oldest O(limit) are returned and
@@ -76,6 +83,7 @@ def main():
             "since": {"type": "float", "required": True},
             "before": {"type": "float"},
             "limit": {"type": "int", "default": 500000},
+            "parties": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -83,7 +91,9 @@ def main():
     if params["limit"] < 1:
         module.fail_json(msg=f"limit must be at least 1, not {params['limit']}")
     try:
-        records, truncated = read(params["db"], params["since"], params["before"], params["limit"])
+        records, truncated = read(
+            params["db"], params["since"], params["before"], params["limit"], params["parties"]
+        )
     except RecordsError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, records=records, count=len(records), truncated=truncated)

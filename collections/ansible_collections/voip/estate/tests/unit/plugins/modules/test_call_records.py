@@ -17,7 +17,8 @@ CREATE TABLE acc (
     sip_code VARCHAR(3) DEFAULT '' NOT NULL,
     sip_reason VARCHAR(128) DEFAULT '' NOT NULL,
     time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
-    t_end REAL, t_start REAL, caller_ext TEXT, route TEXT, mos REAL
+    t_end REAL, t_start REAL, caller_ext TEXT, route TEXT, mos REAL,
+    caller_uid TEXT, caller_did TEXT, callee_uid TEXT, callee_ext TEXT, callee_did TEXT
 );
 """
 
@@ -49,7 +50,8 @@ def test_the_window_oldest_first(db, module_runner):
     assert result["records"][0] == {
         "method": "INVITE", "from_tag": "", "to_tag": "", "callid": "c1", "sip_code": "200", "sip_reason": "OK",
         "time": "2026-12-05 10:00:00", "t_end": 200.25, "t_start": 199.25, "caller_ext": "2001", "route": "user",
-        "mos": None,
+        "mos": None, "caller_uid": None, "caller_did": None, "callee_uid": None, "callee_ext": None,
+        "callee_did": None,
     }  # fmt: skip
     assert result["count"] == 2 and result["truncated"] is False
 
@@ -98,3 +100,21 @@ def test_a_database_without_the_table(tmp_path, module_runner):
         and "cannot read the call records" in result["msg"]
         and "no such table: acc" in result["msg"]
     )
+
+
+def test_only_the_calls_of_a_party_with_their_ends(db, module_runner):
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO acc (method, callid, time, t_end, caller_ext) VALUES ('BYE', 'c1', '', 250, NULL)"
+        )
+        conn.execute("UPDATE acc SET caller_ext = '2003' WHERE callid = 'c2'")
+    code, result, _out = module_runner("call_records", {"db": db, "since": 0, "parties": ["2001"]})
+    assert code == 0
+    assert [(r["callid"], r["method"]) for r in result["records"]] == [
+        ("c0", "INVITE"),
+        ("c1", "INVITE"),
+        ("c1", "BYE"),
+    ]
+    # A value is data, never SQL.
+    code, result, _out = module_runner("call_records", {"db": db, "since": 0, "parties": ["x') OR 1=1 --"]})
+    assert code == 0 and result["records"] == []
