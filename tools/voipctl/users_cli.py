@@ -30,8 +30,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from voipctl import diagnose_cli, paths
 from voipctl import directory as ops
-from voipctl import paths
 from voipctl.commandline import add_inventory_option
 from voipctl.console import bounded, err, out
 from voipctl.core.activity import active_features, active_grants, effective_class_of_service, is_leaver
@@ -444,6 +444,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["table", "json"], default="table")
     add_common_options(p, edits=False)
     p.set_defaults(func=cmd_list)
+    diagnose_cli.register(users)
     _register_grants(sub)
 
 

@@ -67,7 +67,7 @@ def dial_prefixes(country_code: Any) -> tuple[str, str]:
     return DIAL_PREFIXES.get(str(country_code or ""), ("0", "00"))
 
 
-def _voice_networks(sites: Mapping[str, Any]) -> list[str]:
+def voice_networks(sites: Mapping[str, Any]) -> list[str]:
     """Every site's voice subnets: where phones may register from (users roam between sites)."""
     return sorted({str(net) for site in sites.values() for net in (site.get("voice_subnets") or [])})
 
@@ -176,7 +176,7 @@ def call_server_data(
         # The other call servers of this site (a pair): registrations are replicated with them.
         "site_members": site_members(peers, site),
         "peer_addresses": peer_addresses(trunks, gateways, peers),
-        "voice_networks": _voice_networks(sites),
+        "voice_networks": voice_networks(sites),
         "subscribers": subscribers,
         "aliases": aliases,
         "preferences": preferences,
