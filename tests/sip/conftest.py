@@ -237,6 +237,20 @@ def sipp_load(controller, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def voipctl():
+    """Run ``voipctl ARGS`` from the checkout against the lab, as an operator would: its completed process."""
+    from voiplab.lab import ansible_environment
+
+    def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "voipctl.cli", *args],
+            cwd=ROOT, env=ansible_environment(ROOT), capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def podman_exec(lab_topology):
     """Run a command in a lab container (peers run no SSH; tests drive them this way)."""
 

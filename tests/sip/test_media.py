@@ -16,15 +16,12 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import wave
 from pathlib import Path
 
 import pytest
 from sniff import Sniffer
-
-from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
 
@@ -191,21 +188,19 @@ def lossy_media(podman_exec, host: str, ports: str, loss_pct: int):
         podman_exec(host, "nft", "delete", "table", "inet", table, check=False)
 
 
-def last_call_of(caller, since: float) -> dict:
+def last_call_of(voipctl, caller, since: float) -> dict:
     """The newest answered call of ``caller`` since ``since``, as `voipctl calls` shows it."""
-    root = Path(__file__).resolve().parents[2]
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
-    run = subprocess.run(
-        [sys.executable, "-m", "voipctl.cli", "calls", "--since", stamp, "--user", caller.id, "--format", "json"],
-        cwd=root, env=ansible_environment(root), capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    run = voipctl("calls", "--since", stamp, "--user", caller.id, "--format", "json", timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     answered = [c for c in json.loads(run.stdout) if c["code"] == 200 and c["caller_ext"] == caller.extension]
     assert answered, f"no answered call of {caller.id} since {stamp}: {run.stdout[-2000:]}"
     return answered[-1]
 
 
-def test_a_lossy_link_shows_in_the_call_records_quality(users, estate, controller, podman_exec, tmp_path):
+def test_a_lossy_link_shows_in_the_call_records_quality(
+    users, estate, controller, podman_exec, voipctl, tmp_path
+):
     """Two baresip calls of 16 s through cs1, the second while cs1 loses a fifth of the media it
     sends: the call records of both carry rtpengine's MOS and loss (from the phones' RTCP
     reports), and the lossy call's show the loss and a lower MOS than the clean one's."""
@@ -224,7 +219,7 @@ def test_a_lossy_link_shows_in_the_call_records_quality(users, estate, controlle
             )[0]
             out, _ = calling.communicate(timeout=seconds + 10)
         assert "Call established" in out, out[-2000:]
-        quality[name] = last_call_of(caller, since)
+        quality[name] = last_call_of(voipctl, caller, since)
     clean, lossy = quality["clean"], quality["lossy"]
     assert clean["mos"] is not None and lossy["mos"] is not None, quality
     assert clean["packets"] and lossy["packets"], quality

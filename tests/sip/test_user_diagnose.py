@@ -12,28 +12,24 @@ Each diagnosis also has the sections that are fine say so.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from voiplab.lab import ansible_environment
-
 pytestmark = pytest.mark.lab
 
-ROOT = Path(__file__).resolve().parents[2]
 
+@pytest.fixture
+def diagnose(voipctl):
+    """``voipctl user diagnose ID --format json``: (exit code, sections by name)."""
 
-def diagnose(user_id: str) -> tuple[int, dict[str, dict]]:
-    run = subprocess.run(
-        [sys.executable, "-m", "voipctl.cli", "user", "diagnose", user_id, "--format", "json"],
-        cwd=ROOT, env=ansible_environment(ROOT), capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert run.stdout.strip().startswith("{"), run.stdout[-2000:] + run.stderr[-2000:]
-    report = json.loads(run.stdout)
-    return run.returncode, {s["name"]: s for s in report["sections"]}
+    def run(user_id: str) -> tuple[int, dict[str, dict]]:
+        done = voipctl("user", "diagnose", user_id, "--format", "json", timeout=600)
+        assert done.stdout.strip().startswith("{"), done.stdout[-2000:] + done.stderr[-2000:]
+        report = json.loads(done.stdout)
+        return done.returncode, {s["name"]: s for s in report["sections"]}
+
+    return run
 
 
 def user_where(users, **want):
@@ -43,7 +39,7 @@ def user_where(users, **want):
     pytest.fail(f"the lab has no active user with {list(want)}")
 
 
-def test_an_unplugged_phone_is_named_by_its_missing_refresh(users, sipp):
+def test_an_unplugged_phone_is_named_by_its_missing_refresh(users, sipp, diagnose):
     user = user_where(users, site=lambda u: u.site == "ams", cos=lambda u: u.model["class_of_service"] == "national",
                       calm=lambda u: not (u.model.get("features") or {}).get("dnd"))  # fmt: skip
     port = 5991
@@ -83,7 +79,7 @@ def test_a_phone_on_the_guest_network_is_named_outside_the_voice_networks(
     )
 
 
-def test_calls_abroad_refused_by_the_class_of_service_are_named_with_their_code(users, call):
+def test_calls_abroad_refused_by_the_class_of_service_are_named_with_their_code(users, call, diagnose):
     user = user_where(users, site=lambda u: u.site == "thr", internal=lambda u: u.model["class_of_service"] == "internal",
                       no_grant=lambda u: not u.model.get("grants"))  # fmt: skip
     for number in ("0044207946001", "0044207946002"):

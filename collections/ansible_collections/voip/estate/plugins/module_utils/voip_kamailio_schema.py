@@ -70,24 +70,34 @@ def plan(schema_dir, modules, existing):
     return todo, created
 
 
-def ensure(db_path, schema_dir, modules, check_mode=False):
-    """Create missing tables; return the list of tables created (or that would be)."""
+def _run(db_path, check_mode, failure, decide, timeout=10):
+    """Open the database, ``decide(conn)`` -> (statements, result), run them in one transaction
+    (none in check mode); return the result. SchemaError naming ``failure`` when sqlite fails."""
     try:
-        conn = sqlite3.connect(db_path)
+        conn = sqlite3.connect(db_path, timeout=timeout)
     except sqlite3.Error as exc:
         raise SchemaError(f"cannot open database {db_path}: {exc}") from exc
     try:
-        existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        todo, created = plan(schema_dir, modules, existing)
+        todo, result = decide(conn)
         if todo and not check_mode:
             with conn:
                 for statement in todo:
                     conn.execute(statement)
     except sqlite3.Error as exc:
-        raise SchemaError(f"cannot create Kamailio tables in {db_path} (nothing was changed): {exc}") from exc
+        raise SchemaError(f"{failure} in {db_path} (nothing was changed): {exc}") from exc
     finally:
         conn.close()
-    return created
+    return result
+
+
+def ensure(db_path, schema_dir, modules, check_mode=False):
+    """Create missing tables; return the list of tables created (or that would be)."""
+
+    def decide(conn):
+        existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return plan(schema_dir, modules, existing)
+
+    return _run(db_path, check_mode, "cannot create Kamailio tables", decide)
 
 
 def _identifier(name):
@@ -149,24 +159,14 @@ def ensure_columns(db_path, columns, indexes, check_mode=False, pending=()):
     """
     if not columns and not indexes:
         return []
-    try:
-        conn = sqlite3.connect(db_path, timeout=10)
-    except sqlite3.Error as exc:
-        raise SchemaError(f"cannot open database {db_path}: {exc}") from exc
-    try:
+
+    def decide(conn):
         layout = _layout(conn)
         for table in pending:
             layout.setdefault(table, {"columns": set(), "indexes": set()})
-        todo, added = column_plan(layout, columns, indexes)
-        if todo and not check_mode:
-            with conn:
-                for statement in todo:
-                    conn.execute(statement)
-    except sqlite3.Error as exc:
-        raise SchemaError(f"cannot add columns or indexes in {db_path} (nothing was changed): {exc}") from exc
-    finally:
-        conn.close()
-    return added
+        return column_plan(layout, columns, indexes)
+
+    return _run(db_path, check_mode, "cannot add columns or indexes", decide)
 
 
 JOURNAL_MODES = ("delete", "truncate", "persist", "wal")

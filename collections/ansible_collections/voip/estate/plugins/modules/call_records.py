@@ -13,10 +13,6 @@ description:
     servers is left to the caller (C(voipctl calls)).
   - Only reads, so never reports a change; it runs in check mode too.
 options:
-  db:
-    description: Path of the call records database.
-    type: path
-    default: /var/lib/kamailio/calls.sqlite
   since:
     description: Start of the window, seconds since the epoch (included).
     type: float
@@ -38,6 +34,7 @@ options:
     type: int
     default: 500000
 extends_documentation_fragment:
+  - voip.estate.voip_call_records
   - voip.estate.voip_attributes.check
 author:
   - voip-estate authors (@voip-estate)
