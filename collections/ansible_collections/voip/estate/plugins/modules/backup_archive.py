@@ -113,38 +113,57 @@ def _keep(member):
     return member if (member.isfile() or member.isdir() or member.issym() or member.islnk()) else None
 
 
+def _snapshot(tar, db, added):
+    """A consistent snapshot of sqlite database ``db`` under its own path, after its directory (once:
+    sqlite writes its journal there), both with the original owner, group and mode."""
+    with tempfile.TemporaryDirectory() as work:
+        snapshot = os.path.join(work, "snapshot.sqlite")
+        source = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        target = sqlite3.connect(snapshot)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        parent = os.path.dirname(db)
+        if parent.lstrip("/") not in added:
+            tar.add(parent, arcname=parent.lstrip("/"), recursive=False)
+            added.add(parent.lstrip("/"))
+        info = tar.gettarinfo(snapshot, arcname=db.lstrip("/"))
+        st = os.stat(db)
+        info.uid, info.gid, info.mode = st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+        info.uname, info.gname = _owner(st)
+        with open(snapshot, "rb") as handle:
+            tar.addfile(info, handle)
+        added.add(info.name)
+
+
 def archive(paths, databases, dest):
     missing = [p for p in (*paths, *databases) if not os.path.lexists(p)]
     if missing:
         raise BackupError(f"not on this host: {', '.join(missing)}")
+    # Every member once: a restore refuses an archive that names one twice. A
+    # database (and its journal) inside a backed-up path is its snapshot only,
+    # never the live file; two databases in one directory add it once.
+    live = {db.lstrip("/") + suffix for db in databases for suffix in ("", "-wal", "-shm", "-journal")}
+    added = set()
+
+    def keep(member):
+        member = _keep(member)
+        if member is None or member.name in live or member.name in added:
+            return None
+        added.add(member.name)
+        return member
+
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest) or ".", prefix=".voip-backup-")
     os.close(fd)
     count = 0
     try:
         with tarfile.open(tmp, "w:gz") as tar:
             for path in paths:
-                tar.add(path, arcname=path.lstrip("/"), filter=_keep)
+                tar.add(path, arcname=path.lstrip("/"), filter=keep)
             for db in databases:
-                with tempfile.TemporaryDirectory() as work:
-                    snapshot = os.path.join(work, "snapshot.sqlite")
-                    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-                    target = sqlite3.connect(snapshot)
-                    try:
-                        source.backup(target)
-                    finally:
-                        source.close()
-                        target.close()
-                    # The database's directory first (sqlite writes its journal
-                    # there), then the snapshot under the database's own path,
-                    # both with the original owner, group and mode.
-                    parent = os.path.dirname(db)
-                    tar.add(parent, arcname=parent.lstrip("/"), recursive=False)
-                    info = tar.gettarinfo(snapshot, arcname=db.lstrip("/"))
-                    st = os.stat(db)
-                    info.uid, info.gid, info.mode = st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
-                    info.uname, info.gname = _owner(st)
-                    with open(snapshot, "rb") as handle:
-                        tar.addfile(info, handle)
+                _snapshot(tar, db, added)
             count = len(tar.getmembers())
         os.chmod(tmp, 0o600)
         os.replace(tmp, dest)
