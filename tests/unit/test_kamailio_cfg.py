@@ -34,6 +34,7 @@ SITES = {
         "country_code": "31",
         "dids": "+31201234000-+31201234999",
         "main_number": "+31201234000",
+        "premium_prefixes": ["0900", "0906"],
     },
     "thr": {"extensions": "3000-3999", "emergency": ["110"], "voice_subnets": ["10.101.0.0/16"]},
 }
@@ -381,3 +382,23 @@ def test_every_answer_the_server_gives_a_call_itself_is_stateful_and_recorded(cf
     assert "$avp(acc_note) = $var(reason);" in refuse
     assert "!t_is_failure_route() && !t_newtran()" in refuse
     assert "t_newtran" not in route(cfg, "ACC_ON")
+
+
+def test_a_premium_rate_number_needs_the_international_class_of_service_and_is_recorded_as_premium(cfg):
+    dial = route(cfg, "DIAL")
+    premium = dial.index('if ($rU =~ "^(0900|0906)[0-9]{1,15}$") {')
+    # Before the national numbers (which the premium ones would match), after E.164 became national.
+    assert dial.index("# A number in E.164") < premium < dial.index('$avp(acc_kind) = "national";')
+    branch = dial[premium : dial.index("route(TO_PSTN);", premium)]
+    assert '$avp(acc_kind) = "premium";' in branch
+    assert 'if ($avp(caller_cos) != "international") {' in branch and "route(REFUSE);" in branch
+    assert '$var(reason) = "Premium-rate calls not allowed";' in branch
+
+
+def test_every_process_gives_the_call_records_a_busy_timeout_before_it_can_write_one(cfg):
+    # acc and sqlops share one connection per database and process; sqlops sets the timeout on it.
+    assert 'modparam("sqlops", "sqlcon", "calls=>sqlite://' in cfg
+    assert 'sql_query("calls", "PRAGMA busy_timeout = 2000");' in route(cfg, "ACC_DB")
+    main = cfg.split("request_route {", 1)[1]
+    assert main.lstrip().startswith("route(ACC_DB);")
+    assert route(cfg, "REPLY").lstrip().startswith("route(ACC_DB);")

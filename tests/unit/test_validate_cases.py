@@ -361,6 +361,15 @@ def value_cases() -> list[Case]:
              "voip_switch.data_vlan", "data VLAN 111 is the switch's voice VLAN"),
         case("data-vlan-is-site-voice-vlan", switch("sw3", voice_vlan=112, data_vlan=111),
              "host_vars/sw3/switch.yml", "voip_switch.data_vlan", "data VLAN 111 is site thr's voice VLAN"),
+        # premium-rate ranges are national numbers as dialled at the site
+        case("premium-international-prefix", site("ams", premium_prefixes=["0044900"]), SITES,
+             "voip_sites.ams.premium_prefixes[0]", "'0044900' is not a national number range"),
+        case("premium-no-prefix", site("ams", premium_prefixes=["900"]), SITES, "voip_sites.ams.premium_prefixes[0]",
+             "the national prefix 0 and 1 to 8 digits"),
+        case("premium-prefix-alone", site("ams", premium_prefixes=["0"]), SITES, "voip_sites.ams.premium_prefixes[0]",
+             "is not a national number range"),
+        case("premium-not-digits", site("ams", premium_prefixes=["09*0"]), SITES, "voip_sites.ams.premium_prefixes[0]",
+             "a quoted string of digits"),
         # the working day of the health policy (toll fraud after hours)
         case("working-day-ends-before-it-starts", working_hours(start="19:00", end="07:00"), BACKUP,
              "voip_health_policy.working_hours.end", "the working day ends at 07:00, not after it starts (19:00)"),
@@ -1332,6 +1341,13 @@ CASES = [
         USERS,
         "voip_users[6].features.call_forward.unconditional",
         "needs class of service international",
+    ),
+    case(
+        "forward-premium-needs-international",
+        (site("ams", premium_prefixes=["0900"]), fwd(6, unconditional="+31900123456")),
+        USERS,
+        "voip_users[6].features.call_forward.unconditional",
+        "forward to +31900123456 needs class of service international (the user's is national",
     ),
     case(
         "forward-national-internal-user",

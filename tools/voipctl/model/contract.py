@@ -145,6 +145,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_sites.*.trunks": (_SITE_TRUNKS,),
     "voip_sites.*.main_number": (_CALL_SERVER, _PREFERENCES),
     "voip_sites.*.country_code": (_CALL_SERVER,),
+    "voip_sites.*.premium_prefixes": (_CALL_SERVER,),
     "voip_hunt_groups[].id": (_PREFERENCES,),
     "voip_hunt_groups[].site": (_ALIASES, _PREFERENCES),
     "voip_hunt_groups[].extension": (_ALIASES, _PREFERENCES),

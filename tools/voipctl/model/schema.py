@@ -100,6 +100,9 @@ class Site(TypedDict):
     # PSTN of a user without a DID, and the callback number of their
     # emergency calls. Required when a user of the site has no DID.
     main_number: NotRequired[E164]
+    # Premium-rate ranges as dialled at the site ('0900'): the international
+    # class of service only; recorded as premium, counted as toll fraud is.
+    premium_prefixes: NotRequired[list[Digits]]
 
 
 @with_config(_STRICT)
@@ -320,9 +323,8 @@ class DirectoryPolicy(TypedDict):
 class CallRecords(TypedDict):
     """``voip_call_records``: how long the call servers keep their call records."""
 
-    # Days a call record (a call attempt, the end of a call with its media
-    # quality) stays on its call server before the daily purge removes it.
-    # Absent: 90 (the kamailio role's default).
+    # Days a call record stays on its call server before the daily purge
+    # removes it. Absent: 90 (the kamailio role's default).
     retention_days: NotRequired[bounded(1, 3650)]
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voipctl.core.activity import as_date, users_of_site
+from voipctl.core.dialling import DIAL_PREFIXES, dial_prefixes
 from voipctl.derive.kamailio.aliases import alias_rows
 from voipctl.derive.kamailio.common import KamailioDataError, VoicemailBox, parse_range
 from voipctl.derive.kamailio.cti import CTI_DENIED_RPC, cti_data
@@ -55,18 +56,11 @@ __all__ = [
     "site_trunks",
 ]
 
+
 # How a site's users dial the PSTN, by the site's country calling code
 # (country_code): the national (trunk) prefix and the international
 # prefix. Most of the world dials 0 and 00; the exceptions the estate
 # may meet are listed.
-DIAL_PREFIXES = {"1": ("1", "011"), "7": ("8", "810"), "61": ("0", "0011"), "81": ("0", "010")}
-
-
-def dial_prefixes(country_code: Any) -> tuple[str, str]:
-    """(national prefix, international prefix) of a site with ``country_code`` (none: 0 and 00)."""
-    return DIAL_PREFIXES.get(str(country_code or ""), ("0", "00"))
-
-
 def voice_networks(sites: Mapping[str, Any]) -> list[str]:
     """Every site's voice subnets: where phones may register from (users roam between sites)."""
     return sorted({str(net) for site in sites.values() for net in (site.get("voice_subnets") or [])})
@@ -94,6 +88,8 @@ def _local(
         "gateways": sorted({str(g["address"]) for g in gateways if g.get("site") == site}),
         "national_prefix": prefixes[0] or national,
         "international_prefix": prefixes[1] or international,
+        # Premium-rate ranges as dialled (validation: digits after the national prefix).
+        "premium_prefixes": [str(p) for p in data.get("premium_prefixes") or []],
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from voipctl.core.activity import COS_RANK, effective_class_of_service
+from voipctl.core.dialling import dial_prefixes
 from voipctl.model.checks.context import Context
 from voipctl.model.checks.graph import simple_cycles, strongly_connected
 from voipctl.model.loader import Origin
@@ -66,6 +67,11 @@ def _check_target(
     site = ctx.get("voip_sites", {}).get(owner["site"], {})
     code = site.get("country_code")
     needed = "national" if code and target.startswith("+" + code) else "international"
+    if needed == "national":
+        # As the call server dials it: the national prefix instead of +<country code>.
+        dialled = dial_prefixes(code)[0] + target[len(code) + 1 :]
+        if any(dialled.startswith(str(p)) for p in site.get("premium_prefixes") or []):
+            needed = "international"
     effective = effective_class_of_service(owner, ctx.today)
     if COS_RANK[effective] < COS_RANK[needed]:
         ctx.rep.error(

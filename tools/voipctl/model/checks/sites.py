@@ -10,6 +10,7 @@ import ipaddress
 import itertools
 from typing import Any
 
+from voipctl.core.dialling import dial_prefixes
 from voipctl.model.checks.context import Context
 from voipctl.model.types import parse_range, shown
 
@@ -46,6 +47,7 @@ def check_sites(ctx: Context) -> None:
             )
         for i, net in enumerate(site.get("voice_subnets", [])):
             subnets.append((ipaddress.ip_network(net), name, i))
+        _check_premium(ctx, name, site)
         for i, trunk in enumerate(site.get("trunks", [])):
             if trunk not in trunk_names:
                 ctx.err("voip_sites", (name, "trunks", i), f"unknown trunk {shown(trunk)}")
@@ -58,6 +60,23 @@ def check_sites(ctx: Context) -> None:
                 "voip_sites",
                 (site_b, "voice_subnets", ib),
                 f"voice subnet {b} overlaps {a} of site {site_a}",
+            )
+
+
+def _check_premium(ctx: Context, name: str, site: dict[str, Any]) -> None:
+    """Premium-rate prefixes are national numbers as dialled: the national prefix, then 1-8 digits."""
+    national, international = dial_prefixes(site.get("country_code"))
+    for i, prefix in enumerate(site.get("premium_prefixes", [])):
+        if (
+            prefix.startswith(international)
+            or not prefix.startswith(national)
+            or not (len(national) < len(prefix) <= len(national) + 8)
+        ):
+            ctx.err(
+                "voip_sites",
+                (name, "premium_prefixes", i),
+                f"{shown(prefix)} is not a national number range as dialled at the site: the national "
+                f"prefix {national} and 1 to 8 digits (not the international prefix {international})",
             )
 
 
