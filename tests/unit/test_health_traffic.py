@@ -72,3 +72,17 @@ def test_unreadable_records_are_a_warning_and_no_figures_no_finding():
     found = judged(None, error="no call records database at /var/lib/kamailio/calls.sqlite")
     assert found[("call-quality", "call records")].severity == "warning"
     assert judged({}) == {}
+
+
+def test_one_source_behind_several_accounts_is_toll_fraud_too():
+    users = {f"u{i}": {"recent": 4, "baseline": 0, "after_hours": 0} for i in range(4)}
+    source = {"192.0.2.7": {"recent": 16, "baseline": 0, "after_hours": 0}}
+    found = judged(figures(international=users, international_sources=source))
+    # No account reaches the threshold; their source does.
+    assert not any(obj.startswith("u") for (check, obj) in found if check == "toll-fraud")
+    finding = found[("toll-fraud", "source 192.0.2.7")]
+    assert (
+        finding.severity == "warning" and "source 192.0.2.7 placed 16 international calls" in finding.message
+    )
+    samples = {s.metric: s.value for f in found.values() for s in f.samples}
+    assert samples["voip_toll_fraud_suspect_users"] == 0

@@ -60,7 +60,7 @@ METRICS: dict[str, Metric] = {
         Metric("voip_trunk_answer_seizure_ratio", "ratio", ("host", "trunk"), "Answered share of the calls sent to the trunk in the last hour.", "trunk-asr"),
         Metric("voip_rated_calls", "calls", ("host",), "Calls that ended in the last hour with a MOS (media quality) measured.", "call-quality"),
         Metric("voip_poor_mos_call_ratio", "ratio", ("host",), "Share of the rated calls of the last hour whose MOS was below 3.6.", "call-quality"),
-        Metric("voip_international_attempted_calls", "calls", ("host",), "International call attempts of the call server's users in the last hour.", "toll-fraud"),
+        Metric("voip_international_attempted_calls", "calls", ("host",), "International and premium-rate call attempts of the call server's users in the last hour.", "toll-fraud"),
         Metric("voip_toll_fraud_suspect_users", "users", ("host",), "Users whose international calls of the last hour look like toll fraud.", "toll-fraud"),
         Metric("voip_config_drift_tasks", "tasks", ("playbook",), "Tasks a check-mode run of the playbook would change (0: the hosts match the model).", "config-drift"),
     )

@@ -8,11 +8,12 @@ as ``calls``; ``check_traffic`` judges them against ``voip_health_policy``:
   once it carried ``MIN_ATTEMPTS`` calls (fewer say nothing);
 - ``call-quality``: the share of the hour's call ends with a MOS whose MOS
   was poor (below 3.6), once ``MIN_RATED`` calls were rated;
-- ``toll-fraud``: a user's international call attempts in the hour
+- ``toll-fraud``: a user's international and premium-rate call attempts in the hour
   (answered or refused) when they reach the threshold and are far above
   the user's usual rate (``FAR_ABOVE`` times their hourly average of the
   baseline week), and their international attempts outside the site's
-  working hours.
+  working hours; the same per source address (one source behind several
+  stolen accounts, each under the threshold on its own).
 """
 
 from __future__ import annotations
@@ -60,11 +61,13 @@ def _quality(judge, host: str, rated: int, poor: int) -> None:
 
 
 def _suspicions(
-    judge, users: Mapping[str, Mapping[str, int]], window_h: float, baseline_h: float
+    judge, users: Mapping[str, Mapping[str, int]], window_h: float, baseline_h: float, kind: str = "user"
 ) -> list[tuple]:
-    """(severity, object, value, threshold, message) of every user whose international calls look like fraud."""
+    """(severity, object, value, threshold, message) of every user (or source address, ``kind``)
+    whose international calls look like fraud."""
     found = []
-    for uid, figures in sorted(users.items()):
+    for name, figures in sorted(users.items()):
+        uid = name if kind == "user" else f"source {name}"
         recent = int(figures.get("recent") or 0)
         usual = (int(figures.get("baseline") or 0) / baseline_h * window_h) if baseline_h else 0.0
         severity, threshold = judge.level("international_calls_per_hour", recent / window_h)
@@ -87,10 +90,13 @@ def _toll_fraud(judge, host: str, calls: Mapping[str, Any]) -> None:
     window_h = max(float(calls.get("window_s") or 3600) / 3600, 1e-9)
     baseline_h = float(calls.get("baseline_s") or 0) / 3600
     found = _suspicions(judge, users, window_h, baseline_h)
+    suspects = len({f[1].split()[0] for f in found})
+    # One source behind several accounts: each may stay under the threshold, the source does not.
+    found += _suspicions(judge, calls.get("international_sources") or {}, window_h, baseline_h, "source")
     total = sum(int(f.get("recent") or 0) for f in users.values())
     samples = [
         sample("voip_international_attempted_calls", total, host=host),
-        sample("voip_toll_fraud_suspect_users", len({f[1].split()[0] for f in found}), host=host),
+        sample("voip_toll_fraud_suspect_users", suspects, host=host),
     ]
     if not found:
         judge.add("ok", host, "toll-fraud", "international calls", f"{total} in {window_h:g} h", "no user above their usual",

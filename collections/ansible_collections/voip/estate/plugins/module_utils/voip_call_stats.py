@@ -6,9 +6,10 @@ few aggregate queries, never row by row to the controller:
 - per trunk, the call attempts routed to it and how many were answered
   (the answer-seizure ratio);
 - the ends of calls with a MOS, and how many of them sounded poor;
-- per user, the international call attempts (answered or not: a refused
-  one is as telling) in the window, in the baseline before it (their usual
-  rate) and outside the site's working hours in the window.
+- per user and per source address, the international and premium-rate call attempts
+  (answered or not: a refused one is as telling) in the window, in the
+  baseline before it (their usual rate) and outside the site's working
+  hours in the window.
 """
 
 from __future__ import annotations
@@ -60,6 +61,38 @@ def after_hours(epochs, timezone, start, end, days):
     return count
 
 
+def _international(conn, since, baseline_s, now):
+    """Per user id and per source address: the start times of their international attempts in the
+    window (``recent``) and how many in the baseline before it."""
+    users, sources = {}, {}
+    for uid, source, started in conn.execute(
+        "SELECT caller_uid, src_ip, coalesce(t_start, t_end) FROM acc WHERE method = 'INVITE'"
+        " AND kind IN ('international', 'premium') AND t_end >= ? AND t_end < ?",
+        (since - baseline_s, now),
+    ):
+        for found, key in ((users, uid), (sources, source)):
+            if key in (None, ""):
+                continue
+            entry = found.setdefault(str(key), {"recent": [], "baseline": 0})
+            if started >= since:
+                entry["recent"].append(float(started))
+            else:
+                entry["baseline"] += 1
+    return users, sources
+
+
+def _summary(found, timezone, start, end, days):
+    return {
+        key: {
+            "recent": len(entry["recent"]),
+            "baseline": entry["baseline"],
+            "after_hours": after_hours(entry["recent"], timezone, start, end, days),
+        }
+        for key, entry in found.items()
+        if entry["recent"]
+    }
+
+
 def stats(db_path, now, window_s, baseline_s, timezone="UTC", start="07:00", end="19:00", days=DAYS[:5]):
     """The figures of the window [now - window_s, now) and the baseline before it."""
     if window_s <= 0 or baseline_s < 0:
@@ -91,31 +124,13 @@ def stats(db_path, now, window_s, baseline_s, timezone="UTC", start="07:00", end
             " WHERE method = 'BYE' AND mos IS NOT NULL AND mos != '' AND t_end >= ? AND t_end < ?",
             (POOR_MOS, since, now),
         ).fetchone()
-        international = {}
-        for uid, started in conn.execute(
-            "SELECT caller_uid, coalesce(t_start, t_end) FROM acc WHERE method = 'INVITE'"
-            " AND kind = 'international' AND caller_uid IS NOT NULL AND caller_uid != ''"
-            " AND t_end >= ? AND t_end < ?",
-            (since - baseline_s, now),
-        ):
-            entry = international.setdefault(str(uid), {"recent": [], "baseline": 0})
-            if started >= since:
-                entry["recent"].append(float(started))
-            else:
-                entry["baseline"] += 1
+        international, sources = _international(conn, since, baseline_s, now)
     except sqlite3.Error as exc:
         raise StatsError(f"cannot read the call records in {db_path}: {exc}") from exc
     finally:
         conn.close()
-    users = {
-        uid: {
-            "recent": len(entry["recent"]),
-            "baseline": entry["baseline"],
-            "after_hours": after_hours(entry["recent"], timezone, start, end, days),
-        }
-        for uid, entry in international.items()
-        if entry["recent"]
-    }
+    users = _summary(international, timezone, start, end, days)
+    by_source = _summary(sources, timezone, start, end, days)
     return {
         "window_s": window_s,
         "baseline_s": baseline_s,
@@ -125,4 +140,5 @@ def stats(db_path, now, window_s, baseline_s, timezone="UTC", start="07:00", end
         "rated": rated,
         "poor": poor,
         "international": users,
+        "international_sources": by_source,
     }

@@ -8,14 +8,11 @@ description:
   - Reads the call records database the kamailio role keeps (Kamailio acc rows) in a few
     aggregate queries and returns figures, never the rows. The figures are the call attempts and answered calls
     of the window ending now, per trunk (the answer-seizure ratio), the ends of calls with a MOS
-    and how many sounded poor (MOS below 3.6), and per user the international call attempts in
-    the window, in the baseline before it and outside the working hours of O(timezone).
+    and how many sounded poor (MOS below 3.6), and per user the international and premium-rate call
+    attempts in the window, in the baseline before it and outside the working hours of O(timezone), and the
+    same per source address (one source behind several accounts).
   - Only reads, so never reports a change; it runs in check mode too.
 options:
-  db:
-    description: Path of the call records database.
-    type: path
-    default: /var/lib/kamailio/calls.sqlite
   window:
     description: Seconds of the window that ends now.
     type: int
@@ -40,6 +37,7 @@ options:
     choices: [mon, tue, wed, thu, fri, sat, sun]
     default: [mon, tue, wed, thu, fri]
 extends_documentation_fragment:
+  - voip.estate.voip_call_records
   - voip.estate.voip_attributes.check
 author:
   - voip-estate authors (@voip-estate)
@@ -58,7 +56,8 @@ stats:
     - C(attempts) and C(answered) of the window; C(trunks) per trunk name, its C(attempts) and
       C(answered); C(rated) (call ends with a MOS) and C(poor) (MOS below 3.6); C(international)
       per user id with international attempts in the window, their C(recent), C(baseline) and
-      C(after_hours) counts; C(window_s) and C(baseline_s).
+      C(after_hours) counts; C(international_sources) the same per source address; C(window_s)
+      and C(baseline_s).
   type: dict
   returned: success
   sample:
@@ -70,6 +69,7 @@ stats:
     rated: 12
     poor: 1
     international: {pbakker: {recent: 2, baseline: 5, after_hours: 0}}
+    international_sources: {10.231.0.5: {recent: 2, baseline: 5, after_hours: 0}}
 """
 
 import time

@@ -18,7 +18,8 @@ from ansible_collections.voip.estate.plugins.module_utils.voip_call_stats import
 ACC = """
 CREATE TABLE acc (
     id INTEGER PRIMARY KEY NOT NULL, method VARCHAR(16), callid VARCHAR(255), sip_code VARCHAR(3),
-    time TIMESTAMP, t_start REAL, t_end REAL, caller_uid TEXT, kind TEXT, route TEXT, target TEXT, mos REAL
+    time TIMESTAMP, t_start REAL, t_end REAL, caller_uid TEXT, kind TEXT, route TEXT, target TEXT, mos REAL,
+    src_ip TEXT
 );
 """
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -55,9 +56,9 @@ def db(tmp_path):
         row(conn, 50, method="BYE", mos=None)
         # pbakker: 3 international attempts now (one at 03:00 would be after hours), 2 a day earlier.
         for ago in (10, 20, 30):
-            row(conn, ago, code="403", caller_uid="pbakker", kind="international")
-        for ago in (86400, 86500):
-            row(conn, ago, caller_uid="pbakker", kind="international")
+            row(conn, ago, code="403", caller_uid="pbakker", kind="international", src_ip="10.231.0.71")
+        row(conn, 86400, caller_uid="pbakker", kind="international")
+        row(conn, 86500, caller_uid="pbakker", kind="premium")
         row(conn, 5, caller_uid="jdevries", kind="national")
         row(conn, 9 * 86400, caller_uid="old", kind="international")  # before the baseline
     return str(path)
@@ -69,6 +70,7 @@ def test_the_windows_figures(db):
     assert (figures["attempts"], figures["answered"]) == (9, 3)
     assert (figures["rated"], figures["poor"]) == (2, 1)
     assert figures["international"] == {"pbakker": {"recent": 3, "baseline": 2, "after_hours": 0}}
+    assert figures["international_sources"] == {"10.231.0.71": {"recent": 3, "baseline": 0, "after_hours": 0}}
 
 
 def test_after_hours_in_the_sites_time_zone():
