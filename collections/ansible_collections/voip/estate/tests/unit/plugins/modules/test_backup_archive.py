@@ -34,14 +34,15 @@ def members(path):
 
 
 @pytest.mark.parametrize("with_the_directory", [False, True])
-def test_two_databases_in_one_directory_and_the_directory_itself_each_once(host, module_runner, tmp_path,
-                                                                          with_the_directory):  # fmt: skip
+def test_two_databases_in_one_directory_and_the_directory_itself_each_once(
+    host, module_runner, tmp_path, with_the_directory
+):
     state = host / "var" / "lib" / "kamailio"
     paths = [str(host / "etc"), *([str(state)] if with_the_directory else [])]
     dest = tmp_path / "backup.tar.gz"
-    code, result, _out = module_runner("backup_archive", {
-        "paths": paths, "databases": [str(state / "kamailio.sqlite"), str(state / "calls.sqlite")], "dest": str(dest),
-    })  # fmt: skip
+    databases = [str(state / "kamailio.sqlite"), str(state / "calls.sqlite")]
+    args = {"paths": paths, "databases": databases, "dest": str(dest)}
+    code, result, _out = module_runner("backup_archive", args)
     assert code == 0, result
     names = members(dest)
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
