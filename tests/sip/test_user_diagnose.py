@@ -58,7 +58,7 @@ def test_an_unplugged_phone_is_named_by_its_missing_refresh(users, sipp, diagnos
 
 
 def test_a_phone_on_the_guest_network_is_named_outside_the_voice_networks(
-    users, sipraw, lab_topology, forget_bans
+    users, sipraw, lab_topology, forget_bans, diagnose
 ):
     user = user_where(
         users, site=lambda u: u.site == "ams", internal=lambda u: u.model["class_of_service"] == "internal"
