@@ -86,3 +86,11 @@ def test_one_source_behind_several_accounts_is_toll_fraud_too():
     )
     samples = {s.metric: s.value for f in found.values() for s in f.samples}
     assert samples["voip_toll_fraud_suspect_users"] == 0
+
+
+def test_poor_mos_is_one_threshold_on_the_host_and_on_the_controller():
+    # module_utils runs on the call server and cannot import voipctl: the two constants must agree.
+    from ansible_collections.voip.estate.plugins.module_utils.voip_call_stats import POOR_MOS as ON_HOST
+    from voipctl.calls import POOR_MOS
+
+    assert ON_HOST == POOR_MOS
