@@ -31,6 +31,10 @@ FILES = sorted(p.stem for p in FILTER_DIR.glob("*.py"))
 WITHOUT_VOIPCTL = {
     "voip_backup_items": (({"all": ["/etc"], "web": ["/etc", "/srv"]}, ["all", "web"]), ["/etc", "/srv"]),
     "voip_apt_pin": (({"key": "kamailio", "value": "5.6.3-2"},), "kamailio=5.6.3-2"),
+    "voip_apt_missing": (
+        ({"kamailio": "5.6.3-2", "netbase": "6.4"}, {"netbase": [{"version": "6.4"}]}),
+        ["kamailio=5.6.3-2"],
+    ),
     "voip_backup_batch": (
         (
             ["gw1"],

@@ -59,10 +59,23 @@ def voip_apt_pin(item):
     return f"{item['key']}={item['value']}"
 
 
+def voip_apt_missing(recorded, packages):
+    """``{package: version}`` recorded, as apt's ``name=version`` pins of those not installed at that
+    version (``packages``: ``ansible_facts.packages``). A version already installed needs no
+    repository that still offers it (a withdrawn update, a local build)."""
+    missing = []
+    for name, version in sorted((recorded or {}).items()):
+        have = {str(entry.get("version")) for entry in (packages or {}).get(name) or ()}
+        if str(version) not in have:
+            missing.append(f"{name}={version}")
+    return missing
+
+
 class FilterModule:
     def filters(self):
         return {
             "voip_backup_items": voip_backup_items,
             "voip_backup_batch": voip_backup_batch,
             "voip_apt_pin": voip_apt_pin,
+            "voip_apt_missing": voip_apt_missing,
         }

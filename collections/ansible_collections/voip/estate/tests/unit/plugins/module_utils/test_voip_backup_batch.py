@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.voip.estate.plugins.filter.voip_backup import voip_backup_batch
+from ansible_collections.voip.estate.plugins.filter.voip_backup import voip_apt_missing, voip_backup_batch
 from ansible_collections.voip.estate.plugins.module_utils import voip_backup
 from ansible_collections.voip.estate.plugins.module_utils.voip_backup import (
     MANIFEST,
@@ -295,3 +295,11 @@ def test_the_batch_holds_the_hosts_that_took_their_file_in_this_run():
         "cs1",
     ]
     assert [p["host"] for p in voip_backup_batch(list(hostvars), hostvars, clear)] == ["gw1", "sw1"]
+
+
+def test_a_restore_installs_only_the_recorded_versions_the_host_lacks():
+    recorded = {"netbase": "6.4+voiplab1", "kamailio": "5.6.3-2", "gone": "1.0"}
+    packages = {"netbase": [{"version": "6.4+voiplab1"}], "kamailio": [{"version": "5.6.4-1"}]}
+    # netbase is there at its version (a withdrawn update: no repository offers it any more).
+    assert voip_apt_missing(recorded, packages) == ["gone=1.0", "kamailio=5.6.3-2"]
+    assert voip_apt_missing({}, packages) == []
