@@ -38,10 +38,15 @@ HEALTH = ROOT / "tools" / "voipctl" / "health.py"
 READERS = {
     "linux": [("check_linux", "m"), ("_check_call_server", "m"), ("evaluate", "m")],
     "gateways": [("check_gateway", "m"), ("evaluate", "m")],
-    "estate": [("check_backups", "estate"), ("check_trunks", "estate"), ("evaluate", "estate")],
+    "estate": [
+        ("check_backups", "estate"),
+        ("check_trunks", "estate"),
+        ("evaluate", "estate"),
+        ("check_linux", "estate"),
+    ],
 }
 # Keys passing the model's own variables through (their contents are the schema's, validated there).
-PASSTHROUGH = {"health_policy", "backup_policy", "release"}
+PASSTHROUGH = {"health_policy", "backup_policy", "release", "os_updates_policy"}
 # Top-level keys written for the operator reading the files, not judged by health.py.
 UNREAD = {
     "linux": set(),

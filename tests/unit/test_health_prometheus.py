@@ -112,7 +112,10 @@ def rich(backup_taken: datetime = NOW - timedelta(hours=3), drift=(("cs1", "Sync
                              calls_error="no call records database at /var/lib/kamailio/calls.sqlite",
                              kamailio={"registered": "", "banned": "", "authfail": ""},
                              chrony=CHRONY.format(offset="0.1", leap="Not synchronised")),
-        "prov1": linux("prov1", certificate="notAfter=Dec  5 10:00:00 2026 GMT", chrony=""),
+        "prov1": linux("prov1", certificate="notAfter=Dec  5 10:00:00 2026 GMT", chrony="", os_updates={
+            "updates": [{"name": "openssl", "candidate": "3.0.2", "security": True, "since": "2026-11-01T00:00:00+00:00"},
+                        {"name": "tzdata", "candidate": "2026f", "security": False, "since": "2026-11-01T00:00:00+00:00"}],
+            "reboot_reasons": ["libc6 changed (it takes effect at a reboot)"]}),
         "prov2": linux("prov2", certificate="unable to load certificate"),
         "gw1": gateway("gw1"),
         EVIL_GW: gateway(EVIL_GW, outputs={**gateway("x")["outputs"], "show version": "Version 17.6.5\n"}),

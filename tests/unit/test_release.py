@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 
 from ansible_collections.voip.estate.plugins.filter.voip_release import FilterModule
+from voipctl import os_updates
 from voipctl import release as cli
 from voipctl.adapters.playbook import PlaybookResult
 from voipctl.derive import release
@@ -129,3 +131,36 @@ def test_sip_account_of_a_directory_user():
         account("eve", users, master)
     with pytest.raises(Exception, match="master secret"):
         account("ann", users, "short")
+
+
+def test_os_updates_pass_only_plain_validated_values_to_the_playbook():
+    parser = argparse.ArgumentParser()
+    os_updates.register(parser.add_subparsers())
+    args = parser.parse_args(["os-updates", "--security-only", "--batches", "1,100%", "--check"])
+    extra = os_updates.extra_vars("20261205T000000Z", args)
+    assert json.loads(extra[1]) == {
+        "release_run_id": "20261205T000000Z", "os_updates_security_only": True, "release_batches": [1, "100%"],
+    }  # fmt: skip
+    assert extra[2:] == ["--check", "--diff"]
+    # A template in --batches never reaches Ansible (extra vars are templates).
+    args = parser.parse_args(["os-updates", "--batches", "{{ lookup('pipe', 'id') }}"])
+    with pytest.raises(VoipctlError, match="--batches"):
+        os_updates.extra_vars("20261205T000000Z", args)
+
+
+def test_os_update_rows_and_records_read_as_changes():
+    rows = FilterModule().filters()["voip_os_update_rows"](
+        [{"name": "netbase", "installed": "6.4", "candidate": "6.4+1", "security": True}]
+    )
+    assert rows == [
+        {
+            "component": "netbase",
+            "package": "netbase",
+            "installed": "6.4",
+            "target": "6.4+1",
+            "security": True,
+        }
+    ]
+    text = cli.change_text({"result": "updated", "before": {"netbase": "6.4"}, "after": {"netbase": "6.4+1"},
+                            "drift": rows, "reboot": ["libc6 changed (it takes effect at a reboot)"]})  # fmt: skip
+    assert text == "netbase 6.4 -> 6.4+1, rebooted: libc6 changed (it takes effect at a reboot)"

@@ -1048,6 +1048,50 @@ CASES = [
         "duplicate repository 'r'",
     ),
     case(
+        "os-updates-origin-empty",
+        raw("group_vars/all/os_updates.yml", "voip_os_updates:\n  security_origins:\n    - {}\n"),
+        "group_vars/all/os_updates.yml",
+        "voip_os_updates.security_origins[0]",
+        "names no origin, label or suite",
+    ),
+    case(
+        "os-updates-origin-template",
+        raw(
+            "group_vars/all/os_updates.yml",
+            'voip_os_updates:\n  security_origins:\n    - {label: \'{{ lookup("pipe", "id") }}\'}\n',
+        ),
+        "group_vars/all/os_updates.yml",
+        "voip_os_updates.security_origins[0].label",
+        "an apt Release field",
+    ),
+    case(
+        "os-updates-origin-unknown-field",
+        raw(
+            "group_vars/all/os_updates.yml",
+            "voip_os_updates:\n  security_origins:\n    - {label: Debian-Security, codename: bookworm}\n",
+        ),
+        "group_vars/all/os_updates.yml",
+        "voip_os_updates.security_origins[0].codename",
+        "",
+    ),
+    case(
+        "os-updates-no-origins",
+        raw("group_vars/all/os_updates.yml", "voip_os_updates:\n  security_origins: []\n"),
+        "group_vars/all/os_updates.yml",
+        "voip_os_updates.security_origins",
+        "",
+    ),
+    case(
+        "os-updates-pending-days-yaml11",
+        raw(
+            "group_vars/all/os_updates.yml",
+            "voip_os_updates:\n  security_origins: [{label: X}]\n  pending_days: 010\n",
+        ),
+        "group_vars/all/os_updates.yml",
+        "voip_os_updates.pending_days",
+        "is ambiguous",
+    ),
+    case(
         "apt-repository-uri",
         raw(
             "group_vars/all/repositories.yml",

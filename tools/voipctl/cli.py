@@ -23,6 +23,7 @@ COMMANDS = [
     "voipctl.hrsync",
     "voiplab.drill",
     "voipctl.release",
+    "voipctl.os_updates",
     "voipctl.health",
     "voipctl.calls_cli",
     "voipctl.runs",

@@ -41,6 +41,7 @@ from voipctl.console import err, out
 from voipctl.core.stamps import parse_stamp
 from voipctl.errors import VoipctlError
 from voipctl.health_metrics import Sample, exposition, sample
+from voipctl.health_os import check_os_updates
 from voipctl.health_traffic import check_traffic
 
 SEVERITIES = ("ok", "warning", "critical")
@@ -147,8 +148,17 @@ def _number(text: str, pattern: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def check_linux(judge: Judge, m: Mapping[str, Any], expected_users: Mapping[str, int]) -> None:
+def check_linux(
+    judge: Judge,
+    m: Mapping[str, Any],
+    expected_users: Mapping[str, int],
+    estate: Mapping[str, Any],
+    now: datetime,
+) -> None:
     host = m["host"]
+    if "os_updates" in m:
+        check_os_updates(judge, host, m["os_updates"], estate.get("os_updates_policy") or {}, now,
+                         m.get("os_updates_error") or "")  # fmt: skip
     for service, state in sorted((m.get("services") or {}).items()):
         active = [sample("voip_service_active", state == "active", host=host, service=service)]
         if state == "active":
@@ -432,7 +442,7 @@ def evaluate(
         if "gateways" in (m.get("groups") or []):
             check_gateway(judge, m)
         elif "services" in m:
-            check_linux(judge, m, expected_users)
+            check_linux(judge, m, expected_users, estate, now)
     if call_server_sites:
         check_sites(judge, call_server_sites)
     check_backups(judge, estate, sorted({*measurements, *expected_hosts}), now)

@@ -62,6 +62,10 @@ METRICS: dict[str, Metric] = {
         Metric("voip_poor_mos_call_ratio", "ratio", ("host",), "Share of the rated calls of the last hour whose MOS was below 3.6.", "call-quality"),
         Metric("voip_international_attempted_calls", "calls", ("host",), "International and premium-rate call attempts of the call server's users in the last hour.", "toll-fraud"),
         Metric("voip_toll_fraud_suspect_users", "users", ("host",), "Users whose international calls of the last hour look like toll fraud.", "toll-fraud"),
+        Metric("voip_os_pending_security_updates", "updates", ("host",), "Security updates the host waits for (the release's components held).", "os-updates"),
+        Metric("voip_os_pending_updates", "updates", ("host",), "Operating-system updates the host waits for, security or not (the release's components held).", "os-updates"),
+        Metric("voip_os_security_update_wait_seconds", "seconds", ("host",), "How long the host's oldest waiting security update has waited since first seen.", "os-updates"),
+        Metric("voip_os_reboot_required", "", ("host",), "1 if the host needs a reboot for updates it took, 0 otherwise.", "os-updates"),
         Metric("voip_config_drift_tasks", "tasks", ("playbook",), "Tasks a check-mode run of the playbook would change (0: the hosts match the model).", "config-drift"),
     )
 }  # fmt: skip

@@ -8,7 +8,9 @@ it went back to), failed, unreachable, or not reached because the release
 stopped before. It exits 1 when the release did not complete.
 
 ``status`` asks every host what it runs (``playbooks/versions.yml``),
-compares it with the manifest (drift) and lists the release runs on record.
+compares it with the manifest (drift), shows each Linux host's OS state
+(security updates waiting, a reboot needed) and lists the runs on record
+(releases and OS update runs).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from voipctl.core.stamps import stamp
 from voipctl.errors import VoipctlError
 
 RELEASE_GROUPS = ("call_servers", "provisioning_servers")
-STATUS_GROUPS = ("call_servers", "provisioning_servers", "gateways")
+# The Linux hosts an OS update run goes through, in its order.
+OS_GROUPS = ("call_servers", "provisioning_servers", "backup_servers")
+STATUS_GROUPS = ("call_servers", "provisioning_servers", "backup_servers", "gateways")
 
 
 @dataclass
@@ -121,6 +125,8 @@ def change_text(record: dict[str, Any]) -> str:
         parts = [
             f"{d['component']} {d.get('installed') or '-'} (target {d['target']})" for d in record["drift"]
         ]
+    if record.get("reboot") and record.get("result") == "updated":
+        parts.append("rebooted: " + "; ".join(record["reboot"]))
     return ", ".join(parts)
 
 
@@ -156,10 +162,10 @@ def outcome(
     return report
 
 
-def outcome_table(report: Outcome) -> Table:
+def outcome_table(report: Outcome, what: str = "release") -> Table:
     where = ", ".join(report.stopped_at) or "an error before any host (see the output above)"
     state = "completed" if report.completed else f"STOPPED at {where}"
-    table = Table(title=f"release {report.release} (run {report.run_id}): {state}", title_justify="left")
+    table = Table(title=f"{what} {report.release} (run {report.run_id}): {state}", title_justify="left")
     for column in ("host", "result", "change", "backup point", "detail"):
         table.add_column(column)
     for h in report.hosts:
@@ -174,22 +180,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("release", help="apply the release manifest; versions and release history")
     rsub = parser.add_subparsers(dest="release_command", metavar="ACTION", required=True)
     p_apply = rsub.add_parser("apply", help="run playbooks/release.yml and report each host's outcome")
-    add_inventory_option(p_apply)
-    p_apply.add_argument(
-        "--check", action="store_true", help="show which hosts are behind and what would change"
-    )
-    p_apply.add_argument(
-        "--batches",
-        help="serial batches, comma-separated (default: call servers one at a time, provisioning servers "
-        "1,100%%; a batch holding two call servers of one site is refused)",
-        default="",
-    )
-    playbook.add_passthrough(p_apply, "more ansible-playbook arguments after --")
+    add_run_options(p_apply, "show which hosts are behind and what would change", "provisioning servers")
     p_apply.set_defaults(func=cmd_apply)
     p_status = rsub.add_parser("status", help="versions per host against the manifest, and the release runs")
     add_inventory_option(p_status)
     p_status.add_argument("--format", choices=("table", "json"), default="table")
     p_status.set_defaults(func=cmd_status)
+
+
+def add_run_options(parser: argparse.ArgumentParser, check_help: str, others: str) -> None:
+    """The options of a run over the hosts in batches (release apply, os-updates): -i, --check,
+    --batches, and ansible-playbook's own after --."""
+    add_inventory_option(parser)
+    parser.add_argument("--check", action="store_true", help=check_help)
+    parser.add_argument(
+        "--batches",
+        help=f"serial batches, comma-separated (default: call servers one at a time, {others} "
+        "1,100%%; a batch holding two call servers of one site is refused)",
+        default="",
+    )
+    playbook.add_passthrough(parser, "more ansible-playbook arguments after --")
 
 
 def batches(text: str) -> list[int | str]:
@@ -235,6 +245,42 @@ def read_versions(ctx: Context) -> dict[str, dict[str, Any]]:
     return found
 
 
+def os_row(state: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The status row of a host's OS: (component, running, wanted, state)."""
+    security, reasons = list(state.get("security") or []), list(state.get("reboot_reasons") or [])
+    running = f"{len(security)} security / {state.get('pending', 0)} updates waiting"
+    problems = []
+    if security:
+        problems.append(
+            "SECURITY UPDATES: " + ", ".join(security[:6]) + (" ..." if len(security) > 6 else "")
+        )
+    if reasons:
+        problems.append("REBOOT NEEDED: " + "; ".join(reasons))
+    return (
+        "os",
+        running,
+        "no security update waiting",
+        f"[red]{' | '.join(problems)}[/red]" if problems else "ok",
+    )
+
+
+def host_rows(entry: dict[str, Any], components: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """A host's rows of the status table: each component against the manifest, then its OS."""
+    if entry.get("error"):
+        return [("-", "-", "-", f"[red]{entry['error']}[/red]")]
+    rows = []
+    drifting = {d["component"]: d for d in entry.get("drift", [])}
+    for component, have in entry.get("installed", {}).items():
+        want = drifting[component]["target"] if component in drifting else components.get(component, "")
+        if component == "ios":
+            want = drifting["ios"]["target"] if "ios" in drifting else have
+        state = "[red]DRIFT[/red]" if component in drifting else "ok"
+        rows.append((component, str(have or "-"), str(want or "-"), state))
+    if "os" in entry:
+        rows.append(os_row(entry["os"]))
+    return rows
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     ctx = context(args.inventory)
     versions = read_versions(ctx)
@@ -255,17 +301,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for column in ("host", "component", "running", "manifest", "state"):
         table.add_column(column)
     for host in ctx.hosts(STATUS_GROUPS):
-        entry = versions[host]
-        if entry.get("error"):
-            table.add_row(host, "-", "-", "-", f"[red]{entry['error']}[/red]")
-            continue
-        drifting = {d["component"]: d for d in entry.get("drift", [])}
-        for component, have in entry.get("installed", {}).items():
-            want = drifting[component]["target"] if component in drifting else components.get(component, "")
-            if component == "ios":
-                want = drifting["ios"]["target"] if "ios" in drifting else have
-            state = "[red]DRIFT[/red]" if component in drifting else "ok"
-            table.add_row(host, component, str(have or "-"), str(want or "-"), state)
+        for row in host_rows(versions[host], components):
+            table.add_row(host, *row)
     out.print(table)
     runs_table = Table(title="release runs on record", title_justify="left")
     for column in ("run", "release", "hosts"):

@@ -65,3 +65,17 @@ def drift(
                 {"component": component, "package": package_of(component), "installed": have, "target": want}
             )
     return rows
+
+
+def os_update_rows(updates: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The os_updates module's updates as drift rows (component = package; target = new version)."""
+    return [
+        {
+            "component": str(u["name"]),
+            "package": str(u["name"]),
+            "installed": u.get("installed"),
+            "target": str(u["candidate"]),
+            "security": bool(u.get("security")),
+        }
+        for u in updates
+    ]

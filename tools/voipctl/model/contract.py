@@ -276,6 +276,15 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "voip_call_records.retention_days": (
         "collections/ansible_collections/voip/estate/roles/kamailio/defaults/main.yml",
     ),
+    # OS updates: the release_host role hands the security origins to the module os_updates,
+    # which judges each update's repository by them; the health check judges the wait.
+    **{
+        f"voip_os_updates.security_origins[].{key}": (
+            "collections/ansible_collections/voip/estate/plugins/module_utils/voip_os_updates.py::matches_origin",
+        )
+        for key in ("origin", "label", "suite")
+    },
+    "voip_os_updates.pending_days": ("tools/voipctl/health_os.py::check_os_updates",),
     "voip_site": (_KAMAILIO_FILTER, _HOSTS, _BASELINE),
     "ansible_host": (
         _KAMAILIO_FILTER,

@@ -10,11 +10,12 @@ Estate-wide variables live in ``group_vars/all``; per-host variables in
 ``HOST_VARS`` for which is which; ``docs`` of each class describe the shape.
 """
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Any, Literal, NotRequired
 
-from pydantic import ConfigDict, StringConstraints, TypeAdapter, with_config
+from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
+from voipctl.model.schema_operations import AptRepository, CallRecords, OsUpdates, Release
 from voipctl.model.types import (
     E164,
     AbsolutePath,
@@ -38,8 +39,6 @@ from voipctl.model.types import (
     PortRange,
     PortRef,
     Realm,
-    RepoSuite,
-    RepoUri,
     SipUser,
     Text,
     TimeZone,
@@ -320,35 +319,6 @@ class DirectoryPolicy(TypedDict):
 
 
 @with_config(_STRICT)
-class CallRecords(TypedDict):
-    """``voip_call_records``: how long the call servers keep their call records."""
-
-    # Days a call record stays on its call server before the daily purge
-    # removes it. Absent: 90 (the kamailio role's default).
-    retention_days: NotRequired[bounded(1, 3650)]
-
-
-@with_config(_STRICT)
-class Release(TypedDict):
-    """The release manifest (``playbooks/release.yml`` applies it).
-
-    ``components``: the target version of each Debian package the estate
-    pins (kamailio, rtpengine, nginx, voip-routing) and of each phone model's
-    firmware (by model name). ``firmware_sites``: the sites whose phones get
-    the manifest's firmware; the others keep their model's version (a
-    firmware roll-out site by site); absent: every site. ``gateway_images``:
-    the IOS version each gateway model (``voip_gateway.model``) runs, as ``show version`` reports it.
-    """
-
-    version: Version
-    name: NotRequired[Text]
-    notes: NotRequired[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
-    components: dict[Name, Version]
-    firmware_sites: NotRequired[list[Name]]
-    gateway_images: NotRequired[dict[Text, Version]]
-
-
-@with_config(_STRICT)
 class Threshold(TypedDict):
     """A health threshold: at or beyond ``warning``/``critical`` (below, for the minimum kinds)."""
 
@@ -392,23 +362,6 @@ class HealthPolicy(TypedDict):
     thresholds: NotRequired[HealthThresholds]
     # Absent: 07:00-19:00, Monday to Friday.
     working_hours: NotRequired[WorkingHours]
-
-
-@with_config(_STRICT)
-class AptRepository(TypedDict):
-    """``voip_apt_repositories`` item: a package repository of the estate (project-built packages).
-
-    ``suite: ./`` is a flat repository (no components). ``signed_by`` is the
-    keyring on the host; ``trusted: true`` accepts an unsigned repository
-    (the lab's only).
-    """
-
-    name: Name
-    uri: RepoUri
-    suite: RepoSuite
-    components: NotRequired[list[Name]]
-    signed_by: NotRequired[AbsolutePath]
-    trusted: NotRequired[bool]
 
 
 # --- per-host variables ---------------------------------------------------
@@ -518,6 +471,7 @@ ESTATE_VARS: dict[str, Any] = {
     "voip_health_policy": HealthPolicy,
     "voip_directory_policy": DirectoryPolicy,
     "voip_call_records": CallRecords,
+    "voip_os_updates": OsUpdates,
 }
 HOST_VARS: dict[str, Any] = {
     "voip_site": Name,

@@ -33,6 +33,8 @@ def _pattern(regex: str, description: str) -> Any:
 
 MAC_RE = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
 Name = _pattern(r"^[a-z][a-z0-9_-]{0,62}$", "a lower-case name (letters, digits, '-', '_')")
+# A field of an apt repository's Release file (Origin, Label, Suite): "Debian-Security".
+AptField = _pattern(r"^[A-Za-z0-9][A-Za-z0-9._+~-]{0,62}$", "an apt Release field such as 'Debian-Security'")
 UserId = _pattern(r"^[a-z][a-z0-9._-]{1,31}$", "a user id (2-32 lower-case letters, digits, '.', '_', '-')")
 E164 = _pattern(E164_RE, "a quoted E.164 number such as '+31201234041'")
 Mac = _pattern(MAC_RE, "a MAC address such as '80:5e:c0:12:34:56'")

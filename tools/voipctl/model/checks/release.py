@@ -8,6 +8,7 @@ from voipctl.model.types import shown
 
 def check_release(ctx: Context) -> None:
     """Release sites are real, each gateway image has its model, repository names are unique."""
+    check_os_updates(ctx)
     release = ctx.estate.get("voip_release")
     if not release:
         return
@@ -36,3 +37,15 @@ def check_release(ctx: Context) -> None:
     repos = [r["name"] for r in ctx.get("voip_apt_repositories", []) if r is not None]
     for name in {n for n in repos if repos.count(n) > 1}:
         ctx.err("voip_apt_repositories", (repos.index(name), "name"), f"duplicate repository {shown(name)}")
+
+
+def check_os_updates(ctx: Context) -> None:
+    """Every security origin names a field of a Release file (an empty one would match every repository)."""
+    policy = ctx.estate.get("voip_os_updates") or {}
+    for i, origin in enumerate(policy.get("security_origins") or ()):
+        if isinstance(origin, dict) and not any(origin.get(k) for k in ("origin", "label", "suite")):
+            ctx.err(
+                "voip_os_updates",
+                ("security_origins", i),
+                "names no origin, label or suite: it would make every repository's update a security update",
+            )

@@ -30,6 +30,12 @@ def voip_release_drift(installed, manifest):
     return release.drift(installed, (manifest or {}).get("components") or {})
 
 
+def voip_os_update_rows(updates):
+    """``pending.updates | voip_os_update_rows``: OS updates as rows (component, installed, target)."""
+    need_voipctl("voip_os_update_rows")
+    return release.os_update_rows(plain(updates) or [])
+
+
 def voip_sip_account(user_id, users, master_secret):
     """``'mjansen' | voip_sip_account(voip_users, vault_voip_sip_master_secret)``: ``{user, password}``.
 
@@ -53,5 +59,6 @@ class FilterModule:
             "voip_release_components": voip_release_components,
             "voip_release_installed": voip_release_installed,
             "voip_release_drift": voip_release_drift,
+            "voip_os_update_rows": voip_os_update_rows,
             "voip_sip_account": voip_sip_account,
         }
