@@ -34,7 +34,8 @@ def soft_stop(run) -> str:
 
 def downtime(podman_exec, host: str, since: float) -> list[tuple[float, float]]:
     """The windows (epoch seconds) since ``since`` from systemd's "Stopping" of kamailio on ``host``
-    to its next "Started" (the end is infinite while it has not started again)."""
+    (or, after a reboot whose shutdown left no line, its "Starting") to its next "Started" (the end
+    is infinite while it has not started again)."""
     out = podman_exec(host, "journalctl", "-u", "kamailio", "-o", "short-unix", "--no-pager",
                       "--since", f"@{int(since)}", check=False).stdout  # fmt: skip
     windows, stopping = [], None
@@ -43,6 +44,9 @@ def downtime(podman_exec, host: str, since: float) -> list[tuple[float, float]]:
         if "systemd[" not in text:
             continue
         if "Stopping kamailio" in text and stopping is None:
+            stopping = float(stamp)
+        elif "Starting kamailio" in text and stopping is None:
+            # A reboot: the shutdown's lines never reached the journal; down from the start at least.
             stopping = float(stamp)
         elif "Started kamailio" in text and stopping is not None:
             windows.append((stopping, float(stamp)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -89,3 +90,21 @@ def test_bad_recipes_are_refused(tmp_path, change, message):
 def test_the_lab_recipes_hold_a_good_and_a_broken_routing_library():
     versions = {(p.name, p.version) for p in aptrepo.load(ROOT / "lab" / "packages")}
     assert {("voip-routing", "1.0"), ("voip-routing", "1.1"), ("voip-routing", "1.2")} <= versions
+
+
+def test_the_security_suite_is_empty_until_updates_are_published_and_withdrawn(tmp_path):
+    src = recipes(tmp_path, SPEC, {"demo/v.cfg.j2": TEMPLATE})
+    out = tmp_path / "apt"
+    aptrepo.build(src, out)
+    suite = out / aptrepo.SECURITY_DIR
+    assert (suite / "Packages").read_text() == ""
+    release = (suite / "Release").read_text()
+    # The label the lab model's voip_os_updates.security_origins names.
+    assert f"Label: {aptrepo.SECURITY_LABEL}" in release and "Origin: voip-estate-lab" in release
+    aptrepo.publish_security(out, [out / "demo_1.2_all.deb"])
+    assert "Filename: ./demo_1.2_all.deb" in (suite / "Packages").read_text()
+    aptrepo.publish_security(out, [])
+    assert (suite / "Packages").read_text() == "" and not list(suite.glob("*.deb"))
+    # A lab whose repository predates the suite gets an empty one without a rebuild.
+    shutil.rmtree(suite)
+    assert aptrepo.build(src, out) == "up to date" and (suite / "Release").is_file()

@@ -340,6 +340,8 @@ def test_real_lab_logs_in_as_an_administrator_of_the_model():
 def test_systemd_host_mounts_keys_and_runs_init(topo):
     args = containers.run_args(topo, topo.hosts[0], "img")
     assert "--systemd=always" in args and args[-1] == "img"
+    # A reboot ends the container's PID 1: the server comes back as a real one would.
+    assert "--restart=always" in args
     assert not any("/root/" in a for a in args), "root gets no key: the lab logs in as an administrator"
     assert args[args.index("--ip") + 1] == "10.9.0.5"
     # A restarted container keeps its MAC address, as a server does.

@@ -29,6 +29,11 @@ from voipctl.errors import LabError
 from voiplab.recipes import read_recipes
 
 STAMP = ".recipe"
+# The repository's security suite (a flat repository in its own directory): empty until a test
+# publishes an operating-system update into it (publish_security); the lab model's
+# voip_os_updates.security_origins names its label.
+SECURITY_DIR = "security"
+SECURITY_LABEL = "voip-estate-lab-security"
 # 2026-01-01T00:00:00Z: every file in every package carries this time.
 EPOCH = 1767225600
 
@@ -127,6 +132,8 @@ def build(packages_dir: Path, out: Path, force: bool = False) -> str:
     wanted = recipe_hash(packages_dir)
     stamp = out / STAMP
     if not force and stamp.is_file() and stamp.read_text().strip() == wanted and (out / "Packages").is_file():
+        if not (out / SECURITY_DIR / "Release").is_file():
+            publish_security(out, [])
         return "up to date"
     packages = load(packages_dir)
     work = out.parent / (out.name + ".build")
@@ -154,7 +161,38 @@ def build(packages_dir: Path, out: Path, force: bool = False) -> str:
         + "\n"
     )
     stamp.write_text(wanted + "\n")
+    publish_security(out, [])
     return f"built {len(packages)} package versions ({', '.join(p.filename for p in packages)})"
+
+
+def publish_security(out: Path, debs: list[Path]) -> str:
+    """Publish ``debs`` (and nothing else) in the repository's security suite, indexed.
+
+    An empty list withdraws every update from it; what hosts installed stays installed.
+    """
+    suite = out / SECURITY_DIR
+    shutil.rmtree(suite, ignore_errors=True)
+    suite.mkdir(parents=True)
+    for deb in debs:
+        shutil.copy2(deb, suite / deb.name)
+    (suite / "Packages").write_text(
+        _run(["apt-ftparchive", "packages", "."], "indexing the updates", cwd=suite)
+    )
+    release = _run(
+        [
+            "apt-ftparchive",
+            "-o",
+            "APT::FTPArchive::Release::Origin=voip-estate-lab",
+            "-o",
+            f"APT::FTPArchive::Release::Label={SECURITY_LABEL}",
+            "release",
+            ".",
+        ],
+        "writing the security suite's Release file",
+        cwd=suite,
+    )
+    (suite / "Release").write_text(release)
+    return f"published {len(debs)} update(s) in {suite}"
 
 
 def _run(argv: list[str], what: str, cwd: Path | None = None) -> str:

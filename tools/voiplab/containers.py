@@ -117,8 +117,10 @@ def run_args(lab: Lab, host: LabHost, image_ref: str) -> list[str]:
         args += ["--cap-add", cap]
     keys = lab.ssh_dir / "hosts" / host.name
     if host.systemd:
+        # A Linux server comes back after a reboot (systemctl reboot ends the container's PID 1).
         args += [
             "--systemd=always",
+            "--restart=always",
             "-v",
             f"{keys / 'ssh_host_ed25519_key'}:/etc/ssh/ssh_host_ed25519_key:ro",
             "-v",
