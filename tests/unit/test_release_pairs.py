@@ -119,3 +119,24 @@ def test_a_batch_holding_a_pair_is_refused_before_it_is_touched(
         r"with another call server of site ams: an? (release|update) never takes two call servers of a site down",
         output,
     )
+
+
+def test_a_release_never_reads_the_os_update_results_it_skipped():
+    """The role's OS update results (registered only in an os_updates run) are read only under a
+    `when` naming os_updates, or guarded in the expression itself: a release's survey once read the
+    skipped listing, and every release stopped at its first call server."""
+    tasks_dir = ROOT / "collections/ansible_collections/voip/estate/roles/release_host/tasks"
+    unguarded = []
+    for path in sorted(tasks_dir.glob("*.yml")):
+        for task in yaml.safe_load(path.read_text()) or []:
+            body = json.dumps({k: v for k, v in task.items() if k not in ("name", "when")})
+            reads = re.findall(r"__release_host_(?:pending|applied|put_back|left)\.\w+", body)
+            guarded = "os_updates" in str(task.get("when", "")) or path.name == "os_updates.yml"
+            if (
+                reads
+                and not guarded
+                and "release_host_change == 'os_updates'" not in body
+                and "default(" not in body
+            ):
+                unguarded.append(f"{path.name}: {task.get('name')}: {sorted(set(reads))}")
+    assert not unguarded, unguarded

@@ -57,17 +57,30 @@ def held_because(name, source, hold, dpkg_held):
 
 
 def select(upgradable, security_only, patterns, hold):
-    """Split ``upgradable`` (dicts: name, source, installed, candidate, origins, dpkg_held) into
-    (updates to apply, held ones, skipped non-security ones), each with ``security`` set."""
+    """Split ``upgradable`` (dicts: name, source, installed, candidate, origins, dpkg_held, and
+    ``newer``: the other versions newer than the installed one with their origins, newest first)
+    into (updates to apply, held ones, skipped non-security ones), each with ``security`` set."""
     updates, held, skipped = [], [], []
     for pkg in sorted(upgradable, key=lambda p: p["name"]):
+        candidate, origins = pkg["candidate"], pkg.get("origins") or []
+        security = is_security(origins, patterns)
+        if not security:
+            # A security version hidden by a newer one from elsewhere (a point release) still makes
+            # this a security update; security-only applies that version (newer ones first).
+            hidden = next(
+                (o for o in pkg.get("newer") or () if is_security(o.get("origins") or [], patterns)), None
+            )
+            if hidden is not None:
+                security = True
+                if security_only:
+                    candidate, origins = hidden["version"], hidden.get("origins") or []
         row = {
             "name": pkg["name"],
             "source": pkg.get("source") or pkg["name"],
             "installed": pkg["installed"],
-            "candidate": pkg["candidate"],
-            "origin": _origin_text(pkg.get("origins") or []),
-            "security": is_security(pkg.get("origins") or [], patterns),
+            "candidate": candidate,
+            "origin": _origin_text(origins),
+            "security": security,
         }
         why = held_because(row["name"], row["source"], hold, pkg.get("dpkg_held"))
         if why:
@@ -174,13 +187,18 @@ def read_processes(proc="/proc"):
 
 
 def note_seen(seen, pending, now):
-    """When each pending update was first seen: ``seen`` (``"name version" -> ISO time``) kept for
-    the pending ones, ``now`` for the new ones; updates no longer pending are dropped."""
+    """When each pending update was first seen: ``seen`` (``"name installed-version" -> ISO time``) kept
+    for the pending ones, ``now`` for the new ones; updates no longer pending are dropped."""
     kept = {}
     for row in pending:
-        key = f"{row['name']} {row['candidate']}"
+        # By the installed version: a newer candidate published meanwhile does not restart the wait.
+        key = seen_key(row)
         kept[key] = seen.get(key) or now
     return kept
+
+
+def seen_key(row):
+    return f"{row['name']} {row['installed']}"
 
 
 def load_seen(path):
@@ -213,11 +231,13 @@ def diff_text(updates):
 
 
 def load_rollback(path):
-    """The saved versions of the last update (``rollback.json``): a list of name, version, file."""
+    """The saved versions of the last update (``rollback.json``): (saved rows of name, version, file;
+    the packages it installed new; the run it belongs to)."""
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
         saved = data["saved"]
-        return [{"name": str(r["name"]), "version": str(r["version"]), "file": str(r["file"])} for r in saved]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        rows = [{"name": str(r["name"]), "version": str(r["version"]), "file": str(r["file"])} for r in saved]
+        return rows, [str(n) for n in data.get("new") or []], str(data.get("run") or "")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UpdatesError(f"cannot read {path}: {exc}") from exc

@@ -18,8 +18,13 @@ description:
     anything changes), then upgrades with apt-get, keeping changed configuration files. It returns
     whether the host needs a reboot (RV(reboot_reasons)) and the services that run replaced files
     (RV(services), to restart).
-  - O(state=previous) installs the versions the last O(state=latest) saved (downgrades); when that run
-    replaced nothing (it was refused, or found no update), nothing changes.
+  - O(state=previous) installs the versions the last O(state=latest) saved (downgrades) and removes the
+    packages it installed new (a new kernel ABI package); when that run replaced nothing (it was refused,
+    or found no update), or O(run_id) names another run, nothing changes.
+  - The held packages apt could upgrade are named at their installed version in the same apt-get call,
+    so that apt's own plan cannot move them either.
+  - Refreshing the package lists (O(update_cache)) happens in check mode too; it changes no package, and a
+    check needs current lists.
   - Check mode lists what would change and changes nothing; diff mode shows the versions.
 options:
   state:
@@ -55,6 +60,12 @@ options:
     description: Where O(state=pending) notes when each pending update was first seen.
     type: path
     default: /var/lib/voip-estate/os-updates/seen.json
+  run_id:
+    description:
+      - The run this update belongs to. O(state=latest) records it with the saved versions;
+        O(state=previous) puts back only what that run replaced (nothing when another run's versions are saved).
+    type: str
+    default: ""
   reboot_packages:
     description: Packages (shell patterns) whose change needs a reboot, besides C(/run/reboot-required).
     type: list
@@ -137,6 +148,11 @@ restored:
   type: list
   elements: dict
   returned: always
+removed:
+  description: Packages O(state=previous) removed because the update had installed them new.
+  type: list
+  elements: str
+  returned: when O(state=previous)
 """
 
 import datetime
@@ -180,6 +196,11 @@ def _upgradable(cache):
                 "installed": pkg.installed.version,
                 "candidate": pkg.candidate.version,
                 "origins": _origins(pkg.candidate),
+                "newer": [
+                    {"version": v.version, "origins": _origins(v)}
+                    for v in pkg.versions
+                    if v != pkg.candidate and v > pkg.installed
+                ],
                 "dpkg_held": pkg._pkg.selected_state == apt_pkg.SELSTATE_HOLD,
             }
         )
@@ -216,7 +237,12 @@ def _save_one(cache, name, version, rollback_dir):
     """The archive of the installed ``version`` of ``name`` in ``rollback_dir``."""
     pkg = cache[name]
     if pkg.installed.downloadable:
-        return pkg.installed.fetch_binary(rollback_dir)
+        try:
+            return pkg.installed.fetch_binary(rollback_dir)
+        except (apt.package.FetchError, SystemError) as exc:
+            raise updates_lib.UpdatesError(
+                f"{name} {version} could not be fetched to be kept for a rollback: {exc}; refused, nothing changed"
+            ) from exc
     quoted = version.replace(":", "%3a")
     cached = glob.glob(f"/var/cache/apt/archives/{name}_{quoted}_*.deb")
     if not cached:
@@ -227,7 +253,9 @@ def _save_one(cache, name, version, rollback_dir):
     return shutil.copy(cached[0], rollback_dir)
 
 
-def _save(cache, changes, rollback_dir):
+def _save(cache, changes, rollback_dir, run_id):
+    """Keep the installed versions of ``changes`` (and the names of the packages the update installs
+    new) for ``state: previous``; an earlier update's are replaced only now, when this one changes."""
     shutil.rmtree(rollback_dir, ignore_errors=True)
     os.makedirs(rollback_dir, mode=0o700)
     saved, new = [], []
@@ -238,7 +266,9 @@ def _save(cache, changes, rollback_dir):
         saved.append(
             {"name": name, "version": version, "file": _save_one(cache, name, version, rollback_dir)}
         )
-    updates_lib.save_json(os.path.join(rollback_dir, "rollback.json"), {"saved": saved, "new": new})
+    updates_lib.save_json(
+        os.path.join(rollback_dir, "rollback.json"), {"run": run_id, "saved": saved, "new": new}
+    )
     return saved
 
 
@@ -260,38 +290,51 @@ def _after(module, changed_names):
 
 
 def _apply(module, cache, updates, held):
-    if not module.check_mode:
-        # What an earlier run replaced is not this run's to put back, even when this one refuses.
-        shutil.rmtree(module.params["rollback_dir"], ignore_errors=True)
     changes = _changes(cache, updates, {row["name"] for row in held})
     result = {"changed": bool(changes), "services": [], "services_unread": [], "restored": []}
     if module.check_mode or not changes:
         return {**result, **_after(module, [])}
-    _save(cache, changes, module.params["rollback_dir"])
+    _save(cache, changes, module.params["rollback_dir"], module.params["run_id"])
     pins = [f"{row['name']}={row['candidate']}" for row in updates]
+    # The held packages apt could upgrade stay at their version even in apt-get's own plan.
+    pins += [f"{row['name']}={row['installed']}" for row in held]
     _apt_get(module, ["install", "--only-upgrade", *pins], "upgrading")
     result["services"], result["services_unread"] = updates_lib.units_to_restart(updates_lib.read_processes())
     return {**result, **_after(module, [name for name, _version in changes])}
 
 
+def _installed(cache, name):
+    return cache[name].installed.version if name in cache and cache[name].installed else None
+
+
 def _previous(module, cache):
+    """Put back what the update of ``run_id`` (any, when empty) replaced, and remove what it installed new."""
+    nothing = {"changed": False, "restored": [], "removed": [], "services": [], "services_unread": []}
     path = os.path.join(module.params["rollback_dir"], "rollback.json")
     if not os.path.exists(path):
         # The last update replaced nothing (it was refused before any change, or found none).
-        return {"changed": False, "restored": [], "services": [], "services_unread": [], **_after(module, [])}
-    saved = updates_lib.load_rollback(path)
-    back = [
-        row
-        for row in saved
-        if not cache[row["name"]].installed or cache[row["name"]].installed.version != row["version"]
-    ]
-    result = {"changed": bool(back), "restored": [{"name": r["name"], "version": r["version"]} for r in back]}
-    if back and not module.check_mode:
-        _apt_get(module, ["install", "--allow-downgrades", *[r["file"] for r in back]], "putting back")
+        return {**nothing, **_after(module, [])}
+    saved, new, run_id = updates_lib.load_rollback(path)
+    if module.params["run_id"] and run_id != module.params["run_id"]:
+        # Another run's: this run replaced nothing here.
+        return {**nothing, **_after(module, [])}
+    back = [row for row in saved if _installed(cache, row["name"]) != row["version"]]
+    gone = [name for name in new if _installed(cache, name)]
+    result = {
+        "changed": bool(back or gone),
+        "restored": [{"name": r["name"], "version": r["version"]} for r in back],
+        "removed": gone,
+    }
+    if (back or gone) and not module.check_mode:
+        if back:
+            _apt_get(module, ["install", "--allow-downgrades", *[r["file"] for r in back]], "putting back")
+        if gone:
+            _apt_get(module, ["purge", *gone], "removing what the update installed")
         result["services"], result["services_unread"] = updates_lib.units_to_restart(
             updates_lib.read_processes()
         )
-    return {"services": [], "services_unread": [], **result, **_after(module, [r["name"] for r in back])}
+    changed_names = [r["name"] for r in back] + gone
+    return {**nothing, **result, **_after(module, changed_names)}
 
 
 def run(module):
@@ -309,7 +352,7 @@ def run(module):
         datetime.datetime.now(datetime.timezone.utc).isoformat(),  # noqa: UP017 - Python < 3.11 on a target
     )
     for row in updates:
-        row["since"] = seen[f"{row['name']} {row['candidate']}"]
+        row["since"] = seen[updates_lib.seen_key(row)]
     result = {"updates": updates, "held": held, "skipped": skipped}
     if params["state"] == "pending":
         if not module.check_mode:
@@ -340,6 +383,7 @@ def main():
                 "elements": "str",
                 "default": list(updates_lib.REBOOT_PACKAGES),
             },
+            "run_id": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )

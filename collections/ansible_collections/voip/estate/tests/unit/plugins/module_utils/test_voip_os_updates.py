@@ -59,6 +59,21 @@ def test_without_security_only_every_update_not_held_is_selected_and_marked():
     assert not skipped
 
 
+def test_a_security_version_hidden_by_a_newer_point_release_is_still_a_security_update():
+    openssl = {
+        **pkg("openssl", [DEBIAN]),
+        "candidate": "3",
+        "newer": [{"version": "2", "origins": [DEBIAN_SECURITY]}],
+    }
+    updates, _held, skipped = lib.select([openssl], True, SECURITY, [])
+    assert [(u["name"], u["candidate"], u["security"]) for u in updates] == [
+        ("openssl", "2", True)
+    ] and not skipped
+    # Without security-only the newest version is applied, and it counts as a security update.
+    updates, _held, _skipped = lib.select([openssl], False, SECURITY, [])
+    assert [(u["candidate"], u["security"]) for u in updates] == [("3", True)]
+
+
 def test_a_reboot_is_needed_for_the_kernel_libc_or_reboot_required():
     assert lib.reboot_reasons(["openssl"], [], False) == []
     assert lib.reboot_reasons(["libc6", "linux-image-6.1.0-28-amd64", "openssl"], [], False) == [
@@ -150,12 +165,21 @@ def test_read_processes_keeps_a_process_whose_maps_are_refused(tmp_path, monkeyp
     assert lib.read_processes(str(tmp_path)) == {20: (None, "0::/system.slice/kamailio.service\n")}
 
 
-def test_first_seen_is_kept_for_a_waiting_update_and_dropped_once_it_is_gone():
-    seen = {"openssl 2": "2026-11-01T00:00:00+00:00", "gone 2": "2026-10-01T00:00:00+00:00"}
-    rows = [{"name": "openssl", "candidate": "2"}, {"name": "tzdata", "candidate": "2"}]
-    assert lib.note_seen(seen, rows, "NOW") == {"openssl 2": "2026-11-01T00:00:00+00:00", "tzdata 2": "NOW"}
-    # A newer candidate of the same package starts its own wait.
-    assert lib.note_seen(seen, [{"name": "openssl", "candidate": "3"}], "NOW") == {"openssl 3": "NOW"}
+def test_first_seen_is_kept_while_the_installed_version_waits_and_dropped_once_it_is_gone():
+    seen = {"openssl 1": "2026-11-01T00:00:00+00:00", "gone 1": "2026-10-01T00:00:00+00:00"}
+    rows = [
+        {"name": "openssl", "installed": "1", "candidate": "2"},
+        {"name": "tzdata", "installed": "1", "candidate": "2"},
+    ]
+    assert lib.note_seen(seen, rows, "NOW") == {"openssl 1": "2026-11-01T00:00:00+00:00", "tzdata 1": "NOW"}
+    # A newer candidate published meanwhile does not restart the wait of a host that never updates.
+    assert lib.note_seen(seen, [{"name": "openssl", "installed": "1", "candidate": "3"}], "NOW") == {
+        "openssl 1": "2026-11-01T00:00:00+00:00"
+    }
+    # Once the host took an update, a new one waits from now.
+    assert lib.note_seen(seen, [{"name": "openssl", "installed": "2", "candidate": "3"}], "NOW") == {
+        "openssl 2": "NOW"
+    }
 
 
 def test_seen_and_rollback_files_are_read_or_refused_with_the_path(tmp_path):
@@ -165,11 +189,18 @@ def test_seen_and_rollback_files_are_read_or_refused_with_the_path(tmp_path):
     with pytest.raises(lib.UpdatesError, match=r"bad\.json"):
         lib.load_seen(str(bad))
     lib.save_json(
-        str(tmp_path / "sub" / "rollback.json"), {"saved": [{"name": "a", "version": "1", "file": "/x.deb"}]}
+        str(tmp_path / "sub" / "rollback.json"),
+        {
+            "run": "R1",
+            "saved": [{"name": "a", "version": "1", "file": "/x.deb"}],
+            "new": ["linux-image-6.1.0-30-amd64"],
+        },
     )
-    assert lib.load_rollback(str(tmp_path / "sub" / "rollback.json")) == [
-        {"name": "a", "version": "1", "file": "/x.deb"}
-    ]
+    assert lib.load_rollback(str(tmp_path / "sub" / "rollback.json")) == (
+        [{"name": "a", "version": "1", "file": "/x.deb"}],
+        ["linux-image-6.1.0-30-amd64"],
+        "R1",
+    )
     (tmp_path / "broken.json").write_text(json.dumps({"saved": [{"name": "a"}]}))
     with pytest.raises(lib.UpdatesError, match=r"broken\.json"):
         lib.load_rollback(str(tmp_path / "broken.json"))
