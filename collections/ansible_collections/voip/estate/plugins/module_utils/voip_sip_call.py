@@ -226,6 +226,15 @@ class Dialog:
         bye = self._request("BYE", c.cseq, ids["branch"])
         return non_invite(c.agent, bye, self.next_hop, ids, c.cseq, "BYE", c.timeout)
 
+    def direct(self) -> Dialog:
+        """The same dialog without the call server's route: straight to the remote target."""
+        try:
+            host, port = msg.uri_target(self.request_uri)
+        except ValueError as exc:
+            raise sip.SipMalformed(f"{self.caller.what}: {exc}") from exc
+        _family, sockaddr = sip.resolve(host, port, "udp")
+        return Dialog(self.caller, self.remote, self.request_uri, [], sockaddr, self.invite_cseq)
+
 
 def _cseq_number(response: dict) -> int:
     try:
@@ -323,15 +332,23 @@ def _call(dialer: Caller, callee: Callee, result: dict) -> None:
     result["codec"] = msg.CODECS.get(payloads[0]) if payloads else None
     result["media"] = f"{sip.host_part(address)}:{port}" if address and port else None
     answers = Answers(dialer, callee.tag)
-    response = answers.ours(response)
-    dialog = answers.dialogs[callee.tag]
-    _wait_ack(answers, callee)
-    result["ack"] = callee.acked.is_set()
-    if not result["ack"]:
-        raise sip.SipTimeout(f"the callee never received the ACK within {float(dialer.timeout)} s")
-    bye = dialog.bye()
-    if not 200 <= bye["status"] < 300:
-        raise sip.SipError(f"BYE to {callee.user}@{dialer.domain}: {bye['status']} {bye['reason']}".rstrip())
+    try:
+        response = answers.ours(response)
+        dialog = answers.dialogs[callee.tag]
+        _wait_ack(answers, callee)
+        result["ack"] = callee.acked.is_set()
+        if not result["ack"]:
+            raise sip.SipTimeout(f"the callee never received the ACK within {float(dialer.timeout)} s")
+        bye = dialog.bye()
+        if not 200 <= bye["status"] < 300:
+            raise sip.SipError(
+                f"BYE to {callee.user}@{dialer.domain}: {bye['status']} {bye['reason']}".rstrip()
+            )
+    finally:
+        # The other contacts' answers are hung up only now: a call server that tracks one dialog
+        # per call (Kamailio's dialog module) ends it at the first BYE and then drops the ACK and
+        # the BYE of the test call's own callee.
+        answers.hang_up_others()
     result["bye"] = True
     result["ok"] = True
     answer = f"{status} {reason}".strip()
@@ -342,34 +359,50 @@ def _call(dialer: Caller, callee: Callee, result: dict) -> None:
 
 class Answers:
     """The 2xx answers of one forked INVITE, by To-tag: the test call's own callee's is kept;
-    every other one (a phone of the same user answered first) is ACKed and hung up at once, as
-    a UAC does with a dialog it does not want (RFC 3261 13.2.2.4)."""
+    every other one (a phone of the same user answered first) is ACKed at once and hung up once
+    the test call is over (``hang_up_others``), as a UAC does with a dialog it does not want
+    (RFC 3261 13.2.2.4)."""
 
     def __init__(self, dialer: Caller, own_tag: str):
         self.dialer, self.own_tag = dialer, own_tag
         self.dialogs: dict[str, Dialog] = {}
         self.cseq = dialer.cseq
         self.others: list[str] = []
+        self.unwanted: list[Dialog] = []
 
     def ack(self, response: dict) -> str | None:
-        """ACK a 2xx on its own dialog (a new one is set up first; another contact's is hung up)."""
+        """ACK a 2xx on its own dialog (a new one is set up first; another contact's is hung up later,
+        by ``hang_up_others``)."""
         tag = msg.tag_of(response["headers"].get("to", [""])[0])
         if tag not in self.dialogs:
             self.dialogs[tag] = self.dialer.in_dialog(response)
             self.dialogs[tag].ack()
             if tag != self.own_tag:
-                self.others.append(self._hang_up(self.dialogs[tag]))
+                self.unwanted.append(self.dialogs[tag])
             return tag
         self.dialogs[tag].ack()
         return tag
+
+    def hang_up_others(self) -> None:
+        """BYE every other contact that answered: through the call server, and when it refuses (its
+        dialog ended with the test call's own BYE), straight to the contact."""
+        while self.unwanted:
+            self.others.append(self._hang_up(self.unwanted.pop(0)))
 
     def _hang_up(self, dialog: Dialog) -> str:
         who = msg.uri_of(dialog.request_uri)
         try:
             bye = dialog.bye()
         except sip.SipError as exc:
-            return f"{who} ({exc})"
-        return f"{who} ({bye['status']} to the BYE)"
+            bye = {"status": 0, "reason": str(exc)}
+        if 200 <= bye["status"] < 300:
+            return f"{who} ({bye['status']} to the BYE)"
+        refused = f"{bye['status']} {bye['reason']}".strip() if bye["status"] else bye["reason"]
+        try:
+            direct = dialog.direct().bye()
+        except sip.SipError as exc:
+            return f"{who} ({refused} through the call server; {exc} straight to it)"
+        return f"{who} ({refused} through the call server; {direct['status']} to the BYE straight to it)"
 
     def ours(self, first: dict) -> dict:
         """The callee's own 2xx, from ``first`` or a later one within the timeout."""
@@ -380,6 +413,7 @@ class Answers:
             if got is None:
                 if time.monotonic() < deadline:
                     continue
+                self.hang_up_others()
                 raise sip.SipError(
                     f"{self.dialer.what}: answered only by another contact of the user{self.note()}; "
                     f"the test call's callee never answered within {float(self.dialer.timeout)} s"

@@ -17,8 +17,10 @@ description:
     the callee unregisters (C(Expires) 0), whether the call succeeded or not.
   - The callee is one more contact of a real user, so the call server forks the INVITE to that
     user's phones too. Every 2xx is ACKed on its own dialog (RFC 3261 13.2.2.4); one from another
-    contact (a phone that answered first) is hung up at once with a BYE, the test call goes on
-    with its own callee, and the message names the contact and its answer to the BYE.
+    contact (a phone that answered first) is hung up with a BYE once the test call's own ACK and
+    BYE went through (a call server that tracks one dialog per call ends it at the first BYE);
+    through the call server, and when it refuses, straight to the contact. The message names the
+    contact and its answers to the BYE.
   - >-
     Succeeds when the INVITE got a 2xx, the ACK reached the callee and the BYE got a 2xx;
     returns the INVITE's final status, the setup time and a message. Otherwise fails with a

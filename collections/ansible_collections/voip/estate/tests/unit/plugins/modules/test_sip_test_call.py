@@ -167,6 +167,7 @@ class FakeProxy(UdpParty):
         self.origins: dict[str, tuple] = {}
         self.received: list[bytes] = []
         self.acks = 0
+        self.ended = set()
         self.phone = FakePhone()
 
     def __enter__(self):
@@ -248,7 +249,7 @@ class FakeProxy(UdpParty):
                 self.pending = (data, source)
                 return None
             user = re.match(r"sip:(\w+)@", uri).group(1)
-            if self.behaviour in ("phone_first", "phone_only"):
+            if self.behaviour in ("phone_first", "phone_only", "one_dialog"):
                 # The user's own phone answers first (its 200 relayed as a proxy relays every 2xx).
                 contact = f"<sip:{user}@127.0.0.1:{self.phone.port}>"
                 self._reply(data, source, 200, "OK", (f"Record-Route: <sip:{self.me};lr>", f"Contact: {contact}"),
@@ -266,6 +267,14 @@ class FakeProxy(UdpParty):
         routes = headers.get("route", [])
         if method in ("ACK", "BYE") and routes:
             assert self.me in routes[0], routes
+            if self.behaviour == "one_dialog":
+                # As Kamailio's dialog module: one dialog per call, ended by the first BYE; later
+                # in-dialog requests belong to no dialog of this server (ACK dropped, BYE 404).
+                call_id = headers["call-id"][0]
+                if call_id in self.ended:
+                    return None if method == "ACK" else self._reply(data, source, 404, "Not Here")
+                if method == "BYE":
+                    self.ended.add(call_id)
             if method == "ACK":
                 self.acks += 1
                 if self.behaviour == "drop_first_ack" and self.acks == 1:
@@ -374,12 +383,28 @@ def test_a_phone_of_the_callee_answering_first_is_hung_up_and_the_callee_still_g
     with FakeProxy(behaviour="phone_first") as proxy:
         result = call(proxy)
     assert result["ok"] is True and result["ack"] is True and result["bye"] is True, result["msg"]
-    assert proxy.phone.methods == ["ACK", "BYE"], "the phone that answered was hung up at once"
+    assert proxy.phone.methods == ["ACK", "BYE"], "the phone that answered was ACKed and hung up"
     assert result["msg"].endswith(
         f"ACK and BYE completed; another contact of the user answered too and was hung up: "
         f"sip:2002@127.0.0.1:{proxy.phone.port} (200 to the BYE)"
     ), result["msg"]
     assert proxy.methods.count("ACK") >= 3 and proxy.methods.count("BYE") == 2
+
+
+def test_a_phone_answering_first_is_hung_up_after_the_call_when_the_server_tracks_one_dialog():
+    """A call server that ends its one dialog at the first BYE (Kamailio's dialog module, which then
+    drops in-dialog requests of no dialog it tracks): the phone's BYE waits until the test call's
+    own ACK and BYE went through, then goes through the server (404) and straight to the phone.
+    (Before: the phone was hung up first, the server dropped the callee's ACK, and the gate failed
+    with "the callee never received the ACK", as test_gate_call.py did once in CI.)"""
+    with FakeProxy(behaviour="one_dialog") as proxy:
+        result = call(proxy)
+    assert result["ok"] is True and result["ack"] is True and result["bye"] is True, result["msg"]
+    assert proxy.phone.methods == ["ACK", "BYE"]
+    assert result["msg"].endswith(
+        f"another contact of the user answered too and was hung up: sip:2002@127.0.0.1:{proxy.phone.port} "
+        "(404 Not Here through the call server; 200 to the BYE straight to it)"
+    ), result["msg"]
 
 
 def test_an_answer_only_from_another_phone_of_the_user_fails_and_hangs_it_up():
