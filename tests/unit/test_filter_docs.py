@@ -35,6 +35,10 @@ WITHOUT_VOIPCTL = {
         ({"kamailio": "5.6.3-2", "netbase": "6.4"}, {"netbase": [{"version": "6.4"}]}),
         ["kamailio=5.6.3-2"],
     ),
+    "voip_apt_restore": (
+        ({"kamailio": "5.6.3-2"}, {}, "  kamailio | 5.6.3-2 | http://r ./ Packages\n"),
+        {"install": ["kamailio=5.6.3-2"], "substituted": [], "unoffered": []},
+    ),
     "voip_backup_batch": (
         (
             ["gw1"],

@@ -71,6 +71,38 @@ def voip_apt_missing(recorded, packages):
     return missing
 
 
+def _offered(madison):
+    """``apt-cache madison`` output as ``{package: [version, ...]}`` (binary packages only)."""
+    offered = {}
+    for line in str(madison or "").splitlines():
+        fields = [field.strip() for field in line.split("|")]
+        if len(fields) == 3 and fields[2].endswith("Packages") and fields[0] and fields[1]:
+            offered.setdefault(fields[0], []).append(fields[1])
+    return offered
+
+
+def voip_apt_restore(recorded, packages, madison):
+    """What a restore installs of the recorded packages the host lacks, by what the repositories offer.
+
+    ``madison``: ``apt-cache madison`` of those packages. A recorded version still offered is pinned
+    (``name=version``). One no repository offers any more (a withdrawn or superseded update) is
+    installed at the repositories' version (bare ``name``) and listed in ``substituted`` with the
+    versions offered; a package offered at no version at all is listed in ``unoffered``.
+    """
+    offered = _offered(madison)
+    plan = {"install": [], "substituted": [], "unoffered": []}
+    for pin in voip_apt_missing(recorded, packages):
+        name, version = pin.split("=", 1)
+        if version in offered.get(name, ()):
+            plan["install"].append(pin)
+        elif offered.get(name):
+            plan["install"].append(name)
+            plan["substituted"].append({"name": name, "recorded": version, "offered": offered[name]})
+        else:
+            plan["unoffered"].append(pin)
+    return plan
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -78,4 +110,5 @@ class FilterModule:
             "voip_backup_batch": voip_backup_batch,
             "voip_apt_pin": voip_apt_pin,
             "voip_apt_missing": voip_apt_missing,
+            "voip_apt_restore": voip_apt_restore,
         }

@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.voip.estate.plugins.filter.voip_backup import voip_apt_missing, voip_backup_batch
+from ansible_collections.voip.estate.plugins.filter.voip_backup import (
+    voip_apt_missing,
+    voip_apt_restore,
+    voip_backup_batch,
+)
 from ansible_collections.voip.estate.plugins.module_utils import voip_backup
 from ansible_collections.voip.estate.plugins.module_utils.voip_backup import (
     MANIFEST,
@@ -303,3 +307,47 @@ def test_a_restore_installs_only_the_recorded_versions_the_host_lacks():
     # netbase is there at its version (a withdrawn update: no repository offers it any more).
     assert voip_apt_missing(recorded, packages) == ["gone=1.0", "kamailio=5.6.3-2"]
     assert voip_apt_missing({}, packages) == []
+
+
+MADISON = """\
+   netbase |        6.4 | http://deb.debian.org/debian bookworm/main amd64 Packages
+   netbase |        6.4 | http://deb.debian.org/debian bookworm/main Sources
+  kamailio |    5.6.3-2 | http://10.231.0.65/ ./ Packages
+  kamailio |    5.6.4-1 | http://10.231.0.65/ ./ Packages
+"""
+
+
+def test_a_restore_pins_a_recorded_version_still_offered():
+    recorded = {"kamailio": "5.6.3-2"}
+    plan = voip_apt_restore(recorded, {"kamailio": [{"version": "5.6.4-1"}]}, MADISON)
+    assert plan == {"install": ["kamailio=5.6.3-2"], "substituted": [], "unoffered": []}
+
+
+def test_a_withdrawn_update_is_restored_at_the_repositories_version_and_reported():
+    # The point recorded a security update its repository no longer offers (the restore drill's case
+    # after the lab's security repository was emptied): the old code pinned netbase=6.4+voiplab1 and apt
+    # failed with "no available installation candidate", so the point could never be restored.
+    recorded = {"netbase": "6.4+voiplab1"}
+    plan = voip_apt_restore(recorded, {"netbase": [{"version": "6.4"}]}, MADISON)
+    assert plan["install"] == ["netbase"]
+    assert plan["substituted"] == [{"name": "netbase", "recorded": "6.4+voiplab1", "offered": ["6.4"]}]
+    assert plan["unoffered"] == []
+
+
+def test_a_package_offered_at_no_version_is_unoffered_and_a_source_line_offers_nothing():
+    recorded = {"localtool": "1.0", "netbase": "6.4", "onlysource": "2"}
+    madison = MADISON + "  onlysource |   2 | http://deb.debian.org/debian bookworm/main Sources\n"
+    plan = voip_apt_restore(recorded, {}, madison)
+    assert plan == {
+        "install": ["netbase=6.4"],
+        "substituted": [],
+        "unoffered": ["localtool=1.0", "onlysource=2"],
+    }
+
+
+def test_a_restore_with_nothing_lacking_plans_nothing():
+    assert voip_apt_restore({"netbase": "6.4"}, {"netbase": [{"version": "6.4"}]}, "") == {
+        "install": [],
+        "substituted": [],
+        "unoffered": [],
+    }
