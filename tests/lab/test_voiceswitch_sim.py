@@ -12,6 +12,12 @@ are not touched.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
+import importlib.util
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +32,9 @@ pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "lab" / "images" / "netdev" / "voiceswitch.py"
+NETFLASH = ROOT / "lab" / "images" / "netdev" / "netflash.py"
+# The lab bridge's address on this controller: the switch fetches images from it over HTTP.
+CONTROLLER = "10.231.0.1"
 IMAGE = "localhost/voiplab-netdev:latest"
 NAME = "voiplab-swtest"
 HOSTNAME = "swtest"
@@ -93,6 +102,8 @@ def switch(podman):
             MAC,
             "-v",
             f"{LAUNCHER}:/opt/netdev/voiceswitch.py:ro",
+            "-v",
+            f"{NETFLASH}:/opt/netdev/netflash.py:ro",
             IMAGE,
             "/opt/netdev/bin/python",
             "/opt/netdev/voiceswitch.py",
@@ -108,6 +119,8 @@ def switch(podman):
             PASSWORD,
             "--state-dir",
             "/var/lib/voiceswitch",
+            "--reload-seconds",
+            "3",
         ],
         what=f"starting {NAME}",
     )
@@ -258,3 +271,112 @@ def test_no_password_in_the_log(switch, podman):
     log = result.stdout + result.stderr
     assert "SSH on 0.0.0.0:22 for user admin" in log
     assert PASSWORD not in log
+
+
+# -- flash, boot images and reload (#29) ------------------------------------------------
+
+
+def _netflash():
+    spec = importlib.util.spec_from_file_location("netflash", NETFLASH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def web(tmp_path):
+    """HTTP of ``tmp_path / 'www'`` on the lab bridge's address; yields (directory, base URL)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        (CONTROLLER, 0), functools.partial(_QuietHandler, directory=str(root))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://{CONTROLLER}:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _refused() -> bool:
+    try:
+        socket.create_connection((ADDRESS, 22), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def _reload(conn) -> None:
+    """``reload`` confirmed; SSH goes away, then comes back."""
+    assert conn.send_command_timing("reload").rstrip().endswith("Proceed with reload? [confirm]")
+    conn.write_channel("\n")
+    deadline = time.monotonic() + 5
+    while not _refused() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _refused(), "SSH still answered after the reload was confirmed"
+    conn.disconnect()
+    _wait_for_ssh()
+
+
+def _copy(conn, url: str) -> str:
+    out = conn.send_command_timing(f"copy {url} flash:")
+    assert out.rstrip().endswith("]?"), out
+    return conn.send_command_timing("", read_timeout=30)
+
+
+def test_an_image_is_copied_checked_and_booted_and_a_broken_one_boots_without_the_configuration(switch, web):
+    netflash = _netflash()
+    root, base = web
+    good = netflash.image_bytes("c3750", "15.0(2)SE11", size=200_000)
+    broken = netflash.image_bytes("c3750", "15.0(2)SE12", broken=True)
+    (root / "c3750-15.0.2-SE11.bin").write_bytes(good)
+    (root / "c3750-15.0.2-SE12.bin").write_bytes(broken)
+    with _connect() as conn:
+        factory = conn.send_command("show version")
+        assert "Version 12.2(58)SE2" in factory and "System returned to ROM by power-on" in factory
+        conn.send_config_set(VOICE_PORT)
+        assert "[OK]" in conn.save_config()
+        assert "[OK - 200000 bytes]" in _copy(conn, f"{base}/c3750-15.0.2-SE11.bin")
+        verify = conn.send_command("verify /sha512 flash:c3750-15.0.2-SE11.bin")
+        assert verify.strip().endswith(hashlib.sha512(good).hexdigest())
+        assert "%" not in _copy(conn, f"{base}/c3750-15.0.2-SE12.bin")
+        # The BOOT variable, as on a Catalyst: kept at once, not part of the configuration.
+        conn.send_config_set(["boot system flash:c3750-15.0.2-SE11.bin"])
+        assert "BOOT path-list      : flash:c3750-15.0.2-SE11.bin" in conn.send_command("show boot")
+        assert "boot system" not in conn.send_command("show running-config")
+        _reload(conn)
+    with _connect() as conn:
+        version = conn.send_command("show version")
+        assert (
+            "Version 15.0(2)SE11" in version
+            and 'System image file is "flash:c3750-15.0.2-SE11.bin"' in version
+        )
+        assert "System returned to ROM by Reload Command" in version
+        assert _interface(conn, "Gi1/0/1") == VOICE_PORT_SHOWN
+        conn.send_config_set(["boot system flash:c3750-15.0.2-SE12.bin"])
+        _reload(conn)
+    with _connect() as conn:
+        # The broken image boots (SSH answers) but without the startup-config: what a gate catches.
+        assert "Version 15.0(2)SE12" in conn.send_command("show version")
+        assert _interface(conn, "Gi1/0/1") == ["interface GigabitEthernet1/0/1"]
+        assert "switchport voice vlan 110" in conn.send_command("show startup-config")
+        conn.send_config_set(["boot system flash:c3750-15.0.2-SE11.bin"])
+        _reload(conn)
+    with _connect() as conn:
+        assert "Version 15.0(2)SE11" in conn.send_command("show version")
+        assert _interface(conn, "Gi1/0/1") == VOICE_PORT_SHOWN
+        listing = conn.send_command("dir flash:")
+        assert "c3750-ipservicesk9-mz.122-58.SE2.bin" in listing and "c3750-15.0.2-SE12.bin" in listing
+        conn.send_command("delete /force flash:c3750-15.0.2-SE12.bin")
+        assert "c3750-15.0.2-SE12.bin" not in conn.send_command("dir flash:")
+
+
+def test_flash_refuses_paths_and_other_sources(switch):
+    with _connect() as conn:
+        assert "Invalid argument" in conn.send_command("verify /md5 flash:../startup-config")
+        assert "Invalid argument" in conn.send_command("delete /force flash:/etc/passwd")
+        assert INVALID in conn.send_command("boot system tftp://10.0.0.1/x.bin")
+        assert "No such file" in conn.send_command("verify /md5 flash:nothing.bin")

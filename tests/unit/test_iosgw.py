@@ -30,6 +30,7 @@ IOSGW = ROOT / "lab" / "images" / "netdev" / "iosgw.py"
 def _load_iosgw():
     spec = importlib.util.spec_from_file_location("iosgw", IOSGW)
     module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(spec.origin).rsplit("/", 1)[0])  # netflash.py beside it, as in the image
     sys.modules["iosgw"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
@@ -611,7 +612,10 @@ def test_entrypoint_serves_logs_and_stops_on_sigterm(tmp_path):
         [sys.executable, str(IOSGW), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        first = proc.stdout.readline()
+        first = ""
+        while "listening on" not in first:  # the boot's lines come first
+            first = proc.stdout.readline()
+            assert first, "iosgw ended before it listened"
         port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", first).group(1))
         client = ssh_client(port)
         try:

@@ -37,6 +37,7 @@ USER, PASSWORD = "admin", "lab-pass"
 def _load_iosgw():
     spec = importlib.util.spec_from_file_location("iosgw", ROOT / "lab" / "images" / "netdev" / "iosgw.py")
     module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(spec.origin).rsplit("/", 1)[0])  # netflash.py beside it, as in the image
     sys.modules["iosgw"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module

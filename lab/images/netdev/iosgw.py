@@ -11,7 +11,7 @@ Run (one file, standard library plus ``asyncssh``)::
 
     python iosgw.py --hostname gw1 --listen-host 0.0.0.0 --listen-port 22 \\
         --username admin --password SECRET [--enable-secret S] \\
-        [--state-dir /var/lib/iosgw]
+        [--state-dir /var/lib/iosgw] [--reload-seconds 10]
 
 SSH: password authentication for the one user given on the command line
 (the ``username`` lines of the configuration are data, they do not change the
@@ -23,6 +23,18 @@ stdout (secrets masked) for ``podman logs``. The host key is generated once
 and kept in the state directory (a new temporary directory when
 ``--state-dir`` is not given), unless ``--host-key FILE`` names one (the lab
 mounts a stable key that its known_hosts pins).
+
+Software (``netflash.py``, #29): flash (``bootflash:``, also ``flash:``) is
+``<state-dir>/flash`` and starts with the factory image. ``dir``, ``copy
+http://HOST/FILE bootflash:[NAME]`` (asks the destination name; http only; the
+event loop waits for the download), ``verify /md5|/sha512 bootflash:NAME``,
+``delete [/force] bootflash:NAME``; ``boot system bootflash:NAME`` is
+configuration (one entry; a new one replaces it), read at boot from the
+startup-config. ``reload`` asks to save unsaved changes, then ``Proceed with
+reload? [confirm]``; SSH goes away for ``--reload-seconds`` and the device
+boots again from its startup-config and the image it names; ``show version``
+reports that image. A broken image (``state=broken``) boots with every
+voice port, dial-peer and ISDN D-channel down.
 
 Configuration life cycle, as on a router: ``write memory`` (or ``copy
 running-config startup-config``) saves ``<state-dir>/startup-config``; on
@@ -41,6 +53,7 @@ Exec commands (user EXEC ``gw1>``, privileged ``gw1#``)::
     show version | show clock | show isdn status
     show voice port summary | show dial-peer voice summary
     write [memory] | copy running-config startup-config
+    dir | copy http://... bootflash: | verify | delete | reload   (privileged)
     configure terminal
     ... | section|include|exclude|begin|count REGEX (on any show command)
 
@@ -113,12 +126,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
+import netflash
 
 log = logging.getLogger("iosgw")
 
 VERSION = "17.6.5"
 CONFIG_VERSION = "17.6"
 NVRAM_BYTES = 33554432
+PLATFORM = "isr4300"
+FACTORY_IMAGE = "isr4300-universalk9.17.06.05.SPA.bin"
+FLASH_BYTES = 3223551 * 1024
+FLASH_PREFIXES = ("bootflash:", "flash:")
 
 
 class CmdError(Exception):
@@ -234,6 +252,10 @@ def _ifname(text: str) -> str | None:
     return None
 
 
+def _flash_file(text: str) -> str:
+    return "bootflash:" + text.split(":", 1)[1].removeprefix("/")
+
+
 def _target(text: str) -> str | None:
     low = text.lower()
     if low.startswith("ipv4:"):
@@ -261,6 +283,10 @@ ARG_TYPES: dict[str, Callable[[str], str | None]] = {
     "TIMESLOTS": _regex(r"\d+(-\d+)?(,\d+(-\d+)?)*"),
     "COUNTRY": _regex(r"[A-Za-z]{2}", str.upper),
     "TARGET": _target,
+    # bootflash:NAME or flash:NAME (shown as bootflash:NAME); FLASHDEV: the file system alone.
+    "FLASHFILE": _regex(r"(?i)(boot)?flash:/?[A-Za-z0-9][A-Za-z0-9._-]{0,127}", _flash_file),
+    "FLASHDEV": _regex(r"(?i)(boot)?flash:/?", lambda _: "bootflash:"),
+    "URL": _regex(r"(?i)http://[^\s]+"),
 }
 
 
@@ -506,6 +532,8 @@ MODES: dict[str, list[Cmd]] = {
     "config": [
         Cmd("version WORD", store=False),
         Cmd("hostname HOSTNAME"),
+        # One boot entry (a new one replaces it; IOS keeps a list, the estate sets one).
+        Cmd("boot system FLASHFILE"),
         Cmd("enable secret [0|5|9] WORD", transform=_secret_transform),
         Cmd("username WORD [privilege <0-15>] secret [0|5|9] WORD", key=2, transform=_secret_transform),
         Cmd("isdn switch-type (primary-net5|primary-qsig|primary-ni|primary-5ess|primary-4ess|basic-net3)"),
@@ -661,30 +689,69 @@ class Device:
         self.lock = threading.RLock()
         self.state_dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="iosgw-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.boot_time = _now()
-        self.root = Node("", None)
-        self.last_change: tuple[dt.datetime, str | None] = (self.boot_time, None)
-        self.last_save: tuple[dt.datetime, str | None] | None = None
+        self.factory = (hostname, username, password, enable_secret)
+        self.flash = netflash.Flash(self.state_dir / "flash", FLASH_PREFIXES, FLASH_BYTES)
+        if not self.flash.files():
+            self.flash.write(FACTORY_IMAGE, netflash.image_bytes(PLATFORM, VERSION))
         self._vty = 0
         self._console: Cli | None = None
-        startup = self.startup_path.read_text() if self.startup_path.exists() else None
-        if startup is not None:
-            errors = self.load_config(startup)
-            log.info("%s: loaded %s (%d line(s) refused)", self.hostname, self.startup_path, len(errors))
-            for error in errors:
-                log.warning("startup-config: %s", error)
+        self.on_reload: Callable[[], None] | None = None  # the SSH server's reload (Gateway)
+        self.reload_reason = "PowerOn"
+        self.boot()
+
+    def boot(self) -> None:
+        """Start from the startup-config (or the factory one) and the boot image it names."""
+        with self.lock:
+            self.boot_time = _now()
+            self.root = Node("", None)
+            self.last_change: tuple[dt.datetime, str | None] = (self.boot_time, None)
+            self.last_save: tuple[dt.datetime, str | None] | None = None
+            startup = self.startup_path.read_text() if self.startup_path.exists() else None
+            if startup is not None:
+                errors = self.load_config(startup)
+                log.info("%s: loaded %s (%d line(s) refused)", self.hostname, self.startup_path, len(errors))
+                for error in errors:
+                    log.warning("startup-config: %s", error)
+            else:
+                hostname, username, password, enable_secret = self.factory
+                lines = [
+                    f"hostname {hostname}",
+                    f"username {username} privilege 15 secret 9 {type9_hash(password)}",
+                    "interface GigabitEthernet0/0/0",
+                ]
+                if enable_secret is not None:
+                    lines.insert(1, f"enable secret 9 {type9_hash(enable_secret)}")
+                errors = self.load_config("\n".join(lines))
+                if errors:
+                    raise ValueError(f"initial configuration refused: {errors}")
+            self.last_change = (self.boot_time, None)
+            entry = _child_line(self.root, "boot system")
+            self.booted = self.flash.boot([entry.split(":", 1)[1]] if entry else [], FACTORY_IMAGE)
+            if self.booted is None:
+                log.warning("%s: no image on flash boots; services stay down", self.hostname)
+            elif self.booted[1].broken:
+                log.warning("%s: image %s fails its self-test; voice services stay down", self.hostname,
+                            self.booted[0])  # fmt: skip
+            else:
+                log.info("%s: booted %s (%s)", self.hostname, self.booted[0], self.booted[1].version)
+
+    def request_reload(self) -> None:
+        """``reload`` confirmed: the SSH server goes away and the device boots again (Gateway)."""
+        log.info("%s: reload requested", self.hostname)
+        self.reload_reason = "Reload Command"
+        if self.on_reload is not None:
+            self.on_reload()
         else:
-            lines = [
-                f"hostname {hostname}",
-                f"username {username} privilege 15 secret 9 {type9_hash(password)}",
-                "interface GigabitEthernet0/0/0",
-            ]
-            if enable_secret is not None:
-                lines.insert(1, f"enable secret 9 {type9_hash(enable_secret)}")
-            errors = self.load_config("\n".join(lines))
-            if errors:
-                raise ValueError(f"initial configuration refused: {errors}")
-        self.last_change = (self.boot_time, None)
+            self.boot()
+
+    @property
+    def version(self) -> str:
+        return self.booted[1].version if self.booted else VERSION
+
+    @property
+    def services_down(self) -> bool:
+        """A broken image (or none) boots, but no voice service comes up."""
+        return self.booted is None or self.booted[1].broken
 
     # --- facts -----------------------------------------------------------
 
@@ -911,9 +978,9 @@ def _show_version(cli: Cli, _: list[str]) -> str:
     e1 = len(dev.blocks("controller E1"))
     t1 = len(dev.blocks("controller T1"))
     return (
-        f"Cisco IOS XE Software, Version {VERSION}\n"
+        f"Cisco IOS XE Software, Version {dev.version}\n"
         "Cisco IOS Software [Bengaluru], ISR Software (X86_64_LINUX_IOSD-UNIVERSALK9-M), "
-        f"Version {VERSION}, RELEASE SOFTWARE (fc2)\n"
+        f"Version {dev.version}, RELEASE SOFTWARE (fc2)\n"
         "Technical Support: http://www.cisco.com/techsupport\n"
         "Copyright (c) 1986-2023 by Cisco Systems, Inc.\n"
         "Compiled Thu 02-Mar-23 10:27 by mcpre\n"
@@ -922,10 +989,10 @@ def _show_version(cli: Cli, _: list[str]) -> str:
         "\n"
         f"{dev.hostname} uptime is {uptime}\n"
         f"Uptime for this control processor is {uptime}\n"
-        "System returned to ROM by PowerOn\n"
+        f"System returned to ROM by {dev.reload_reason}\n"
         f"System restarted at {ios_time(dev.boot_time)}\n"
-        'System image file is "bootflash:isr4300-universalk9.17.06.05.SPA.bin"\n'
-        "Last reload reason: PowerOn\n"
+        f'System image file is "{("bootflash:" + dev.booted[0]) if dev.booted else "unknown"}"\n'
+        f"Last reload reason: {dev.reload_reason}\n"
         "\n"
         "cisco ISR4331/K9 (1RU) processor with 1795979K/6147K bytes of memory.\n"
         "Processor board ID FLM2600W0SM\n"
@@ -972,7 +1039,9 @@ def _show_isdn(cli: Cli, _: list[str]) -> str:
     for dsl, (ctrl, ifname) in enumerate(pris):
         iface = dev.root.children.get(f"interface {ifname}")
         local = _child_line(iface, "isdn switch-type") if iface else None
-        down = iface is None or "shutdown" in iface.children or "shutdown" in ctrl.children
+        down = (
+            iface is None or "shutdown" in iface.children or "shutdown" in ctrl.children or dev.services_down
+        )
         out += [
             f"ISDN {ifname} interface",
             f"\tdsl {dsl}, interface ISDN Switchtype = {local.split()[-1] if local else global_type}",
@@ -999,7 +1068,7 @@ def _show_voice_ports(cli: Cli, _: list[str]) -> str:
     ]
     for port in cli.device.blocks("voice-port "):
         name = port.line.split()[1]
-        down = "shutdown" in port.children
+        down = "shutdown" in port.children or cli.device.services_down
         if ":" in name:
             sig, ch, status = "isdn-voice", "--", "none"
         else:
@@ -1036,7 +1105,7 @@ def _show_dial_peers(cli: Cli, _: list[str]) -> str:
         _, _, tag, kind = peer.line.split()
         values = {key: child.line.split()[-1] for key, child in peer.children.items()}
         pattern, target, port = (values.get(k, "") for k in ("destination-pattern", "session target", "port"))
-        oper = bool(port) if kind == "pots" else bool(pattern and target)
+        oper = (bool(port) if kind == "pots" else bool(pattern and target)) and not cli.device.services_down
         rows.append(
             (tag, kind, "up", "up" if oper else "down", values.get("prefix", ""), pattern,
              values.get("preference", "0"), "syst" if kind == "voip" else "", target,
@@ -1045,6 +1114,104 @@ def _show_dial_peers(cli: Cli, _: list[str]) -> str:
     widths = [c[2] for c in _PEER_COLUMNS]
     lines = [" ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=True)) for row in rows]
     return "dial-peer hunt 0\n" + "".join(line.rstrip() + "\n" for line in lines)
+
+
+def _dir(cli: Cli, _: list[str]) -> str:
+    flash = cli.device.flash
+    out = ["Directory of bootflash:/", ""]
+    for inode, (name, size, mtime) in enumerate(flash.files(), start=11):
+        when = dt.datetime.fromtimestamp(mtime, dt.UTC).strftime("%b %d %Y %H:%M:%S +00:00")
+        out.append(f"{inode:>7}  -rw- {size:>14}  {when}  {name}")
+    out += ["", f"{flash.capacity} bytes total ({flash.free()} bytes free)"]
+    return "\n".join(out) + "\n"
+
+
+def _copy_in(cli: Cli, tokens: list[str]) -> str:
+    url, dest = tokens[1], tokens[2]
+    default = dest.split(":", 1)[1] or url.rstrip("/").rsplit("/", 1)[-1]
+
+    def answer(given: str) -> str:
+        try:
+            name = cli.device.flash.name(given.strip() or default)
+            size, seconds = cli.device.flash.fetch(url, name)
+        except netflash.FlashError as exc:
+            return f"{exc}\n"
+        log.info(
+            "%s: %s copied %s to bootflash:%s (%d bytes)", cli.device.hostname, cli.user, url, name, size
+        )
+        rate = int(size / seconds) if seconds > 0 else size
+        return (
+            f"Accessing {url}...\nLoading {url} {'!' * max(1, min(size // 65536, 40))}\n[OK - {size} bytes]\n\n"
+            f"{size} bytes copied in {seconds:.3f} secs ({rate} bytes/sec)\n"
+        )
+
+    cli.ask(f"Destination filename [{default}]? ", answer, echo=True)
+    return f"Destination filename [{default}]? "
+
+
+def _verify(cli: Cli, tokens: list[str]) -> str:
+    algorithm, path = tokens[1].lstrip("/"), tokens[2]
+    try:
+        digest = cli.device.flash.digest(path.split(":", 1)[1], algorithm)
+    except netflash.FlashError as exc:
+        return f"{exc}\n"
+    return f"{'.' * 20}Done!\nverify /{algorithm} ({path}) = {digest}\n\n"
+
+
+def _delete(cli: Cli, tokens: list[str]) -> str:
+    path = tokens[-1]
+    name = path.split(":", 1)[1]
+
+    def remove(_: str = "") -> str:
+        try:
+            cli.device.flash.delete(name)
+        except netflash.FlashError as exc:
+            return f"{exc}\n"
+        log.info("%s: %s deleted %s", cli.device.hostname, cli.user, path)
+        return ""
+
+    if tokens[1] == "/force":
+        return remove()
+
+    def confirm(given: str) -> str:
+        return remove() if given.strip().lower() in ("", "y", "yes") else ""
+
+    def filename(given: str) -> str:
+        if given.strip() not in ("", name):
+            return "%Error: only the file named on the command line is deleted here\n"
+        cli.ask(f"Delete {path}? [confirm]", confirm, echo=True)
+        return f"Delete {path}? [confirm]"
+
+    cli.ask(f"Delete filename [{name}]? ", filename, echo=True)
+    return f"Delete filename [{name}]? "
+
+
+def _reload(cli: Cli, _: list[str]) -> str:
+    dev = cli.device
+
+    def proceed(given: str) -> str:
+        if given.strip().lower() not in ("", "y", "yes"):
+            return ""
+        cli.closed = True
+        dev.request_reload()
+        return "\n"
+
+    def save(given: str) -> str:
+        word = given.strip().lower()
+        if word not in ("yes", "y", "no", "n"):
+            cli.ask("% Please answer 'yes' or 'no'.\nSystem configuration has been modified. Save? [yes/no]: ",
+                    save, echo=True)  # fmt: skip
+            return "% Please answer 'yes' or 'no'.\nSystem configuration has been modified. Save? [yes/no]: "
+        out = _write(cli, []) if word.startswith("y") else ""
+        cli.ask("Proceed with reload? [confirm]", proceed, echo=True)
+        return out + "Proceed with reload? [confirm]"
+
+    when, changer = dev.last_change
+    if changer is not None and (dev.last_save is None or when > dev.last_save[0]):
+        cli.ask("System configuration has been modified. Save? [yes/no]: ", save, echo=True)
+        return "System configuration has been modified. Save? [yes/no]: "
+    cli.ask("Proceed with reload? [confirm]", proceed, echo=True)
+    return "Proceed with reload? [confirm]"
 
 
 EXEC_COMMANDS: list[ExecCmd] = [
@@ -1063,6 +1230,11 @@ EXEC_COMMANDS: list[ExecCmd] = [
     ExecCmd("show dial-peer voice summary", _show_dial_peers, pipe=True),
     ExecCmd("write [memory]", _write, level=15),
     ExecCmd("copy running-config startup-config", _copy_run_start, level=15),
+    ExecCmd("dir [FLASHDEV]", _dir, level=15, pipe=True),
+    ExecCmd("copy URL (FLASHFILE|FLASHDEV)", _copy_in, level=15, in_do=False),
+    ExecCmd("verify (/md5|/sha512) FLASHFILE", _verify, level=15),
+    ExecCmd("delete [/force] FLASHFILE", _delete, level=15, in_do=False),
+    ExecCmd("reload", _reload, level=15, in_do=False),
 ]
 
 
@@ -1424,6 +1596,11 @@ class _Server(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         peer = conn.get_extra_info("peername")
         self.peer = peer[0] if peer else "?"
+        self.conn = conn
+        self.gateway.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gateway.connections.discard(getattr(self, "conn", None))
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -1459,6 +1636,7 @@ class Gateway:
         enable_secret: str | None = None,
         state_dir: str | os.PathLike | None = None,
         host_key: str | os.PathLike | None = None,
+        reload_seconds: float = 10.0,
     ) -> None:
         self.host_key_file = Path(host_key) if host_key else None
         self.username = username
@@ -1466,6 +1644,28 @@ class Gateway:
         self.device = Device(hostname, username, password, enable_secret, state_dir)
         self.state_dir = self.device.state_dir
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self.reload_seconds = reload_seconds
+        self.connections: set[asyncssh.SSHServerConnection] = set()
+        self.listening: tuple[str, int] | None = None
+        self.reloads: list[asyncio.Task] = []
+        self.device.on_reload = self._reload_soon
+
+    def _reload_soon(self) -> None:
+        self.reloads.append(asyncio.get_running_loop().create_task(self.reload()))
+
+    async def reload(self) -> None:
+        """``reload``: every SSH session and the listener go away, the device boots again after
+        ``reload_seconds`` (startup-config and the boot image it names), then SSH listens again."""
+        await asyncio.sleep(0.2)  # the reloading session's last output leaves first
+        log.info("%s: reloading (SSH away for %.0f s)", self.device.hostname, self.reload_seconds)
+        await self.stop()
+        for conn in list(self.connections):
+            conn.close()
+        self.connections.clear()
+        await asyncio.sleep(self.reload_seconds)
+        self.device.boot()
+        host, port = self.listening
+        await self.start(host, port)
 
     def host_key(self) -> asyncssh.SSHKey:
         """The host key: the file given (``--host-key``), else generated once into the state directory."""
@@ -1493,6 +1693,7 @@ class Gateway:
             keepalive_interval=30,
         )
         port = self._acceptor.get_port()
+        self.listening = (host, port)
         log.info("%s: listening on %s:%d (state in %s)", self.device.hostname, host, port, self.state_dir)
         return port
 
@@ -1562,12 +1763,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="SSH host key file (OpenSSH format); default: one kept in --state-dir",
     )
+    parser.add_argument("--reload-seconds", type=float, default=10.0, help="how long a reload keeps SSH away")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # our own login lines say enough
     gateway = Gateway(
-        args.hostname, args.username, args.password, args.enable_secret, args.state_dir, args.host_key
-    )
+        args.hostname, args.username, args.password, args.enable_secret, args.state_dir, args.host_key,
+        args.reload_seconds,
+    )  # fmt: skip
     asyncio.run(_serve(gateway, args.listen_host, args.listen_port))
     return 0
 

@@ -4,7 +4,8 @@ Runs inside the netdev image (fake-switches 1.5.0 in /opt/netdev) as
 
     /opt/netdev/bin/python /opt/netdev/voiceswitch.py --hostname sw1 \
         --listen-host 0.0.0.0 --listen-port 22 --username admin --password SECRET \
-        [--ports 48] [--state-dir /var/lib/voiceswitch] [--host-key FILE] [--log-level INFO]
+        [--ports 48] [--state-dir /var/lib/voiceswitch] [--host-key FILE] [--log-level INFO] \
+        [--reload-seconds 10]
 
 and answers SSH like a Catalyst access switch, by subclassing fake-switches'
 Cisco core and command processors (the package itself is not changed):
@@ -30,6 +31,16 @@ Cisco core and command processors (the package itself is not changed):
 - an unknown or malformed command answers ``% Invalid input detected at '^'
   marker.`` as IOS does (fake-switches says ``No such command``).
 
+- software (``netflash.py``, #29): a flash file system in ``<state-dir>/flash``
+  with the factory image; ``dir flash:``, ``copy http://HOST/FILE flash:[NAME]``
+  (asks the destination name), ``verify /md5|/sha512 flash:NAME``, ``delete
+  [/force] flash:NAME``; ``boot system flash:NAME`` / ``no boot system`` set the
+  boot loader's BOOT variable at once, as a Catalyst does (``show boot``; it is
+  not part of the configuration); ``reload`` (``Proceed with reload?
+  [confirm]``) takes SSH away for ``--reload-seconds`` and starts the program
+  again on the saved state; ``show version`` reports the booted image. A broken
+  image (``state=broken``) boots without loading the startup-config.
+
 The password is never logged. ``--host-key`` names the switch's SSH host key
 (the lab mounts a stable one that its known_hosts pins); fake-switches' own
 key is one RSA key for every switch, built into the package.
@@ -41,9 +52,13 @@ import argparse
 import ipaddress
 import logging
 import os
+import re
 import sys
+import time
+import urllib.parse
 from pathlib import Path
 
+import netflash
 from fake_switches.cisco.cisco_core import BaseCiscoSwitchCore, CiscoShellSession
 from fake_switches.cisco.command_processor.config import ConfigCommandProcessor
 from fake_switches.cisco.command_processor.config_interface import ConfigInterfaceCommandProcessor
@@ -55,6 +70,7 @@ from fake_switches.cisco.command_processor.enabled import (
     build_running_interface,
     build_running_vlan,
     build_static_routes,
+    version_text,
 )
 from fake_switches.cisco.command_processor.piping import PipingProcessor
 from fake_switches.command_processing.shell_session import TerminalExitSignal
@@ -79,6 +95,15 @@ VOICE_VLAN_KEYWORDS = ("dot1p", "none", "untagged")
 # Lines of a saved configuration that describe the device, not configuration
 # to replay (the hostname comes from --hostname).
 NOT_REPLAYED = ("version", "hostname")
+# The switch's software (netflash.py): the factory image on flash, what `show version` reports of it.
+PLATFORM = "c3750"
+FACTORY_VERSION = "12.2(58)SE2"
+FACTORY_IMAGE = "c3750-ipservicesk9-mz.122-58.SE2.bin"
+FLASH_BYTES = 32514048
+# The boot loader's BOOT variable (`boot system`): a file of the state directory, not the configuration.
+BOOT_ENV = "boot-env"
+# Written by a `reload` for the process that boots next (`show version`'s reason).
+RELOAD_REASON = "reload-reason"
 
 
 def _keyword(token: str, *words: str) -> str | None:
@@ -109,6 +134,42 @@ class VoiceSwitchConfiguration(SwitchConfiguration):
         self.ntp_servers: list[str] = []
         self.logging_hosts: list[str] = []
         self.state_dir = state_dir
+        self.flash = netflash.Flash(state_dir / "flash", ("flash:",), FLASH_BYTES)
+        if not self.flash.files():
+            self.flash.write(FACTORY_IMAGE, netflash.image_bytes(PLATFORM, FACTORY_VERSION))
+        self.booted = self.flash.boot([self.boot_entry] if self.boot_entry else [], FACTORY_IMAGE)
+        self.boot_time = time.time()
+        reason = state_dir / RELOAD_REASON
+        self.reload_reason = reason.read_text().strip() if reason.is_file() else "power-on"
+        reason.unlink(missing_ok=True)
+        # Set by main(): take SSH away, then boot again (a new process on the saved state).
+        self.on_reload = None
+
+    @property
+    def boot_entry(self) -> str | None:
+        """The flash file the BOOT variable names (``boot system``), or None."""
+        path = self.state_dir / BOOT_ENV
+        return path.read_text().strip() or None if path.is_file() else None
+
+    def set_boot_entry(self, name: str | None) -> None:
+        """``boot system flash:NAME`` / ``no boot system``: the boot loader keeps it at once, as on a
+        Catalyst (no ``write memory`` needed)."""
+        path = self.state_dir / BOOT_ENV
+        if name is None:
+            path.unlink(missing_ok=True)
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(name + "\n")
+        os.replace(tmp, path)
+
+    @property
+    def version(self) -> str:
+        return self.booted[1].version if self.booted else FACTORY_VERSION
+
+    @property
+    def broken(self) -> bool:
+        """A broken image (or none) boots without loading the startup-config."""
+        return self.booted is None or self.booted[1].broken
 
     @property
     def startup_config_path(self) -> Path:
@@ -234,6 +295,8 @@ class VoiceEnabledCommandProcessor(InvalidInputMixin, EnabledCommandProcessor):
     def do_show(self, *args):
         if len(args) >= 1 and "startup-config".startswith(args[0]) and args[0].startswith("st"):
             self.show_startup()
+        elif len(args) == 1 and args[0].lower() == "boot":
+            self.show_boot()
         elif len(args) >= 3 and "running-config".startswith(args[0]) and "interface".startswith(args[1]):
             port = self.switch_configuration.get_port_by_partial_name("".join(args[2:]))
             if port is None:
@@ -245,6 +308,126 @@ class VoiceEnabledCommandProcessor(InvalidInputMixin, EnabledCommandProcessor):
 
     def show_run(self):
         self.write_configuration([*running_config(self.switch_configuration), ""])
+
+    def show_version(self):
+        conf = self.switch_configuration
+        text = version_text(
+            hostname=conf.name,
+            vlan_port_count=len(conf.get_vlan_ports()),
+            port_count=len(conf.get_physical_ports()),
+        )
+        minutes = int((time.time() - conf.boot_time) // 60)
+        text = re.sub(r"uptime is .*", f"uptime is {minutes} minute{'s' if minutes != 1 else ''}", text)
+        text = text.replace(
+            "System returned to ROM by power-on", f"System returned to ROM by {conf.reload_reason}"
+        )
+        image = f"flash:{conf.booted[0]}" if conf.booted else "unknown"
+        text = text.replace(f"flash:{FACTORY_IMAGE}", image).replace(FACTORY_VERSION, conf.version)
+        for line in text.splitlines():  # one line at a time: `| include` filters lines
+            self.write_line(line)
+
+    def show_boot(self):
+        entry = self.switch_configuration.boot_entry
+        self.write_line(f"BOOT path-list      : {'flash:' + entry if entry else ''}")
+        self.write_line("Config file         : flash:/config.text")
+        self.write_line("Enable Break        : no")
+        self.write_line("Manual Boot         : no")
+
+    def _flash_name(self, text: str) -> str | None:
+        try:
+            return self.switch_configuration.flash.name(text)
+        except netflash.FlashError as exc:
+            self.write_line(str(exc))
+            return None
+
+    def do_dir(self, *args):
+        if args and args[0].lower() not in ("flash:", "flash:/"):
+            self.write_invalid(at=args[0])
+            return
+        flash = self.switch_configuration.flash
+        self.write_line("Directory of flash:/")
+        self.write_line("")
+        for inode, (name, size, mtime) in enumerate(flash.files(), start=2):
+            when = time.strftime("%b %d %Y %H:%M:%S", time.gmtime(mtime))
+            self.write_line(f"{inode:>5}  -rwx {size:>12}  {when} +00:00  {name}")
+        self.write_line("")
+        self.write_line(f"{flash.capacity} bytes total ({flash.free()} bytes free)")
+
+    def do_verify(self, *args):
+        if len(args) != 2 or args[0].lower() not in ("/md5", "/sha512"):
+            self.write_invalid(incomplete=len(args) < 2)
+            return
+        name = self._flash_name(args[1])
+        if name is None:
+            return
+        try:
+            digest = self.switch_configuration.flash.digest(name, args[0][1:].lower())
+        except netflash.FlashError as exc:
+            self.write_line(str(exc))
+            return
+        self.write_line("." * 20 + "Done!")
+        self.write_line(f"verify {args[0].lower()} (flash:{name}) = {digest}")
+
+    def do_delete(self, *args):
+        force = bool(args) and args[0].lower() == "/force"
+        names = args[1:] if force else args
+        if len(names) != 1:
+            self.write_invalid(incomplete=not names)
+            return
+        name = self._flash_name(names[0])
+        if name is None:
+            return
+        if force:
+            self._remove(name)
+            return
+        self.write(f"Delete flash:/{name}? [confirm]")
+        self.continue_to(
+            lambda line: self._remove(name) if line.strip().lower() in ("", "y", "yes") else None
+        )
+
+    def _remove(self, name: str) -> None:
+        try:
+            self.switch_configuration.flash.delete(name)
+        except netflash.FlashError as exc:
+            self.write_line(str(exc))
+            return
+        self.logger.info("deleted flash:%s", name)
+
+    def _copy_in(self, url: str, dest: str) -> None:
+        default = dest.split(":", 1)[1].lstrip("/") or urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
+        self.write(f"Destination filename [{default}]? ")
+        self.continue_to(lambda line: self._fetch(url, line.strip() or default))
+
+    def _fetch(self, url: str, given: str) -> None:
+        name = self._flash_name(given)
+        if name is None:
+            return
+        self.write_line(f"Accessing {url}...")
+        try:
+            size, seconds = self.switch_configuration.flash.fetch(url, name)
+        except netflash.FlashError as exc:
+            self.write_line(str(exc))
+            return
+        self.logger.info("copied %s to flash:%s (%d bytes)", url, name, size)
+        self.write_line(f"Loading {url} {'!' * max(1, min(size // 65536, 40))}")
+        self.write_line(f"[OK - {size} bytes]")
+        self.write_line("")
+        self.write_line(f"{size} bytes copied in {seconds:.3f} secs")
+
+    def do_reload(self, *args):
+        if args:
+            self.write_invalid(at=args[0])
+            return
+        self.write("Proceed with reload? [confirm]")
+        self.continue_to(self._reload)
+
+    def _reload(self, line: str) -> None:
+        if line.strip().lower() not in ("", "y", "yes"):
+            return
+        conf = self.switch_configuration
+        self.logger.info("reload requested")
+        if conf.on_reload is not None:
+            conf.on_reload()
 
     def write_configuration(self, lines: list[str]) -> None:
         """Configuration lines under IOS's header, as fake-switches prints them."""
@@ -274,6 +457,12 @@ class VoiceEnabledCommandProcessor(InvalidInputMixin, EnabledCommandProcessor):
             self.write_invalid()
 
     def do_copy(self, source_url, destination_url=None, *rest):
+        if source_url.lower().startswith("http://") and destination_url is not None and not rest:
+            if not destination_url.lower().startswith("flash:"):
+                self.write_invalid(at=destination_url)
+                return
+            self._copy_in(source_url, destination_url)
+            return
         if (
             destination_url is not None
             and not rest
@@ -322,6 +511,25 @@ class VoiceConfigCommandProcessor(InvalidInputMixin, ConfigCommandProcessor):
     def do_end(self, *_):
         self.sub_processor = None
         self.is_done = True
+
+    def do_boot(self, *args):
+        if len(args) != 2 or args[0].lower() != "system" or not args[1].lower().startswith("flash:"):
+            self.write_invalid(incomplete=len(args) < 2)
+            return
+        conf = self.switch_configuration
+        try:
+            name = conf.flash.name(args[1])
+        except netflash.FlashError as exc:
+            self.write_line(str(exc))
+            return
+        conf.set_boot_entry(name)
+        self.logger.info("BOOT variable set to flash:%s", name)
+
+    def do_no_boot(self, *args):
+        if [a.lower() for a in args] != ["system"]:
+            self.write_invalid(incomplete=not args)
+            return
+        self.switch_configuration.set_boot_entry(None)
 
     def do_mls(self, *args):
         if [a.lower() for a in args] == ["qos"]:
@@ -566,9 +774,14 @@ class VoiceSwitchCore(BaseCiscoSwitchCore):
     def load_startup_config(self) -> int:
         """Replay the saved configuration through the command processors; return lines replayed."""
         path = self.switch_configuration.startup_config_path
+        log = logging.getLogger("voiceswitch.startup")
+        booted = self.switch_configuration.booted
+        if self.switch_configuration.broken:
+            log.warning("image %s fails its self-test: the startup-config is not loaded",
+                        booted[0] if booted else "(none)")  # fmt: skip
+            return 0
         if not path.is_file():
             return 0
-        log = logging.getLogger("voiceswitch.startup")
         # The processors' own mode-change chatter is not worth a line per interface.
         quiet = logging.getLogger("voiceswitch.startup.cli")
         quiet.setLevel(max(logging.WARNING, log.getEffectiveLevel()))
@@ -666,6 +879,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "whose private half is public",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--reload-seconds", type=float, default=10.0, help="how long a reload keeps SSH away")
     args = parser.parse_args(argv)
     if not 1 <= args.ports <= 96:
         parser.error("--ports must be between 1 and 96")
@@ -687,11 +901,12 @@ def main(argv: list[str] | None = None) -> int:
     switch = build_switch(args.hostname, args.ports, args.state_dir)
     replayed = switch.load_startup_config()
     LOG.info(
-        "%s: %d ports, startup-config %s (%d lines replayed)",
+        "%s: %d ports, startup-config %s (%d lines replayed), booted %s",
         args.hostname,
         args.ports,
         switch.switch_configuration.startup_config_path,
         replayed,
+        (switch.switch_configuration.booted or ("no image",))[0],
     )
     users = {args.username: args.password.encode()}
     if args.host_key is not None:
@@ -704,7 +919,22 @@ def main(argv: list[str] | None = None) -> int:
     LOG.info(
         "SSH on %s:%d for user %s (password not logged)", args.listen_host, args.listen_port, args.username
     )
-    reactor.run()
+    reloading = []
+
+    def reload_soon() -> None:
+        reloading.append(True)
+        reactor.callLater(0.3, reactor.stop)  # the session's last output leaves first
+
+    switch.switch_configuration.on_reload = reload_soon
+    reactor.run()  # stopping closes the listener and every session
+    if reloading:
+        # A reload: SSH stays away, then this program starts again on the saved state (the BOOT
+        # variable's image, the startup-config), as the switch boots.
+        LOG.info("%s: reloading (SSH away for %.0f s)", args.hostname, args.reload_seconds)
+        (args.state_dir / RELOAD_REASON).write_text("Reload Command\n")
+        sys.stdout.flush()
+        time.sleep(args.reload_seconds)
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     return 0
 
 
