@@ -1,0 +1,296 @@
+"""Software of a network device (gateway, access switch): an image on flash, booted and checked.
+
+The shared part of ``netdev_software``. Pure functions first (parsing the
+device's answers, checking what the model gives before it reaches the
+device's command line, planning), then the netmiko steps.
+
+A device software release: the image is copied to flash from the estate's
+HTTP server (the provisioning server) unless flash already holds it with the
+right SHA-512, its digest is checked on the device, the device's boot entry
+names it (a gateway: ``boot system`` in the configuration, saved; a switch:
+the boot loader's BOOT variable, which needs no save), the device reloads,
+SSH goes away and comes back, and ``show version`` must report the version
+and image wanted. The running configuration (without its boot entry) must
+be the same after the reload as before: an image that does not load the
+configuration is caught here, and nothing is saved over the startup-config
+after the reload.
+
+Everything the model gives reaches the device's command line, so it is held
+to strict shapes before the device is contacted: a flash name is a plain
+file name, the URL is ``http(s)://host[:port]/path`` of URL-safe characters,
+the SHA-512 is 128 hex digits. A space, control character or quote would
+otherwise turn a ``copy`` into another command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import time
+
+from ansible_collections.voip.estate.plugins.module_utils.voip_netdev import (
+    INVALID,
+    NetdevError,
+    connect,
+    mask,
+    push,
+    running_config,
+    save,
+    startup_config,
+    strip_volatile,
+)
+
+IMAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+-]*")
+SHA512 = re.compile(r"[0-9a-f]{128}")
+VERSION = re.compile(r"[A-Za-z0-9.()_-]{1,64}")
+KINDS = ("gateway", "switch")
+# The file system each kind names in its commands.
+FLASH = {"gateway": "bootflash:", "switch": "flash:"}
+_BOOT_LINE = re.compile(r"boot system ")
+
+
+# -- pure ---------------------------------------------------------------------------
+
+
+def request_problems(params: dict) -> list[str]:
+    """What is wrong with the request, before the device is contacted (each names the option)."""
+    problems = []
+    if params.get("kind") not in KINDS:
+        problems.append(f"kind: {params.get('kind')!r} is not one of {', '.join(KINDS)}")
+    image = params.get("image") or ""
+    if not IMAGE_NAME.fullmatch(image):
+        problems.append(
+            f"image: {image[:60]!r} is not a plain flash file name (letters, digits, '.', '_', '-'; "
+            "no path, space or control character; at most 128)"
+        )
+    url = params.get("url")
+    if url is not None and not URL.fullmatch(url):
+        problems.append(
+            f"url: {url[:80]!r} is not http(s)://host[:port]/path of URL-safe characters "
+            "(no space, quote or control character)"
+        )
+    digest = params.get("sha512")
+    if digest is not None and not SHA512.fullmatch(digest):
+        problems.append("sha512: not 128 lowercase hexadecimal digits")
+    version = params.get("version")
+    if version is not None and not VERSION.fullmatch(version):
+        problems.append(f"version: {version[:60]!r} is not a version as show version reports it")
+    if url is not None and digest is None:
+        problems.append("sha512: required with url (a copied image is always checked)")
+    return problems
+
+
+def parse_version(text: str) -> dict:
+    """``show version``: the running ``version`` and the booted ``image`` (a flash file name, or None)."""
+    version = re.search(r"^Cisco IOS.*?, Version ([^,\s]+)", text, re.MULTILINE)
+    image = re.search(r'^System image file is "(?:[A-Za-z]+:)?/?([^"]*)"', text, re.MULTILINE)
+    return {
+        "version": version.group(1) if version else None,
+        "image": image.group(1) if image and IMAGE_NAME.fullmatch(image.group(1)) else None,
+    }
+
+
+def parse_dir(text: str) -> dict:
+    """``dir`` of flash: ``{name: size}``."""
+    found = {}
+    for match in re.finditer(r"^\s*\d+\s+[-drwx]{4,}\s+(\d+)\s+.*\s(\S+)\s*$", text, re.MULTILINE):
+        if IMAGE_NAME.fullmatch(match.group(2)):
+            found[match.group(2)] = int(match.group(1))
+    return found
+
+
+def parse_verify(text: str) -> str | None:
+    """``verify /sha512 FILE``: the digest, or None."""
+    found = re.search(r"^verify /sha512 \([^)]*\) = ([0-9a-fA-F]{128})\s*$", text, re.MULTILINE)
+    return found.group(1).lower() if found else None
+
+
+def config_identity(running: str) -> str:
+    """The running configuration without volatile lines, ``!`` separators and the boot entry (which a
+    release changes on purpose): what must be the same before and after a reload."""
+    lines = strip_volatile(running).splitlines()
+    return "\n".join(
+        line for line in lines if not _BOOT_LINE.match(line) and not line.startswith("!")
+    ).strip()
+
+
+def config_change(before: str, after: str) -> list[str]:
+    """Lines of ``before``'s identity missing after, then lines new after (``-``/``+``, secrets masked),
+    at most 20."""
+    old, new = config_identity(before).splitlines(), config_identity(after).splitlines()
+    gone = [f"- {mask(line)}" for line in old if line not in new]
+    added = [f"+ {mask(line)}" for line in new if line not in old]
+    return (gone + added)[:20]
+
+
+def boot_commands(kind: str, image: str) -> list[str]:
+    """Configuration lines that make ``image`` the one booted."""
+    if kind == "gateway":
+        return ["no boot system", f"boot system {FLASH[kind]}{image}"]
+    return [f"boot system {FLASH[kind]}{image}"]
+
+
+def plan(current: dict, on_flash: dict, params: dict) -> dict:
+    """What a run does: ``copy`` (the image is not on flash), ``boot`` (it is not the booted one)."""
+    booted = current.get("image") == params["image"] and (
+        params.get("version") is None or current.get("version") == params["version"]
+    )
+    return {"copy": params["image"] not in on_flash, "boot": not booted}
+
+
+# -- on the device ------------------------------------------------------------------
+
+
+def _checked(output: str, what: str) -> str:
+    refused = INVALID.search(output) or re.search(r"^%Error.*$", output, re.MULTILINE)
+    if refused:
+        raise NetdevError(f"{what}: {refused.group(0).strip()}")
+    return output
+
+
+def read_state(session, kind: str) -> tuple[dict, dict]:
+    """(``show version`` parsed, flash listing) of the device."""
+    current = parse_version(session.send_command("show version", read_timeout=60))
+    listing = parse_dir(_checked(session.send_command(f"dir {FLASH[kind]}", read_timeout=60), "dir"))
+    return current, listing
+
+
+def digest(session, kind: str, image: str) -> str:
+    output = _checked(
+        session.send_command(f"verify /sha512 {FLASH[kind]}{image}", read_timeout=600), f"verify {image}"
+    )
+    found = parse_verify(output)
+    if found is None:
+        raise NetdevError(f"verify {image}: no digest in the device's answer")
+    return found
+
+
+def copy_image(session, kind: str, url: str, image: str, timeout: int) -> str:
+    """``copy URL flash:IMAGE``, answering the destination question; the device's output."""
+    asked = session.send_command(
+        f"copy {url} {FLASH[kind]}{image}", expect_string=r"\]\?\s*$", read_timeout=60, cmd_verify=False
+    )
+    _checked(asked, f"copy {url}")
+    output = session.send_command("", expect_string=r"#\s*$", read_timeout=timeout, cmd_verify=False)
+    return _checked(output, f"copy {url}")
+
+
+def reload(session) -> None:
+    """``reload``, confirmed; the session is gone afterwards."""
+    output = session.send_command(
+        "reload", expect_string=r"(\[confirm\]|\[yes/no\]:?)\s*$", read_timeout=60, cmd_verify=False
+    )
+    _checked(output, "reload")
+    if "[yes/no]" in output:
+        # Unsaved changes: never saved here (the caller saved what it meant to).
+        session.send_command("no", expect_string=r"\[confirm\]\s*$", read_timeout=60, cmd_verify=False)
+    session.write_channel("\n")
+    time.sleep(1)
+    with contextlib.suppress(OSError, EOFError):  # the device went away first
+        session.disconnect()
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2) as sock:
+            sock.settimeout(3)
+            return sock.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def wait_away_and_back(params: dict, timeout: int, sleep=time.sleep, clock=time.monotonic) -> float:
+    """Wait until the device stops answering SSH, then until it answers again; the seconds it was away.
+    NetdevError when it never went away (no reload) or did not come back within ``timeout``."""
+    host, port = params["host"], params["port"]
+    start = clock()
+    while _answers(host, port):
+        if clock() - start > 60:
+            raise NetdevError(f"{host}: still answering SSH 60 s after the reload was confirmed")
+        sleep(0.5)
+    away = clock()
+    while not _answers(host, port):
+        if clock() - away > timeout:
+            raise NetdevError(f"{host}: no SSH answer {timeout} s after the reload")
+        sleep(1)
+    return round(clock() - away, 1)
+
+
+def apply(params: dict, check_mode: bool = False) -> dict:
+    """The module's work: see the module documentation. NetdevError with the message otherwise."""
+    kind, image, host = params["kind"], params["image"], params["host"]
+    session = connect(params)
+    try:
+        before, on_flash = read_state(session, kind)
+        steps = plan(before, on_flash, params)
+        result = {"changed": steps["copy"] or steps["boot"], "before": before, "copied": False,
+                  "reloaded": False, "after": before, "away_seconds": None}  # fmt: skip
+        if steps["copy"] and not params.get("url"):
+            raise NetdevError(f"{host}: {image} is not on flash and no url names where to copy it from")
+        if steps["boot"] and not params["rollback"]:
+            unsaved = config_change(startup_config(session), running_config(session))
+            if unsaved:
+                raise NetdevError(
+                    f"{host}: the running configuration is not the saved one, and a reload would lose the "
+                    f"difference; converge (which saves) first. Nothing was changed: {'; '.join(unsaved)}"
+                )
+        if check_mode or not result["changed"]:
+            return result
+        if steps["copy"]:
+            copy_image(session, kind, params["url"], image, params["copy_timeout"])
+            result["copied"] = True
+        if params.get("sha512") and digest(session, kind, image) != params["sha512"]:
+            raise NetdevError(
+                f"{host}: {image} on flash does not have the SHA-512 the release names; nothing was booted"
+            )
+        if not steps["boot"]:
+            return result
+        push(session, boot_commands(kind, image))
+        if kind == "gateway":
+            save(session)
+        # What the device boots with: its saved configuration (never saved over on a failed image).
+        reference = startup_config(session)
+        reload(session)
+        session = None
+    finally:
+        if session is not None:
+            session.disconnect()
+    return _after_reload(params, result, reference)
+
+
+def _after_reload(params: dict, result: dict, reference: str) -> dict:
+    """Wait for the device, then check its version, image and configuration (against ``reference``)."""
+    kind, image, host = params["kind"], params["image"], params["host"]
+    result["reloaded"] = True
+    result["away_seconds"] = wait_away_and_back(params, params["reload_timeout"])
+    session = _connect_again(params)
+    try:
+        after = parse_version(session.send_command("show version", read_timeout=60))
+        result["after"] = after
+        changed_lines = config_change(reference, running_config(session))
+    finally:
+        session.disconnect()
+    if after["image"] != image or (params.get("version") and after["version"] != params["version"]):
+        raise NetdevError(
+            f"{host}: booted {after['image']} ({after['version']}), not {image}"
+            + (f" ({params['version']})" if params.get("version") else "")
+        )
+    if changed_lines:
+        raise NetdevError(
+            f"{host}: {image} came up without its saved configuration ({kind}): " + "; ".join(changed_lines)
+        )
+    return result
+
+
+def _connect_again(params: dict, attempts: int = 10):
+    """SSH answers before the login works on some devices: a few tries."""
+    for attempt in range(attempts):
+        try:
+            return connect(params)
+        except NetdevError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
+    raise NetdevError(f"{params['host']}: cannot log in after the reload")  # pragma: no cover

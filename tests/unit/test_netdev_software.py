@@ -1,0 +1,219 @@
+"""Module netdev_software (module_utils/voip_netdev_software.py): a gateway image copied, checked and booted.
+
+Against the lab's gateway simulator in this process (lab/images/netdev/iosgw.py,
+SSH on loopback with a pinned host key) and an HTTP server of images on
+loopback: the module's whole path, reload included. The switch's path runs
+against its simulator in the lab (tests/lab/test_voiceswitch_sim.py needs
+fake-switches, which only the lab image has).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+
+import pytest
+
+from ansible_collections.voip.estate.plugins.module_utils import voip_netdev_software as software
+from tests.unit.test_netdev_security import PASSWORD, USER, iosgw, known_hosts_line, new_key
+
+netflash = iosgw.netflash
+NEW = "isr4300-17.09.04.bin"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """(gateway server, known_hosts, base URL of the images, image bytes by name)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    images = {
+        NEW: netflash.image_bytes("isr4300", "17.9.4", size=150_000),
+        "broken.bin": netflash.image_bytes("isr4300", "17.9.5", broken=True),
+    }
+    for name, data in images.items():
+        (www / name).write_bytes(data)
+    web = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(www))
+    )
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    key = new_key(tmp_path / "gw_host_key")
+    gateway = iosgw.Gateway(
+        "gw1", USER, PASSWORD, None, tmp_path / "state", host_key=tmp_path / "gw_host_key", reload_seconds=1
+    )
+    gateway.device.save(None)  # a converged device: its running configuration saved
+    server = iosgw.ServerThread(gateway)
+    known = tmp_path / "known_hosts"
+    known.write_text(known_hosts_line(server.port, key))
+    yield server, known, f"http://127.0.0.1:{web.server_address[1]}", images
+    server.stop()
+    web.shutdown()
+
+
+def args(lab, image=NEW, **extra):
+    server, known, base, images = lab
+    request = {"host": "127.0.0.1", "port": server.port, "username": USER, "password": PASSWORD,
+               "known_hosts": str(known), "timeout": 10, "kind": "gateway", "image": image}  # fmt: skip
+    if image in images:
+        request |= {"url": f"{base}/{image}", "sha512": hashlib.sha512(images[image]).hexdigest()}
+    return request | extra
+
+
+def device(lab):
+    return lab[0].gateway.device
+
+
+def test_check_mode_reads_and_changes_nothing(lab, module_runner):
+    code, result, _ = module_runner("netdev_software", args(lab, version="17.9.4"), check=True)
+    assert code == 0, result
+    assert result["changed"] is True and result["copied"] is False and result["reloaded"] is False
+    assert result["before"] == {"version": iosgw.VERSION, "image": iosgw.FACTORY_IMAGE}
+    assert not device(lab).flash.exists(NEW)
+
+
+def test_an_image_is_copied_checked_booted_and_a_second_run_changes_nothing(lab, module_runner):
+    before = device(lab).execute("show running-config")
+    code, result, _ = module_runner("netdev_software", args(lab, version="17.9.4"))
+    assert code == 0, result
+    assert result["copied"] and result["reloaded"] and result["away_seconds"] >= 0.5
+    assert result["after"] == {"version": "17.9.4", "image": NEW}
+    gw = device(lab)
+    assert gw.version == "17.9.4" and gw.reload_reason == "Reload Command"
+    assert software.config_change(before, gw.execute("show running-config")) == []
+    assert f"boot system bootflash:{NEW}" in gw.startup_config()
+    code, again, _ = module_runner("netdev_software", args(lab, version="17.9.4"))
+    assert code == 0 and again["changed"] is False and again["reloaded"] is False
+
+
+def test_a_wrong_digest_boots_nothing(lab, module_runner):
+    code, result, _ = module_runner("netdev_software", args(lab, sha512="0" * 128))
+    assert code == 1
+    assert "does not have the SHA-512 the release names; nothing was booted" in result["msg"]
+    gw = device(lab)
+    assert gw.booted[0] == iosgw.FACTORY_IMAGE and "boot system" not in gw.execute("show running-config")
+
+
+def test_unsaved_changes_are_refused_before_anything_changes(lab, module_runner):
+    gw = device(lab)
+    gw.execute("configure terminal")
+    gw.execute("ntp server 10.9.9.9")
+    gw.execute("end")
+    code, result, _ = module_runner("netdev_software", args(lab))
+    assert code == 1 and "is not the saved one" in result["msg"] and "+ ntp server 10.9.9.9" in result["msg"]
+    assert not gw.flash.exists(NEW) and gw.booted[0] == iosgw.FACTORY_IMAGE
+
+
+def test_a_version_other_than_the_release_names_fails_after_the_boot(lab, module_runner):
+    code, result, _ = module_runner("netdev_software", args(lab, version="17.9.9"))
+    assert code == 1 and f"booted {NEW} (17.9.4), not {NEW} (17.9.9)" in result["msg"]
+
+
+def test_a_broken_image_boots_and_the_previous_one_is_booted_again_on_rollback(lab, module_runner):
+    code, result, _ = module_runner("netdev_software", args(lab, image="broken.bin", version="17.9.5"))
+    # The gateway keeps its configuration on the broken image: the module's checks pass, the voice
+    # checks of the release's gate are what catch it.
+    assert code == 0, result
+    gw = device(lab)
+    assert gw.services_down
+    previous = result["before"]
+    code, back, _ = module_runner(
+        "netdev_software", args(lab, image=previous["image"], version=previous["version"], rollback=True)
+    )
+    assert code == 0, back
+    assert back["copied"] is False and back["after"] == previous and not device(lab).services_down
+
+
+def test_an_image_neither_on_flash_nor_given_a_url_is_refused(lab, module_runner):
+    code, result, _ = module_runner("netdev_software", args(lab, image="nowhere.bin"))
+    assert code == 1 and "nowhere.bin is not on flash and no url names where to copy it from" in result["msg"]
+
+
+# -- what reaches the device's command line ------------------------------------------
+
+GOOD = {"kind": "gateway", "image": NEW, "url": f"http://10.231.0.20/images/{NEW}", "sha512": "a" * 128,
+        "version": "17.9.4"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("image", "x.bin\nreload"),
+        ("image", "x.bin\rreload"),
+        ("image", "x.bin reload"),
+        ("image", "../startup-config"),
+        ("image", "flash:x.bin"),
+        ("image", "x.bin\u2028reload"),
+        ("image", "x.bin\x00"),
+        ("image", "x.bin\x1a"),
+        ("image", "{{ lookup('pipe', 'id') }}"),
+        ("image", ""),
+        ("url", "http://10.231.0.20/x.bin bootflash:x.bin\nreload"),
+        ("url", "http://10.231.0.20/x.bin\r"),
+        ("url", "http://10.231.0.20/x'.bin"),
+        ("url", 'http://10.231.0.20/x".bin'),
+        ("url", "ftp://10.231.0.20/x.bin"),
+        ("url", "tftp://10.231.0.20/x.bin"),
+        ("url", "http://user:pw@10.231.0.20/x.bin"),
+        ("url", "http://10.231.0.20/{{x}}.bin"),
+        ("sha512", "A" * 128),
+        ("sha512", "a" * 127),
+        ("sha512", "a" * 128 + "\n"),
+        ("version", "17.9.4 extra"),
+        ("version", "17.9.4\n"),
+        ("kind", "router"),
+    ],
+)
+def test_a_value_that_could_become_another_command_is_refused_before_the_device(field, value, module_runner):
+    # Without these checks `copy URL bootflash:IMAGE` would carry a line break, a second word or a
+    # quote to the device's CLI (a second command, such as `reload`, run with the estate's login).
+    problems = software.request_problems(GOOD | {field: value})
+    assert len(problems) == 1 and problems[0].startswith(f"{field}:"), problems
+    request = {"host": "192.0.2.1", "username": USER, "password": PASSWORD, "known_hosts": "/nonexistent"}
+    request |= GOOD | {field: value}
+    code, result, _ = module_runner("netdev_software", request)
+    # Refused before any connection (kind by its choices, the rest by the module's checks).
+    assert code == 1 and ("nothing was done" in result["msg"] or "must be one of" in result["msg"])
+
+
+def test_the_good_request_has_no_problem_and_a_url_needs_a_digest():
+    assert software.request_problems(GOOD) == []
+    assert software.request_problems({k: v for k, v in GOOD.items() if k != "url"}) == []
+    assert software.request_problems({k: v for k, v in GOOD.items() if k != "sha512"}) == [
+        "sha512: required with url (a copied image is always checked)"
+    ]
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+
+def test_show_version_dir_and_verify_are_read(tmp_path):
+    gw = iosgw.Device("gw1", USER, PASSWORD, None, tmp_path)
+    assert software.parse_version(gw.execute("show version")) == {
+        "version": iosgw.VERSION, "image": iosgw.FACTORY_IMAGE}  # fmt: skip
+    assert software.parse_dir(gw.execute("dir bootflash:")) == {iosgw.FACTORY_IMAGE: 65536}
+    data = (tmp_path / "flash" / iosgw.FACTORY_IMAGE).read_bytes()
+    out = gw.execute(f"verify /sha512 bootflash:{iosgw.FACTORY_IMAGE}")
+    assert software.parse_verify(out) == hashlib.sha512(data).hexdigest()
+    assert software.parse_verify("%Error opening bootflash:x (No such file or directory)") is None
+    switch = 'Cisco IOS Software, C3750 Software (C3750-IPSERVICESK9-M), Version 15.0(2)SE11, RELEASE\n' \
+        'System image file is "flash:c3750.bin"\n'  # fmt: skip
+    assert software.parse_version(switch) == {"version": "15.0(2)SE11", "image": "c3750.bin"}
+    assert software.parse_version('System image file is "flash:../../etc"') == {
+        "version": None,
+        "image": None,
+    }
+
+
+def test_the_configuration_identity_ignores_the_boot_entry_and_volatile_lines():
+    before = "Building configuration...\n!\nversion 17.6\nhostname gw1\nntp server 10.0.0.1\nend\n"
+    after = "! Last configuration change at x\nversion 17.6\nhostname gw1\nboot system bootflash:a.bin\n" \
+        "ntp server 10.0.0.1\nend\n"  # fmt: skip
+    assert software.config_change(before, after) == []
+    lost = software.config_change(before + "username a secret 9 $9$abc\n", after)
+    assert lost == ["- username a secret 9 ********"] and "$9$abc" not in str(lost)
