@@ -17,6 +17,7 @@ import hashlib
 import http.server
 import importlib.util
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -279,6 +280,7 @@ def test_no_password_in_the_log(switch, podman):
 def _netflash():
     spec = importlib.util.spec_from_file_location("netflash", NETFLASH)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["netflash"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
