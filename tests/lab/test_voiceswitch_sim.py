@@ -12,13 +12,10 @@ are not touched.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import importlib.util
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
+from tests.image_server import serving
 from voiplab.podman import Podman
 from voiplab.readiness import ssh_banner
 
@@ -285,22 +283,13 @@ def _netflash():
     return module
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def web(tmp_path):
     """HTTP of ``tmp_path / 'www'`` on the lab bridge's address; yields (directory, base URL)."""
     root = tmp_path / "www"
     root.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        (CONTROLLER, 0), functools.partial(_QuietHandler, directory=str(root))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://{CONTROLLER}:{server.server_address[1]}"
-    server.shutdown()
+    with serving(root, CONTROLLER) as base:
+        yield root, base
 
 
 def _refused() -> bool:

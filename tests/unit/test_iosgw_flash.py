@@ -8,17 +8,15 @@ boots with the voice services down.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import re
 import socket
-import threading
 import time
 
 import pytest
 from netmiko import ConnectHandler
 
+from tests.image_server import serving
 from tests.unit.test_iosgw import ENABLE, PASSWORD, USER, iosgw
 
 netflash = iosgw.netflash
@@ -188,22 +186,13 @@ def test_user_exec_cannot_touch_flash_or_reload(tmp_path):
 # -- over SSH and HTTP, with netmiko --------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def web(tmp_path):
     """An HTTP server of ``tmp_path / 'www'`` on loopback; yields (directory, base URL)."""
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(root) as base:
+        yield root, base
 
 
 @pytest.fixture

@@ -9,23 +9,16 @@ fake-switches, which only the lab image has).
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
 
 import pytest
 
 from ansible_collections.voip.estate.plugins.module_utils import voip_netdev_software as software
+from tests.image_server import serving
 from tests.unit.test_netdev_security import PASSWORD, USER, iosgw, known_hosts_line, new_key
 
 netflash = iosgw.netflash
 NEW = "isr4300-17.09.04.bin"
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
@@ -39,10 +32,6 @@ def lab(tmp_path):
     }
     for name, data in images.items():
         (www / name).write_bytes(data)
-    web = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(www))
-    )
-    threading.Thread(target=web.serve_forever, daemon=True).start()
     key = new_key(tmp_path / "gw_host_key")
     gateway = iosgw.Gateway(
         "gw1", USER, PASSWORD, None, tmp_path / "state", host_key=tmp_path / "gw_host_key", reload_seconds=1
@@ -51,9 +40,9 @@ def lab(tmp_path):
     server = iosgw.ServerThread(gateway)
     known = tmp_path / "known_hosts"
     known.write_text(known_hosts_line(server.port, key))
-    yield server, known, f"http://127.0.0.1:{web.server_address[1]}", images
+    with serving(www) as base:
+        yield server, known, base, images
     server.stop()
-    web.shutdown()
 
 
 def args(lab, image=NEW, **extra):
