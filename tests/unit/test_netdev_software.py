@@ -10,6 +10,7 @@ fake-switches, which only the lab image has).
 from __future__ import annotations
 
 import hashlib
+import socket
 
 import pytest
 
@@ -206,3 +207,21 @@ def test_the_configuration_identity_ignores_the_boot_entry_and_volatile_lines():
     assert software.config_change(before, after) == []
     lost = software.config_change(before + "username a secret 9 $9$abc\n", after)
     assert lost == ["- username a secret 9 ********"] and "$9$abc" not in str(lost)
+
+
+def test_a_device_that_stops_answering_mid_copy_fails_with_a_message_not_a_traceback(
+    lab, module_runner, monkeypatch
+):
+    # A source that accepts the connection and never answers: the device's copy outlasts copy_timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    monkeypatch.setattr(netflash, "FETCH_TIMEOUT", 4)  # the simulator gives up soon after the module
+    try:
+        request = args(lab, url=f"http://127.0.0.1:{silent.getsockname()[1]}/{NEW}", copy_timeout=1)
+        code, result, raw = module_runner("netdev_software", request)
+    finally:
+        silent.close()
+    assert code == 1 and "Traceback" not in raw, raw
+    assert result["msg"].startswith("127.0.0.1: the device stopped answering as expected"), result["msg"]
+    assert device(lab).booted[0] == iosgw.FACTORY_IMAGE

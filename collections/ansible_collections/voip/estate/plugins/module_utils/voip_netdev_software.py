@@ -219,7 +219,19 @@ def wait_away_and_back(params: dict, timeout: int, sleep=time.sleep, clock=time.
 
 
 def apply(params: dict, check_mode: bool = False) -> dict:
-    """The module's work: see the module documentation. NetdevError with the message otherwise."""
+    """The module's work: see the module documentation. NetdevError with the message otherwise (also
+    for a device that stops answering mid-way: netmiko's read timeouts and socket errors)."""
+    try:
+        from netmiko.exceptions import ReadException, ReadTimeout
+    except ImportError:  # pragma: no cover - connect() names the missing netmiko
+        ReadException = ReadTimeout = OSError
+    try:
+        return _apply(params, check_mode)
+    except (ReadTimeout, ReadException, OSError, EOFError) as exc:
+        raise NetdevError(f"{params['host']}: the device stopped answering as expected: {exc}") from exc
+
+
+def _apply(params: dict, check_mode: bool = False) -> dict:
     kind, image, host = params["kind"], params["image"], params["host"]
     session = connect(params)
     try:
