@@ -20,6 +20,22 @@ from tests.unit.test_netdev_security import PASSWORD, USER, iosgw, known_hosts_l
 
 netflash = iosgw.netflash
 NEW = "isr4300-17.09.04.bin"
+# What carries voice on the test gateway: a PRI, a voice port and two dial-peers.
+VOICE = """isdn switch-type primary-net5
+controller E1 0/1/0
+ pri-group timeslots 1-31
+interface Serial0/1/0:15
+ isdn switch-type primary-net5
+voice-port 0/2/0
+dial-peer voice 100 pots
+ destination-pattern 2990
+ port 0/2/0
+dial-peer voice 200 voip
+ destination-pattern 2...
+ session target ipv4:10.0.0.1
+"""
+VOICE_UP = {"PRI Serial0/1/0:15": True, "dial-peer 100": True, "dial-peer 200": True,
+            "voice-port 0/1/0:15": True, "voice-port 0/2/0": True}  # fmt: skip
 
 
 @pytest.fixture
@@ -37,6 +53,7 @@ def lab(tmp_path):
     gateway = iosgw.Gateway(
         "gw1", USER, PASSWORD, None, tmp_path / "state", host_key=tmp_path / "gw_host_key", reload_seconds=1
     )
+    assert gateway.device.load_config(VOICE) == []
     gateway.device.save(None)  # a converged device: its running configuration saved
     server = iosgw.ServerThread(gateway)
     known = tmp_path / "known_hosts"
@@ -104,19 +121,47 @@ def test_a_version_other_than_the_release_names_fails_after_the_boot(lab, module
     assert code == 1 and f"booted {NEW} (17.9.4), not {NEW} (17.9.9)" in result["msg"]
 
 
-def test_a_broken_image_boots_and_the_previous_one_is_booted_again_on_rollback(lab, module_runner):
+def test_a_broken_image_fails_the_voice_gate_and_the_previous_one_is_booted_again_on_rollback(
+    lab, module_runner
+):
     code, result, _ = module_runner("netdev_software", args(lab, image="broken.bin", version="17.9.5"))
-    # The gateway keeps its configuration on the broken image: the module's checks pass, the voice
-    # checks of the release's gate are what catch it.
-    assert code == 0, result
+    # The gateway keeps its configuration on the broken image, so the configuration check passes;
+    # the voice gate catches it: every PRI, voice port and dial-peer that was up is down.
+    assert code == 1, result
+    assert "broken.bin came up, but these carried voice before and do not now: PRI Serial0/1/0:15, " \
+        "dial-peer 100, dial-peer 200, voice-port 0/1/0:15, voice-port 0/2/0" in result["msg"]  # fmt: skip
     gw = device(lab)
     assert gw.services_down
-    previous = result["before"]
+    previous = {"version": iosgw.VERSION, "image": iosgw.FACTORY_IMAGE}
     code, back, _ = module_runner(
         "netdev_software", args(lab, image=previous["image"], version=previous["version"], rollback=True)
     )
     assert code == 0, back
     assert back["copied"] is False and back["after"] == previous and not device(lab).services_down
+    # A rollback reports the voice state and does not judge it: before it, nothing carried voice.
+    assert not any(back["voice_before"].values()) and back["voice_after"] == VOICE_UP
+
+
+def test_the_voice_state_of_a_gateway_and_a_switch_is_read_and_a_loss_named():
+    gateway = {
+        "show isdn status": "ISDN Serial0/1/0:15 interface\n    Layer 1 Status:\n\tACTIVE\n    Layer 2 Status:\n"
+        "\tTEI = 0, Ces = 1, SAPI = 0, State = MULTIPLE_FRAME_ESTABLISHED\nISDN Serial0/1/1:15 interface\n"
+        "    Layer 1 Status:\n\tDEACTIVATED\n    Layer 2 Status:\n\tTEI = 0, State = TEI_ASSIGNED\n",
+        "show dial-peer voice summary": "TAG TYPE MIN OPER\n100 pots up up 2990\n200 voip up down\n"
+        "300 voip down down\n",
+        "show voice port summary": "PORT CH SIG ADMIN OPER\n0/2/0 -- fxs-ls up dorm\n0/2/1 -- fxs-ls down down\n",
+    }
+    state = software.voice_state("gateway", gateway)
+    # An administratively down dial-peer or voice port is not voice the gate expects.
+    assert state == {"PRI Serial0/1/0:15": True, "PRI Serial0/1/1:15": False, "dial-peer 100": True,
+                     "dial-peer 200": False, "voice-port 0/2/0": True}  # fmt: skip
+    switch = {"show vlan brief": "VLAN Name Status Ports\n---- ----\n1 default active Gi1/0/1\n"
+              "110 VOICE active\n120 X act/lshut\n"}  # fmt: skip
+    assert software.voice_state("switch", switch) == {"vlan 1": True, "vlan 110": True, "vlan 120": False}
+    after = {"vlan 1": True, "vlan 120": True}
+    # Up before, gone or down after: named; down before: not the release's doing.
+    assert software.voice_lost(software.voice_state("switch", switch), after) == ["vlan 110"]
+    assert software.voice_lost(state, state) == []
 
 
 def test_an_image_neither_on_flash_nor_given_a_url_is_refused(lab, module_runner):

@@ -125,6 +125,43 @@ def config_change(before: str, after: str) -> list[str]:
     return (gone + added)[:20]
 
 
+# What the voice gate reads: the ISDN, dial-peers and voice ports of a gateway, the VLANs of a switch.
+VOICE_COMMANDS = {
+    "gateway": ("show isdn status", "show dial-peer voice summary", "show voice port summary"),
+    "switch": ("show vlan brief",),
+}
+_PRI = re.compile(r"ISDN (\S+) interface.*?Layer 1 Status:\s*(\S+).*?State = (\S+)", re.S)
+
+
+def voice_state(kind: str, outputs: dict) -> dict:
+    """``{element: up}`` of what carries voice, from the outputs of ``VOICE_COMMANDS[kind]``: each PRI
+    (layer 1 ACTIVE, layer 2 MULTIPLE_FRAME_ESTABLISHED), each administratively up dial-peer (oper up)
+    and voice port (oper not down); a switch's active VLANs."""
+    state = {}
+    if kind == "switch":
+        for line in outputs.get("show vlan brief", "").splitlines():
+            cols = line.split()
+            if len(cols) >= 3 and cols[0].isdigit():
+                state[f"vlan {cols[0]}"] = cols[2] == "active"
+        return state
+    for interface, layer1, layer2 in _PRI.findall(outputs.get("show isdn status", "")):
+        state[f"PRI {interface}"] = layer1 == "ACTIVE" and layer2 == "MULTIPLE_FRAME_ESTABLISHED"
+    for line in outputs.get("show dial-peer voice summary", "").splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and cols[0].isdigit() and cols[1] in ("pots", "voip") and cols[2] == "up":
+            state[f"dial-peer {cols[0]}"] = cols[3] == "up"
+    for line in outputs.get("show voice port summary", "").splitlines():
+        cols = line.split()
+        if len(cols) >= 5 and re.match(r"^\d+/\d+/\d+", cols[0]) and cols[3] == "up":
+            state[f"voice-port {cols[0]}"] = state.get(f"voice-port {cols[0]}", True) and cols[4] != "down"
+    return state
+
+
+def voice_lost(before: dict, after: dict) -> list[str]:
+    """What carried voice before and does not after (down, or gone), in ``before``'s order."""
+    return [name for name, up in before.items() if up and not after.get(name)]
+
+
 def boot_commands(kind: str, image: str) -> list[str]:
     """Configuration lines that make ``image`` the one booted."""
     if kind == "gateway":
@@ -155,6 +192,12 @@ def read_state(session, kind: str) -> tuple[dict, dict]:
     current = parse_version(session.send_command("show version", read_timeout=60))
     listing = parse_dir(_checked(session.send_command(f"dir {FLASH[kind]}", read_timeout=60), "dir"))
     return current, listing
+
+
+def read_voice(session, kind: str) -> dict:
+    """The device's voice state (``voice_state``), read now."""
+    outputs = {command: session.send_command(command, read_timeout=60) for command in VOICE_COMMANDS[kind]}
+    return voice_state(kind, outputs)
 
 
 def digest(session, kind: str, image: str) -> str:
@@ -237,8 +280,10 @@ def _apply(params: dict, check_mode: bool = False) -> dict:
     try:
         before, on_flash = read_state(session, kind)
         steps = plan(before, on_flash, params)
+        voice = read_voice(session, kind)
         result = {"changed": steps["copy"] or steps["boot"], "before": before, "copied": False,
-                  "reloaded": False, "after": before, "away_seconds": None}  # fmt: skip
+                  "reloaded": False, "after": before, "away_seconds": None,
+                  "voice_before": voice, "voice_after": voice}  # fmt: skip
         if steps["copy"] and not params.get("url"):
             raise NetdevError(f"{host}: {image} is not on flash and no url names where to copy it from")
         if steps["boot"] and not params["rollback"]:
@@ -282,6 +327,7 @@ def _after_reload(params: dict, result: dict, reference: str) -> dict:
         after = parse_version(session.send_command("show version", read_timeout=60))
         result["after"] = after
         changed_lines = config_change(reference, running_config(session))
+        result["voice_after"] = read_voice(session, kind)
     finally:
         session.disconnect()
     if after["image"] != image or (params.get("version") and after["version"] != params["version"]):
@@ -292,6 +338,11 @@ def _after_reload(params: dict, result: dict, reference: str) -> dict:
     if changed_lines:
         raise NetdevError(
             f"{host}: {image} came up without its saved configuration ({kind}): " + "; ".join(changed_lines)
+        )
+    lost = voice_lost(result["voice_before"], result["voice_after"])
+    if lost and not params["rollback"]:
+        raise NetdevError(
+            f"{host}: {image} came up, but these carried voice before and do not now: {', '.join(lost)}"
         )
     return result
 
