@@ -19,7 +19,7 @@ from typing import Any
 
 from voipctl.console import err
 from voipctl.core.stamps import stamp_us
-from voiplab import aptrepo, containers, images, keys, readiness
+from voiplab import aptrepo, containers, deviceimages, images, keys, readiness
 from voiplab.podman import Podman
 from voiplab.topology import Lab, LabHost
 
@@ -48,6 +48,8 @@ def up(lab: Lab, podman: Podman, fresh: bool = False, only: list[str] | None = N
         rows.append(
             ("apt repository", aptrepo.build(lab.root / "lab" / "packages", lab.state_dir / APT_VOLUME))
         )
+    # The images the release manifest names for the gateway and the switch (release_device serves them).
+    rows.append(("device images", deviceimages.ensure(lab.root, lab.state_dir)))
     rows.append((f"network {lab.network_name}", containers.ensure_network(podman, lab)))
     existing = _kept_containers(lab, podman, chosen, only is not None, fresh, rows)
     for host in chosen:
