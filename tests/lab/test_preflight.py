@@ -84,7 +84,7 @@ CASES = [
         "host_vars/sw1/switch.yml",
         "  ports:\n",
         "  ports:\n   - [\n",
-        "host_vars/sw1/switch.yml:8: invalid YAML",
+        "host_vars/sw1/switch.yml:9: invalid YAML",
     ),
 ]
 HOSTILE = [
@@ -107,14 +107,14 @@ HOSTILE = [
         SWITCH,
         "description: jdevries desk,",
         'description: "desk\\r\\nswitchport mode trunk",',
-        "host_vars/sw1/switch.yml:7: voip_switch.ports[0].description:",
+        "host_vars/sw1/switch.yml:8: voip_switch.ports[0].description:",
     ),
     (
         "jinja-port-description",
         SWITCH,
         "description: uplink}",
         "description: \"{{ lookup('pipe', 'touch @MARKER@') }}\"}",
-        "host_vars/sw1/switch.yml:12: voip_switch.ports[5].description:",
+        "host_vars/sw1/switch.yml:13: voip_switch.ports[5].description:",
     ),
 ]
 

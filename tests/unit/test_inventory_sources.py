@@ -43,7 +43,7 @@ compose:
 """
 # name -> (file, old, new, a finding of the directory form, with its file:line)
 CASES = {
-    "valid": (None, None, None, "warning: group_vars/all/release.yml:14: voip_release.gateway_images:"),
+    "valid": (None, None, None, "warning: group_vars/all/trunks.yml:18: voip_trunks[0].channels:"),
     "duplicate-extension": (
         "group_vars/all/users.yml",
         "extension: 2002",

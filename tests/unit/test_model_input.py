@@ -43,7 +43,7 @@ def _errors(root: Path) -> list[str]:
 NUMBERS = [
     ("extension", USERS, "extension: 2002", "extension: 02002", f"{USERS}:23: voip_users[1].extension: '02002'"),
     ("sip-port", CS1, "sip_port: 5060", "sip_port: 05060", f"{CS1}:5: voip_call_server.sip_port: '05060'"),
-    ("voice-vlan", SWITCH, "voice_vlan: 110", "voice_vlan: 0110", f"{SWITCH}:4: voip_switch.voice_vlan: '0110'"),
+    ("voice-vlan", SWITCH, "voice_vlan: 110", "voice_vlan: 0110", f"{SWITCH}:5: voip_switch.voice_vlan: '0110'"),
     ("channels", GATEWAY, "channels: 30", "channels: 030", f"{GATEWAY}:8: voip_gateway.pri_spans[0].channels: '030'"),
     ("sexagesimal", SWITCH, "voice_vlan: 110", "voice_vlan: 1:50", "voip_switch.voice_vlan: '1:50' is ambiguous"),
     ("underscore", SWITCH, "voice_vlan: 110", "voice_vlan: 1_10", "voip_switch.voice_vlan: '1_10' is ambiguous"),

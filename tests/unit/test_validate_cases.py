@@ -23,6 +23,8 @@ from voipctl.model.checks import validate
 from voipctl.model.types import SHOWN_LIMIT, shown
 
 BASE = Path(__file__).resolve().parents[1] / "data" / "estate_base"
+# A good device image of the base estate's gateway model (each case spoils one value).
+IMAGE = {"version": "17.9.4a", "image": "isr4300-universalk9.17.09.04a.SPA.bin", "sha512": "a" * 128}
 TODAY = datetime.date(2026, 6, 1)
 USERS = "group_vars/all/users.yml"
 SITES = "group_vars/all/sites.yml"
@@ -1030,11 +1032,50 @@ CASES = [
         "release-gateway-model-unknown",
         data(
             "group_vars/all/release.yml",
-            lambda d: d["voip_release"].update(gateway_images={"ISR 9999": "17.9"}),
+            lambda d: d["voip_release"].update(
+                device_images={"ISR 9999": {"version": "17.9.4a", "image": "isr.bin", "sha512": "a" * 128}}
+            ),
         ),
         "group_vars/all/release.yml",
-        "voip_release.gateway_images.ISR 9999",
-        "no gateway is a 'ISR 9999'",
+        "voip_release.device_images.ISR 9999",
+        "no gateway or switch is a 'ISR 9999'",
+    ),
+    # Each value of a device image reaches a device's command line: a shape to match, or refused.
+    case(
+        "release-device-image-path",
+        data(
+            "group_vars/all/release.yml",
+            lambda d: d["voip_release"].update(
+                device_images={"Cisco ISR 4331": dict(IMAGE, image="../../etc/passwd")}
+            ),
+        ),
+        "group_vars/all/release.yml",
+        "voip_release.device_images.Cisco ISR 4331.image",
+        "a plain file name",
+    ),
+    case(
+        "release-device-image-command",
+        data(
+            "group_vars/all/release.yml",
+            lambda d: d["voip_release"].update(
+                device_images={"Cisco ISR 4331": dict(IMAGE, version="17.9\nreload")}
+            ),
+        ),
+        "group_vars/all/release.yml",
+        "voip_release.device_images.Cisco ISR 4331.version",
+        "a device software version",
+    ),
+    case(
+        "release-device-image-digest",
+        data(
+            "group_vars/all/release.yml",
+            lambda d: d["voip_release"].update(
+                device_images={"Cisco ISR 4331": dict(IMAGE, sha512="A" * 128)}
+            ),
+        ),
+        "group_vars/all/release.yml",
+        "voip_release.device_images.Cisco ISR 4331.sha512",
+        "lowercase hexadecimal",
     ),
     case(
         "apt-repository-duplicate",

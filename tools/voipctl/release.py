@@ -33,10 +33,10 @@ from voipctl.console import err, out
 from voipctl.core.stamps import stamp
 from voipctl.errors import VoipctlError
 
-RELEASE_GROUPS = ("call_servers", "provisioning_servers")
+RELEASE_GROUPS = ("call_servers", "provisioning_servers", "gateways", "access_switches")
 # The Linux hosts an OS update run goes through, in its order.
 OS_GROUPS = ("call_servers", "provisioning_servers", "backup_servers")
-STATUS_GROUPS = ("call_servers", "provisioning_servers", "backup_servers", "gateways")
+STATUS_GROUPS = ("call_servers", "provisioning_servers", "backup_servers", "gateways", "access_switches")
 
 
 @dataclass

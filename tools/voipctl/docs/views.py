@@ -451,15 +451,15 @@ def releases(
     """
     manifest = estate.get("voip_release") or {}
     components = manifest.get("components") or {}
-    images = manifest.get("gateway_images") or {}
+    images = manifest.get("device_images") or {}
     rows = []
     for host, values in hosts.items():
         record = recorded.get(host) or {}
         after = record.get("after") or {}
         wanted = [(c, components[c]) for c in components_of(sorted(host_groups.get(host, ())), components)]
-        model = (values.get("voip_gateway") or {}).get("model")
-        if model:
-            wanted.append(("ios", images.get(model)))
+        device = values.get("voip_gateway") or values.get("voip_switch") or {}
+        if device.get("model"):
+            wanted.append(("ios", (images.get(device["model"]) or {}).get("version")))
         if not wanted:
             continue
         for component, target in wanted:

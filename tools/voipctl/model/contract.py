@@ -122,6 +122,7 @@ _PHONE_COMMON = "tools/voipctl/derive/phones.py::phone_common"
 _FIRMWARE = "tools/voipctl/derive/phones.py::firmware"
 _GATEWAY_CONFIG = "tools/voipctl/derive/netdev.py::gateway_config"
 _SWITCH_CONFIG = "tools/voipctl/derive/netdev.py::switch_config"
+_DEVICE_RELEASE = "collections/ansible_collections/voip/estate/roles/release_device/defaults/main.yml"
 _USERS_OF_SITE = "tools/voipctl/core/activity.py::users_of_site"
 _BASELINE = "collections/ansible_collections/voip/estate/roles/os_baseline/defaults/main.yml"
 _APT_SOURCES = (
@@ -248,6 +249,12 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
         _FIRMWARE,
     ),
     "voip_release.firmware_sites": (_FIRMWARE,),
+    # The device release (its image, served and booted) and the version report read them.
+    "voip_release.device_images.*.version": (_DEVICE_RELEASE, "playbooks/versions.yml"),
+    "voip_release.device_images.*.image": (_DEVICE_RELEASE,),
+    "voip_release.device_images.*.sha512": (_DEVICE_RELEASE,),
+    "voip_gateway.model": (_DEVICE_RELEASE, "playbooks/versions.yml"),
+    "voip_switch.model": (_DEVICE_RELEASE, "playbooks/versions.yml"),
     "voip_apt_repositories[].uri": (_APT_SOURCES,),
     "voip_apt_repositories[].suite": (_APT_SOURCES,),
     "voip_apt_repositories[].components": (_APT_SOURCES,),
@@ -327,10 +334,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
 }
 
 # Fields no host applies yet (issue #22): apply one, then move it to CONSUMERS.
-PENDING: dict[str, str] = {
-    "voip_release.gateway_images": "#22: report-only (validation says so): the version report and health "
-    "compare a gateway's IOS version with it (playbooks/versions.yml), nothing installs the image",
-}
+PENDING: dict[str, str] = {}
 
 
 # --- the checks ---------------------------------------------------------------

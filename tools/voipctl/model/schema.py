@@ -447,6 +447,7 @@ class SwitchPort(TypedDict):
 
 @with_config(_STRICT)
 class AccessSwitch(TypedDict):
+    model: NotRequired[Text]
     voice_vlan: Vlan
     data_vlan: NotRequired[Vlan]
     ports: list[SwitchPort]
@@ -547,6 +548,4 @@ DOCUMENTATION_ONLY: dict[str, str] = {
     "voip_rack.rack": _RACK_DOC,
     "voip_rack.unit": _RACK_DOC,
     "voip_rack.height": _RACK_DOC,
-    "voip_gateway.model": "the gateway's hardware, for people (docs) and the version report's key into "
-    "voip_release.gateway_images; the IOS configuration does not depend on it",
 }

@@ -9,7 +9,19 @@ from typing import Annotated, NotRequired
 from pydantic import ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
-from voipctl.model.types import AbsolutePath, AptField, Name, RepoSuite, RepoUri, Text, Version, bounded
+from voipctl.model.types import (
+    AbsolutePath,
+    AptField,
+    DeviceVersion,
+    ImageFile,
+    Name,
+    RepoSuite,
+    RepoUri,
+    Sha512,
+    Text,
+    Version,
+    bounded,
+)
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -47,6 +59,21 @@ class OsUpdates(TypedDict):
 
 
 @with_config(_STRICT)
+class DeviceImage(TypedDict):
+    """``voip_release.device_images`` value: the software a gateway or switch model runs.
+
+    ``image``: the file name on the device's flash, and in the controller's image store
+    (``release_device_image_source``) the provisioning server serves it from. ``version``: what
+    ``show version`` reports once it runs. ``sha512``: the file's, checked on the controller before
+    it is served and on the device before it is booted.
+    """
+
+    version: DeviceVersion
+    image: ImageFile
+    sha512: Sha512
+
+
+@with_config(_STRICT)
 class Release(TypedDict):
     """The release manifest (``playbooks/release.yml`` applies it).
 
@@ -54,8 +81,9 @@ class Release(TypedDict):
     pins (kamailio, rtpengine, nginx, voip-routing) and of each phone model's
     firmware (by model name). ``firmware_sites``: the sites whose phones get
     the manifest's firmware; the others keep their model's version (a
-    firmware roll-out site by site); absent: every site. ``gateway_images``:
-    the IOS version each gateway model (``voip_gateway.model``) runs, as ``show version`` reports it.
+    firmware roll-out site by site); absent: every site. ``device_images``:
+    the software image each gateway and switch model (``voip_gateway.model``, ``voip_switch.model``)
+    runs; ``playbooks/release.yml`` installs it device by device behind a voice health gate.
     """
 
     version: Version
@@ -63,7 +91,7 @@ class Release(TypedDict):
     notes: NotRequired[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
     components: dict[Name, Version]
     firmware_sites: NotRequired[list[Name]]
-    gateway_images: NotRequired[dict[Text, Version]]
+    device_images: NotRequired[dict[Text, DeviceImage]]
 
 
 @with_config(_STRICT)

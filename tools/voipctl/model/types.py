@@ -48,6 +48,15 @@ VarName = _pattern(r"^vault_[a-z0-9_]+$", "the name of a vault variable (vault_.
 SipUser = _pattern(r"^[A-Za-z0-9._+-]{1,64}$", "a SIP user name (1-64 letters, digits, '.', '_', '+', '-')")
 Realm = _pattern(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$", "a digest realm such as 'sip.carrier.example'")
 Version = _pattern(r"^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$", "a version string such as '5.6.3'")
+# A network device's software image (voip_release.device_images): its file name on flash, its
+# version as `show version` reports it, and its SHA-512. Each reaches the device's command line.
+ImageFile = _pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", "a plain file name (letters, digits, '.', '_', '-')"
+)
+DeviceVersion = _pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9.()_-]{0,63}$", "a device software version such as '17.9.4a'"
+)
+Sha512 = _pattern(r"^[0-9a-f]{128}$", "a SHA-512 in lowercase hexadecimal (128 digits)")
 RepoUri = _pattern(r"^(https?|file):/[^\s\x00-\x1f\x7f-\x9f{}]*$", "an http://, https:// or file: URI")
 RepoSuite = _pattern(r"^[A-Za-z0-9./_-]+$", "a suite such as 'bookworm' or './' (a flat repository)")
 OutletName = _pattern(

@@ -1,4 +1,4 @@
-"""The release: firmware sites, gateway images (report-only) and the apt repositories."""
+"""The release: firmware sites, device images and the apt repositories."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from voipctl.model.types import shown
 
 
 def check_release(ctx: Context) -> None:
-    """Release sites are real, each gateway image has its model, repository names are unique."""
+    """Release sites are real, each device image has its model, repository names are unique."""
     check_os_updates(ctx)
     release = ctx.estate.get("voip_release")
     if not release:
@@ -15,24 +15,18 @@ def check_release(ctx: Context) -> None:
     for i, site in enumerate(release.get("firmware_sites", ())):
         ctx.site_ref(ctx.origins["voip_release"], ("firmware_sites", i), site)
     models = {
-        str(values["voip_gateway"].get("model"))
+        str(values[var].get("model"))
         for values in ctx.hosts.values()
-        if isinstance(values.get("voip_gateway"), dict) and values["voip_gateway"].get("model")
+        for var in ("voip_gateway", "voip_switch")
+        if isinstance(values.get(var), dict) and values[var].get("model")
     }
-    if release.get("gateway_images"):
-        ctx.warn(
-            "voip_release",
-            ("gateway_images",),
-            "report-only: playbooks/versions.yml and the health check report a gateway whose image differs, "
-            "but no playbook installs a gateway image; upgrade the gateways by hand",
-        )
-    for model in release.get("gateway_images", {}):
+    for model in release.get("device_images", {}):
         if model not in models:
             known = ", ".join(sorted(models)) or "none"
             ctx.err(
                 "voip_release",
-                ("gateway_images", model),
-                f"no gateway is a {shown(model)} (models: {known})",
+                ("device_images", model),
+                f"no gateway or switch is a {shown(model)} (models: {known})",
             )
     repos = [r["name"] for r in ctx.get("voip_apt_repositories", []) if r is not None]
     for name in {n for n in repos if repos.count(n) > 1}:
