@@ -139,8 +139,10 @@ def test_a_good_release_reaches_every_host_and_keeps_registrations(
         assert "completed" in output
         records = run_records(output)
         # prov1's packages were already at the manifest; its roles still applied the firmware (below).
+        # The devices' images are the manifest's (tests/lab/test_device_release.py moves them).
         assert {h: r["result"] for h, r in records.items()} == {
             "cs1": "released", "cs2": "released", "cs3": "released", "prov1": "already at release",
+            "gw1": "already at release", "sw1": "already at release",
         }  # fmt: skip
         for host in ("cs1", "cs2", "cs3"):
             assert installed(podman_exec, host) == "1.1"
@@ -247,8 +249,9 @@ def test_release_status_shows_no_drift_and_the_runs_on_record():
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     status = json.loads(run.stdout)
     hosts = {h["host"]: h for h in status["hosts"]}
-    assert set(hosts) >= {"cs1", "cs2", "cs3", "prov1", "gw1"}
+    assert set(hosts) >= {"cs1", "cs2", "cs3", "prov1", "gw1", "sw1"}
     assert all(not h["drift"] and not h.get("error") for h in hosts.values()), hosts
     assert hosts["cs1"]["installed"]["voip-routing"] == "1.0" and hosts["gw1"]["installed"]["ios"] == "17.6.5"
+    assert hosts["sw1"]["installed"]["ios"] == "12.2(58)SE2"
     results = {r["result"] for run in status["runs"] for r in run["hosts"].values()}
     assert {"released", "rolled back"} <= results
