@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.inventory_copy import lab_copy
 from tests.lab.test_netdev import PODMAN_ENV, Login, cli
 from voipctl.adapters import inventory
 from voiplab import deviceimages
@@ -61,10 +61,7 @@ SW_BROKEN = "c3750-ipservicesk9-mz.150-2.SE12.bin"
 
 def manifest_copy(tmp_path_factory, name: str, gateway: str, switch: str) -> Path:
     """<tmp>/inventory/lab with the device images ``gateway`` and ``switch`` (file names of the store)."""
-    base = tmp_path_factory.mktemp(f"device-{name}")
-    (base / "lab").symlink_to(ROOT / "lab")
-    copy = base / "inventory" / "lab"
-    shutil.copytree(LAB, copy)
+    copy = lab_copy(tmp_path_factory, f"device-{name}")
     path = copy / "group_vars" / "all" / "release.yml"
     text = path.read_text()
     head, _, _ = text.partition("  device_images:\n")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ from release_load import (
 )
 
 from ansible_collections.voip.estate.plugins.module_utils import voip_sip
+from tests.inventory_copy import lab_copy
 from voiplab.lab import ansible_environment
 
 pytestmark = pytest.mark.lab
@@ -49,11 +49,7 @@ THR_T54W = "80:5e:c0:10:30:01"
 
 
 def manifest_copy(tmp_path_factory, routing: str, version: str, firmware: bool = False) -> Path:
-    # <tmp>/inventory/lab beside a link <tmp>/lab to the lab's files (firmware images).
-    base = tmp_path_factory.mktemp(f"release-{routing}")
-    (base / "lab").symlink_to(ROOT / "lab")
-    copy = base / "inventory" / "lab"
-    shutil.copytree(LAB, copy)
+    copy = lab_copy(tmp_path_factory, f"release-{routing}")
     path = copy / "group_vars" / "all" / "release.yml"
     text = path.read_text()
     text = text.replace('voip-routing: "1.0"', f'voip-routing: "{routing}"').replace(

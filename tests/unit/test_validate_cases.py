@@ -1041,41 +1041,24 @@ CASES = [
         "no gateway or switch is a 'ISR 9999'",
     ),
     # Each value of a device image reaches a device's command line: a shape to match, or refused.
-    case(
-        "release-device-image-path",
-        data(
-            "group_vars/all/release.yml",
-            lambda d: d["voip_release"].update(
-                device_images={"Cisco ISR 4331": dict(IMAGE, image="../../etc/passwd")}
+    *(
+        case(
+            f"release-device-image-{name}",
+            data(
+                "group_vars/all/release.yml",
+                lambda d, f=field, v=value: d["voip_release"].update(
+                    device_images={"Cisco ISR 4331": dict(IMAGE, **{f: v})}
+                ),
             ),
-        ),
-        "group_vars/all/release.yml",
-        "voip_release.device_images.Cisco ISR 4331.image",
-        "a plain file name",
-    ),
-    case(
-        "release-device-image-command",
-        data(
             "group_vars/all/release.yml",
-            lambda d: d["voip_release"].update(
-                device_images={"Cisco ISR 4331": dict(IMAGE, version="17.9\nreload")}
-            ),
-        ),
-        "group_vars/all/release.yml",
-        "voip_release.device_images.Cisco ISR 4331.version",
-        "a device software version",
-    ),
-    case(
-        "release-device-image-digest",
-        data(
-            "group_vars/all/release.yml",
-            lambda d: d["voip_release"].update(
-                device_images={"Cisco ISR 4331": dict(IMAGE, sha512="A" * 128)}
-            ),
-        ),
-        "group_vars/all/release.yml",
-        "voip_release.device_images.Cisco ISR 4331.sha512",
-        "lowercase hexadecimal",
+            f"voip_release.device_images.Cisco ISR 4331.{field}",
+            expected,
+        )
+        for name, field, value, expected in (
+            ("path", "image", "../../etc/passwd", "a plain file name"),
+            ("command", "version", "17.9\nreload", "a device software version"),
+            ("digest", "sha512", "A" * 128, "lowercase hexadecimal"),
+        )
     ),
     case(
         "apt-repository-duplicate",
