@@ -66,7 +66,8 @@ def lab(tmp_path):
 def args(lab, image=NEW, **extra):
     server, known, base, images = lab
     request = {"host": "127.0.0.1", "port": server.port, "username": USER, "password": PASSWORD,
-               "known_hosts": str(known), "timeout": 10, "kind": "gateway", "image": image}  # fmt: skip
+               "known_hosts": str(known), "timeout": 10, "kind": "gateway", "image": image,
+               "voice_timeout": 2}  # fmt: skip
     if image in images:
         request |= {"url": f"{base}/{image}", "sha512": hashlib.sha512(images[image]).hexdigest()}
     return request | extra
@@ -270,3 +271,120 @@ def test_a_device_that_stops_answering_mid_copy_fails_with_a_message_not_a_trace
     assert code == 1 and "Traceback" not in raw, raw
     assert result["msg"].startswith("127.0.0.1: the device stopped answering as expected"), result["msg"]
     assert device(lab).booted[0] == iosgw.FACTORY_IMAGE
+
+
+FACTORY = {"version": iosgw.VERSION, "image": iosgw.FACTORY_IMAGE}
+
+
+def saved_boot_entries(lab) -> list[str]:
+    return [line for line in device(lab).startup_config().splitlines() if line.startswith("boot system")]
+
+
+def test_a_rollback_never_saves_a_running_configuration_that_lost_part_of_the_saved_one(
+    lab, module_runner, monkeypatch
+):
+    # A new image that refuses a line at boot (as a real IOS release may): the release fails on the
+    # configuration check. Before the fix the rollback pushed its boot entry and saved, writing the
+    # reduced running configuration over the saved one, and its own check then compared with that.
+    assert device(lab).load_config("ntp server 10.9.9.9\n") == []
+    device(lab).save(None)
+    boot = device(lab).boot
+
+    def lossy_boot():
+        boot()
+        if device(lab).booted and device(lab).booted[1].version == "17.9.4":
+            device(lab).run_system(["no ntp server 10.9.9.9"])
+
+    monkeypatch.setattr(device(lab), "boot", lossy_boot)
+    code, result, _ = module_runner("netdev_software", args(lab, version="17.9.4"))
+    assert (
+        code == 1
+        and "came up without its saved configuration (gateway): - ntp server 10.9.9.9" in result["msg"]
+    )
+    code, back, _ = module_runner("netdev_software", args(lab, image=FACTORY["image"], rollback=True, **{
+        "version": FACTORY["version"]}))  # fmt: skip
+    assert code == 1, back
+    assert "saving the boot entry for" in back["msg"] and "nothing was saved" in back["msg"]
+    assert "ntp server 10.9.9.9" in device(lab).startup_config()
+
+
+def test_a_rollback_after_a_failed_reload_sets_the_saved_boot_entry_back(lab, module_runner, monkeypatch):
+    # The reload fails after the new boot entry was saved: the device still runs the old image. Before
+    # the fix the rollback saw the old image running and did nothing, leaving the new entry saved.
+    def refused(session):
+        raise software.NetdevError("reload: timed out waiting for [confirm]")
+
+    monkeypatch.setattr(software, "reload", refused)
+    code, _, _ = module_runner("netdev_software", args(lab, version="17.9.4"))
+    assert code == 1 and saved_boot_entries(lab) == [f"boot system bootflash:{NEW}"]
+    monkeypatch.undo()
+    code, back, _ = module_runner("netdev_software", args(lab, rollback=True, **FACTORY))
+    assert code == 0 and back["changed"] and not back["reloaded"], back
+    assert saved_boot_entries(lab) == [f"boot system bootflash:{FACTORY['image']}"]
+
+
+def test_a_device_whose_image_cannot_be_read_is_refused_before_anything_changes(
+    lab, module_runner, monkeypatch
+):
+    # A switch installed into a directory reports flash:/dir/image.bin: not an image this module could
+    # boot back, so the release must not start.
+    monkeypatch.setattr(software, "parse_version", lambda text: {"version": "17.6.5", "image": None})
+    code, result, _ = module_runner("netdev_software", args(lab, version="17.9.4"))
+    assert code == 1 and "could not be booted back on its image; nothing was changed" in result["msg"]
+    assert not device(lab).flash.exists(NEW)
+
+
+def test_a_stale_file_of_the_image_name_is_copied_again(lab, module_runner):
+    device(lab).flash.write(NEW, netflash.image_bytes("isr4300", "17.9.4", size=1000))
+    code, result, _ = module_runner("netdev_software", args(lab, version="17.9.4"))
+    assert code == 0 and result["copied"] and result["after"] == {"version": "17.9.4", "image": NEW}, result
+
+
+def test_the_voice_gate_waits_for_what_comes_up_late():
+    readings = iter([{"PRI a": False}, {"PRI a": False}, {"PRI a": True}])
+    clock = iter(range(0, 100, 5))
+    naps = []
+    session = None
+
+    def read(_session, _kind):
+        return next(readings)
+
+    original = software.read_voice
+    software.read_voice = read
+    try:
+        params = {"kind": "gateway", "voice_timeout": 60}
+        state = software.wait_for_voice(
+            session, params, ["PRI a"], sleep=naps.append, clock=lambda: next(clock)
+        )
+        assert state == {"PRI a": True} and naps == [5, 5]
+        readings = iter([{"PRI a": False}] * 20)
+        state = software.wait_for_voice(session, {"kind": "gateway", "voice_timeout": 10}, ["PRI a"],
+                                        sleep=naps.append, clock=lambda: next(clock))  # fmt: skip
+        assert state == {"PRI a": False}
+    finally:
+        software.read_voice = original
+
+
+def test_a_pri_without_a_layer_2_state_is_down_and_does_not_hide_the_next_one():
+    # Real IOS prints "Layer 2 NOT Activated" (no State =) for a span whose layer 1 is down; the old
+    # pattern ran on into the next interface's block and lost the live span.
+    isdn = (
+        "ISDN Serial0/1/0:15 interface\n\tdsl 0\n    Layer 1 Status:\n\tDEACTIVATED\n    Layer 2 Status:\n"
+        "\tLayer 2 NOT Activated\nISDN Serial0/1/1:15 interface\n\tdsl 1\n    Layer 1 Status:\n\tACTIVE\n"
+        "    Layer 2 Status:\n\tTEI = 0, Ces = 1, SAPI = 0, State = MULTIPLE_FRAME_ESTABLISHED\n"
+    )
+    assert software.voice_state("gateway", {"show isdn status": isdn}) == {
+        "PRI Serial0/1/0:15": False, "PRI Serial0/1/1:15": True}  # fmt: skip
+
+
+def test_the_ios_line_of_an_ios_xe_show_version_is_the_version():
+    text = 'Cisco IOS XE Software, Version 17.06.05\nCisco IOS Software [Bengaluru], ISR Software ' \
+        '(X86_64_LINUX_IOSD-UNIVERSALK9-M), Version 17.6.5, RELEASE SOFTWARE (fc2)\n' \
+        'System image file is "bootflash:isr.bin"\n'  # fmt: skip
+    assert software.parse_version(text) == {"version": "17.6.5", "image": "isr.bin"}
+    assert software.parse_boot_entry("gateway", "hostname gw1\nboot system bootflash:isr.bin\n") == "isr.bin"
+    assert (
+        software.parse_boot_entry("switch", "BOOT path-list      : flash:c3750.bin;flash:old.bin\n")
+        == "c3750.bin"
+    )
+    assert software.parse_boot_entry("switch", "BOOT path-list      : \n") is None

@@ -84,12 +84,26 @@ def request_problems(params: dict) -> list[str]:
 
 def parse_version(text: str) -> dict:
     """``show version``: the running ``version`` and the booted ``image`` (a flash file name, or None)."""
-    version = re.search(r"^Cisco IOS.*?, Version ([^,\s]+)", text, re.MULTILINE)
+    # IOS XE prints its own version first ("Cisco IOS XE Software, Version 17.06.05"); the IOS line
+    # ("Cisco IOS Software [...], ..., Version 17.6.5") is the one a release names, as on a switch.
+    version = re.search(r"^Cisco IOS Software.*?, Version ([^,\s]+)", text, re.MULTILINE) or re.search(
+        r"^Cisco IOS.*?, Version ([^,\s]+)", text, re.MULTILINE
+    )
     image = re.search(r'^System image file is "(?:[A-Za-z]+:)?/?([^"]*)"', text, re.MULTILINE)
     return {
         "version": version.group(1) if version else None,
         "image": image.group(1) if image and IMAGE_NAME.fullmatch(image.group(1)) else None,
     }
+
+
+def parse_boot_entry(kind: str, text: str) -> str | None:
+    """The image the saved boot entry names (None: no entry): a gateway's first ``boot system`` line of
+    its startup-config; a switch's BOOT path-list (``show boot``), its first file."""
+    if kind == "gateway":
+        found = re.search(r"^boot system (?:[A-Za-z]+:)?/?(\S+)\s*$", text, re.MULTILINE)
+    else:
+        found = re.search(r"^BOOT path-list\s*:\s*(?:[A-Za-z]+:)?/?([^;\s]+)", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def parse_dir(text: str) -> dict:
@@ -130,7 +144,25 @@ VOICE_COMMANDS = {
     "gateway": ("show isdn status", "show dial-peer voice summary", "show voice port summary"),
     "switch": ("show vlan brief",),
 }
-_PRI = re.compile(r"ISDN (\S+) interface.*?Layer 1 Status:\s*(\S+).*?State = (\S+)", re.S)
+_PRI_BLOCK = re.compile(r"^(?=ISDN \S+ interface)", re.MULTILINE)
+
+
+def _pri_spans(text: str) -> dict:
+    """``{"PRI <interface>": up}`` of ``show isdn status``, one block per interface: up is layer 1
+    ACTIVE and layer 2 MULTIPLE_FRAME_ESTABLISHED (a block without a layer 2 state is down)."""
+    spans = {}
+    for block in _PRI_BLOCK.split(text):
+        head = re.match(r"ISDN (\S+) interface", block)
+        if head:
+            layer1 = re.search(r"Layer 1 Status:\s*(\S+)", block)
+            layer2 = re.search(r"State = (\S+)", block)
+            spans[f"PRI {head.group(1)}"] = bool(
+                layer1
+                and layer1.group(1) == "ACTIVE"
+                and layer2
+                and layer2.group(1) == "MULTIPLE_FRAME_ESTABLISHED"
+            )
+    return spans
 
 
 def voice_state(kind: str, outputs: dict) -> dict:
@@ -144,8 +176,7 @@ def voice_state(kind: str, outputs: dict) -> dict:
             if len(cols) >= 3 and cols[0].isdigit():
                 state[f"vlan {cols[0]}"] = cols[2] == "active"
         return state
-    for interface, layer1, layer2 in _PRI.findall(outputs.get("show isdn status", "")):
-        state[f"PRI {interface}"] = layer1 == "ACTIVE" and layer2 == "MULTIPLE_FRAME_ESTABLISHED"
+    state.update(_pri_spans(outputs.get("show isdn status", "")))
     for line in outputs.get("show dial-peer voice summary", "").splitlines():
         cols = line.split()
         if len(cols) >= 4 and cols[0].isdigit() and cols[1] in ("pots", "voip") and cols[2] == "up":
@@ -169,12 +200,18 @@ def boot_commands(kind: str, image: str) -> list[str]:
     return [f"boot system {FLASH[kind]}{image}"]
 
 
-def plan(current: dict, on_flash: dict, params: dict) -> dict:
-    """What a run does: ``copy`` (the image is not on flash), ``boot`` (it is not the booted one)."""
+def plan(current: dict, on_flash: dict, params: dict, entry: str | None = None) -> dict:
+    """What a run does: ``copy`` (the image is not on flash), ``boot`` (it is not the booted one: a
+    reload), ``entry`` (the saved boot entry names another image, as after a reload that failed: the
+    next power cycle would boot that one; no entry at all boots what runs)."""
     booted = current.get("image") == params["image"] and (
         params.get("version") is None or current.get("version") == params["version"]
     )
-    return {"copy": params["image"] not in on_flash, "boot": not booted}
+    return {
+        "copy": params["image"] not in on_flash,
+        "boot": not booted,
+        "entry": entry is not None and entry != params["image"],
+    }
 
 
 # -- on the device ------------------------------------------------------------------
@@ -187,11 +224,60 @@ def _checked(output: str, what: str) -> str:
     return output
 
 
-def read_state(session, kind: str) -> tuple[dict, dict]:
-    """(``show version`` parsed, flash listing) of the device."""
+def read_state(session, kind: str) -> tuple[dict, dict, str | None]:
+    """(``show version`` parsed, flash listing, the image the saved boot entry names) of the device."""
     current = parse_version(session.send_command("show version", read_timeout=60))
     listing = parse_dir(_checked(session.send_command(f"dir {FLASH[kind]}", read_timeout=60), "dir"))
-    return current, listing
+    saved = (
+        startup_config(session) if kind == "gateway" else session.send_command("show boot", read_timeout=60)
+    )
+    return current, listing, parse_boot_entry(kind, saved)
+
+
+def set_boot_entry(session, kind: str, image: str, host: str) -> None:
+    """Make ``image`` the saved boot entry. A gateway saves its running configuration for it, so its
+    running configuration must be the saved one (boot entry aside): a failed image that came up
+    without part of it is never saved over the saved configuration; that fails here instead."""
+    if kind == "gateway":
+        lost = config_change(startup_config(session), running_config(session))
+        if lost:
+            raise NetdevError(
+                f"{host}: the running configuration is not the saved one ({'; '.join(lost)}): saving the "
+                f"boot entry for {image} would write over the saved configuration, so nothing was saved; "
+                f"boot {image} by hand"
+            )
+    push(session, boot_commands(kind, image))
+    if kind == "gateway":
+        save(session)
+
+
+def checked_image(session, params: dict, copied: bool) -> bool:
+    """The image on flash has the SHA-512 the release names; one that does not and was not just copied
+    (a stale file of the same name) is deleted and copied again. Returns whether a copy was made."""
+    kind, image, host = params["kind"], params["image"], params["host"]
+    if not params.get("sha512") or digest(session, kind, image) == params["sha512"]:
+        return copied
+    if not copied and params.get("url"):
+        _checked(
+            session.send_command(f"delete /force {FLASH[kind]}{image}", read_timeout=60), f"delete {image}"
+        )
+        copy_image(session, kind, params["url"], image, params["copy_timeout"])
+        if digest(session, kind, image) == params["sha512"]:
+            return True
+    raise NetdevError(
+        f"{host}: {image} on flash does not have the SHA-512 the release names; nothing was booted"
+    )
+
+
+def wait_for_voice(session, params: dict, wanted: list, sleep=time.sleep, clock=time.monotonic) -> dict:
+    """Read the voice state until every element of ``wanted`` is up, or ``voice_timeout`` seconds have
+    passed (PRIs and layer 2 take a while after a boot); the last reading."""
+    deadline = clock() + params.get("voice_timeout", 0)
+    while True:
+        state = read_voice(session, params["kind"])
+        if all(state.get(name) for name in wanted) or clock() >= deadline:
+            return state
+        sleep(5)
 
 
 def read_voice(session, kind: str) -> dict:
@@ -278,35 +364,21 @@ def _apply(params: dict, check_mode: bool = False) -> dict:
     kind, image, host = params["kind"], params["image"], params["host"]
     session = connect(params)
     try:
-        before, on_flash = read_state(session, kind)
-        steps = plan(before, on_flash, params)
+        before, on_flash, entry = read_state(session, kind)
+        steps = plan(before, on_flash, params, entry)
         voice = read_voice(session, kind)
-        result = {"changed": steps["copy"] or steps["boot"], "before": before, "copied": False,
-                  "reloaded": False, "after": before, "away_seconds": None,
-                  "voice_before": voice, "voice_after": voice}  # fmt: skip
-        if steps["copy"] and not params.get("url"):
-            raise NetdevError(f"{host}: {image} is not on flash and no url names where to copy it from")
-        if steps["boot"] and not params["rollback"]:
-            unsaved = config_change(startup_config(session), running_config(session))
-            if unsaved:
-                raise NetdevError(
-                    f"{host}: the running configuration is not the saved one, and a reload would lose the "
-                    f"difference; converge (which saves) first. Nothing was changed: {'; '.join(unsaved)}"
-                )
+        result = {"changed": any(steps.values()), "before": before, "copied": False, "reloaded": False,
+                  "after": before, "away_seconds": None, "voice_before": voice, "voice_after": voice}  # fmt: skip
+        _refuse_before_change(session, params, steps, before)
         if check_mode or not result["changed"]:
             return result
         if steps["copy"]:
             copy_image(session, kind, params["url"], image, params["copy_timeout"])
-            result["copied"] = True
-        if params.get("sha512") and digest(session, kind, image) != params["sha512"]:
-            raise NetdevError(
-                f"{host}: {image} on flash does not have the SHA-512 the release names; nothing was booted"
-            )
+        result["copied"] = checked_image(session, params, steps["copy"])
+        if steps["boot"] or steps["entry"]:
+            set_boot_entry(session, kind, image, host)
         if not steps["boot"]:
             return result
-        push(session, boot_commands(kind, image))
-        if kind == "gateway":
-            save(session)
         # What the device boots with: its saved configuration (never saved over on a failed image).
         reference = startup_config(session)
         reload(session)
@@ -317,17 +389,41 @@ def _apply(params: dict, check_mode: bool = False) -> dict:
     return _after_reload(params, result, reference)
 
 
+def _refuse_before_change(session, params: dict, steps: dict, before: dict) -> None:
+    """NetdevError, before anything changes, for a run that could not be completed or undone."""
+    host, image = params["host"], params["image"]
+    if steps["copy"] and not params.get("url"):
+        raise NetdevError(f"{host}: {image} is not on flash and no url names where to copy it from")
+    if params["rollback"] or not (steps["boot"] or steps["entry"]):
+        return
+    if steps["boot"] and (before.get("image") is None or before.get("version") is None):
+        raise NetdevError(
+            f"{host}: show version names no image file on flash or no version ({before}), so the device "
+            "could not be booted back on its image; nothing was changed"
+        )
+    unsaved = config_change(startup_config(session), running_config(session))
+    if unsaved:
+        raise NetdevError(
+            f"{host}: the running configuration is not the saved one, and a reload would lose the "
+            f"difference; converge (which saves) first. Nothing was changed: {'; '.join(unsaved)}"
+        )
+
+
 def _after_reload(params: dict, result: dict, reference: str) -> dict:
-    """Wait for the device, then check its version, image and configuration (against ``reference``)."""
+    """Wait for the device, then check its version, image, configuration (against ``reference``) and
+    voice: what carried voice before (or ``voice_expected``) must carry it again."""
     kind, image, host = params["kind"], params["image"], params["host"]
     result["reloaded"] = True
     result["away_seconds"] = wait_away_and_back(params, params["reload_timeout"])
+    wanted = params.get("voice_expected")
+    if wanted is None:
+        wanted = [name for name, up in result["voice_before"].items() if up]
     session = _connect_again(params)
     try:
         after = parse_version(session.send_command("show version", read_timeout=60))
         result["after"] = after
         changed_lines = config_change(reference, running_config(session))
-        result["voice_after"] = read_voice(session, kind)
+        result["voice_after"] = wait_for_voice(session, params, [] if changed_lines else wanted)
     finally:
         session.disconnect()
     if after["image"] != image or (params.get("version") and after["version"] != params["version"]):
@@ -339,7 +435,7 @@ def _after_reload(params: dict, result: dict, reference: str) -> dict:
         raise NetdevError(
             f"{host}: {image} came up without its saved configuration ({kind}): " + "; ".join(changed_lines)
         )
-    lost = voice_lost(result["voice_before"], result["voice_after"])
+    lost = voice_lost(dict.fromkeys(wanted, True), result["voice_after"])
     if lost and not params["rollback"]:
         raise NetdevError(
             f"{host}: {image} came up, but these carried voice before and do not now: {', '.join(lost)}"

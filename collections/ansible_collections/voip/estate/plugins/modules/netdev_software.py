@@ -17,8 +17,21 @@ description:
     needs no save), reloads the device, waits until SSH goes away and comes back, and checks that
     C(show version) reports O(image) (and O(version)) and that the running configuration is the saved
     one it booted with (its boot entry aside). An image that boots without its configuration fails here.
+  - The voice gate. Before anything changes the module reads what carries voice (a gateway - each PRI
+    with layer 1 ACTIVE and layer 2 MULTIPLE_FRAME_ESTABLISHED, each administratively up dial-peer and
+    voice port; a switch - its active VLANs); after the reload every element that was up (or
+    O(voice_expected)) must be up again within O(voice_timeout) seconds, or the task fails naming them
+    (RV(voice_before), RV(voice_after)). A rollback waits for them too, reports them and does not fail.
   - A failure after the reload leaves the device on the new image; the caller rolls back by running
-    this module again with the previous image (RV(before)) and O(rollback=true).
+    this module again with the previous image (RV(before)) and O(rollback=true). A saved boot entry that
+    names another image than O(image) is set again even when O(image) runs (a reload that failed after
+    the entry was saved would otherwise boot the other image at the next power cycle).
+  - A gateway saves its running configuration to keep its boot entry, so the entry is only set while
+    the running configuration is the saved one (boot entry aside); otherwise the task fails and saves
+    nothing, also with O(rollback) (the saved configuration is never written over).
+  - Before anything changes, a device whose C(show version) names no image file or no version is refused
+    (it could not be booted back), and an image of the same name already on flash with another SHA-512
+    is deleted and copied again.
   - O(image), O(url), O(sha512) and O(version) reach the device's command line, so each is held to a
     strict shape before the device is contacted (a plain file name; C(http(s)://host[:port]/path) of
     URL-safe characters; 128 hexadecimal digits); a space, quote or control character fails the task.
@@ -45,10 +58,21 @@ options:
     type: str
   rollback:
     description:
-      - Boot O(image) although the running configuration is not the saved one (a failed image came up
-        without it). The saved configuration is never written over.
+      - Boot O(image) although the running configuration is not the saved one (a switch's failed image
+        came up without it). The saved configuration is never written over; voice elements that stay
+        down are reported, not failed on.
     type: bool
     default: false
+  voice_expected:
+    description:
+      - The voice elements (RV(voice_before) names) that must be up after the reload; default those up
+        before the run. A rollback gives those that were up before the failed release.
+    type: list
+    elements: str
+  voice_timeout:
+    description: Seconds the voice elements may take to come up after the reload.
+    type: int
+    default: 120
   copy_timeout:
     description: Seconds the copy may take.
     type: int
@@ -112,6 +136,14 @@ reloaded:
   description: Whether the device was reloaded.
   type: bool
   returned: success
+voice_before:
+  description: What carried voice before the run, element name to whether it was up (see the voice gate).
+  type: dict
+  returned: success
+voice_after:
+  description: The same after the reload (as RV(voice_before) without one).
+  type: dict
+  returned: success
 away_seconds:
   description: How long the device answered no SSH during the reload (null without one).
   type: float
@@ -135,6 +167,8 @@ SPEC = {
     "sha512": {"type": "str"},
     "version": {"type": "str"},
     "rollback": {"type": "bool", "default": False},
+    "voice_expected": {"type": "list", "elements": "str"},
+    "voice_timeout": {"type": "int", "default": 120},
     "copy_timeout": {"type": "int", "default": 900},
     "reload_timeout": {"type": "int", "default": 900},
 }
