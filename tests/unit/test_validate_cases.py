@@ -1055,10 +1055,39 @@ CASES = [
             expected,
         )
         for name, field, value, expected in (
-            ("path", "image", "../../etc/passwd", "a plain file name"),
+            ("path", "image", "../../etc/passwd", "a plain image file name"),
             ("command", "version", "17.9\nreload", "a device software version"),
             ("digest", "sha512", "A" * 128, "lowercase hexadecimal"),
+            # A switch's saved configuration and VLAN database are files on flash too.
+            ("switch-config", "image", "config.text", "ending in .bin"),
         )
+    ),
+    case(
+        "release-device-model-of-both-kinds",
+        (
+            host_var("sw1", "switch.yml", "voip_switch", lambda s: s.update(model="Cisco ISR 4331")),
+            data(
+                "group_vars/all/release.yml",
+                lambda d: d["voip_release"].update(device_images={"Cisco ISR 4331": IMAGE}),
+            ),
+        ),
+        "group_vars/all/release.yml",
+        "voip_release.device_images.Cisco ISR 4331",
+        "the model of a gateway and of a switch",
+    ),
+    case(
+        "release-device-model-without-image",
+        (
+            host_var("sw1", "switch.yml", "voip_switch", lambda s: s.update(model="Catalyst 9200")),
+            data(
+                "group_vars/all/release.yml",
+                lambda d: d["voip_release"].update(device_images={"Cisco ISR 4331": IMAGE}),
+            ),
+        ),
+        "group_vars/all/release.yml",
+        "voip_release.device_images",
+        "no image for the model 'Catalyst 9200'",
+        severity="warning",
     ),
     case(
         "apt-repository-duplicate",

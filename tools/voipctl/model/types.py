@@ -51,7 +51,8 @@ Version = _pattern(r"^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$", "a version string such as
 # A network device's software image (voip_release.device_images): its file name on flash, its
 # version as `show version` reports it, and its SHA-512. Each reaches the device's command line.
 ImageFile = _pattern(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", "a plain file name (letters, digits, '.', '_', '-')"
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,123}\.bin$",
+    "a plain image file name ending in .bin (letters, digits, '.', '_', '-'; never config.text or vlan.dat)",
 )
 DeviceVersion = _pattern(
     r"^[A-Za-z0-9][A-Za-z0-9.()_-]{0,63}$", "a device software version such as '17.9.4a'"

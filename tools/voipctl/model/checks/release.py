@@ -14,20 +14,7 @@ def check_release(ctx: Context) -> None:
         return
     for i, site in enumerate(release.get("firmware_sites", ())):
         ctx.site_ref(ctx.origins["voip_release"], ("firmware_sites", i), site)
-    models = {
-        str(values[var].get("model"))
-        for values in ctx.hosts.values()
-        for var in ("voip_gateway", "voip_switch")
-        if isinstance(values.get(var), dict) and values[var].get("model")
-    }
-    for model in release.get("device_images", {}):
-        if model not in models:
-            known = ", ".join(sorted(models)) or "none"
-            ctx.err(
-                "voip_release",
-                ("device_images", model),
-                f"no gateway or switch is a {shown(model)} (models: {known})",
-            )
+    check_device_images(ctx, release)
     repos = [r["name"] for r in ctx.get("voip_apt_repositories", []) if r is not None]
     for name in {n for n in repos if repos.count(n) > 1}:
         ctx.err("voip_apt_repositories", (repos.index(name), "name"), f"duplicate repository {shown(name)}")
@@ -42,4 +29,35 @@ def check_os_updates(ctx: Context) -> None:
                 "voip_os_updates",
                 ("security_origins", i),
                 "names no origin, label or suite: it would make every repository's update a security update",
+            )
+
+
+def check_device_images(ctx: Context, release: dict) -> None:
+    """Each device image has its model, of one kind of device; a model without an image is named."""
+    kinds: dict[str, set[str]] = {}
+    for values in ctx.hosts.values():
+        for var in ("voip_gateway", "voip_switch"):
+            if isinstance(values.get(var), dict) and values[var].get("model"):
+                kinds.setdefault(str(values[var]["model"]), set()).add(var)
+    images = release.get("device_images") or {}
+    for model in images:
+        if model not in kinds:
+            known = ", ".join(sorted(kinds)) or "none"
+            ctx.err(
+                "voip_release",
+                ("device_images", model),
+                f"no gateway or switch is a {shown(model)} (models: {known})",
+            )
+        elif len(kinds[model]) > 1:
+            ctx.err(
+                "voip_release",
+                ("device_images", model),
+                f"{shown(model)} is the model of a gateway and of a switch: one image cannot boot both",
+            )
+    if images:
+        for model in sorted(set(kinds) - set(images)):
+            ctx.warn(
+                "voip_release",
+                ("device_images",),
+                f"no image for the model {shown(model)}: a release leaves its devices on what they run",
             )
