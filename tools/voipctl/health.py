@@ -310,7 +310,11 @@ def check_gateway(judge: Judge, m: Mapping[str, Any]) -> None:
                       "admin up", "voice port down" if bad else "voice port in service",
                       [sample("voip_gateway_voice_port_up", not bad, host=host, port=cols[0])])  # fmt: skip
     version = _number(m["outputs"].get("show version", ""), r"Version ([0-9]+\.[0-9]+)")
-    have = re.search(r"Version ([^ ,\n]+)", m["outputs"].get("show version", ""))
+    shown = m["outputs"].get("show version", "")
+    # The IOS line: IOS XE prints its own version ("Version 17.06.05") first.
+    have = re.search(r"^Cisco IOS Software.*?, Version ([^ ,\n]+)", shown, re.M) or re.search(
+        r"Version ([^ ,\n]+)", shown
+    )
     if m.get("image") and have and version is not None:
         same = have.group(1) == m["image"]
         judge.add("ok" if same else "warning", host, "version", "ios", have.group(1), m["image"],
