@@ -13,9 +13,7 @@ are not touched.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
 from tests.image_server import serving
+from voiplab import deviceimages
 from voiplab.podman import Podman
 from voiplab.readiness import ssh_banner
 
@@ -275,14 +274,6 @@ def test_no_password_in_the_log(switch, podman):
 # -- flash, boot images and reload (#29) ------------------------------------------------
 
 
-def _netflash():
-    spec = importlib.util.spec_from_file_location("netflash", NETFLASH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["netflash"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def web(tmp_path):
     """HTTP of ``tmp_path / 'www'`` on the lab bridge's address; yields (directory, base URL)."""
@@ -319,7 +310,7 @@ def _copy(conn, url: str) -> str:
 
 
 def test_an_image_is_copied_checked_and_booted_and_a_broken_one_boots_without_the_configuration(switch, web):
-    netflash = _netflash()
+    netflash = deviceimages.netflash(ROOT)
     root, base = web
     good = netflash.image_bytes("c3750", "15.0(2)SE11", size=200_000)
     broken = netflash.image_bytes("c3750", "15.0(2)SE12", broken=True)
