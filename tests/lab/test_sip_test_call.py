@@ -164,4 +164,8 @@ def test_a_call_is_answered_and_a_wrong_password_refused(tmp_path, cs1, callee_b
     output = run.stdout + run.stderr
     for password in (cs1["caller"]["password"], cs1["callee"]["password"], wrong):
         assert password not in output
-    assert "AOR not found" in callee_binding(), "the callee's binding was left behind"
+    # Gone, or (usrloc write-back, db_mode 2) kept expired until the next timer flush: no valid contact either way.
+    binding = callee_binding()
+    assert "AOR not found" in binding or "AOR has no contacts" in binding, (
+        "the callee's binding was left behind"
+    )
