@@ -91,7 +91,7 @@ lab-smoke: venv ## The quick verification of `make lab`: testinfra per host, per
 	pytest -p no:cacheprovider -m smoke tests/testinfra tests/sip/test_smoke.py
 
 lab-verify: venv ## Verify the lab: testinfra per host, real SIP (SIPp), preflight stops bad data (every lab test)
-	pytest -p no:cacheprovider tests/testinfra tests/sip tests/lab
+	pytest -p no:cacheprovider --durations=40 tests/testinfra tests/sip tests/lab
 
 lab-summary: venv ## Print hosts, what runs on them and the last converge
 	voipctl lab summary
