@@ -85,7 +85,7 @@ def test_the_gate_call_reaches_its_callee_when_a_phone_of_the_user_answers_too(
     answered = [r["msg"] for r in results if "another contact of the user answered too" in r["msg"]]
     cancelled = log.count("unexpected CANCEL") + log.count("CANCEL AFTER ANSWER")
     assert cancelled + len(answered) > 0, log[-2000:]
-    # Each phone call the gate hung up answered its BYE: none is left ringing on in the phone.
+    # Each phone call the gate hung up answered its BYE: none is left open on the phone.
     assert [m for m in answered if "no answer" in m] == []
     print(
         f"of {CALLS} forks to the phone: {cancelled} cancelled, {len(answered)} answered and hung up by the gate"
